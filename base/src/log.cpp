@@ -1,0 +1,49 @@
+#include "ringlane/base/log.h"
+
+#include <time.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace ringlane {
+
+namespace {
+
+std::atomic<LogLevel> g_level{LogLevel::info};
+std::mutex g_mutex;
+
+const char* level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void set_log_level(LogLevel level) { g_level.store(level); }
+LogLevel log_level() { return g_level.load(std::memory_order_relaxed); }
+
+void log_line(LogLevel level, const std::string& text) {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  std::lock_guard lock(g_mutex);
+  std::fprintf(stderr, "%ld.%03ld ringlane %s: %s\n", static_cast<long>(ts.tv_sec),
+               ts.tv_nsec / 1000000, level_name(level), text.c_str());
+}
+
+void log_line_limited(LogLevel level, const std::string& text) {
+  // At most 10 lines per second; the counters carry the full story.
+  static std::atomic<long> window{0};
+  static std::atomic<int> count{0};
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  long now = ts.tv_sec;
+  if (window.exchange(now) != now) count.store(0);
+  if (count.fetch_add(1) < 10) log_line(level, text);
+}
+
+}  // namespace ringlane

@@ -1,0 +1,57 @@
+// VhostUserEndpoint: one vhost-user socket and the connection on it. In server mode ringlane
+// listens and serves one frontend at a time; in client mode it connects, and reconnects with
+// exponential back-off whenever the frontend goes away.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ringlane/base/event_loop.h"
+#include "ringlane/vhost_user/backend.h"
+#include "ringlane/vhost_user/unix_socket.h"
+
+namespace ringlane::vhost_user {
+
+enum class SocketMode { server, client };
+
+class VhostUserEndpoint {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds kMinBackoff{50};
+  static constexpr std::chrono::milliseconds kMaxBackoff{2000};
+
+  VhostUserEndpoint(std::string path, SocketMode mode, VhostUserBackend& backend, EventLoop& loop);
+  ~VhostUserEndpoint();
+  VhostUserEndpoint(const VhostUserEndpoint&) = delete;
+  VhostUserEndpoint& operator=(const VhostUserEndpoint&) = delete;
+
+  // Server: listen now (errors are fatal to start-up). Client: first connection attempt.
+  Status start();
+  // Called by the control loop regularly: makes due reconnection attempts.
+  void tick(Clock::time_point now);
+
+  bool connected() const { return channel_.has_value(); }
+  const std::string& path() const { return path_; }
+  SocketMode mode() const { return mode_; }
+
+ private:
+  void on_listen_ready();
+  void on_connection_ready(uint32_t events);
+  void adopt(UniqueFd fd);
+  void drop_connection(const std::string& why);
+  void try_connect();
+
+  std::string path_;
+  SocketMode mode_;
+  VhostUserBackend& backend_;
+  EventLoop& loop_;
+  UniqueFd listen_fd_;
+  std::optional<MessageChannel> channel_;
+  std::chrono::milliseconds backoff_ = kMinBackoff;
+  Clock::time_point next_attempt_{};
+  bool connect_error_logged_ = false;
+};
+
+}  // namespace ringlane::vhost_user

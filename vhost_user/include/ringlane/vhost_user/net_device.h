@@ -1,0 +1,45 @@
+// NetDevice: a virtio-net device served over vhost-user. Virtqueue 2n receives into the guest
+// (the guest's RX), virtqueue 2n+1 is the guest's transmit queue, for queue pair n.
+#pragma once
+
+#include <cstdint>
+
+#include "ringlane/vhost_user/backend.h"
+#include "ringlane/vhost_user/net_features.h"
+
+namespace ringlane::vhost_user {
+
+struct NetDeviceConfig {
+  std::string name = "vhost-net";
+  uint16_t max_queue_pairs = 8;
+  // Feature bits withheld from the offer (e.g. to force a path in tests).
+  uint64_t disabled_features = 0;
+};
+
+// The virtio-net features ringlane offers.
+uint64_t offered_net_features();
+
+class NetDevice : public VhostUserBackend {
+ public:
+  static constexpr uint16_t kMaxQueuePairs = kMaxVrings / 2;
+
+  NetDevice(const NetDeviceConfig& config, QuiescentState* grace);
+
+  uint16_t max_queue_pairs() const { return vring_count() / 2; }
+  SplitQueue& rx_queue(uint16_t pair) { return vring(static_cast<uint16_t>(2 * pair)); }
+  SplitQueue& tx_queue(uint16_t pair) { return vring(static_cast<uint16_t>(2 * pair + 1)); }
+  // Stable while any queue is live: features change only with every queue stopped.
+  const NetFeatures& features() const { return features_; }
+  uint32_t mtu() const { return mtu_; }
+
+ protected:
+  void on_features(uint64_t acked) override { features_ = NetFeatures::from_bits(acked); }
+  uint64_t queue_num() const override { return max_queue_pairs(); }
+  std::optional<Status> handle_device_request(const Message& message) override;
+
+ private:
+  NetFeatures features_;
+  uint32_t mtu_ = 1500;
+};
+
+}  // namespace ringlane::vhost_user

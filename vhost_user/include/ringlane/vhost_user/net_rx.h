@@ -1,0 +1,19 @@
+// The guest's receive side: copying packets into a virtio-net RX queue's buffers, once, with
+// mergeable buffers when negotiated, and finishing offloads the receiver did not negotiate.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "ringlane/vhost_user/net_features.h"
+#include "ringlane/vhost_user/packet_batch.h"
+#include "ringlane/vhost_user/split_queue.h"
+
+namespace ringlane::vhost_user {
+
+// Copies the packets `batch.packets[i]` for each i in `which` into the guest's buffers. Packets
+// that do not fit are counted as drops on `queue`. Returns the number delivered.
+uint16_t enqueue_burst(SplitQueue& queue, const NetFeatures& features, const PacketBatch& batch,
+                       std::span<const uint16_t> which);
+
+}  // namespace ringlane::vhost_user

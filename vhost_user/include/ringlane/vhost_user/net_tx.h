@@ -1,0 +1,21 @@
+// The guest's transmit side: taking packets out of a virtio-net TX queue, and giving the
+// buffers back once the packets have been delivered.
+#pragma once
+
+#include <cstdint>
+
+#include "ringlane/vhost_user/net_features.h"
+#include "ringlane/vhost_user/packet_batch.h"
+#include "ringlane/vhost_user/split_queue.h"
+
+namespace ringlane::vhost_user {
+
+// Appends up to a burst of packets to `batch` (which the caller cleared). Malformed packets are
+// given back to the guest at once and counted; a ring violation breaks the queue. Returns the
+// number of packets added.
+uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBatch& batch);
+
+// Returns every packet's buffers to the guest in one used-ring update.
+void complete_burst(SplitQueue& queue, const PacketBatch& batch);
+
+}  // namespace ringlane::vhost_user

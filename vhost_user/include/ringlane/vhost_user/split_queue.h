@@ -1,0 +1,128 @@
+// SplitQueue: the device side of one split virtqueue. The control thread configures it while it
+// is stopped; while it is live exactly one worker at a time touches it, with no locks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "ringlane/vhost_user/counter.h"
+#include "ringlane/vhost_user/desc_chain.h"
+#include "ringlane/vhost_user/guest_memory.h"
+#include "ringlane/vhost_user/virtio_spec.h"
+
+namespace ringlane::vhost_user {
+
+struct QueueStats {
+  Counter packets;
+  Counter bytes;
+  Counter drop_no_buffers;  // the guest offered no (or too few) receive buffers
+  Counter drop_too_large;   // the packet did not fit a non-mergeable receive buffer
+  Counter drop_malformed;   // bad virtio-net header or checksum offsets from the guest
+  Counter drop_queue_down;  // destination queue not running
+  Counter drop_chain;       // chain dropped for a limit of ours (too many segments)
+  Counter ring_errors;      // protocol violations that broke the queue
+  Counter notifications;    // call eventfd signals sent
+  Counter bursts;           // non-empty bursts
+};
+
+struct RingLayout {
+  virtio::VringDesc* desc = nullptr;
+  virtio::VringAvail* avail = nullptr;
+  virtio::VringUsed* used = nullptr;
+  uint16_t size = 0;  // a power of two
+};
+
+class SplitQueue {
+ public:
+  // --- control thread, while the queue is not live -----------------------------------------
+  void configure(const GuestMemory* mem, RingLayout layout, bool event_idx, bool indirect,
+                 uint16_t last_avail_idx);
+  void set_call_fd(int fd) { call_fd_ = fd; }
+  void set_err_fd(int fd) { err_fd_ = fd; }
+  void set_live(bool live) { live_.store(live, std::memory_order_release); }
+  void clear_broken() { broken_.store(false, std::memory_order_relaxed); }
+  uint16_t last_avail_idx() const { return last_avail_; }
+
+  // --- any thread --------------------------------------------------------------------------
+  bool live() const { return live_.load(std::memory_order_acquire); }
+  bool broken() const { return broken_.load(std::memory_order_relaxed); }
+  // Worker-side check before each burst: live and not broken.
+  bool serving() const { return live() && !broken(); }
+  const QueueStats& stats() const { return stats_; }
+  QueueStats& stats() { return stats_; }
+  uint16_t size() const { return layout_.size; }
+
+  // --- the serving worker ------------------------------------------------------------------
+  // Number of heads the guest made available. An index that moved by more than the ring size
+  // breaks the queue and returns 0.
+  uint16_t avail_count() {
+    uint16_t idx = __atomic_load_n(&layout_.avail->idx, __ATOMIC_ACQUIRE);
+    auto pending = static_cast<uint16_t>(idx - last_avail_);
+    if (pending > layout_.size) [[unlikely]] {
+      mark_broken_avail(idx);
+      return 0;
+    }
+    return pending;
+  }
+  // The head `offset` entries past the last consumed one (not consumed yet).
+  uint16_t head_at(uint16_t offset) const {
+    return __atomic_load_n(&layout_.avail->ring[(last_avail_ + offset) & mask_], __ATOMIC_RELAXED);
+  }
+  void consume(uint16_t n) { last_avail_ = static_cast<uint16_t>(last_avail_ + n); }
+
+  ChainWalk walk(uint16_t head, Access access, std::span<HostSpan> out) const {
+    return walk_chain(*mem_, layout_.desc, layout_.size, head, access, indirect_, out);
+  }
+
+  // Queues a used element; nothing is visible to the guest until publish_used().
+  void put_used(uint16_t head, uint32_t len) {
+    virtio::VringUsedElem& e = layout_.used->ring[used_shadow_ & mask_];
+    e.id = head;
+    e.len = len;
+    used_shadow_ = static_cast<uint16_t>(used_shadow_ + 1);
+  }
+  // Makes queued used elements visible, then signals the call eventfd if the guest asked.
+  void publish_used() {
+    if (used_shadow_ == used_published_) return;
+    __atomic_store_n(&layout_.used->idx, used_shadow_, __ATOMIC_RELEASE);
+    used_published_ = used_shadow_;
+    if (call_fd_ >= 0 && guest_wants_interrupt()) notify_guest();
+  }
+
+  // Marks the queue broken (NEEDS_RESET), counts and logs once; out of line.
+  void mark_broken(ChainStatus status, uint16_t head);
+  const GuestMemory& memory() const { return *mem_; }
+
+ private:
+  bool guest_wants_interrupt() {
+    if (!event_idx_) {
+      return !(__atomic_load_n(&layout_.avail->flags, __ATOMIC_RELAXED) &
+               virtio::kAvailFNoInterrupt);
+    }
+    // The used index store must be visible before we read the guest's used_event.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint16_t event = __atomic_load_n(&layout_.avail->ring[layout_.size], __ATOMIC_RELAXED);
+    uint16_t old = signalled_used_;
+    signalled_used_ = used_published_;
+    return virtio::vring_need_event(event, used_published_, old);
+  }
+  void notify_guest();
+  void mark_broken_avail(uint16_t idx);
+
+  const GuestMemory* mem_ = nullptr;
+  RingLayout layout_;
+  uint16_t mask_ = 0;
+  uint16_t last_avail_ = 0;
+  uint16_t used_shadow_ = 0;
+  uint16_t used_published_ = 0;
+  uint16_t signalled_used_ = 0;
+  bool event_idx_ = false;
+  bool indirect_ = false;
+  int call_fd_ = -1;
+  int err_fd_ = -1;
+  std::atomic<bool> live_{false};
+  std::atomic<bool> broken_{false};
+  QueueStats stats_;
+};
+
+}  // namespace ringlane::vhost_user

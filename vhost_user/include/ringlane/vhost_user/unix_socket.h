@@ -1,0 +1,41 @@
+// Unix stream sockets for vhost-user: listening, connecting, and message I/O with fds.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "ringlane/base/result.h"
+#include "ringlane/base/unique_fd.h"
+#include "ringlane/vhost_user/message.h"
+
+namespace ringlane::vhost_user {
+
+// Listens on `path`, replacing a stale socket file (never any other kind of file).
+Result<UniqueFd> listen_unix(const std::string& path);
+// Non-blocking connect; fails at once when nobody listens.
+Result<UniqueFd> connect_unix(const std::string& path);
+Result<UniqueFd> accept_unix(int listen_fd);
+
+// MessageChannel: one connected socket. Reads never block the control thread: a message that
+// arrives in pieces is assembled across calls.
+class MessageChannel {
+ public:
+  explicit MessageChannel(UniqueFd fd) : fd_(std::move(fd)) {}
+  int fd() const { return fd_.get(); }
+
+  // A complete message, std::nullopt when more bytes are needed, or an error (peer closed,
+  // oversized payload, too many fds) after which the connection must be dropped.
+  Result<std::optional<Message>> receive();
+  // Sends a reply (header flags get the reply bit and version).
+  Status reply(const Message& request, const void* payload, uint32_t size);
+  // Sends a request and, optionally, waits for its reply: the frontend side (tests, VMM).
+  Status send(Request request, uint32_t flags, const void* payload, uint32_t size,
+              const int* fds = nullptr, size_t fd_count = 0);
+
+ private:
+  UniqueFd fd_;
+  Message partial_;
+  uint32_t have_ = 0;
+};
+
+}  // namespace ringlane::vhost_user

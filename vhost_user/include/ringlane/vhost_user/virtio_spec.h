@@ -1,0 +1,108 @@
+// Virtio 1.2 constants and split-ring layouts (little-endian x86 hosts only).
+#pragma once
+
+#include <cstdint>
+
+namespace ringlane::virtio {
+
+// Device-independent feature bits.
+inline constexpr int kFRingIndirectDesc = 28;
+inline constexpr int kFRingEventIdx = 29;
+inline constexpr int kFVersion1 = 32;
+inline constexpr int kFAccessPlatform = 33;
+inline constexpr int kFRingPacked = 34;
+inline constexpr int kFInOrder = 35;
+inline constexpr int kFNotifyOnEmpty = 24;
+inline constexpr int kFAnyLayout = 27;
+
+// virtio-net feature bits.
+inline constexpr int kNetFCsum = 0;
+inline constexpr int kNetFGuestCsum = 1;
+inline constexpr int kNetFMtu = 3;
+inline constexpr int kNetFMac = 5;
+inline constexpr int kNetFGuestTso4 = 7;
+inline constexpr int kNetFGuestTso6 = 8;
+inline constexpr int kNetFGuestEcn = 9;
+inline constexpr int kNetFGuestUfo = 10;
+inline constexpr int kNetFHostTso4 = 11;
+inline constexpr int kNetFHostTso6 = 12;
+inline constexpr int kNetFHostEcn = 13;
+inline constexpr int kNetFHostUfo = 14;
+inline constexpr int kNetFMrgRxbuf = 15;
+inline constexpr int kNetFStatus = 16;
+inline constexpr int kNetFCtrlVq = 17;
+inline constexpr int kNetFMq = 22;
+
+inline constexpr uint64_t bit(int n) { return uint64_t{1} << n; }
+
+// Device status bits (GET/SET_STATUS).
+inline constexpr uint8_t kStatusAcknowledge = 1;
+inline constexpr uint8_t kStatusDriver = 2;
+inline constexpr uint8_t kStatusDriverOk = 4;
+inline constexpr uint8_t kStatusFeaturesOk = 8;
+inline constexpr uint8_t kStatusNeedsReset = 64;
+inline constexpr uint8_t kStatusFailed = 128;
+
+// Split ring.
+inline constexpr uint16_t kDescFNext = 1;
+inline constexpr uint16_t kDescFWrite = 2;
+inline constexpr uint16_t kDescFIndirect = 4;
+inline constexpr uint16_t kAvailFNoInterrupt = 1;
+inline constexpr uint16_t kUsedFNoNotify = 1;
+inline constexpr uint32_t kMaxQueueSize = 32768;
+
+struct VringDesc {
+  uint64_t addr;
+  uint32_t len;
+  uint16_t flags;
+  uint16_t next;
+};
+static_assert(sizeof(VringDesc) == 16);
+
+struct VringAvail {
+  uint16_t flags;
+  uint16_t idx;
+  uint16_t ring[];  // followed by uint16_t used_event when EVENT_IDX
+};
+
+struct VringUsedElem {
+  uint32_t id;
+  uint32_t len;
+};
+
+struct VringUsed {
+  uint16_t flags;
+  uint16_t idx;
+  VringUsedElem ring[];  // followed by uint16_t avail_event when EVENT_IDX
+};
+
+inline constexpr uint64_t desc_table_bytes(uint32_t size) { return 16ull * size; }
+inline constexpr uint64_t avail_ring_bytes(uint32_t size) { return 6ull + 2ull * size; }
+inline constexpr uint64_t used_ring_bytes(uint32_t size) { return 6ull + 8ull * size; }
+
+// True when the other side asked to be notified for an index move from old_idx to new_idx.
+inline bool vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx) {
+  return static_cast<uint16_t>(new_idx - event_idx - 1) < static_cast<uint16_t>(new_idx - old_idx);
+}
+
+// virtio-net header (virtio_net_hdr_mrg_rxbuf layout; 12 bytes with VERSION_1 or MRG_RXBUF).
+inline constexpr uint8_t kNetHdrFNeedsCsum = 1;
+inline constexpr uint8_t kNetHdrFDataValid = 2;
+inline constexpr uint8_t kNetHdrGsoNone = 0;
+inline constexpr uint8_t kNetHdrGsoTcpv4 = 1;
+inline constexpr uint8_t kNetHdrGsoUdp = 3;
+inline constexpr uint8_t kNetHdrGsoTcpv6 = 4;
+inline constexpr uint8_t kNetHdrGsoEcn = 0x80;
+
+struct NetHeader {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+  uint16_t num_buffers;
+};
+static_assert(sizeof(NetHeader) == 12);
+
+}  // namespace ringlane::virtio

@@ -1,0 +1,328 @@
+#include "ringlane/vhost_user/backend.h"
+
+#include <algorithm>
+#include <bit>
+
+#include "ringlane/base/log.h"
+
+namespace ringlane::vhost_user {
+
+namespace {
+
+template <typename T>
+T* ring_pointer(const GuestMemory& mem, uint64_t uva, uint64_t bytes, uint64_t align) {
+  if (uva % align != 0) return nullptr;
+  return reinterpret_cast<T*>(mem.translate_user_addr(uva, bytes));
+}
+
+}  // namespace
+
+VhostUserBackend::VhostUserBackend(BackendConfig config, QuiescentState* grace)
+    : config_(std::move(config)), grace_(grace) {
+  config_.vring_count = std::min<uint16_t>(config_.vring_count, kMaxVrings);
+  config_.features |= virtio::bit(kFProtocolFeatures);
+  config_.max_mem_slots = std::min(config_.max_mem_slots, GuestMemory::kMaxRegions);
+}
+
+VhostUserBackend::~VhostUserBackend() { stop_queues(0, config_.vring_count); }
+
+uint8_t VhostUserBackend::status() const {
+  uint8_t s = status_;
+  for (uint16_t i = 0; i < config_.vring_count; ++i) {
+    if (queues_[i].broken()) s |= virtio::kStatusNeedsReset;
+  }
+  return s;
+}
+
+Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
+  stats_.messages.inc();
+  auto result = dispatch(message, channel);
+  bool ack = (acked_protocol_ & virtio::bit(protocol::kReplyAck)) && message.needs_reply();
+  if (!result.ok()) {
+    stats_.bad_messages.inc();
+    log_line_limited(LogLevel::warn, config_.name + ": " + result.error().to_string());
+    if (!ack) return result.error();
+    uint64_t failure = 1;
+    return channel.reply(message, &failure, sizeof(failure));
+  }
+  if (result->has_value()) {
+    uint64_t value = **result;
+    return channel.reply(message, &value, sizeof(value));
+  }
+  if (ack) {
+    uint64_t success = 0;
+    return channel.reply(message, &success, sizeof(success));
+  }
+  return {};
+}
+
+Result<VhostUserBackend::Vring*> VhostUserBackend::vring_for(uint64_t index) {
+  if (index >= config_.vring_count) {
+    return Error(ERANGE, "vring index " + std::to_string(index) + " out of range (device has " +
+                             std::to_string(config_.vring_count) + ")");
+  }
+  return &vrings_[index];
+}
+
+Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m, MessageChannel& channel) {
+  using Reply = std::optional<uint64_t>;
+  if (Status s = validate(m); !s.ok()) return s.error();
+  switch (m.request()) {
+    case Request::get_features:
+      return Reply(config_.features);
+    case Request::set_features: {
+      uint64_t f = m.u64();
+      if (f & ~config_.features) {
+        return Error(EINVAL, "SET_FEATURES: features not offered: " + std::to_string(f & ~config_.features));
+      }
+      stop_queues(0, config_.vring_count);
+      acked_features_ = f;
+      on_features(f);
+      start_all_ready();
+      return Reply();
+    }
+    case Request::set_owner:
+      return Reply();
+    case Request::reset_owner:
+    case Request::reset_device:
+      reset_vrings();
+      acked_features_ = 0;
+      status_ = 0;
+      return Reply();
+    case Request::get_protocol_features:
+      return Reply(config_.protocol_features);
+    case Request::set_protocol_features: {
+      uint64_t f = m.u64();
+      if (f & ~config_.protocol_features) {
+        return Error(EINVAL, "SET_PROTOCOL_FEATURES: features not offered");
+      }
+      acked_protocol_ = f;
+      return Reply();
+    }
+    case Request::get_queue_num:
+      return Reply(queue_num());
+    case Request::get_max_mem_slots:
+      return Reply(uint64_t{config_.max_mem_slots});
+    case Request::set_mem_table:
+      if (Status s = set_mem_table(m); !s.ok()) return s.error();
+      return Reply();
+    case Request::add_mem_reg:
+      if (Status s = add_mem_reg(m); !s.ok()) return s.error();
+      return Reply();
+    case Request::rem_mem_reg:
+      if (Status s = rem_mem_reg(m); !s.ok()) return s.error();
+      return Reply();
+    case Request::set_vring_num: {
+      auto state = m.read<VringState>();
+      auto v = vring_for(state.index);
+      if (!v) return v.error();
+      if (state.num == 0 || state.num > virtio::kMaxQueueSize || !std::has_single_bit(state.num)) {
+        return Error(EINVAL, "SET_VRING_NUM: size " + std::to_string(state.num) +
+                                 " is not a power of two in 1-32768");
+      }
+      stop_queue(state.index);
+      (*v)->num = state.num;
+      if (Status s = start_queue_if_ready(state.index); !s.ok()) return s.error();
+      return Reply();
+    }
+    case Request::set_vring_addr: {
+      auto addr = m.read<VringAddr>();
+      auto v = vring_for(addr.index);
+      if (!v) return v.error();
+      stop_queue(addr.index);
+      (*v)->addr = addr;
+      (*v)->addr_set = true;
+      if (Status s = start_queue_if_ready(addr.index); !s.ok()) return s.error();
+      return Reply();
+    }
+    case Request::set_vring_base: {
+      auto state = m.read<VringState>();
+      auto v = vring_for(state.index);
+      if (!v) return v.error();
+      if (state.num > 0xffff) return Error(EINVAL, "SET_VRING_BASE: index beyond 16 bits");
+      stop_queue(state.index);
+      (*v)->base = static_cast<uint16_t>(state.num);
+      queues_[state.index].clear_broken();
+      if (Status s = start_queue_if_ready(state.index); !s.ok()) return s.error();
+      return Reply();
+    }
+    case Request::get_vring_base: {
+      auto state = m.read<VringState>();
+      auto v = vring_for(state.index);
+      if (!v) return v.error();
+      stop_queue(state.index);
+      (*v)->started = false;
+      (*v)->kick.reset();
+      VringState out{state.index, (*v)->base};
+      if (Status s = channel.reply(m, &out, sizeof(out)); !s.ok()) return s.error();
+      return Reply();
+    }
+    case Request::set_vring_kick:
+    case Request::set_vring_call:
+    case Request::set_vring_err:
+      if (Status s = set_vring_fd(m); !s.ok()) return s.error();
+      return Reply();
+    case Request::set_vring_enable: {
+      auto state = m.read<VringState>();
+      auto v = vring_for(state.index);
+      if (!v) return v.error();
+      if (state.num > 1) return Error(EINVAL, "SET_VRING_ENABLE: value must be 0 or 1");
+      stop_queue(state.index);
+      (*v)->enabled = state.num == 1;
+      if (Status s = start_queue_if_ready(state.index); !s.ok()) return s.error();
+      return Reply();
+    }
+    case Request::set_status:
+      status_ = static_cast<uint8_t>(m.u64());
+      return Reply();
+    case Request::get_status:
+      return Reply(uint64_t{status()});
+    default:
+      if (auto handled = handle_device_request(m)) {
+        if (!handled->ok()) return handled->error();
+        return Reply();
+      }
+      return Error(ENOSYS, std::string("unsupported request ") + to_string(m.request()));
+  }
+}
+
+Status VhostUserBackend::set_vring_fd(Message& m) {
+  uint64_t value = m.u64();
+  uint64_t index = value & kVringIndexMask;
+  if (value & ~(kVringIndexMask | kVringNoFd)) {
+    return Error(EINVAL, std::string(to_string(m.request())) + ": unknown bits in payload");
+  }
+  auto v = vring_for(index);
+  if (!v) return v.error();
+  UniqueFd fd = (value & kVringNoFd) ? UniqueFd() : m.take_fd();
+  stop_queue(static_cast<uint32_t>(index));
+  switch (m.request()) {
+    case Request::set_vring_kick:
+      (*v)->kick = std::move(fd);
+      (*v)->started = true;
+      // Without protocol features a ring is enabled as soon as it starts.
+      if (!(acked_features_ & virtio::bit(kFProtocolFeatures))) (*v)->enabled = true;
+      break;
+    case Request::set_vring_call: (*v)->call = std::move(fd); break;
+    default: (*v)->err = std::move(fd); break;
+  }
+  return start_queue_if_ready(static_cast<uint32_t>(index));
+}
+
+Status VhostUserBackend::set_mem_table(Message& m) {
+  uint32_t n = m.read<uint32_t>();
+  std::vector<std::shared_ptr<const MappedRegion>> regions;
+  for (uint32_t i = 0; i < n; ++i) {
+    auto desc = m.read<RegionDescriptor>(8 + i * sizeof(RegionDescriptor));
+    auto region = MappedRegion::map(desc, m.fds[i].get());
+    if (!region) return Error(region.error().code(), "SET_MEM_TABLE: " + region.error().to_string());
+    regions.push_back(std::move(*region));
+  }
+  // The mappings hold their own references to the memory; the fds are closed with the message.
+  return replace_memory(std::move(regions));
+}
+
+Status VhostUserBackend::add_mem_reg(Message& m) {
+  auto desc = m.read<RegionDescriptor>(8);
+  std::vector<std::shared_ptr<const MappedRegion>> regions;
+  if (memory_) regions = memory_->regions();
+  if (regions.size() >= config_.max_mem_slots) {
+    return Error(ENOSPC, "ADD_MEM_REG: all " + std::to_string(config_.max_mem_slots) +
+                             " memory slots are in use");
+  }
+  auto region = MappedRegion::map(desc, m.fds[0].get());
+  if (!region) return Error(region.error().code(), "ADD_MEM_REG: " + region.error().to_string());
+  regions.push_back(std::move(*region));
+  return replace_memory(std::move(regions));
+}
+
+Status VhostUserBackend::rem_mem_reg(const Message& m) {
+  auto desc = m.read<RegionDescriptor>(8);
+  if (!memory_) return Error(ENOENT, "REM_MEM_REG: no memory table");
+  auto regions = memory_->regions();
+  auto it = std::find_if(regions.begin(), regions.end(), [&](const auto& r) {
+    const auto& d = r->descriptor();
+    return d.guest_phys_addr == desc.guest_phys_addr && d.size == desc.size &&
+           d.user_addr == desc.user_addr;
+  });
+  if (it == regions.end()) return Error(ENOENT, "REM_MEM_REG: no such region");
+  regions.erase(it);
+  return replace_memory(std::move(regions));
+}
+
+Status VhostUserBackend::replace_memory(std::vector<std::shared_ptr<const MappedRegion>> regions) {
+  auto mem = GuestMemory::create(std::move(regions));
+  if (!mem) return mem.error();
+  stop_queues(0, config_.vring_count);
+  // After the grace period no worker holds a pointer into the old table: it may go now.
+  memory_ = std::make_unique<GuestMemory>(std::move(*mem));
+  start_all_ready();
+  return {};
+}
+
+void VhostUserBackend::stop_queues(uint32_t first, uint32_t count) {
+  uint64_t stopped = 0;
+  for (uint32_t i = first; i < first + count; ++i) {
+    if (queues_[i].live()) {
+      queues_[i].set_live(false);
+      stopped |= uint64_t{1} << i;
+    }
+  }
+  if (stopped == 0) return;
+  if (grace_ != nullptr) grace_->synchronize();
+  // Every buffer a worker took was completed within its burst: resume after the last one.
+  for (uint32_t i = first; i < first + count; ++i) {
+    if (stopped & (uint64_t{1} << i)) vrings_[i].base = queues_[i].last_avail_idx();
+  }
+}
+
+Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
+  Vring& v = vrings_[index];
+  SplitQueue& q = queues_[index];
+  if (q.live() || !memory_ || v.num == 0 || !v.addr_set || !v.started || !v.enabled) return {};
+  bool event_idx = (acked_features_ & virtio::bit(virtio::kFRingEventIdx)) != 0;
+  RingLayout layout;
+  layout.size = static_cast<uint16_t>(v.num);
+  layout.desc = ring_pointer<virtio::VringDesc>(*memory_, v.addr.desc_user_addr,
+                                                virtio::desc_table_bytes(v.num), 16);
+  layout.avail = ring_pointer<virtio::VringAvail>(*memory_, v.addr.avail_user_addr,
+                                                  virtio::avail_ring_bytes(v.num), 2);
+  layout.used = ring_pointer<virtio::VringUsed>(*memory_, v.addr.used_user_addr,
+                                                virtio::used_ring_bytes(v.num), 4);
+  if (!layout.desc || !layout.avail || !layout.used) {
+    return Error(EFAULT, "vring " + std::to_string(index) + ": ring addresses outside guest memory");
+  }
+  q.configure(memory_.get(), layout, event_idx,
+              (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, v.base);
+  q.set_call_fd(v.call.get());
+  q.set_err_fd(v.err.get());
+  q.set_live(true);
+  return {};
+}
+
+void VhostUserBackend::start_all_ready() {
+  for (uint32_t i = 0; i < config_.vring_count; ++i) {
+    if (Status s = start_queue_if_ready(i); !s.ok()) {
+      log_line(LogLevel::warn, config_.name + ": " + s.error().to_string());
+    }
+  }
+}
+
+void VhostUserBackend::reset_vrings() {
+  stop_queues(0, config_.vring_count);
+  for (uint32_t i = 0; i < config_.vring_count; ++i) {
+    vrings_[i] = Vring{};
+    queues_[i].clear_broken();
+  }
+}
+
+void VhostUserBackend::disconnect() {
+  reset_vrings();
+  memory_.reset();
+  acked_features_ = 0;
+  acked_protocol_ = 0;
+  status_ = 0;
+  stats_.disconnects.inc();
+}
+
+}  // namespace ringlane::vhost_user

@@ -1,0 +1,44 @@
+#include "ringlane/vhost_user/net_device.h"
+
+#include <algorithm>
+
+namespace ringlane::vhost_user {
+
+uint64_t offered_net_features() {
+  using namespace virtio;
+  return bit(kFVersion1) | bit(kFRingIndirectDesc) | bit(kFRingEventIdx) | bit(kNetFMrgRxbuf) |
+         bit(kNetFMq) | bit(kNetFMtu) | bit(kNetFStatus) | bit(kNetFCsum) | bit(kNetFGuestCsum) |
+         bit(kNetFHostTso4) | bit(kNetFHostTso6) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6);
+}
+
+namespace {
+
+BackendConfig backend_config(const NetDeviceConfig& c) {
+  BackendConfig b;
+  b.name = c.name;
+  b.features = offered_net_features() & ~c.disabled_features;
+  b.protocol_features = virtio::bit(protocol::kMq) | virtio::bit(protocol::kReplyAck) |
+                        virtio::bit(protocol::kMtu) | virtio::bit(protocol::kResetDevice) |
+                        virtio::bit(protocol::kConfigureMemSlots) |
+                        virtio::bit(protocol::kStatus);
+  uint16_t pairs = std::clamp<uint16_t>(c.max_queue_pairs, 1, NetDevice::kMaxQueuePairs);
+  b.vring_count = static_cast<uint16_t>(2 * pairs);
+  return b;
+}
+
+}  // namespace
+
+NetDevice::NetDevice(const NetDeviceConfig& config, QuiescentState* grace)
+    : VhostUserBackend(backend_config(config), grace) {}
+
+std::optional<Status> NetDevice::handle_device_request(const Message& message) {
+  if (message.request() != Request::net_set_mtu) return std::nullopt;
+  uint64_t mtu = message.u64();
+  if (mtu < 68 || mtu > 65535) {
+    return Status(Error(EINVAL, "NET_SET_MTU: " + std::to_string(mtu) + " is outside 68-65535"));
+  }
+  mtu_ = static_cast<uint32_t>(mtu);
+  return Status();
+}
+
+}  // namespace ringlane::vhost_user

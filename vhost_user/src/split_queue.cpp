@@ -1,0 +1,51 @@
+#include "ringlane/vhost_user/split_queue.h"
+
+#include "ringlane/base/event_fd.h"
+#include "ringlane/base/log.h"
+
+namespace ringlane::vhost_user {
+
+void SplitQueue::configure(const GuestMemory* mem, RingLayout layout, bool event_idx,
+                           bool indirect, uint16_t last_avail_idx) {
+  mem_ = mem;
+  layout_ = layout;
+  mask_ = static_cast<uint16_t>(layout.size - 1);
+  event_idx_ = event_idx;
+  indirect_ = indirect;
+  last_avail_ = last_avail_idx;
+  // The device resumes where the used ring stands; entries we had consumed were all completed.
+  used_shadow_ = __atomic_load_n(&layout.used->idx, __ATOMIC_ACQUIRE);
+  used_published_ = used_shadow_;
+  signalled_used_ = used_shadow_;
+  // We busy-poll, so the guest need not kick us: with event-idx an avail_event that lags the
+  // index costs one kick per 2^16 buffers; without it the NO_NOTIFY flag says so directly.
+  if (event_idx) {
+    auto* avail_event = reinterpret_cast<uint16_t*>(&layout.used->ring[layout.size]);
+    __atomic_store_n(avail_event, static_cast<uint16_t>(last_avail_idx - 1), __ATOMIC_RELAXED);
+  } else {
+    __atomic_store_n(&layout.used->flags, virtio::kUsedFNoNotify, __ATOMIC_RELAXED);
+  }
+}
+
+void SplitQueue::notify_guest() {
+  signal_event_fd(call_fd_);
+  stats_.notifications.inc();
+}
+
+void SplitQueue::mark_broken(ChainStatus status, uint16_t head) {
+  stats_.ring_errors.inc();
+  if (broken_.exchange(true, std::memory_order_relaxed)) return;
+  log_line_limited(LogLevel::warn, std::string("virtqueue broken: ") + to_string(status) +
+                                       " (head " + std::to_string(head) + ")");
+  if (err_fd_ >= 0) signal_event_fd(err_fd_);
+}
+
+void SplitQueue::mark_broken_avail(uint16_t idx) {
+  stats_.ring_errors.inc();
+  if (broken_.exchange(true, std::memory_order_relaxed)) return;
+  log_line_limited(LogLevel::warn, "virtqueue broken: avail index jumped from " +
+                                       std::to_string(last_avail_) + " to " + std::to_string(idx));
+  if (err_fd_ >= 0) signal_event_fd(err_fd_);
+}
+
+}  // namespace ringlane::vhost_user
