@@ -28,6 +28,10 @@ class NetDevice : public VhostUserBackend {
   uint16_t max_queue_pairs() const { return vring_count() / 2; }
   SplitQueue& rx_queue(uint16_t pair) { return vring(static_cast<uint16_t>(2 * pair)); }
   SplitQueue& tx_queue(uint16_t pair) { return vring(static_cast<uint16_t>(2 * pair + 1)); }
+  const SplitQueue& rx_queue(uint16_t pair) const { return vring(static_cast<uint16_t>(2 * pair)); }
+  const SplitQueue& tx_queue(uint16_t pair) const {
+    return vring(static_cast<uint16_t>(2 * pair + 1));
+  }
   // Stable while any queue is live: features change only with every queue stopped.
   const NetFeatures& features() const { return features_; }
   uint32_t mtu() const { return mtu_; }

@@ -1,0 +1,44 @@
+// DaemonConfig: everything `ringlane` is told at start-up, from a TOML file and command-line
+// flags (flags win). Parsing never crashes on bad input: it returns an error naming the key.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ringlane/base/result.h"
+
+namespace ringlane::control {
+
+struct PortConfig {
+  std::string name;
+  std::string type = "vhost-user-net";
+  std::string socket_path;
+  bool client_mode = false;  // ringlane connects to the frontend's socket
+  uint16_t queue_pairs = 1;
+  std::vector<std::string> disabled_features;  // e.g. "event_idx", "mrg_rxbuf"
+};
+
+struct DaemonConfig {
+  std::string cores = "1";
+  std::string mode = "xconnect";  // or "l2"
+  std::vector<PortConfig> ports;
+  std::vector<std::pair<std::string, std::string>> cross_connects;
+  double stats_interval = 0;  // seconds; 0 = no periodic line
+  double duration = 0;        // seconds; 0 = until SIGINT/SIGTERM
+  double mac_aging = 300;
+  std::string summary_path;   // JSON summary on exit; "-" or empty = stdout
+  std::string log_level = "info";
+};
+
+// Parses one `--port` value: "name=vm0,path=/tmp/vm0.sock[,mode=server|client][,queues=N]
+// [,disable=event_idx+mrg_rxbuf]".
+Result<PortConfig> parse_port_spec(std::string_view spec);
+// Parses TOML text into `config` (keys present override what is there).
+Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& config);
+// Checks cross-field rules: unique names and paths, cross-connect ends exist, mode known.
+Status validate(const DaemonConfig& config);
+// Maps feature names to virtio bits; unknown names are an error.
+Result<uint64_t> feature_mask(const std::vector<std::string>& names);
+
+}  // namespace ringlane::control

@@ -1,0 +1,200 @@
+// ringlane: the polling data-plane daemon.
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "ringlane/base/cpu_affinity.h"
+#include "ringlane/base/event_loop.h"
+#include "ringlane/base/log.h"
+#include "ringlane/control/daemon_config.h"
+#include "ringlane/dataplane/engine.h"
+#include "ringlane/dataplane/vhost_net_port.h"
+#include "stats_report.h"
+
+using namespace ringlane;
+
+namespace {
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "ringlane: %s\n", message.c_str());
+  return 2;
+}
+
+Result<LogLevel> parse_log_level(const std::string& s) {
+  if (s == "debug") return LogLevel::debug;
+  if (s == "info") return LogLevel::info;
+  if (s == "warn") return LogLevel::warn;
+  if (s == "error") return LogLevel::error;
+  return Error(EINVAL, "log level must be debug, info, warn or error");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "ringlane: a polling vhost-user data plane. Serves virtio-net to VMs over vhost-user\n"
+      "sockets on dedicated cores and switches frames between them (cross-connect or L2)."};
+  app.footer(
+      "Examples:\n"
+      "  ringlane --cores 1 --port name=vm0,path=/tmp/vm0.sock --port name=vm1,path=/tmp/vm1.sock\n"
+      "  ringlane --config ringlane.toml --stats-interval 1\n"
+      "Two ports in xconnect mode with no --xconnect are connected to each other.\n"
+      "On SIGINT/SIGTERM (or after --duration) a JSON summary is written to --summary (default stdout).");
+  control::DaemonConfig cfg;
+  std::string config_path;
+  std::vector<std::string> port_specs, xconnects;
+  app.add_option("-c,--config", config_path, "TOML configuration file")->check(CLI::ExistingFile);
+  auto* cores_opt = app.add_option("--cores", cfg.cores, "worker cores, e.g. 1 or 2-3 or 1,3 (default 1)");
+  auto* mode_opt = app.add_option("--mode", cfg.mode, "forwarding: xconnect or l2 (default xconnect)");
+  app.add_option("--port", port_specs,
+                 "vhost-user-net port: name=N,path=SOCK[,mode=server|client][,queues=Q]"
+                 "[,disable=FEAT+FEAT]");
+  app.add_option("--xconnect", xconnects, "cross-connect two ports: A:B");
+  auto* stats_opt = app.add_option("--stats-interval", cfg.stats_interval,
+                                   "seconds between statistics lines (0 = none)")
+                        ->check(CLI::NonNegativeNumber);
+  auto* duration_opt =
+      app.add_option("--duration", cfg.duration, "stop after this many seconds (0 = run until signalled)")
+          ->check(CLI::NonNegativeNumber);
+  auto* summary_opt = app.add_option("--summary", cfg.summary_path, "write the JSON summary here (- = stdout)");
+  auto* aging_opt = app.add_option("--mac-aging", cfg.mac_aging, "L2 MAC aging time in seconds")
+                        ->check(CLI::PositiveNumber);
+  auto* log_opt = app.add_option("--log-level", cfg.log_level, "debug, info, warn or error");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!config_path.empty()) {
+    std::ifstream in(config_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    control::DaemonConfig from_file;
+    if (Status s = control::apply_toml(text.str(), config_path, from_file); !s.ok()) {
+      return fail(s.error().message());
+    }
+    // Flags given on the command line override the file.
+    if (!cores_opt->count()) cfg.cores = from_file.cores;
+    if (!mode_opt->count()) cfg.mode = from_file.mode;
+    if (!stats_opt->count()) cfg.stats_interval = from_file.stats_interval;
+    if (!duration_opt->count()) cfg.duration = from_file.duration;
+    if (!summary_opt->count()) cfg.summary_path = from_file.summary_path;
+    if (!aging_opt->count()) cfg.mac_aging = from_file.mac_aging;
+    if (!log_opt->count()) cfg.log_level = from_file.log_level;
+    cfg.ports = from_file.ports;
+    cfg.cross_connects = from_file.cross_connects;
+  }
+  for (const auto& spec : port_specs) {
+    auto port = control::parse_port_spec(spec);
+    if (!port) return fail(port.error().message());
+    cfg.ports.push_back(*port);
+  }
+  for (const auto& x : xconnects) {
+    auto colon = x.find(':');
+    if (colon == std::string::npos) return fail("--xconnect '" + x + "': expected A:B");
+    cfg.cross_connects.emplace_back(x.substr(0, colon), x.substr(colon + 1));
+  }
+  if (cfg.mode == "xconnect" && cfg.cross_connects.empty() && cfg.ports.size() == 2) {
+    cfg.cross_connects.emplace_back(cfg.ports[0].name, cfg.ports[1].name);
+  }
+  if (Status s = control::validate(cfg); !s.ok()) return fail(s.error().message());
+  if (cfg.ports.empty()) return fail("no ports configured (use --port or a config file; see --help)");
+  auto level = parse_log_level(cfg.log_level);
+  if (!level) return fail(level.error().message());
+  set_log_level(*level);
+  auto cores = parse_core_list(cfg.cores);
+  if (!cores) return fail("--cores: " + cores.error().message());
+  for (int c : *cores) {
+    if (c >= online_core_count()) {
+      return fail("--cores: core " + std::to_string(c) + " is not online (this machine has " +
+                  std::to_string(online_core_count()) + ")");
+    }
+  }
+
+  // Signals arrive through a signalfd on the control thread; workers inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  UniqueFd sigfd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+
+  auto loop = EventLoop::create();
+  if (!loop) return fail(loop.error().to_string());
+  dataplane::EngineConfig engine_config;
+  engine_config.cores = *cores;
+  engine_config.mode = cfg.mode == "l2" ? dataplane::ForwardingMode::l2_switch
+                                        : dataplane::ForwardingMode::cross_connect;
+  engine_config.mac_aging_seconds = cfg.mac_aging;
+  dataplane::Engine engine(engine_config);
+
+  std::vector<dataplane::VhostNetPort*> vhost_ports;
+  std::map<std::string, uint16_t> index_of;
+  for (const auto& p : cfg.ports) {
+    dataplane::VhostNetPortConfig pc;
+    pc.name = p.name;
+    pc.socket_path = p.socket_path;
+    pc.socket_mode = p.client_mode ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
+    pc.queue_pairs = p.queue_pairs;
+    pc.disabled_features = *control::feature_mask(p.disabled_features);
+    auto port = std::make_unique<dataplane::VhostNetPort>(pc, &engine.grace(), **loop);
+    if (Status s = port->start(); !s.ok()) return fail("port '" + p.name + "': " + s.error().to_string());
+    vhost_ports.push_back(port.get());
+    index_of[p.name] = engine.add_port(std::move(port));
+    log_line(LogLevel::info, "port " + p.name + ": vhost-user-net on " + p.socket_path + " (" +
+                                 (p.client_mode ? "client" : "server") + ", " +
+                                 std::to_string(p.queue_pairs) + " queue pairs)");
+  }
+  for (const auto& [a, b] : cfg.cross_connects) {
+    if (Status s = engine.connect(index_of[a], index_of[b]); !s.ok()) return fail(s.error().message());
+    log_line(LogLevel::info, "cross-connect " + a + " <-> " + b);
+  }
+  engine.start();
+  std::string core_text;
+  for (int c : *cores) core_text += (core_text.empty() ? "" : ",") + std::to_string(c);
+  log_line(LogLevel::info, "running: " + std::to_string(cores->size()) + " worker(s) on core(s) " +
+                               core_text + ", mode " + cfg.mode);
+
+  bool stopping = false;
+  (*loop)->watch(sigfd.get(), EPOLLIN, [&](uint32_t) {
+    signalfd_siginfo info{};
+    while (read(sigfd.get(), &info, sizeof(info)) == sizeof(info)) {
+      log_line(LogLevel::info, std::string("received ") + strsignal(static_cast<int>(info.ssi_signo)) + ", stopping");
+      stopping = true;
+    }
+  });
+
+  using Clock = std::chrono::steady_clock;
+  auto started = Clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+  dataplane::EngineTotals last = dataplane::totals(engine, 0);
+  double next_stats = cfg.stats_interval;
+  while (!stopping) {
+    if (auto r = (*loop)->run_once(20); !r.ok()) return fail(r.error().to_string());
+    auto now = Clock::now();
+    for (auto* p : vhost_ports) p->tick(now);
+    double t = elapsed();
+    if (cfg.stats_interval > 0 && t >= next_stats) {
+      auto current = dataplane::totals(engine, t);
+      std::fprintf(stderr, "%s\n", dataplane::rate_line(current, last).c_str());
+      last = current;
+      next_stats += cfg.stats_interval;
+    }
+    if (cfg.duration > 0 && t >= cfg.duration) stopping = true;
+  }
+  double seconds = elapsed();
+  engine.stop();
+  std::string summary = dataplane::summary_json(engine, seconds).dump(2);
+  if (cfg.summary_path.empty() || cfg.summary_path == "-") {
+    std::printf("%s\n", summary.c_str());
+  } else {
+    std::ofstream out(cfg.summary_path);
+    out << summary << "\n";
+    if (!out) return fail("cannot write summary to " + cfg.summary_path);
+  }
+  return 0;
+}

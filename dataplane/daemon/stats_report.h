@@ -1,0 +1,28 @@
+// Statistics the daemon reports: a one-line rate summary per interval, and a JSON document on
+// exit (per port and queue pair, per worker).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ringlane/dataplane/engine.h"
+
+namespace ringlane::dataplane {
+
+struct EngineTotals {
+  double seconds = 0;
+  uint64_t worker_packets = 0;
+  uint64_t worker_busy_cycles = 0;
+  uint64_t worker_bursts = 0;
+  uint64_t worker_idle_polls = 0;
+  uint64_t tx_packets = 0;  // delivered to ports
+  uint64_t tx_bytes = 0;
+  uint64_t drops = 0;
+};
+
+EngineTotals totals(const Engine& engine, double seconds);
+// "12.0s  4.81 Mpps  2.46 Gbps  412 cyc/pkt  batch 31.2  drops 0"
+std::string rate_line(const EngineTotals& now, const EngineTotals& before);
+nlohmann::json summary_json(const Engine& engine, double seconds);
+
+}  // namespace ringlane::dataplane

@@ -1,0 +1,59 @@
+// Engine: the ports, the workers, and the switch view they share. Only the control thread calls
+// it; every change is published as a new SwitchView and the old one is retired after a grace
+// period.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "ringlane/base/quiescent_state.h"
+#include "ringlane/base/result.h"
+#include "ringlane/dataplane/forwarding.h"
+#include "ringlane/dataplane/mac_table.h"
+#include "ringlane/dataplane/port.h"
+#include "ringlane/dataplane/worker.h"
+
+namespace ringlane::dataplane {
+
+struct EngineConfig {
+  std::vector<int> cores{1};
+  ForwardingMode mode = ForwardingMode::cross_connect;
+  double mac_aging_seconds = 300;
+  uint32_t mac_table_buckets = 4096;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineConfig config);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  QuiescentState& grace() { return grace_; }
+  const EngineConfig& config() const { return config_; }
+
+  // Adds a port; returns its index. Its queue pairs are spread over the workers.
+  uint16_t add_port(std::unique_ptr<Port> port);
+  // Cross-connects two ports both ways.
+  Status connect(uint16_t a, uint16_t b);
+  Status start();
+  void stop();
+
+  const std::vector<std::unique_ptr<Port>>& ports() const { return ports_; }
+  const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  const MacTable& macs() const { return macs_; }
+
+ private:
+  void publish();
+
+  EngineConfig config_;
+  QuiescentState grace_;
+  MacTable macs_;
+  std::vector<std::unique_ptr<Port>> ports_;
+  std::vector<int> peer_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<const SwitchView*> view_{nullptr};
+  std::unique_ptr<const SwitchView> current_;
+};
+
+}  // namespace ringlane::dataplane

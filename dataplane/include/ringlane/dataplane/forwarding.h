@@ -1,0 +1,37 @@
+// Forwarding: what the switch does with a received batch. Two modes: a static cross-connect
+// (port A <-> port B, for service chains and benchmarks) and an L2 learning switch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ringlane/dataplane/mac_table.h"
+#include "ringlane/dataplane/port.h"
+#include "ringlane/dataplane/worker_stats.h"
+
+namespace ringlane::dataplane {
+
+enum class ForwardingMode { cross_connect, l2_switch };
+
+const char* to_string(ForwardingMode mode);
+
+// What workers see of the switch: published immutably, replaced as a whole, retired after a
+// grace period.
+struct SwitchView {
+  struct Poll {
+    uint16_t port;
+    uint16_t queue_pair;
+  };
+  ForwardingMode mode = ForwardingMode::cross_connect;
+  std::vector<Port*> ports;                 // by port index; nullptr for a removed port
+  std::vector<int> peer;                    // cross-connect peer by port index, -1 for none
+  std::vector<std::vector<Poll>> polls;     // by worker
+  MacTable* macs = nullptr;
+};
+
+// Sends a batch received on port `in` to its destinations. Returns packets delivered.
+uint32_t forward_batch(const SwitchView& view, unsigned worker, uint16_t in,
+                       const PacketBatch& batch, WorkerStats& stats);
+
+}  // namespace ringlane::dataplane

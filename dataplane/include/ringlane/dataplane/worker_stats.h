@@ -1,0 +1,19 @@
+// WorkerStats: one worker's own efficiency figures, written by it alone.
+#pragma once
+
+#include "ringlane/vhost_user/counter.h"
+
+namespace ringlane::dataplane {
+
+struct WorkerStats {
+  Counter packets;        // packets received from ports
+  Counter bursts;         // non-empty polls
+  Counter idle_polls;     // polls that found nothing
+  Counter busy_cycles;    // TSC cycles spent on non-empty polls
+  Counter loops;          // poll-loop iterations
+  Counter drop_no_route;  // no peer, or the destination had no live queue
+  Counter drop_filtered;  // destination is the input port
+  Counter flooded;        // packets sent to every other port
+};
+
+}  // namespace ringlane::dataplane

@@ -1,0 +1,77 @@
+#include "ringlane/dataplane/engine.h"
+
+#include "ringlane/base/tsc_clock.h"
+#include "ringlane/dataplane/vhost_net_port.h"
+
+namespace ringlane::dataplane {
+
+Engine::Engine(EngineConfig config)
+    : config_(std::move(config)),
+      macs_(config_.mac_table_buckets,
+            static_cast<uint64_t>(config_.mac_aging_seconds * static_cast<double>(tsc_hz()))) {
+  publish();
+}
+
+Engine::~Engine() {
+  stop();
+  view_.store(nullptr);
+}
+
+uint16_t Engine::add_port(std::unique_ptr<Port> port) {
+  ports_.push_back(std::move(port));
+  peer_.push_back(-1);
+  publish();
+  return static_cast<uint16_t>(ports_.size() - 1);
+}
+
+Status Engine::connect(uint16_t a, uint16_t b) {
+  if (a >= ports_.size() || b >= ports_.size() || a == b) {
+    return Error(EINVAL, "cross-connect needs two different existing ports");
+  }
+  if (peer_[a] >= 0 || peer_[b] >= 0) {
+    return Error(EBUSY, "port '" + ports_[peer_[a] >= 0 ? a : b]->name() +
+                            "' is already cross-connected");
+  }
+  peer_[a] = b;
+  peer_[b] = a;
+  publish();
+  return {};
+}
+
+void Engine::publish() {
+  auto view = std::make_unique<SwitchView>();
+  view->mode = config_.mode;
+  view->macs = &macs_;
+  view->peer = peer_;
+  size_t nworkers = config_.cores.empty() ? 1 : config_.cores.size();
+  view->polls.resize(nworkers);
+  size_t next = 0;
+  for (size_t p = 0; p < ports_.size(); ++p) {
+    view->ports.push_back(ports_[p].get());
+    for (uint16_t qp = 0; qp < ports_[p]->queue_pairs(); ++qp) {
+      view->polls[next++ % nworkers].push_back({static_cast<uint16_t>(p), qp});
+    }
+    // With more workers than queue pairs, a queue pair can receive from several workers.
+    if (auto* vhost = dynamic_cast<VhostNetPort*>(ports_[p].get())) {
+      vhost->set_shared_transmit(nworkers > 1);
+    }
+  }
+  view_.store(view.get(), std::memory_order_release);
+  grace_.synchronize();
+  current_ = std::move(view);
+}
+
+Status Engine::start() {
+  if (!workers_.empty()) return {};
+  for (size_t i = 0; i < config_.cores.size(); ++i) {
+    workers_.push_back(std::make_unique<Worker>(static_cast<unsigned>(i), config_.cores[i], view_, grace_));
+  }
+  for (auto& w : workers_) w->start();
+  return {};
+}
+
+void Engine::stop() {
+  for (auto& w : workers_) w->stop();
+}
+
+}  // namespace ringlane::dataplane

@@ -1,0 +1,102 @@
+#include "ringlane/dataplane/forwarding.h"
+
+#include "ringlane/base/tsc_clock.h"
+#include "ringlane/vhost_user/span_cursor.h"
+
+namespace ringlane::dataplane {
+
+const char* to_string(ForwardingMode mode) {
+  return mode == ForwardingMode::cross_connect ? "xconnect" : "l2";
+}
+
+namespace {
+
+uint16_t all_indices_storage[vhost_user::kBurstSize] = {
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+
+uint32_t send_to(const SwitchView& view, unsigned worker, uint16_t out, const PacketBatch& batch,
+                 std::span<const uint16_t> which, WorkerStats& stats) {
+  Port* port = out < view.ports.size() ? view.ports[out] : nullptr;
+  int qp = port ? port->transmit_queue_for(worker) : -1;
+  if (qp < 0) [[unlikely]] {
+    stats.drop_no_route.add(which.size());
+    return 0;
+  }
+  return port->transmit(static_cast<uint16_t>(qp), batch, which);
+}
+
+uint32_t forward_cross_connect(const SwitchView& view, unsigned worker, uint16_t in,
+                               const PacketBatch& batch, WorkerStats& stats) {
+  int peer = in < view.peer.size() ? view.peer[in] : -1;
+  std::span<const uint16_t> all(all_indices_storage, batch.count);
+  if (peer < 0) [[unlikely]] {
+    stats.drop_no_route.add(batch.count);
+    return 0;
+  }
+  return send_to(view, worker, static_cast<uint16_t>(peer), batch, all, stats);
+}
+
+// Destination and source MACs of a packet, even if the guest split the Ethernet header.
+bool read_macs(const PacketBatch& batch, const vhost_user::PacketView& p, uint64_t& dst,
+               uint64_t& src) {
+  if (p.len < 14) return false;
+  const vhost_user::HostSpan* spans = batch.spans_of(p);
+  uint8_t header[12];
+  const uint8_t* h = spans[0].data;
+  if (spans[0].len < 12) {
+    vhost_user::SpanCursor(spans, p.span_count).read(header, sizeof(header));
+    h = header;
+  }
+  dst = read_mac(h);
+  src = read_mac(h + 6);
+  return true;
+}
+
+uint32_t forward_l2(const SwitchView& view, unsigned worker, uint16_t in, const PacketBatch& batch,
+                    WorkerStats& stats) {
+  constexpr size_t kMaxPorts = 64;
+  size_t nports = view.ports.size() < kMaxPorts ? view.ports.size() : kMaxPorts;
+  uint16_t lists[kMaxPorts][vhost_user::kBurstSize];
+  uint8_t counts[kMaxPorts] = {};
+  uint64_t now = read_tsc();
+  for (uint16_t i = 0; i < batch.count; ++i) {
+    uint64_t dst, src;
+    if (!read_macs(batch, batch.packets[i], dst, src)) {
+      stats.drop_filtered.inc();
+      continue;
+    }
+    if (!is_multicast(src) && src != 0) view.macs->learn(src, in, now);
+    uint16_t out = is_multicast(dst) ? MacTable::kNoPort : view.macs->lookup(dst, now);
+    if (out == MacTable::kNoPort) {
+      stats.flooded.inc();
+      for (size_t p = 0; p < nports; ++p) {
+        if (p != in && view.ports[p] != nullptr) lists[p][counts[p]++] = i;
+      }
+    } else if (out == in || out >= nports) {
+      stats.drop_filtered.inc();
+    } else {
+      lists[out][counts[out]++] = i;
+    }
+  }
+  uint32_t sent = 0;
+  for (size_t p = 0; p < nports; ++p) {
+    if (counts[p]) {
+      sent += send_to(view, worker, static_cast<uint16_t>(p), batch,
+                      std::span<const uint16_t>(lists[p], counts[p]), stats);
+    }
+  }
+  return sent;
+}
+
+}  // namespace
+
+uint32_t forward_batch(const SwitchView& view, unsigned worker, uint16_t in,
+                       const PacketBatch& batch, WorkerStats& stats) {
+  if (view.mode == ForwardingMode::cross_connect) {
+    return forward_cross_connect(view, worker, in, batch, stats);
+  }
+  return forward_l2(view, worker, in, batch, stats);
+}
+
+}  // namespace ringlane::dataplane

@@ -1,0 +1,83 @@
+#include "ringlane/dataplane/mac_table.h"
+
+#include <bit>
+
+namespace ringlane::dataplane {
+
+namespace {
+
+uint64_t hash_mac(uint64_t mac) {
+  mac ^= mac >> 29;
+  mac *= 0xbf58476d1ce4e5b9ull;
+  return mac ^ (mac >> 32);
+}
+
+}  // namespace
+
+MacTable::MacTable(uint32_t buckets, uint64_t aging_ticks)
+    : buckets_(new Bucket[std::bit_ceil(buckets < 1 ? 1u : buckets)]),
+      mask_(std::bit_ceil(buckets < 1 ? 1u : buckets) - 1),
+      aging_ticks_(aging_ticks) {}
+
+MacTable::Bucket& MacTable::bucket_for(uint64_t mac) const {
+  return buckets_[hash_mac(mac) & mask_];
+}
+
+void MacTable::learn(uint64_t mac, uint16_t port, uint64_t now) {
+  uint64_t key = mac << 16 | port;
+  Bucket& b = bucket_for(mac);
+  Entry* victim = nullptr;
+  uint64_t oldest = UINT64_MAX;
+  for (Entry& e : b.entries) {
+    uint64_t k = e.key.load(std::memory_order_relaxed);
+    if (k >> 16 == mac && k != 0) {
+      if (k != key) e.key.store(key, std::memory_order_relaxed);  // the station moved
+      // Refresh rarely: a store per packet would bounce the line between workers.
+      if (now - e.seen.load(std::memory_order_relaxed) > aging_ticks_ / 16) {
+        e.seen.store(now, std::memory_order_relaxed);
+      }
+      return;
+    }
+    uint64_t seen = k == 0 ? 0 : e.seen.load(std::memory_order_relaxed);
+    if (seen < oldest) {
+      oldest = seen;
+      victim = &e;
+    }
+  }
+  // Two workers may race here for one slot; either result is a valid table.
+  victim->seen.store(now, std::memory_order_relaxed);
+  victim->key.store(key, std::memory_order_release);
+}
+
+uint16_t MacTable::lookup(uint64_t mac, uint64_t now) const {
+  const Bucket& b = bucket_for(mac);
+  for (const Entry& e : b.entries) {
+    uint64_t k = e.key.load(std::memory_order_acquire);
+    if (k != 0 && k >> 16 == mac) {
+      if (now - e.seen.load(std::memory_order_relaxed) > aging_ticks_) return kNoPort;
+      return static_cast<uint16_t>(k & 0xffff);
+    }
+  }
+  return kNoPort;
+}
+
+void MacTable::flush_port(uint16_t port) {
+  for (uint32_t i = 0; i <= mask_; ++i) {
+    for (Entry& e : buckets_[i].entries) {
+      uint64_t k = e.key.load();
+      if (k != 0 && (k & 0xffff) == port) e.key.store(0);
+    }
+  }
+}
+
+size_t MacTable::size(uint64_t now) const {
+  size_t n = 0;
+  for (uint32_t i = 0; i <= mask_; ++i) {
+    for (const Entry& e : buckets_[i].entries) {
+      if (e.key.load() != 0 && now - e.seen.load() <= aging_ticks_) ++n;
+    }
+  }
+  return n;
+}
+
+}  // namespace ringlane::dataplane

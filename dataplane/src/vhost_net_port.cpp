@@ -1,0 +1,93 @@
+#include "ringlane/dataplane/vhost_net_port.h"
+
+#include "ringlane/vhost_user/net_rx.h"
+#include "ringlane/vhost_user/net_tx.h"
+
+namespace ringlane::dataplane {
+
+namespace {
+
+vhost_user::NetDeviceConfig device_config(const VhostNetPortConfig& c) {
+  vhost_user::NetDeviceConfig d;
+  d.name = c.name;
+  d.max_queue_pairs = c.queue_pairs;
+  d.disabled_features = c.disabled_features;
+  return d;
+}
+
+}  // namespace
+
+VhostNetPort::VhostNetPort(const VhostNetPortConfig& config, QuiescentState* grace,
+                           EventLoop& loop)
+    : name_(config.name),
+      device_(device_config(config), grace),
+      endpoint_(config.socket_path, config.socket_mode, device_, loop) {}
+
+uint16_t VhostNetPort::receive(uint16_t qp, PacketBatch& batch) {
+  batch.clear();
+  vhost_user::SplitQueue& q = device_.tx_queue(qp);
+  if (!q.serving()) return 0;
+  return vhost_user::dequeue_burst(q, device_.features(), batch);
+}
+
+void VhostNetPort::release(uint16_t qp, const PacketBatch& batch) {
+  vhost_user::complete_burst(device_.tx_queue(qp), batch);
+}
+
+uint16_t VhostNetPort::transmit(uint16_t qp, const PacketBatch& batch,
+                                std::span<const uint16_t> which) {
+  vhost_user::SplitQueue& q = device_.rx_queue(qp);
+  if (!q.serving()) [[unlikely]] {
+    q.stats().drop_queue_down.add(which.size());
+    return 0;
+  }
+  if (!shared_transmit_) return vhost_user::enqueue_burst(q, device_.features(), batch, which);
+  // Only when workers outnumber this port's queue pairs: held for one burst, like OVS-DPDK's
+  // shared vhost transmit queues.
+  std::atomic<bool>& busy = transmit_busy_[qp];
+  while (busy.exchange(true, std::memory_order_acquire)) __builtin_ia32_pause();
+  uint16_t sent = vhost_user::enqueue_burst(q, device_.features(), batch, which);
+  busy.store(false, std::memory_order_release);
+  return sent;
+}
+
+int VhostNetPort::transmit_queue_for(unsigned worker) const {
+  uint16_t pairs = device_.max_queue_pairs();
+  // Prefer a queue pair of this worker's own so workers do not share one.
+  for (uint16_t i = 0; i < pairs; ++i) {
+    auto qp = static_cast<uint16_t>((worker + i) % pairs);
+    if (device_.rx_queue(qp).serving()) return qp;
+  }
+  return -1;
+}
+
+std::vector<PortQueueStats> VhostNetPort::queue_stats() const {
+  std::vector<PortQueueStats> out;
+  const auto& dev = device_;
+  for (uint16_t qp = 0; qp < dev.max_queue_pairs(); ++qp) {
+    const auto& rx = dev.tx_queue(qp);  // the guest transmits, we receive
+    const auto& tx = dev.rx_queue(qp);
+    PortQueueStats s;
+    s.queue_pair = qp;
+    s.rx_live = rx.live();
+    s.tx_live = tx.live();
+    const auto& r = rx.stats();
+    const auto& t = tx.stats();
+    s.rx_packets = r.packets.get();
+    s.rx_bytes = r.bytes.get();
+    s.rx_drop_malformed = r.drop_malformed.get();
+    s.rx_drop_chain = r.drop_chain.get();
+    s.rx_ring_errors = r.ring_errors.get();
+    s.tx_packets = t.packets.get();
+    s.tx_bytes = t.bytes.get();
+    s.tx_drop_no_buffers = t.drop_no_buffers.get();
+    s.tx_drop_too_large = t.drop_too_large.get();
+    s.tx_drop_queue_down = t.drop_queue_down.get();
+    s.tx_ring_errors = t.ring_errors.get();
+    s.notifications = r.notifications.get() + t.notifications.get();
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace ringlane::dataplane

@@ -1,0 +1,56 @@
+#include "ringlane/dataplane/worker.h"
+
+#include <pthread.h>
+
+#include <string>
+
+#include "ringlane/base/cpu_affinity.h"
+#include "ringlane/base/log.h"
+#include "ringlane/base/tsc_clock.h"
+
+namespace ringlane::dataplane {
+
+Worker::Worker(unsigned index, int core, const std::atomic<const SwitchView*>& view,
+               QuiescentState& grace)
+    : index_(index), core_(core), view_(view), grace_(grace) {}
+
+Worker::~Worker() { stop(); }
+
+void Worker::start() { thread_ = std::thread([this] { run(); }); }
+
+void Worker::stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::run() {
+  std::string name = "rl-worker" + std::to_string(index_);
+  pthread_setname_np(pthread_self(), name.c_str());
+  if (Status s = pin_current_thread(core_); !s.ok()) {
+    log_line(LogLevel::warn, name + ": " + s.error().to_string() + "; running unpinned");
+  }
+  int slot = grace_.register_reader();
+  auto batch = std::make_unique<PacketBatch>();
+  while (!stop_.load(std::memory_order_relaxed)) {
+    const SwitchView* view = view_.load(std::memory_order_acquire);
+    for (const SwitchView::Poll& poll : view->polls[index_]) {
+      Port* port = view->ports[poll.port];
+      uint64_t start = read_tsc();
+      uint16_t n = port->receive(poll.queue_pair, *batch);
+      if (n == 0) {
+        stats_.idle_polls.inc();
+        continue;
+      }
+      forward_batch(*view, index_, poll.port, *batch, stats_);
+      port->release(poll.queue_pair, *batch);
+      stats_.busy_cycles.add(read_tsc() - start);
+      stats_.packets.add(n);
+      stats_.bursts.inc();
+    }
+    stats_.loops.inc();
+    grace_.quiescent(slot);
+  }
+  grace_.unregister_reader(slot);
+}
+
+}  // namespace ringlane::dataplane
