@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdio>
+#include <cstring>
 
 #include "ringlane/base/log.h"
 
@@ -36,6 +38,14 @@ uint8_t VhostUserBackend::status() const {
 
 Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
   stats_.messages.inc();
+  if (log_level() <= LogLevel::debug) {
+    uint64_t first = 0;
+    std::memcpy(&first, message.payload, std::min<uint32_t>(8, message.header.size));
+    log_line(LogLevel::debug, config_.name + ": " + to_string(message.request()) + " size " +
+                                  std::to_string(message.header.size) + " fds " +
+                                  std::to_string(message.fds.size()) + " first 0x" +
+                                  [&] { char b[24]; std::snprintf(b, sizeof(b), "%llx", static_cast<unsigned long long>(first)); return std::string(b); }());
+  }
   auto result = dispatch(message, channel);
   bool ack = (acked_protocol_ & virtio::bit(protocol::kReplyAck)) && message.needs_reply();
   if (!result.ok()) {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Idempotent set-up on Debian 12 as root: packages, hugepages, and a Meson build in ./build.
+# Sourced by demo.sh and test.sh; safe to run again and again.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+PACKAGES=(
+  meson ninja-build pkg-config g++ python3
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libdpdk-dev dpdk dpdk-dev
+  nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
+  clang-14 libclang-rt-14-dev
+  openvswitch-switch-dpdk
+  linux-libc-dev procps iproute2 util-linux
+)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+prepare_hugepages() {
+  # DPDK peers need shared, file-backed memory: 2 MiB hugepages on hugetlbfs.
+  local want=${RINGLANE_HUGEPAGES:-1536}
+  local have
+  have=$(cat /proc/sys/vm/nr_hugepages)
+  if ((have < want)); then
+    echo "$want" > /proc/sys/vm/nr_hugepages || true
+    have=$(cat /proc/sys/vm/nr_hugepages)
+    ((have >= 512)) || { log "could not reserve hugepages (have $have)"; exit 1; }
+  fi
+  mkdir -p /dev/hugepages
+  mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
+}
+
+build() {
+  if [[ ! -f "$ROOT/build/build.ninja" ]]; then
+    log "configuring build/"
+    meson setup "$ROOT/build" "$ROOT" --buildtype=release >/dev/null
+  fi
+  log "building"
+  ninja -C "$ROOT/build" >/dev/null || ninja -C "$ROOT/build"
+}
+
+build_fuzz() {
+  if [[ ! -f "$ROOT/build-fuzz/build.ninja" ]]; then
+    log "configuring build-fuzz/ (clang, libFuzzer, ASan, UBSan)"
+    CXX=clang++-14 CC=clang-14 meson setup "$ROOT/build-fuzz" "$ROOT" -Dfuzz=true -Dbenchmarks=disabled \
+      -Ddpdk=disabled --buildtype=debugoptimized >/dev/null
+  fi
+  ninja -C "$ROOT/build-fuzz" >/dev/null || ninja -C "$ROOT/build-fuzz"
+}
+
+if [[ $EUID -ne 0 ]]; then
+  log "run as root: packages, hugepages and vhost-user peers need it"
+  exit 1
+fi
+install_packages
+prepare_hugepages
+build
