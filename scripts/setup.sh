@@ -31,7 +31,7 @@ install_packages() {
 
 prepare_hugepages() {
   # DPDK peers need shared, file-backed memory: 2 MiB hugepages on hugetlbfs.
-  local want=${RINGLANE_HUGEPAGES:-1536}
+  local want=${RINGLANE_HUGEPAGES:-2048}
   local have
   have=$(cat /proc/sys/vm/nr_hugepages)
   if ((have < want)); then
