@@ -108,6 +108,8 @@ class Ringlane:
             if p.get("mode", "server") == "server":
                 wait_for(lambda: os.path.exists(p["path"]) or not self.process.alive(), 10,
                          f"ringlane to listen on {p['path']}")
+        wait_for(lambda: "running:" in self.process.output() or not self.process.alive(), 10,
+                 "ringlane to start its workers")
         if not self.process.alive():
             raise RuntimeError("ringlane exited at start:\n" + self.process.output())
 
@@ -224,6 +226,19 @@ class Testpmd:
 
     def output(self):
         return self.process.output()
+
+    def port_stats(self):
+        """Interactive: 'show port stats all', parsed."""
+        mark = len(self.output())
+        self.command("show port stats all")
+        self.wait_output("NIC statistics for port", timeout=10, start=mark)
+        time.sleep(0.1)
+        return parse_port_stats(self.output()[mark:])
+
+    def wait_port_tx(self, port, count, timeout):
+        """Interactive: waits until `port` has transmitted at least `count` packets."""
+        wait_for(lambda: self.port_stats().get(port, {}).get("tx", 0) >= count, timeout,
+                 f"testpmd port {port} to transmit {count} packets", interval=0.3)
 
     def quit(self, timeout=20):
         if self.interactive and self.process.alive():
