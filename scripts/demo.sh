@@ -4,4 +4,4 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
-exec python3 "$ROOT/perf/demo.py" --ringlane "$ROOT/build/dataplane/ringlane" "$@"
+exec python3 "$ROOT/scripts/demo.py" --ringlane "$ROOT/build/dataplane/ringlane" "$@"
