@@ -1,6 +1,7 @@
 #include "ringlane/vhost_user/net_rx.h"
 
 #include "ringlane/vhost_user/net_checksum.h"
+#include "ringlane/vhost_user/net_segmentation.h"
 #include "ringlane/vhost_user/span_cursor.h"
 
 namespace ringlane::vhost_user {
@@ -79,58 +80,133 @@ void write_at(const HostSpan* spans, uint32_t count, uint64_t offset, const void
   cursor.write(data, len);
 }
 
+// One frame as the receiver will get it: frame bytes and the sender's offload request.
+struct Frame {
+  const HostSpan* spans;
+  uint32_t span_count;
+  uint32_t len;
+  virtio::NetHeader hdr;
+};
+
+// The receive side of one burst: which heads are still free for the frames that follow.
+struct Receiver {
+  SplitQueue& queue;
+  const NetFeatures& features;
+  uint16_t available;
+  uint16_t offset = 0;
+};
+
+// Copies one frame into the guest's buffers and queues its used elements.
+Gather deliver(Receiver& r, const Frame& f) {
+  uint64_t need = r.features.hdr_len + uint64_t{f.len};
+  RxBuffers rx;
+  uint16_t start = r.offset;
+  Gather g = gather(r.queue, r.available, r.offset, need, r.features.mrg_rxbuf, rx);
+  if (g != Gather::ok) [[unlikely]] {
+    r.offset = start;  // nothing of this frame reaches the guest
+    return g;
+  }
+  bool finish_csum = false;
+  virtio::NetHeader hdr = receive_header(f.hdr, r.features, finish_csum);
+  hdr.num_buffers = rx.head_count;
+  SpanCursor out(rx.spans, rx.span_count);
+  out.write(&hdr, r.features.hdr_len);
+  for (uint32_t s = 0; s < f.span_count; ++s) out.write(f.spans[s].data, f.spans[s].len);
+  if (finish_csum) [[unlikely]] {
+    uint16_t csum = fold_checksum(ones_complement_sum(f.spans, f.span_count, f.hdr.csum_start, f.len));
+    write_at(rx.spans, rx.span_count, r.features.hdr_len + f.hdr.csum_start + f.hdr.csum_offset,
+             &csum, sizeof(csum));
+  }
+  uint64_t left = need;
+  for (uint16_t h = 0; h < rx.head_count; ++h) {
+    auto len = static_cast<uint32_t>(left < rx.head_bytes[h] ? left : rx.head_bytes[h]);
+    r.queue.put_used(rx.heads[h], len);
+    left -= len;
+  }
+  return Gather::ok;
+}
+
+bool needs_segmentation(const virtio::NetHeader& h, const NetFeatures& dst) {
+  uint8_t gso = h.gso_type & ~virtio::kNetHdrGsoEcn;
+  if (gso == virtio::kNetHdrGsoNone) return false;
+  return !((gso == virtio::kNetHdrGsoTcpv4 && dst.guest_tso4) ||
+           (gso == virtio::kNetHdrGsoTcpv6 && dst.guest_tso6));
+}
+
+struct Delivered {
+  Gather status;
+  uint32_t frames;
+  uint64_t bytes;
+};
+
+// Software TSO: one GSO frame becomes several ordinary ones, each copied once.
+Delivered deliver_segments(Receiver& r, const Frame& f) {
+  TcpSegmenter segmenter;
+  if (!segmenter.start(f.spans, f.span_count, f.len, f.hdr)) {
+    r.queue.stats().drop_malformed.inc();
+    return {Gather::ok, 0, 0};
+  }
+  Segment segment;
+  Delivered d{Gather::ok, 0, 0};
+  while (segmenter.next(segment)) {
+    Gather g = deliver(r, Frame{segment.spans, segment.span_count, segment.len, {}});
+    if (g != Gather::ok) {
+      d.status = g;
+      r.queue.stats().drop_no_buffers.add(segmenter.segment_count() - d.frames);
+      return d;
+    }
+    ++d.frames;
+    d.bytes += segment.len;
+  }
+  return d;
+}
+
 }  // namespace
 
 uint16_t enqueue_burst(SplitQueue& queue, const NetFeatures& features, const PacketBatch& batch,
                        std::span<const uint16_t> which) {
   QueueStats& stats = queue.stats();
-  uint16_t available = queue.avail_count();
-  uint16_t offset = 0;
+  Receiver r{queue, features, queue.avail_count()};
   uint16_t delivered = 0;
+  uint32_t frames = 0;
   uint64_t bytes = 0;
   size_t i = 0;
   for (; i < which.size(); ++i) {
     const PacketView& p = batch.packets[which[i]];
-    uint64_t need = features.hdr_len + uint64_t{p.len};
-    RxBuffers rx;
-    uint16_t start = offset;
-    Gather g = gather(queue, available, offset, need, features.mrg_rxbuf, rx);
-    if (g != Gather::ok) [[unlikely]] {
-      offset = start;  // nothing of this packet reaches the guest
-      if (g == Gather::broken) break;
-      if (g == Gather::no_buffers) break;
-      stats.drop_too_large.inc();
-      // A non-mergeable buffer too small for this packet may still fit the next one.
+    Frame f{batch.spans_of(p), p.span_count, p.len, p.hdr};
+    if (needs_segmentation(p.hdr, features)) [[unlikely]] {
+      Delivered d = deliver_segments(r, f);
+      frames += d.frames;
+      bytes += d.bytes;
+      if (d.status != Gather::ok) {
+        ++i;  // counted inside, segment by segment
+        break;
+      }
+      ++delivered;
       continue;
     }
-    bool finish_csum = false;
-    virtio::NetHeader hdr = receive_header(p.hdr, features, finish_csum);
-    hdr.num_buffers = rx.head_count;
-    SpanCursor out(rx.spans, rx.span_count);
-    out.write(&hdr, features.hdr_len);
-    const HostSpan* src = batch.spans_of(p);
-    for (uint16_t s = 0; s < p.span_count; ++s) out.write(src[s].data, src[s].len);
-    if (finish_csum) [[unlikely]] {
-      uint16_t csum =
-          fold_checksum(ones_complement_sum(src, p.span_count, p.hdr.csum_start, p.len));
-      write_at(rx.spans, rx.span_count, features.hdr_len + p.hdr.csum_start + p.hdr.csum_offset,
-               &csum, sizeof(csum));
+    Gather g = deliver(r, f);
+    if (g == Gather::too_large) [[unlikely]] {
+      stats.drop_too_large.inc();
+      continue;  // a non-mergeable buffer too small for this frame may still fit the next
     }
-    uint64_t left = need;
-    for (uint16_t h = 0; h < rx.head_count; ++h) {
-      auto len = static_cast<uint32_t>(left < rx.head_bytes[h] ? left : rx.head_bytes[h]);
-      queue.put_used(rx.heads[h], len);
-      left -= len;
-    }
+    if (g != Gather::ok) break;
     ++delivered;
+    ++frames;
     bytes += p.len;
   }
-  if (i < which.size()) stats.drop_no_buffers.add(which.size() - i);
-  queue.consume(offset);
+  if (i < which.size()) {
+    if (queue.broken()) {
+      stats.drop_queue_down.add(which.size() - i);
+    } else {
+      stats.drop_no_buffers.add(which.size() - i);
+    }
+  }
+  queue.consume(r.offset);
   queue.publish_used();
-  stats.packets.add(delivered);
+  stats.packets.add(frames);
   stats.bytes.add(bytes);
-  if (delivered) stats.bursts.inc();
+  if (frames) stats.bursts.inc();
   return delivered;
 }
 
