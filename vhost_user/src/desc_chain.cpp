@@ -34,6 +34,7 @@ struct Walker {
   std::span<HostSpan> out;
   uint32_t spans = 0;
   uint64_t bytes = 0;
+  bool overflow = false;
 
   ChainStatus add_buffer(const virtio::VringDesc& d) {
     bool writable = (d.flags & virtio::kDescFWrite) != 0;
@@ -46,12 +47,16 @@ struct Walker {
         bytes += d.len;
         return ChainStatus::ok;
       }
+      if (size_t n = mem.translate_spans(d.addr, d.len, out.subspan(spans)); n != 0) {
+        spans += static_cast<uint32_t>(n);
+        bytes += d.len;
+        return ChainStatus::ok;
+      }
     }
-    size_t n = mem.translate_spans(d.addr, d.len, out.subspan(spans));
-    if (n == 0) {
-      return mem.contains(d.addr, d.len) ? ChainStatus::too_many_segments : ChainStatus::unmapped;
-    }
-    spans += static_cast<uint32_t>(n);
+    if (!mem.contains(d.addr, d.len)) return ChainStatus::unmapped;
+    // Out of room: keep walking, so that a loop or an over-long chain is still called what it
+    // is, and report the limit only for a chain that is otherwise valid.
+    overflow = true;
     bytes += d.len;
     return ChainStatus::ok;
   }
@@ -88,6 +93,7 @@ ChainWalk walk_chain(const GuestMemory& mem, const virtio::VringDesc* table, uin
   if (head >= size) return ChainWalk{ChainStatus::bad_head, 0, 0};
   Walker w{mem, access, out};
   ChainStatus s = w.follow(table, size, head, false, indirect_allowed);
+  if (s == ChainStatus::ok && w.overflow) s = ChainStatus::too_many_segments;
   return ChainWalk{s, w.spans, w.bytes};
 }
 
