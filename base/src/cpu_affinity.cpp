@@ -55,6 +55,8 @@ Status pin_current_thread(int core) {
   return {};
 }
 
-int online_core_count() { return static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)); }
+int online_core_count() {
+  return static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+}
 
 }  // namespace ringlane

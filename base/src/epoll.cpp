@@ -24,7 +24,9 @@ Status Epoll::modify(int fd, uint32_t events, uint64_t token) {
   return {};
 }
 
-void Epoll::remove(int fd) { ::epoll_ctl(fd_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void Epoll::remove(int fd) {
+  ::epoll_ctl(fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
 
 Result<int> Epoll::wait(std::span<epoll_event> out, int timeout_ms) {
   int n = ::epoll_wait(fd_.get(), out.data(), static_cast<int>(out.size()), timeout_ms);

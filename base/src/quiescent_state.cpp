@@ -25,7 +25,8 @@ void QuiescentState::unregister_reader(int slot) {
 void QuiescentState::synchronize() const {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   uint64_t snapshot[kMaxReaders];
-  for (int i = 0; i < kMaxReaders; ++i) snapshot[i] = slots_[i].counter.load(std::memory_order_acquire);
+  for (int i = 0; i < kMaxReaders; ++i)
+    snapshot[i] = slots_[i].counter.load(std::memory_order_acquire);
   for (int i = 0; i < kMaxReaders; ++i) {
     if ((snapshot[i] & 1) == 0) continue;
     while (slots_[i].counter.load(std::memory_order_acquire) == snapshot[i]) sched_yield();

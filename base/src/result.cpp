@@ -9,6 +9,8 @@ std::string Error::to_string() const {
   return message_ + ": " + std::strerror(code_);
 }
 
-Error errno_error(std::string message) { return Error(errno, std::move(message)); }
+Error errno_error(std::string message) {
+  return Error(errno, std::move(message));
+}
 
 }  // namespace ringlane

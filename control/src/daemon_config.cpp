@@ -18,7 +18,8 @@ Result<uint16_t> parse_queue_pairs(std::string_view text, std::string_view what)
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > 16) {
-    return Error(EINVAL, std::string(what) + ": queues must be 1-16, got '" + std::string(text) + "'");
+    return Error(EINVAL,
+                 std::string(what) + ": queues must be 1-16, got '" + std::string(text) + "'");
   }
   return static_cast<uint16_t>(value);
 }
@@ -53,17 +54,26 @@ Result<uint64_t> feature_mask(const std::vector<std::string>& names) {
   using namespace virtio;
   uint64_t mask = 0;
   for (const auto& n : names) {
-    if (n == "event_idx") mask |= bit(kFRingEventIdx);
-    else if (n == "indirect") mask |= bit(kFRingIndirectDesc);
-    else if (n == "mrg_rxbuf") mask |= bit(kNetFMrgRxbuf);
-    else if (n == "mq") mask |= bit(kNetFMq);
-    else if (n == "csum") mask |= bit(kNetFCsum) | bit(kNetFHostTso4) | bit(kNetFHostTso6);
-    else if (n == "guest_csum") mask |= bit(kNetFGuestCsum) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6);
-    else if (n == "tso") mask |= bit(kNetFHostTso4) | bit(kNetFHostTso6) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6);
-    else if (n == "mtu") mask |= bit(kNetFMtu);
+    if (n == "event_idx")
+      mask |= bit(kFRingEventIdx);
+    else if (n == "indirect")
+      mask |= bit(kFRingIndirectDesc);
+    else if (n == "mrg_rxbuf")
+      mask |= bit(kNetFMrgRxbuf);
+    else if (n == "mq")
+      mask |= bit(kNetFMq);
+    else if (n == "csum")
+      mask |= bit(kNetFCsum) | bit(kNetFHostTso4) | bit(kNetFHostTso6);
+    else if (n == "guest_csum")
+      mask |= bit(kNetFGuestCsum) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6);
+    else if (n == "tso")
+      mask |= bit(kNetFHostTso4) | bit(kNetFHostTso6) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6);
+    else if (n == "mtu")
+      mask |= bit(kNetFMtu);
     else {
-      return Error(EINVAL, "unknown feature '" + n +
-                               "' (known: event_idx, indirect, mrg_rxbuf, mq, csum, guest_csum, tso, mtu)");
+      return Error(EINVAL,
+                   "unknown feature '" + n +
+                       "' (known: event_idx, indirect, mrg_rxbuf, mq, csum, guest_csum, tso, mtu)");
     }
   }
   return mask;
@@ -74,7 +84,8 @@ Result<PortConfig> parse_port_spec(std::string_view spec) {
   std::string where = "--port '" + std::string(spec) + "'";
   for (const auto& item : split(spec, ',')) {
     auto eq = item.find('=');
-    if (eq == std::string::npos) return Error(EINVAL, where + ": expected key=value, got '" + item + "'");
+    if (eq == std::string::npos)
+      return Error(EINVAL, where + ": expected key=value, got '" + item + "'");
     std::string key = item.substr(0, eq), value = item.substr(eq + 1);
     if (key == "name") {
       port.name = value;
@@ -91,7 +102,8 @@ Result<PortConfig> parse_port_spec(std::string_view spec) {
     } else if (key == "type") {
       port.type = value;
     } else {
-      return Error(EINVAL, where + ": unknown key '" + key + "' (known: name, path, mode, queues, disable, type)");
+      return Error(EINVAL, where + ": unknown key '" + key +
+                               "' (known: name, path, mode, queues, disable, type)");
     }
   }
   if (port.name.empty()) return Error(EINVAL, where + ": missing name=");
@@ -110,9 +122,9 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   }
   toml::table& t = parsed.table();
   std::string o(origin);
-  static const std::set<std::string> known = {"cores", "mode", "stats_interval", "duration",
-                                              "mac_aging", "summary", "log_level", "port",
-                                              "xconnect"};
+  static const std::set<std::string> known = {"cores",     "mode",      "stats_interval",
+                                              "duration",  "mac_aging", "summary",
+                                              "log_level", "port",      "xconnect"};
   for (auto&& [key, value] : t) {
     if (!known.count(std::string(key.str()))) {
       return Error(EINVAL, o + ": unknown key '" + std::string(key.str()) + "'");
@@ -160,19 +172,25 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
         if (k == "name" || k == "path" || k == "socket_mode" || k == "type") {
           if (!value.is_string()) return Error(EINVAL, where + ": '" + k + "' must be a string");
           std::string v = value.as_string()->get();
-          if (k == "name") port.name = v;
-          else if (k == "path") port.socket_path = v;
-          else if (k == "type") port.type = v;
-          else RINGLANE_TRY(set_socket_mode(port, v, where));
+          if (k == "name")
+            port.name = v;
+          else if (k == "path")
+            port.socket_path = v;
+          else if (k == "type")
+            port.type = v;
+          else
+            RINGLANE_TRY(set_socket_mode(port, v, where));
         } else if (k == "queues") {
           auto v = value.value<int64_t>();
-          if (!v || *v < 1 || *v > 16) return Error(EINVAL, where + ": 'queues' must be an integer 1-16");
+          if (!v || *v < 1 || *v > 16)
+            return Error(EINVAL, where + ": 'queues' must be an integer 1-16");
           port.queue_pairs = static_cast<uint16_t>(*v);
         } else if (k == "disable") {
           auto* arr = value.as_array();
           if (!arr) return Error(EINVAL, where + ": 'disable' must be an array of strings");
           for (auto&& f : *arr) {
-            if (!f.is_string()) return Error(EINVAL, where + ": 'disable' must be an array of strings");
+            if (!f.is_string())
+              return Error(EINVAL, where + ": 'disable' must be an array of strings");
             port.disabled_features.push_back(f.as_string()->get());
           }
         } else {
@@ -207,7 +225,8 @@ Status validate(const DaemonConfig& config) {
   std::set<std::string> names, paths;
   for (const auto& p : config.ports) {
     if (p.type != "vhost-user-net") {
-      return Error(EINVAL, "port '" + p.name + "': unsupported type '" + p.type + "' (supported: vhost-user-net)");
+      return Error(EINVAL, "port '" + p.name + "': unsupported type '" + p.type +
+                               "' (supported: vhost-user-net)");
     }
     if (!names.insert(p.name).second) return Error(EINVAL, "duplicate port name '" + p.name + "'");
     if (!paths.insert(p.socket_path).second) {

@@ -45,13 +45,16 @@ int main(int argc, char** argv) {
       "  ringlane --cores 1 --port name=vm0,path=/tmp/vm0.sock --port name=vm1,path=/tmp/vm1.sock\n"
       "  ringlane --config ringlane.toml --stats-interval 1\n"
       "Two ports in xconnect mode with no --xconnect are connected to each other.\n"
-      "On SIGINT/SIGTERM (or after --duration) a JSON summary is written to --summary (default stdout).");
+      "On SIGINT/SIGTERM (or after --duration) a JSON summary is written to --summary (default "
+      "stdout).");
   control::DaemonConfig cfg;
   std::string config_path;
   std::vector<std::string> port_specs, xconnects;
   app.add_option("-c,--config", config_path, "TOML configuration file")->check(CLI::ExistingFile);
-  auto* cores_opt = app.add_option("--cores", cfg.cores, "worker cores, e.g. 1 or 2-3 or 1,3 (default 1)");
-  auto* mode_opt = app.add_option("--mode", cfg.mode, "forwarding: xconnect or l2 (default xconnect)");
+  auto* cores_opt =
+      app.add_option("--cores", cfg.cores, "worker cores, e.g. 1 or 2-3 or 1,3 (default 1)");
+  auto* mode_opt =
+      app.add_option("--mode", cfg.mode, "forwarding: xconnect or l2 (default xconnect)");
   app.add_option("--port", port_specs,
                  "vhost-user-net port: name=N,path=SOCK[,mode=server|client][,queues=Q]"
                  "[,disable=FEAT+FEAT]");
@@ -59,10 +62,11 @@ int main(int argc, char** argv) {
   auto* stats_opt = app.add_option("--stats-interval", cfg.stats_interval,
                                    "seconds between statistics lines (0 = none)")
                         ->check(CLI::NonNegativeNumber);
-  auto* duration_opt =
-      app.add_option("--duration", cfg.duration, "stop after this many seconds (0 = run until signalled)")
-          ->check(CLI::NonNegativeNumber);
-  auto* summary_opt = app.add_option("--summary", cfg.summary_path, "write the JSON summary here (- = stdout)");
+  auto* duration_opt = app.add_option("--duration", cfg.duration,
+                                      "stop after this many seconds (0 = run until signalled)")
+                           ->check(CLI::NonNegativeNumber);
+  auto* summary_opt =
+      app.add_option("--summary", cfg.summary_path, "write the JSON summary here (- = stdout)");
   auto* aging_opt = app.add_option("--mac-aging", cfg.mac_aging, "L2 MAC aging time in seconds")
                         ->check(CLI::PositiveNumber);
   auto* log_opt = app.add_option("--log-level", cfg.log_level, "debug, info, warn or error");
@@ -101,7 +105,8 @@ int main(int argc, char** argv) {
     cfg.cross_connects.emplace_back(cfg.ports[0].name, cfg.ports[1].name);
   }
   if (Status s = control::validate(cfg); !s.ok()) return fail(s.error().message());
-  if (cfg.ports.empty()) return fail("no ports configured (use --port or a config file; see --help)");
+  if (cfg.ports.empty())
+    return fail("no ports configured (use --port or a config file; see --help)");
   auto level = parse_log_level(cfg.log_level);
   if (!level) return fail(level.error().message());
   set_log_level(*level);
@@ -138,11 +143,13 @@ int main(int argc, char** argv) {
     dataplane::VhostNetPortConfig pc;
     pc.name = p.name;
     pc.socket_path = p.socket_path;
-    pc.socket_mode = p.client_mode ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
+    pc.socket_mode =
+        p.client_mode ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
     pc.queue_pairs = p.queue_pairs;
     pc.disabled_features = *control::feature_mask(p.disabled_features);
     auto port = std::make_unique<dataplane::VhostNetPort>(pc, &engine.grace(), **loop);
-    if (Status s = port->start(); !s.ok()) return fail("port '" + p.name + "': " + s.error().to_string());
+    if (Status s = port->start(); !s.ok())
+      return fail("port '" + p.name + "': " + s.error().to_string());
     vhost_ports.push_back(port.get());
     index_of[p.name] = engine.add_port(std::move(port));
     log_line(LogLevel::info, "port " + p.name + ": vhost-user-net on " + p.socket_path + " (" +
@@ -150,7 +157,8 @@ int main(int argc, char** argv) {
                                  std::to_string(p.queue_pairs) + " queue pairs)");
   }
   for (const auto& [a, b] : cfg.cross_connects) {
-    if (Status s = engine.connect(index_of[a], index_of[b]); !s.ok()) return fail(s.error().message());
+    if (Status s = engine.connect(index_of[a], index_of[b]); !s.ok())
+      return fail(s.error().message());
     log_line(LogLevel::info, "cross-connect " + a + " <-> " + b);
   }
   engine.start();
@@ -163,7 +171,8 @@ int main(int argc, char** argv) {
   (*loop)->watch(sigfd.get(), EPOLLIN, [&](uint32_t) {
     signalfd_siginfo info{};
     while (read(sigfd.get(), &info, sizeof(info)) == sizeof(info)) {
-      log_line(LogLevel::info, std::string("received ") + strsignal(static_cast<int>(info.ssi_signo)) + ", stopping");
+      log_line(LogLevel::info, std::string("received ") +
+                                   strsignal(static_cast<int>(info.ssi_signo)) + ", stopping");
       stopping = true;
     }
   });

@@ -46,8 +46,8 @@ std::string rate_line(const EngineTotals& now, const EngineTotals& before) {
   uint64_t bursts = now.worker_bursts - before.worker_bursts;
   char line[256];
   std::snprintf(line, sizeof(line),
-                "%7.1fs %8.3f Mpps %8.3f Gbps %7.0f cyc/pkt  batch %5.1f  drops %llu",
-                now.seconds, static_cast<double>(pkts) / dt / 1e6,
+                "%7.1fs %8.3f Mpps %8.3f Gbps %7.0f cyc/pkt  batch %5.1f  drops %llu", now.seconds,
+                static_cast<double>(pkts) / dt / 1e6,
                 static_cast<double>(bytes + 24 * pkts) * 8 / dt / 1e9,
                 in ? static_cast<double>(cycles) / static_cast<double>(in) : 0.0,
                 bursts ? static_cast<double>(in) / static_cast<double>(bursts) : 0.0,
@@ -72,9 +72,11 @@ nlohmann::json summary_json(const Engine& engine, double seconds) {
         {"bursts", bursts},
         {"idle_polls", idle},
         {"busy_cycles", s.busy_cycles.get()},
-        {"cycles_per_packet", pk ? static_cast<double>(s.busy_cycles.get()) / static_cast<double>(pk) : 0.0},
+        {"cycles_per_packet",
+         pk ? static_cast<double>(s.busy_cycles.get()) / static_cast<double>(pk) : 0.0},
         {"average_batch", bursts ? static_cast<double>(pk) / static_cast<double>(bursts) : 0.0},
-        {"idle_poll_ratio", bursts + idle ? static_cast<double>(idle) / static_cast<double>(bursts + idle) : 0.0},
+        {"idle_poll_ratio",
+         bursts + idle ? static_cast<double>(idle) / static_cast<double>(bursts + idle) : 0.0},
         {"drop_no_route", s.drop_no_route.get()},
         {"drop_filtered", s.drop_filtered.get()},
         {"flooded", s.flooded.get()},
@@ -84,7 +86,8 @@ nlohmann::json summary_json(const Engine& engine, double seconds) {
   json ports = json::array();
   for (const auto& p : engine.ports()) {
     json queues = json::array();
-    json total = {{"rx_packets", 0}, {"rx_bytes", 0}, {"tx_packets", 0}, {"tx_bytes", 0}, {"drops", 0}};
+    json total = {
+        {"rx_packets", 0}, {"rx_bytes", 0}, {"tx_packets", 0}, {"tx_bytes", 0}, {"drops", 0}};
     for (const auto& q : p->queue_stats()) {
       queues.push_back({
           {"queue_pair", q.queue_pair},
@@ -109,7 +112,10 @@ nlohmann::json summary_json(const Engine& engine, double seconds) {
       total["tx_bytes"] = total["tx_bytes"].get<uint64_t>() + q.tx_bytes;
       total["drops"] = total["drops"].get<uint64_t>() + port_drops(q);
     }
-    ports.push_back({{"name", p->name()}, {"connected", p->connected()}, {"totals", total}, {"queues", queues}});
+    ports.push_back({{"name", p->name()},
+                     {"connected", p->connected()},
+                     {"totals", total},
+                     {"queues", queues}});
   }
   doc["ports"] = ports;
   return doc;

@@ -29,8 +29,8 @@ Status Engine::connect(uint16_t a, uint16_t b) {
     return Error(EINVAL, "cross-connect needs two different existing ports");
   }
   if (peer_[a] >= 0 || peer_[b] >= 0) {
-    return Error(EBUSY, "port '" + ports_[peer_[a] >= 0 ? a : b]->name() +
-                            "' is already cross-connected");
+    return Error(EBUSY,
+                 "port '" + ports_[peer_[a] >= 0 ? a : b]->name() + "' is already cross-connected");
   }
   peer_[a] = b;
   peer_[b] = a;
@@ -64,7 +64,8 @@ void Engine::publish() {
 Status Engine::start() {
   if (!workers_.empty()) return {};
   for (size_t i = 0; i < config_.cores.size(); ++i) {
-    workers_.push_back(std::make_unique<Worker>(static_cast<unsigned>(i), config_.cores[i], view_, grace_));
+    workers_.push_back(
+        std::make_unique<Worker>(static_cast<unsigned>(i), config_.cores[i], view_, grace_));
   }
   for (auto& w : workers_) w->start();
   return {};

@@ -11,9 +11,9 @@ const char* to_string(ForwardingMode mode) {
 
 namespace {
 
-uint16_t all_indices_storage[vhost_user::kBurstSize] = {
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+uint16_t all_indices_storage[vhost_user::kBurstSize] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                                        11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                                        22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
 uint32_t send_to(const SwitchView& view, unsigned worker, uint16_t out, const PacketBatch& batch,
                  std::span<const uint16_t> which, WorkerStats& stats) {

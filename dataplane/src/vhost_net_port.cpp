@@ -17,8 +17,7 @@ vhost_user::NetDeviceConfig device_config(const VhostNetPortConfig& c) {
 
 }  // namespace
 
-VhostNetPort::VhostNetPort(const VhostNetPortConfig& config, QuiescentState* grace,
-                           EventLoop& loop)
+VhostNetPort::VhostNetPort(const VhostNetPortConfig& config, QuiescentState* grace, EventLoop& loop)
     : name_(config.name),
       device_(device_config(config), grace),
       endpoint_(config.socket_path, config.socket_mode, device_, loop) {}

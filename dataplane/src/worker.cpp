@@ -14,9 +14,13 @@ Worker::Worker(unsigned index, int core, const std::atomic<const SwitchView*>& v
                QuiescentState& grace)
     : index_(index), core_(core), view_(view), grace_(grace) {}
 
-Worker::~Worker() { stop(); }
+Worker::~Worker() {
+  stop();
+}
 
-void Worker::start() { thread_ = std::thread([this] { run(); }); }
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void Worker::stop() {
   stop_.store(true);

@@ -55,7 +55,9 @@ struct Layout {
   uint64_t desc(uint32_t q) const { return 0x1000 + q * 0x10000ull; }
   uint64_t avail(uint32_t q) const { return desc(q) + 16 * kQueueSize; }
   uint64_t used(uint32_t q) const { return desc(q) + 0x8000; }
-  virtio::VringDesc* table(uint32_t q) const { return reinterpret_cast<virtio::VringDesc*>(base + desc(q)); }
+  virtio::VringDesc* table(uint32_t q) const {
+    return reinterpret_cast<virtio::VringDesc*>(base + desc(q));
+  }
   virtio::VringAvail* avail_ring(uint32_t q) const {
     return reinterpret_cast<virtio::VringAvail*>(base + avail(q));
   }
@@ -65,9 +67,10 @@ struct Layout {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: hostile_frontend SOCKET CASE\n"
-                         "cases: loop oob avail_jump nested_indirect len_overflow bad_head "
-                         "bad_csum_start\n");
+    std::fprintf(stderr,
+                 "usage: hostile_frontend SOCKET CASE\n"
+                 "cases: loop oob avail_jump nested_indirect len_overflow bad_head "
+                 "bad_csum_start\n");
     return 2;
   }
   std::string which = argv[2];
@@ -77,7 +80,8 @@ int main(int argc, char** argv) {
 
   int mem_fd = memfd_create("hostile-guest", MFD_CLOEXEC);
   if (mem_fd < 0 || ftruncate(mem_fd, kMemSize) < 0) die("memfd");
-  auto* base = static_cast<uint8_t*>(mmap(nullptr, kMemSize, PROT_READ | PROT_WRITE, MAP_SHARED, mem_fd, 0));
+  auto* base =
+      static_cast<uint8_t*>(mmap(nullptr, kMemSize, PROT_READ | PROT_WRITE, MAP_SHARED, mem_fd, 0));
   if (base == MAP_FAILED) die("mmap");
   Layout layout{base};
 
@@ -95,9 +99,12 @@ int main(int argc, char** argv) {
   send_or_die(ch, Request::set_mem_table, &table, sizeof(table), &mem_fd, 1);
   for (uint32_t q = 0; q < 2; ++q) {
     VringState num{q, kQueueSize}, base_idx{q, 0}, enable{q, 1};
-    VringAddr addr{q, 0, reinterpret_cast<uint64_t>(base + layout.desc(q)),
+    VringAddr addr{q,
+                   0,
+                   reinterpret_cast<uint64_t>(base + layout.desc(q)),
                    reinterpret_cast<uint64_t>(base + layout.used(q)),
-                   reinterpret_cast<uint64_t>(base + layout.avail(q)), 0};
+                   reinterpret_cast<uint64_t>(base + layout.avail(q)),
+                   0};
     send_or_die(ch, Request::set_vring_num, &num, sizeof(num));
     send_or_die(ch, Request::set_vring_base, &base_idx, sizeof(base_idx));
     send_or_die(ch, Request::set_vring_addr, &addr, sizeof(addr));

@@ -12,8 +12,12 @@
 namespace ringlane::vhost_user {
 namespace {
 
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t be32(const uint8_t* p) { return uint32_t{be16(p)} << 16 | be16(p + 2); }
+uint16_t be16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+uint32_t be32(const uint8_t* p) {
+  return uint32_t{be16(p)} << 16 | be16(p + 2);
+}
 
 // RFC 1071 over big-endian words, written independently of the library's code.
 uint16_t reference_checksum(const std::vector<uint8_t>& bytes, uint32_t initial = 0) {
@@ -59,8 +63,8 @@ GsoFrame make_tcp_frame(bool ipv6, uint32_t payload, uint16_t mss, uint8_t tcp_f
     std::memcpy(b + 14 + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
   }
   uint8_t* t = b + f.l4;
-  t[0] = 0x30, t[1] = 0x39, t[2] = 0x00, t[3] = 0x50;   // ports
-  t[4] = 0x10, t[5] = 0x20, t[6] = 0x30, t[7] = 0x40;   // seq
+  t[0] = 0x30, t[1] = 0x39, t[2] = 0x00, t[3] = 0x50;  // ports
+  t[4] = 0x10, t[5] = 0x20, t[6] = 0x30, t[7] = 0x40;  // seq
   t[12] = 5 << 4;
   t[13] = tcp_flags;
   std::mt19937 rng(7);
@@ -137,8 +141,12 @@ void check_segments(bool ipv6) {
   EXPECT_EQ(rebuilt.size(), payload);
 }
 
-TEST(TcpSegmenter, SplitsIpv4FrameIntoValidSegments) { check_segments(false); }
-TEST(TcpSegmenter, SplitsIpv6FrameIntoValidSegments) { check_segments(true); }
+TEST(TcpSegmenter, SplitsIpv4FrameIntoValidSegments) {
+  check_segments(false);
+}
+TEST(TcpSegmenter, SplitsIpv6FrameIntoValidSegments) {
+  check_segments(true);
+}
 
 TEST(TcpSegmenter, RefusesNonTcpFrames) {
   GsoFrame f = make_tcp_frame(false, 3000, 1000, 0x10);

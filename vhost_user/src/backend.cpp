@@ -26,7 +26,9 @@ VhostUserBackend::VhostUserBackend(BackendConfig config, QuiescentState* grace)
   config_.max_mem_slots = std::min(config_.max_mem_slots, GuestMemory::kMaxRegions);
 }
 
-VhostUserBackend::~VhostUserBackend() { stop_queues(0, config_.vring_count); }
+VhostUserBackend::~VhostUserBackend() {
+  stop_queues(0, config_.vring_count);
+}
 
 uint8_t VhostUserBackend::status() const {
   uint8_t s = status_;
@@ -41,10 +43,15 @@ Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
   if (log_level() <= LogLevel::debug) {
     uint64_t first = 0;
     std::memcpy(&first, message.payload, std::min<uint32_t>(8, message.header.size));
-    log_line(LogLevel::debug, config_.name + ": " + to_string(message.request()) + " size " +
-                                  std::to_string(message.header.size) + " fds " +
-                                  std::to_string(message.fds.size()) + " first 0x" +
-                                  [&] { char b[24]; std::snprintf(b, sizeof(b), "%llx", static_cast<unsigned long long>(first)); return std::string(b); }());
+    log_line(
+        LogLevel::debug, config_.name + ": " + to_string(message.request()) + " size " +
+                             std::to_string(message.header.size) + " fds " +
+                             std::to_string(message.fds.size()) + " first 0x" + [&] {
+                               char b[24];
+                               std::snprintf(b, sizeof(b), "%llx",
+                                             static_cast<unsigned long long>(first));
+                               return std::string(b);
+                             }());
   }
   auto result = dispatch(message, channel);
   bool ack = (acked_protocol_ & virtio::bit(protocol::kReplyAck)) && message.needs_reply();
@@ -83,7 +90,8 @@ Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m, MessageCh
     case Request::set_features: {
       uint64_t f = m.u64();
       if (f & ~config_.features) {
-        return Error(EINVAL, "SET_FEATURES: features not offered: " + std::to_string(f & ~config_.features));
+        return Error(
+            EINVAL, "SET_FEATURES: features not offered: " + std::to_string(f & ~config_.features));
       }
       stop_queues(0, config_.vring_count);
       acked_features_ = f;
@@ -213,8 +221,12 @@ Status VhostUserBackend::set_vring_fd(Message& m) {
       // Without protocol features a ring is enabled as soon as it starts.
       if (!(acked_features_ & virtio::bit(kFProtocolFeatures))) (*v)->enabled = true;
       break;
-    case Request::set_vring_call: (*v)->call = std::move(fd); break;
-    default: (*v)->err = std::move(fd); break;
+    case Request::set_vring_call:
+      (*v)->call = std::move(fd);
+      break;
+    default:
+      (*v)->err = std::move(fd);
+      break;
   }
   return start_queue_if_ready(static_cast<uint32_t>(index));
 }
@@ -225,7 +237,8 @@ Status VhostUserBackend::set_mem_table(Message& m) {
   for (uint32_t i = 0; i < n; ++i) {
     auto desc = m.read<RegionDescriptor>(8 + i * sizeof(RegionDescriptor));
     auto region = MappedRegion::map(desc, m.fds[i].get());
-    if (!region) return Error(region.error().code(), "SET_MEM_TABLE: " + region.error().to_string());
+    if (!region)
+      return Error(region.error().code(), "SET_MEM_TABLE: " + region.error().to_string());
     regions.push_back(std::move(*region));
   }
   // The mappings hold their own references to the memory; the fds are closed with the message.
@@ -300,7 +313,8 @@ Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
   layout.used = ring_pointer<virtio::VringUsed>(*memory_, v.addr.used_user_addr,
                                                 virtio::used_ring_bytes(v.num), 4);
   if (!layout.desc || !layout.avail || !layout.used) {
-    return Error(EFAULT, "vring " + std::to_string(index) + ": ring addresses outside guest memory");
+    return Error(EFAULT,
+                 "vring " + std::to_string(index) + ": ring addresses outside guest memory");
   }
   q.configure(memory_.get(), layout, event_idx,
               (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, v.base);

@@ -6,15 +6,24 @@ namespace ringlane::vhost_user {
 
 const char* to_string(ChainStatus status) {
   switch (status) {
-    case ChainStatus::ok: return "ok";
-    case ChainStatus::bad_head: return "head index out of range";
-    case ChainStatus::bad_next: return "next index out of range";
-    case ChainStatus::too_long: return "descriptor loop or chain longer than the queue";
-    case ChainStatus::nested_indirect: return "indirect descriptor inside an indirect table";
-    case ChainStatus::bad_indirect: return "malformed indirect descriptor";
-    case ChainStatus::unmapped: return "buffer outside guest memory";
-    case ChainStatus::wrong_direction: return "buffer of the wrong direction";
-    case ChainStatus::too_many_segments: return "chain has more segments than supported";
+    case ChainStatus::ok:
+      return "ok";
+    case ChainStatus::bad_head:
+      return "head index out of range";
+    case ChainStatus::bad_next:
+      return "next index out of range";
+    case ChainStatus::too_long:
+      return "descriptor loop or chain longer than the queue";
+    case ChainStatus::nested_indirect:
+      return "indirect descriptor inside an indirect table";
+    case ChainStatus::bad_indirect:
+      return "malformed indirect descriptor";
+    case ChainStatus::unmapped:
+      return "buffer outside guest memory";
+    case ChainStatus::wrong_direction:
+      return "buffer of the wrong direction";
+    case ChainStatus::too_many_segments:
+      return "chain has more segments than supported";
   }
   return "unknown";
 }
@@ -69,8 +78,8 @@ struct Walker {
       virtio::VringDesc d = read_desc(table, index);
       if (d.flags & virtio::kDescFIndirect) {
         if (inside_indirect || !indirect_allowed) return ChainStatus::nested_indirect;
-        if ((d.flags & virtio::kDescFNext) || d.len == 0 || d.len % sizeof(virtio::VringDesc) != 0 ||
-            d.len / sizeof(virtio::VringDesc) > 65536) {
+        if ((d.flags & virtio::kDescFNext) || d.len == 0 ||
+            d.len % sizeof(virtio::VringDesc) != 0 || d.len / sizeof(virtio::VringDesc) > 65536) {
           return ChainStatus::bad_indirect;
         }
         auto* inner = reinterpret_cast<const virtio::VringDesc*>(mem.translate(d.addr, d.len));
@@ -88,8 +97,7 @@ struct Walker {
 }  // namespace
 
 ChainWalk walk_chain(const GuestMemory& mem, const virtio::VringDesc* table, uint16_t size,
-                     uint16_t head, Access access, bool indirect_allowed,
-                     std::span<HostSpan> out) {
+                     uint16_t head, Access access, bool indirect_allowed, std::span<HostSpan> out) {
   if (head >= size) return ChainWalk{ChainStatus::bad_head, 0, 0};
   Walker w{mem, access, out};
   ChainStatus s = w.follow(table, size, head, false, indirect_allowed);

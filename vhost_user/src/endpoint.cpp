@@ -52,7 +52,8 @@ void VhostUserEndpoint::adopt(UniqueFd fd) {
   backoff_ = kMinBackoff;
   connect_error_logged_ = false;
   log_line(LogLevel::info, backend_.name() + ": frontend connected on " + path_);
-  if (Status s = loop_.watch(raw, EPOLLIN | EPOLLRDHUP, [this](uint32_t e) { on_connection_ready(e); });
+  if (Status s =
+          loop_.watch(raw, EPOLLIN | EPOLLRDHUP, [this](uint32_t e) { on_connection_ready(e); });
       !s.ok()) {
     drop_connection(s.error().to_string());
   }

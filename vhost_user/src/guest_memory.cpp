@@ -9,7 +9,9 @@ namespace ringlane::vhost_user {
 
 namespace {
 
-bool add_overflows(uint64_t a, uint64_t b) { return a + b < a; }
+bool add_overflows(uint64_t a, uint64_t b) {
+  return a + b < a;
+}
 
 }  // namespace
 
@@ -20,7 +22,7 @@ Result<std::shared_ptr<const MappedRegion>> MappedRegion::map(const RegionDescri
       add_overflows(desc.mmap_offset, desc.size)) {
     return Error(EINVAL, "memory region overflows the address space");
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) < 0) return errno_error("fstat memory region fd");
   uint64_t end = desc.mmap_offset + desc.size;
   if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) < end) {

@@ -19,8 +19,7 @@ BackendConfig backend_config(const NetDeviceConfig& c) {
   b.features = offered_net_features() & ~c.disabled_features;
   b.protocol_features = virtio::bit(protocol::kMq) | virtio::bit(protocol::kReplyAck) |
                         virtio::bit(protocol::kMtu) | virtio::bit(protocol::kResetDevice) |
-                        virtio::bit(protocol::kConfigureMemSlots) |
-                        virtio::bit(protocol::kStatus);
+                        virtio::bit(protocol::kConfigureMemSlots) | virtio::bit(protocol::kStatus);
   uint16_t pairs = std::clamp<uint16_t>(c.max_queue_pairs, 1, NetDevice::kMaxQueuePairs);
   b.vring_count = static_cast<uint16_t>(2 * pairs);
   return b;

@@ -113,7 +113,8 @@ Gather deliver(Receiver& r, const Frame& f) {
   out.write(&hdr, r.features.hdr_len);
   for (uint32_t s = 0; s < f.span_count; ++s) out.write(f.spans[s].data, f.spans[s].len);
   if (finish_csum) [[unlikely]] {
-    uint16_t csum = fold_checksum(ones_complement_sum(f.spans, f.span_count, f.hdr.csum_start, f.len));
+    uint16_t csum =
+        fold_checksum(ones_complement_sum(f.spans, f.span_count, f.hdr.csum_start, f.len));
     write_at(rx.spans, rx.span_count, r.features.hdr_len + f.hdr.csum_start + f.hdr.csum_offset,
              &csum, sizeof(csum));
   }

@@ -17,7 +17,9 @@ constexpr uint8_t kTcpFin = 0x01;
 constexpr uint8_t kTcpPsh = 0x08;
 constexpr uint8_t kTcpCwr = 0x80;
 
-uint16_t load_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint16_t load_be16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 void store_be16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
   p[1] = static_cast<uint8_t>(v);
@@ -61,7 +63,8 @@ bool TcpSegmenter::start(const HostSpan* spans, uint32_t span_count, uint32_t le
   } else if (ether_type == kEtherTypeIpv6) {
     ipv6_ = true;
     // Extension headers are not followed: TSO senders put TCP right after the fixed header.
-    if (copied < off + 40 || (header_[off] >> 4) != 6 || header_[off + 6] != kProtoTcp) return false;
+    if (copied < off + 40 || (header_[off] >> 4) != 6 || header_[off + 6] != kProtoTcp)
+      return false;
     l4_offset_ = off + 40;
   } else {
     return false;
@@ -91,7 +94,8 @@ bool TcpSegmenter::start(const HostSpan* spans, uint32_t span_count, uint32_t le
 bool TcpSegmenter::next(Segment& out) {
   if (emitted_ == segments_) return false;
   uint32_t payload_total = len_ - header_len_;
-  uint32_t seg_payload = payload_total - payload_done_ < mss_ ? payload_total - payload_done_ : mss_;
+  uint32_t seg_payload =
+      payload_total - payload_done_ < mss_ ? payload_total - payload_done_ : mss_;
   bool first = emitted_ == 0;
   bool last = emitted_ + 1 == segments_;
 
@@ -145,7 +149,8 @@ bool TcpSegmenter::next(Segment& out) {
   }
   if (want > 0) return false;  // the spans ran out before the length said: nothing more to emit
   out.len = header_len_ + seg_payload;
-  uint16_t tcp_csum = fold_checksum(ones_complement_sum(out.spans, out.span_count, l4, out.len, pseudo));
+  uint16_t tcp_csum =
+      fold_checksum(ones_complement_sum(out.spans, out.span_count, l4, out.len, pseudo));
   std::memcpy(h + l4 + 16, &tcp_csum, 2);
   payload_done_ += seg_payload;
   ++emitted_;

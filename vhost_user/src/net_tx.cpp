@@ -15,13 +15,15 @@ bool header_is_valid(const virtio::NetHeader& h, uint32_t frame_len) {
   }
   uint8_t gso = h.gso_type & ~virtio::kNetHdrGsoEcn;
   switch (gso) {
-    case virtio::kNetHdrGsoNone: return true;
+    case virtio::kNetHdrGsoNone:
+      return true;
     case virtio::kNetHdrGsoTcpv4:
     case virtio::kNetHdrGsoTcpv6:
     case virtio::kNetHdrGsoUdp:
       // Segmentation needs the checksum request and a segment size.
       return h.gso_size != 0 && (h.flags & virtio::kNetHdrFNeedsCsum);
-    default: return false;
+    default:
+      return false;
   }
 }
 

@@ -5,8 +5,8 @@
 
 namespace ringlane::vhost_user {
 
-void SplitQueue::configure(const GuestMemory* mem, RingLayout layout, bool event_idx,
-                           bool indirect, uint16_t last_avail_idx) {
+void SplitQueue::configure(const GuestMemory* mem, RingLayout layout, bool event_idx, bool indirect,
+                           uint16_t last_avail_idx) {
   mem_ = mem;
   layout_ = layout;
   mask_ = static_cast<uint16_t>(layout.size - 1);

@@ -27,7 +27,7 @@ Result<sockaddr_un> make_address(const std::string& path) {
 Result<UniqueFd> listen_unix(const std::string& path) {
   auto addr = make_address(path);
   if (!addr) return addr.error();
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       return Error(EEXIST, "'" + path + "' exists and is not a socket; refusing to replace it");
@@ -62,9 +62,10 @@ Result<UniqueFd> accept_unix(int listen_fd) {
 
 Result<std::optional<Message>> MessageChannel::receive() {
   for (;;) {
-    uint32_t want = have_ < sizeof(MessageHeader)
-                        ? static_cast<uint32_t>(sizeof(MessageHeader)) - have_
-                        : static_cast<uint32_t>(sizeof(MessageHeader)) + partial_.header.size - have_;
+    uint32_t want =
+        have_ < sizeof(MessageHeader)
+            ? static_cast<uint32_t>(sizeof(MessageHeader)) - have_
+            : static_cast<uint32_t>(sizeof(MessageHeader)) + partial_.header.size - have_;
     if (want == 0) break;
     uint8_t* dst = have_ < sizeof(MessageHeader)
                        ? reinterpret_cast<uint8_t*>(&partial_.header) + have_

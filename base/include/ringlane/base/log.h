@@ -17,9 +17,9 @@ void log_line_limited(LogLevel level, const std::string& text);
 
 }  // namespace ringlane
 
-#define RL_LOG(level, text)                                                  \
-  do {                                                                       \
-    if (::ringlane::LogLevel::level >= ::ringlane::log_level()) {            \
-      ::ringlane::log_line(::ringlane::LogLevel::level, (text));             \
-    }                                                                        \
+#define RL_LOG(level, text)                                       \
+  do {                                                            \
+    if (::ringlane::LogLevel::level >= ::ringlane::log_level()) { \
+      ::ringlane::log_line(::ringlane::LogLevel::level, (text));  \
+    }                                                             \
   } while (0)

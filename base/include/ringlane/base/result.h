@@ -31,7 +31,8 @@ Error errno_error(std::string message);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value)
+      : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -87,10 +88,10 @@ using Status = Result<void>;
 }  // namespace ringlane
 
 // Propagates an error from an expression returning Result<...>.
-#define RINGLANE_TRY(expr)                      \
-  do {                                          \
-    auto ringlane_try_result_ = (expr);         \
-    if (!ringlane_try_result_.ok()) {           \
-      return ringlane_try_result_.error();      \
-    }                                           \
+#define RINGLANE_TRY(expr)                 \
+  do {                                     \
+    auto ringlane_try_result_ = (expr);    \
+    if (!ringlane_try_result_.ok()) {      \
+      return ringlane_try_result_.error(); \
+    }                                      \
   } while (0)

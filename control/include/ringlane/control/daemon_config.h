@@ -27,7 +27,7 @@ struct DaemonConfig {
   double stats_interval = 0;  // seconds; 0 = no periodic line
   double duration = 0;        // seconds; 0 = until SIGINT/SIGTERM
   double mac_aging = 300;
-  std::string summary_path;   // JSON summary on exit; "-" or empty = stdout
+  std::string summary_path;  // JSON summary on exit; "-" or empty = stdout
   std::string log_level = "info";
 };
 

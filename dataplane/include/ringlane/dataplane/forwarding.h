@@ -24,9 +24,9 @@ struct SwitchView {
     uint16_t queue_pair;
   };
   ForwardingMode mode = ForwardingMode::cross_connect;
-  std::vector<Port*> ports;                 // by port index; nullptr for a removed port
-  std::vector<int> peer;                    // cross-connect peer by port index, -1 for none
-  std::vector<std::vector<Poll>> polls;     // by worker
+  std::vector<Port*> ports;              // by port index; nullptr for a removed port
+  std::vector<int> peer;                 // cross-connect peer by port index, -1 for none
+  std::vector<std::vector<Poll>> polls;  // by worker
   MacTable* macs = nullptr;
 };
 

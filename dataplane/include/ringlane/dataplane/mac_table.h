@@ -40,9 +40,11 @@ class MacTable {
 
 // The 48-bit address at `p` as an integer (network byte order preserved in value order).
 inline uint64_t read_mac(const uint8_t* p) {
-  return uint64_t{p[0]} << 40 | uint64_t{p[1]} << 32 | uint64_t{p[2]} << 24 |
-         uint64_t{p[3]} << 16 | uint64_t{p[4]} << 8 | uint64_t{p[5]};
+  return uint64_t{p[0]} << 40 | uint64_t{p[1]} << 32 | uint64_t{p[2]} << 24 | uint64_t{p[3]} << 16 |
+         uint64_t{p[4]} << 8 | uint64_t{p[5]};
 }
-inline bool is_multicast(uint64_t mac) { return (mac >> 40) & 1; }
+inline bool is_multicast(uint64_t mac) {
+  return (mac >> 40) & 1;
+}
 
 }  // namespace ringlane::dataplane

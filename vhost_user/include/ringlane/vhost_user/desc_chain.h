@@ -35,13 +35,12 @@ enum class Access : uint8_t { device_reads, device_writes };
 
 struct ChainWalk {
   ChainStatus status;
-  uint32_t spans;     // host spans written to `out`
-  uint64_t bytes;     // total buffer bytes
+  uint32_t spans;  // host spans written to `out`
+  uint64_t bytes;  // total buffer bytes
 };
 
 // Walks the chain starting at `head` of a descriptor table of `size` entries.
 ChainWalk walk_chain(const GuestMemory& mem, const virtio::VringDesc* table, uint16_t size,
-                     uint16_t head, Access access, bool indirect_allowed,
-                     std::span<HostSpan> out);
+                     uint16_t head, Access access, bool indirect_allowed, std::span<HostSpan> out);
 
 }  // namespace ringlane::vhost_user

@@ -33,7 +33,9 @@ inline constexpr int kNetFStatus = 16;
 inline constexpr int kNetFCtrlVq = 17;
 inline constexpr int kNetFMq = 22;
 
-inline constexpr uint64_t bit(int n) { return uint64_t{1} << n; }
+inline constexpr uint64_t bit(int n) {
+  return uint64_t{1} << n;
+}
 
 // Device status bits (GET/SET_STATUS).
 inline constexpr uint8_t kStatusAcknowledge = 1;
@@ -76,9 +78,15 @@ struct VringUsed {
   VringUsedElem ring[];  // followed by uint16_t avail_event when EVENT_IDX
 };
 
-inline constexpr uint64_t desc_table_bytes(uint32_t size) { return 16ull * size; }
-inline constexpr uint64_t avail_ring_bytes(uint32_t size) { return 6ull + 2ull * size; }
-inline constexpr uint64_t used_ring_bytes(uint32_t size) { return 6ull + 8ull * size; }
+inline constexpr uint64_t desc_table_bytes(uint32_t size) {
+  return 16ull * size;
+}
+inline constexpr uint64_t avail_ring_bytes(uint32_t size) {
+  return 6ull + 2ull * size;
+}
+inline constexpr uint64_t used_ring_bytes(uint32_t size) {
+  return 6ull + 8ull * size;
+}
 
 // True when the other side asked to be notified for an index move from old_idx to new_idx.
 inline bool vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx) {
