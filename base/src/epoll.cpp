@@ -8,20 +8,24 @@ Result<Epoll> Epoll::create() {
   return Epoll(UniqueFd(fd));
 }
 
-Status Epoll::add(int fd, uint32_t events, uint64_t token) {
+namespace {
+
+Status control(int epoll_fd, int op, int fd, uint32_t events, uint64_t token) {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = token;
-  if (::epoll_ctl(fd_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) return errno_error("epoll_ctl add");
+  if (::epoll_ctl(epoll_fd, op, fd, &ev) < 0) return errno_error("epoll_ctl");
   return {};
 }
 
+}  // namespace
+
+Status Epoll::add(int fd, uint32_t events, uint64_t token) {
+  return control(fd_.get(), EPOLL_CTL_ADD, fd, events, token);
+}
+
 Status Epoll::modify(int fd, uint32_t events, uint64_t token) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.u64 = token;
-  if (::epoll_ctl(fd_.get(), EPOLL_CTL_MOD, fd, &ev) < 0) return errno_error("epoll_ctl mod");
-  return {};
+  return control(fd_.get(), EPOLL_CTL_MOD, fd, events, token);
 }
 
 void Epoll::remove(int fd) {

@@ -11,6 +11,11 @@ namespace ringlane::vhost_user {
 
 namespace {
 
+Result<std::optional<uint64_t>> no_reply(Status status) {
+  if (!status.ok()) return status.error();
+  return std::optional<uint64_t>();
+}
+
 template <typename T>
 T* ring_pointer(const GuestMemory& mem, uint64_t uva, uint64_t bytes, uint64_t align) {
   if (uva % align != 0) return nullptr;
@@ -132,37 +137,26 @@ Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m, MessageCh
       return Reply();
     case Request::set_vring_num: {
       auto state = m.read<VringState>();
-      auto v = vring_for(state.index);
-      if (!v) return v.error();
       if (state.num == 0 || state.num > virtio::kMaxQueueSize || !std::has_single_bit(state.num)) {
         return Error(EINVAL, "SET_VRING_NUM: size " + std::to_string(state.num) +
                                  " is not a power of two in 1-32768");
       }
-      stop_queue(state.index);
-      (*v)->num = state.num;
-      if (Status s = start_queue_if_ready(state.index); !s.ok()) return s.error();
-      return Reply();
+      return no_reply(change_vring(state.index, [&](Vring& v) { v.num = state.num; }));
     }
     case Request::set_vring_addr: {
       auto addr = m.read<VringAddr>();
-      auto v = vring_for(addr.index);
-      if (!v) return v.error();
-      stop_queue(addr.index);
-      (*v)->addr = addr;
-      (*v)->addr_set = true;
-      if (Status s = start_queue_if_ready(addr.index); !s.ok()) return s.error();
-      return Reply();
+      return no_reply(change_vring(addr.index, [&](Vring& v) {
+        v.addr = addr;
+        v.addr_set = true;
+      }));
     }
     case Request::set_vring_base: {
       auto state = m.read<VringState>();
-      auto v = vring_for(state.index);
-      if (!v) return v.error();
       if (state.num > 0xffff) return Error(EINVAL, "SET_VRING_BASE: index beyond 16 bits");
-      stop_queue(state.index);
-      (*v)->base = static_cast<uint16_t>(state.num);
-      queues_[state.index].clear_broken();
-      if (Status s = start_queue_if_ready(state.index); !s.ok()) return s.error();
-      return Reply();
+      return no_reply(change_vring(state.index, [&](Vring& v) {
+        v.base = static_cast<uint16_t>(state.num);
+        queues_[state.index].clear_broken();
+      }));
     }
     case Request::get_vring_base: {
       auto state = m.read<VringState>();
@@ -178,17 +172,11 @@ Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m, MessageCh
     case Request::set_vring_kick:
     case Request::set_vring_call:
     case Request::set_vring_err:
-      if (Status s = set_vring_fd(m); !s.ok()) return s.error();
-      return Reply();
+      return no_reply(set_vring_fd(m));
     case Request::set_vring_enable: {
       auto state = m.read<VringState>();
-      auto v = vring_for(state.index);
-      if (!v) return v.error();
       if (state.num > 1) return Error(EINVAL, "SET_VRING_ENABLE: value must be 0 or 1");
-      stop_queue(state.index);
-      (*v)->enabled = state.num == 1;
-      if (Status s = start_queue_if_ready(state.index); !s.ok()) return s.error();
-      return Reply();
+      return no_reply(change_vring(state.index, [&](Vring& v) { v.enabled = state.num == 1; }));
     }
     case Request::set_status:
       status_ = static_cast<uint8_t>(m.u64());
@@ -210,24 +198,27 @@ Status VhostUserBackend::set_vring_fd(Message& m) {
   if (value & ~(kVringIndexMask | kVringNoFd)) {
     return Error(EINVAL, std::string(to_string(m.request())) + ": unknown bits in payload");
   }
+  UniqueFd fd = (value & kVringNoFd) ? UniqueFd() : m.take_fd();
+  Request request = m.request();
+  return change_vring(index, [&](Vring& v) {
+    switch (request) {
+      case Request::set_vring_kick:
+        v.kick = std::move(fd);
+        v.started = true;
+        // Without protocol features a ring is enabled as soon as it starts.
+        if (!(acked_features_ & virtio::bit(kFProtocolFeatures))) v.enabled = true;
+        break;
+      case Request::set_vring_call: v.call = std::move(fd); break;
+      default: v.err = std::move(fd); break;
+    }
+  });
+}
+
+Status VhostUserBackend::change_vring(uint64_t index, const std::function<void(Vring&)>& change) {
   auto v = vring_for(index);
   if (!v) return v.error();
-  UniqueFd fd = (value & kVringNoFd) ? UniqueFd() : m.take_fd();
   stop_queue(static_cast<uint32_t>(index));
-  switch (m.request()) {
-    case Request::set_vring_kick:
-      (*v)->kick = std::move(fd);
-      (*v)->started = true;
-      // Without protocol features a ring is enabled as soon as it starts.
-      if (!(acked_features_ & virtio::bit(kFProtocolFeatures))) (*v)->enabled = true;
-      break;
-    case Request::set_vring_call:
-      (*v)->call = std::move(fd);
-      break;
-    default:
-      (*v)->err = std::move(fd);
-      break;
-  }
+  change(**v);
   return start_queue_if_ready(static_cast<uint32_t>(index));
 }
 

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,6 +93,8 @@ class VhostUserBackend {
   Status rem_mem_reg(const Message& message);
   Status replace_memory(std::vector<std::shared_ptr<const MappedRegion>> regions);
   Status set_vring_fd(Message& message);
+  // Stops the vring's queue, applies `change`, and restarts the queue if it is ready.
+  Status change_vring(uint64_t index, const std::function<void(Vring&)>& change);
 
   // Stops the given queues (one grace period for all) and records where they stopped.
   void stop_queues(uint32_t first, uint32_t count);
