@@ -15,7 +15,7 @@ uint64_t monotonic_ns() {
 uint64_t calibrate() {
   uint64_t t0 = monotonic_ns();
   uint64_t c0 = read_tsc();
-  timespec delay{0, 50 * 1000 * 1000};
+  timespec delay{0, 50L * 1000 * 1000};
   nanosleep(&delay, nullptr);
   uint64_t t1 = monotonic_ns();
   uint64_t c1 = read_tsc();
