@@ -1,0 +1,82 @@
+"""The ringlane command line and configuration file: --help tells the truth, bad input gets a
+clear message and exit status 2 (never a crash), and a TOML file alone can run the switch."""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import peers  # noqa: E402
+import report  # noqa: E402
+
+
+def run(*args, timeout=10):
+    return subprocess.run([peers.RINGLANE, *args], capture_output=True, text=True, timeout=timeout)
+
+
+class CommandLine(unittest.TestCase):
+    def test_help_lists_every_option(self):
+        r = run("--help")
+        self.assertEqual(r.returncode, 0)
+        for option in ("--cores", "--mode", "--port", "--xconnect", "--config", "--stats-interval",
+                       "--duration", "--summary", "--mac-aging", "--log-level"):
+            self.assertIn(option, r.stdout)
+
+    def assert_refused(self, args, *needles):
+        r = run(*args)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        for needle in needles:
+            self.assertIn(needle, r.stderr)
+
+    def test_bad_port_specs_are_refused_with_the_reason(self):
+        self.assert_refused(["--port", "name=a"], "missing path=")
+        self.assert_refused(["--port", "name=a,path=/tmp/x.sock,queues=99"], "queues must be 1-16")
+        self.assert_refused(["--port", "name=a,path=/tmp/x.sock,mode=sideways"], "server' or 'client")
+        self.assert_refused(["--port", "name=a,path=/tmp/x.sock,colour=red"], "unknown key 'colour'")
+        self.assert_refused(["--port", "name=a,path=/tmp/x.sock,disable=warp"], "unknown feature 'warp'")
+        self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--port", "name=a,path=/tmp/b.sock"],
+                            "duplicate port name")
+
+    def test_other_bad_flags_are_refused(self):
+        self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--cores", "999"], "not online")
+        self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--mode", "hub"], "mode must be")
+        self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--xconnect", "a:b"], "unknown port 'b'")
+        self.assert_refused([], "no ports configured")
+        self.assert_refused(["--port", "name=a,path=" + "x" * 200], "longer than")
+
+    def test_bad_config_files_name_file_and_line(self):
+        work = tempfile.mkdtemp(prefix="rl-cli-")
+        path = os.path.join(work, "bad.toml")
+        with open(path, "w") as f:
+            f.write('cores = "1"\nmode = "l2"\n[[port]\nname = "x"\n')
+        self.assert_refused(["--config", path], "bad.toml:3")
+        with open(path, "w") as f:
+            f.write('cores = "1"\nwheels = 4\n')
+        self.assert_refused(["--config", path], "unknown key 'wheels'")
+        with open(path, "w") as f:
+            f.write('[[port]]\nname = "a"\npath = "/tmp/a.sock"\nqueues = "two"\n')
+        self.assert_refused(["--config", path], "'queues' must be an integer")
+
+    def test_a_config_file_runs_the_switch(self):
+        work = tempfile.mkdtemp(prefix="rl-cli-")
+        ports = [{"name": f"vm{i}", "path": os.path.join(work, f"vm{i}.sock")} for i in range(2)]
+        config = os.path.join(work, "ringlane.toml")
+        with open(config, "w") as f:
+            # Top-level keys first: in TOML, a key after [[port]] belongs to that port.
+            f.write('cores = "1"\nmode = "xconnect"\nxconnect = [["vm0", "vm1"]]\n')
+            for p in ports:
+                f.write(f'[[port]]\nname = "{p["name"]}"\npath = "{p["path"]}"\n')
+        rl = peers.Ringlane([], workdir=work, extra=["--config", config])
+        self.addCleanup(rl.kill)
+        peers.wait_for(lambda: all(os.path.exists(p["path"]) for p in ports), 10, "sockets")
+        stats, tp = peers.run_io_loop(ports, 1.0, workdir=work)
+        tp.quit()
+        summary = rl.stop()
+        self.assertEqual(peers.port_totals(summary, "vm0")["rx_packets"], stats[0]["tx"])
+        self.assertGreater(stats[0]["tx"], 10_000)
+        self.assertEqual(peers.total_drops(summary), 0)
+
+
+if __name__ == "__main__":
+    report.main("integration_cli")
