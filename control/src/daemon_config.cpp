@@ -2,6 +2,9 @@
 
 #define TOML_EXCEPTIONS 0  // parse errors come back as values, not exceptions
 #define TOML_HEADER_ONLY 1
+// toml++ 3.3 asserts on some malformed table headers ("[\x1b]", "[[[") before reporting them
+// as parse errors (upstream tomlplusplus#301); a bad config file must give an error, not abort.
+#define TOML_ASSERT(expr) static_assert(true)
 #include <toml++/toml.h>
 
 #include <charconv>
@@ -112,6 +115,17 @@ Result<PortConfig> parse_port_spec(std::string_view spec) {
 }
 
 Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& config) {
+  // toml++ 3.3 reaches undefined behaviour on some non-ASCII input (tomlplusplus#190, #295), and
+  // a ringlane config needs nothing beyond ASCII: refuse anything else before parsing.
+  for (size_t i = 0, line = 1, column = 1; i < text.size(); ++i, ++column) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 0;
+    } else if (static_cast<unsigned char>(text[i]) >= 0x80) {
+      return Error(EINVAL, std::string(origin) + ":" + std::to_string(line) + ":" +
+                               std::to_string(column) + ": only ASCII text is accepted");
+    }
+  }
   toml::parse_result parsed = toml::parse(text, origin);
   if (!parsed) {
     const auto& err = parsed.error();
@@ -237,13 +251,14 @@ Status validate(const DaemonConfig& config) {
   }
   std::set<std::string> connected;
   for (const auto& [a, b] : config.cross_connects) {
+    // Before the per-end checks, which would report a self-connection as a duplicate.
+    if (a == b) return Error(EINVAL, "cannot cross-connect port '" + a + "' to itself");
     for (const auto& end : {a, b}) {
       if (!names.count(end)) return Error(EINVAL, "cross-connect names unknown port '" + end + "'");
       if (!connected.insert(end).second) {
         return Error(EINVAL, "port '" + end + "' is in more than one cross-connect");
       }
     }
-    if (a == b) return Error(EINVAL, "cannot cross-connect port '" + a + "' to itself");
   }
   return {};
 }

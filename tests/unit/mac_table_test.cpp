@@ -71,7 +71,9 @@ TEST(MacTable, ConcurrentLearnersNeverProduceATornEntry) {
   // Whatever a lookup finds must be the port that belongs with that MAC.
   for (uint64_t i = 0; i < 32; ++i) {
     uint16_t port = t.lookup(0x020000000000 + i, 200000);
-    if (port != MacTable::kNoPort) EXPECT_EQ(port, i);
+    if (port != MacTable::kNoPort) {
+      EXPECT_EQ(port, i);
+    }
   }
 }
 

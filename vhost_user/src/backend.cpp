@@ -19,7 +19,10 @@ Result<std::optional<uint64_t>> no_reply(Status status) {
 template <typename T>
 T* ring_pointer(const GuestMemory& mem, uint64_t uva, uint64_t bytes, uint64_t align) {
   if (uva % align != 0) return nullptr;
-  return reinterpret_cast<T*>(mem.translate_user_addr(uva, bytes));
+  uint8_t* p = mem.translate_user_addr(uva, bytes);
+  // A region's user address need not be aligned like its mapping: check where the ring lands.
+  if (reinterpret_cast<uintptr_t>(p) % align != 0) return nullptr;
+  return reinterpret_cast<T*>(p);
 }
 
 }  // namespace
@@ -71,7 +74,8 @@ Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
     uint64_t value = **result;
     return channel.reply(message, &value, sizeof(value));
   }
-  if (ack) {
+  // GET_VRING_BASE has replied with its state already; REPLY_ACK adds no second reply.
+  if (ack && message.request() != Request::get_vring_base) {
     uint64_t success = 0;
     return channel.reply(message, &success, sizeof(success));
   }

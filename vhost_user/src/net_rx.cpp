@@ -25,10 +25,12 @@ enum class Gather { ok, no_buffers, too_large, broken };
 Gather gather(SplitQueue& queue, uint16_t available, uint16_t& offset, uint64_t need,
               bool mergeable, RxBuffers& rx) {
   while (rx.bytes < need) {
-    if (offset == available) return Gather::no_buffers;
+    // Checked before running out of heads: a frame no buffer can hold is too large, not short
+    // of buffers (which would also drop every frame after it).
     if (rx.head_count == RxBuffers::kMaxHeads || (!mergeable && rx.head_count == 1)) {
       return Gather::too_large;
     }
+    if (offset == available) return Gather::no_buffers;
     uint16_t head = queue.head_at(offset);
     std::span<HostSpan> room(rx.spans + rx.span_count, kMaxPacketSpans - rx.span_count);
     ChainWalk walk = queue.walk(head, Access::device_writes, room);

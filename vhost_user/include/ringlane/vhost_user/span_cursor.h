@@ -25,13 +25,14 @@ class SpanCursor {
     }
     return done;
   }
-  // Copies up to `len` bytes in; returns the number copied.
+  // Copies up to `len` bytes in; returns the number copied. Source and destination may both be
+  // guest memory (one VM behind two ports), which the guest can make overlap.
   uint64_t write(const void* src, uint64_t len) {
     const auto* in = static_cast<const uint8_t*>(src);
     uint64_t done = 0;
     while (done < len && index_ < count_) {
       uint64_t chunk = std::min(len - done, spans_[index_].len - offset_);
-      std::memcpy(spans_[index_].data + offset_, in + done, chunk);
+      std::memmove(spans_[index_].data + offset_, in + done, chunk);
       done += chunk;
       advance(chunk);
     }

@@ -1,0 +1,34 @@
+// Fuzzes everything that parses operator input: the TOML file, --port specs and core lists.
+// Any input must give a value or an error, never a crash, a hang or a leak.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "ringlane/base/cpu_affinity.h"
+#include "ringlane/control/daemon_config.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace ringlane;
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  control::DaemonConfig config;
+  if (control::apply_toml(text, "fuzz.toml", config).ok()) {
+    if (control::validate(config).ok()) {
+      for (const auto& port : config.ports) {
+        if (!control::feature_mask(port.disabled_features).ok()) __builtin_trap();  // validated
+      }
+    }
+    (void)parse_core_list(config.cores);
+  }
+  if (auto port = control::parse_port_spec(text); port.ok()) {
+    if (port->name.empty() || port->socket_path.empty()) __builtin_trap();
+    if (port->queue_pairs < 1 || port->queue_pairs > 16) __builtin_trap();
+    (void)control::feature_mask(port->disabled_features);
+  }
+  if (auto cores = parse_core_list(text); cores.ok()) {
+    if (cores->empty()) __builtin_trap();
+    for (int c : *cores) {
+      if (c < 0 || c >= 1024) __builtin_trap();
+    }
+  }
+  return 0;
+}

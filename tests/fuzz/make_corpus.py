@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Writes the seed inputs under tests/fuzz/corpus/<target>/. Run it again after changing an input
+format; the files it writes are committed so the fuzz tests start from meaningful inputs."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# virtio / vhost-user constants (see vhost_user/include/ringlane/vhost_user/*.h)
+F_INDIRECT, F_EVENT_IDX, F_VERSION_1, F_PROTOCOL = 28, 29, 32, 30
+NET_CSUM, NET_GUEST_CSUM, NET_MRG_RXBUF = 0, 1, 15
+P_REPLY_ACK, P_MEM_SLOTS, P_STATUS = 3, 15, 16
+DESC_NEXT, DESC_WRITE, DESC_INDIRECT = 1, 2, 4
+NEED_REPLY = 0x8
+UVA = 0x7F0000000000
+
+
+def bit(n):
+    return 1 << n
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def desc(addr, length, flags=0, nxt=0):
+    return struct.pack("<QIHH", addr, length, flags, nxt)
+
+
+def avail(idx, ring, size):
+    ring = list(ring) + [0] * (size - len(ring))
+    return struct.pack("<HH", 0, idx) + struct.pack(f"<{size}H", *ring) + struct.pack("<H", 0)
+
+
+# --- fuzz_vhost_user_message -------------------------------------------------------------------
+# Records: control byte; 0b00/01: header + payload (bits 0-3 fd count, bit 4 eventfds);
+# 0b10: raw bytes; 0b11: guest memory write (u16 offset x 8, length byte, bytes).
+
+
+def msg(request, payload=b"", fds=0, eventfd=False, flags=0):
+    control = (fds & 0x0F) | (0x10 if eventfd else 0)
+    return bytes([control]) + struct.pack("<III", request, 1 | flags, len(payload)) + payload
+
+
+def raw(data):
+    assert len(data) < 256
+    return bytes([0x80, len(data)]) + data
+
+
+def mem(offset, data):
+    out = b""
+    while data:  # one record holds at most 255 bytes
+        chunk, data = data[:248], data[248:]
+        out += bytes([0xC0]) + struct.pack("<H", offset // 8) + bytes([len(chunk)]) + chunk
+        offset += len(chunk)
+    return out
+
+
+def u64(v):
+    return struct.pack("<Q", v)
+
+
+def state(index, num):
+    return struct.pack("<II", index, num)
+
+
+def addr(index, desc_gpa, used_gpa, avail_gpa):
+    return struct.pack("<IIQQQQ", index, 0, UVA + desc_gpa, UVA + used_gpa, UVA + avail_gpa, 0)
+
+
+def region(gpa, size, uva, offset):
+    return struct.pack("<QQQQ", gpa, size, uva, offset)
+
+
+def ring_setup(index, base, size=16):
+    return (msg(8, state(index, size)) + msg(9, addr(index, base, base + 0x2000, base + 0x1000))
+            + msg(10, state(index, 0)) + msg(13, u64(index), fds=1, eventfd=True)
+            + msg(12, u64(index | 0x100)))
+
+
+def guest_rings():
+    # TX ring (vring 1) at 0x1000 with one packet at 0x8000; RX ring (vring 0) at 0x4000 with
+    # two 2048-byte buffers at 0x9000.
+    tx = mem(0x1000, desc(0x8000, 12, DESC_NEXT, 1) + desc(0x8010, 60))
+    tx += mem(0x2000, avail(1, [0], 16))
+    tx += mem(0x8010, bytes(range(60)))
+    rx = mem(0x4000, desc(0x9000, 2048, DESC_WRITE) + desc(0x9800, 2048, DESC_WRITE))
+    rx += mem(0x5000, avail(2, [0, 1], 16))
+    return tx + rx
+
+
+def message_seeds():
+    table = struct.pack("<II", 1, 0) + region(0, 0x40000, UVA, 0)
+    features = bit(F_VERSION_1) | bit(NET_MRG_RXBUF) | bit(F_INDIRECT) | bit(NET_CSUM)
+    legacy = (msg(1) + msg(2, u64(features)) + guest_rings() + msg(5, table, fds=1)
+              + ring_setup(0, 0x4000) + ring_setup(1, 0x1000) + msg(40) + msg(11, state(1, 0)))
+    write("fuzz_vhost_user_message", "bring_up_and_forward", legacy)
+
+    features |= bit(F_PROTOCOL) | bit(F_EVENT_IDX)
+    protocol = bit(P_REPLY_ACK) | bit(P_MEM_SLOTS) | bit(P_STATUS)
+    add = u64(0) + region(0, 0x40000, UVA, 0)
+    acked = (msg(2, u64(features)) + msg(15) + msg(16, u64(protocol)) + msg(36)
+             + guest_rings() + msg(37, add, fds=1, flags=NEED_REPLY) + ring_setup(0, 0x4000)
+             + ring_setup(1, 0x1000) + msg(18, state(0, 1), flags=NEED_REPLY)
+             + msg(18, state(1, 1)) + msg(20, u64(9000)) + msg(39, u64(15))
+             + msg(8, state(40, 16), flags=NEED_REPLY)  # out of range, acked as a failure
+             + msg(11, state(0, 0), flags=NEED_REPLY) + msg(38, add, flags=NEED_REPLY)
+             + msg(34))
+    write("fuzz_vhost_user_message", "protocol_features_and_slots", acked)
+
+    # A message split over two writes, then a header announcing an oversized payload.
+    whole = struct.pack("<III", 2, 1, 8) + u64(bit(F_VERSION_1))
+    split = raw(whole[:5]) + raw(whole[5:]) + raw(struct.pack("<III", 5, 1, 5000))
+    write("fuzz_vhost_user_message", "pieces_and_oversize", split)
+
+    bad = (msg(5, struct.pack("<II", 9, 0) + bytes(8 * 32), fds=8)
+           + msg(5, table, fds=2) + msg(12, u64(0x100), fds=1) + msg(99) + msg(1, flags=2))
+    write("fuzz_vhost_user_message", "bad_messages", bad)
+
+
+# --- fuzz_desc_chain ---------------------------------------------------------------------------
+# 16-byte control block: shape, gaps, sizes, log2(ring size), tx feature bits, rx feature bits,
+# u16 last_avail, span capacity, desc flag xor, rounds, avail step, misc, 3 spare; then the
+# descriptor table, the avail ring (+ used_event) and the bytes of the buffer area, which starts
+# 0x3000 into region 0 (the first region is at 0x10000 * (1 + shape >> 4)).
+
+
+def control(shape=0, gaps=0, sizes=0, log2=2, tx=0b10111, rx=0b11, last_avail=0, capacity=63,
+            xor=DESC_WRITE, rounds=1, step=0, misc=0):
+    return (bytes([shape, gaps, sizes, log2, tx, rx]) + struct.pack("<H", last_avail)
+            + bytes([capacity, xor, rounds, step, misc, 0, 0, 0]))
+
+
+def chain_seeds():
+    data = 0x13000
+    table = (desc(data, 12, DESC_NEXT, 1) + desc(data + 0x10, 60)
+             + desc(data + 0x100, 32, DESC_INDIRECT) + desc(data + 0x200, 72))
+    inner = desc(data + 0x300, 12, DESC_NEXT, 1) + desc(data + 0x310, 100)
+    area = bytearray(0x400)
+    area[0x100:0x120] = inner
+    for i in range(0x10, 0x100):
+        area[i] = i & 0xFF
+    body = table + avail(3, [0, 2, 3], 4) + bytes(area)
+    write("fuzz_desc_chain", "direct_and_indirect", control() + body)
+    write("fuzz_desc_chain", "same_memory_two_rounds", control(rounds=1, step=2, misc=1) + body)
+
+    # Two adjacent regions; a buffer crossing from the first into the second.
+    region0_end = 0x10000 + 4 * 0x1000
+    cross = desc(0x13000, 12, DESC_NEXT, 1) + desc(region0_end - 0x20, 0x40)
+    write("fuzz_desc_chain", "spans_two_regions",
+          control(shape=1, log2=1) + cross + avail(1, [0], 2) + bytes(0x40))
+
+    # One VM behind two ports: the receive buffer overlaps the packet being sent.
+    packet = 0x13100
+    area = bytearray(0x200)
+    area[0:16] = desc(packet + 4, 200, DESC_WRITE)  # the RX ring's table starts the area
+    write("fuzz_desc_chain", "overlapping_tx_and_rx_buffers",
+          control(rx=0b1, rounds=1, step=2, misc=1) + desc(packet, 112) + bytes(48)
+          + avail(1, [0], 4) + bytes(area))
+
+    loop = desc(0x13000, 12, DESC_NEXT, 1) + desc(0x13010, 16, DESC_NEXT, 0)
+    write("fuzz_desc_chain", "loop", control(log2=1) + loop + avail(1, [0], 2))
+
+    nested = desc(0x13000, 16, DESC_INDIRECT) + desc(0, 0)
+    inner = bytearray(0x20)
+    inner[0:16] = desc(0x13000, 16, DESC_INDIRECT)
+    write("fuzz_desc_chain", "nested_indirect",
+          control(log2=1) + nested + avail(1, [0], 2) + bytes(inner))
+
+
+# --- fuzz_daemon_config ------------------------------------------------------------------------
+
+
+def config_seeds():
+    write("fuzz_daemon_config", "good.toml", b"""cores = "2-3"
+mode = "xconnect"
+stats_interval = 1.0
+xconnect = [["vm0", "vm1"]]
+
+[[port]]
+name = "vm0"
+path = "/tmp/vm0.sock"
+queues = 2
+disable = ["event_idx"]
+
+[[port]]
+name = "vm1"
+path = "/tmp/vm1.sock"
+socket_mode = "client"
+""")
+    write("fuzz_daemon_config", "port_spec",
+          b"name=vm0,path=/tmp/vm0.sock,mode=client,queues=4,disable=mrg_rxbuf+tso")
+    write("fuzz_daemon_config", "core_list", b"1,3-5,7")
+    write("fuzz_daemon_config", "bad.toml", b"mode = 5\n[[port]]\nname = \"a\"\nqueues = 99\n")
+
+
+if __name__ == "__main__":
+    message_seeds()
+    chain_seeds()
+    config_seeds()

@@ -1,0 +1,476 @@
+// VhostUserBackend via NetDevice: the frontend's side of the protocol is played over a
+// socketpair with MessageChannel, guest memory is a memfd both sides map, and the rings the
+// backend brings up are driven through the data path to prove they are the right ones.
+#include "ringlane/vhost_user/backend.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "fake_guest.h"
+#include "open_fds.h"
+#include "ringlane/base/event_fd.h"
+#include "ringlane/vhost_user/net_device.h"
+#include "ringlane/vhost_user/net_rx.h"
+#include "ringlane/vhost_user/net_tx.h"
+
+namespace ringlane::vhost_user {
+namespace {
+
+using virtio::bit;
+
+struct MemTable {
+  uint32_t count;
+  uint32_t padding;
+  RegionDescriptor regions[kMemTableRegions];
+};
+
+struct SingleRegion {
+  uint64_t padding;
+  RegionDescriptor region;
+};
+
+constexpr uint64_t kAckedFeatures = bit(virtio::kFVersion1) | bit(kFProtocolFeatures);
+
+class BackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    front_.emplace(UniqueFd(sv[0]));
+    back_.emplace(UniqueFd(sv[1]));
+  }
+
+  // Sends one request and has the backend handle it; returns what handle() returned.
+  Status request(Request r, const void* payload, uint32_t size, uint32_t flags = 0,
+                 std::vector<int> fds = {}) {
+    Status sent = front_->send(r, flags, payload, size, fds.data(), fds.size());
+    if (!sent.ok()) return sent;
+    auto m = back_->receive();
+    if (!m.ok()) return m.error();
+    if (!m->has_value()) return Error(EAGAIN, "message did not arrive whole");
+    return device_.handle(**m, *back_);
+  }
+  Status request_u64(Request r, uint64_t value, uint32_t flags = 0, std::vector<int> fds = {}) {
+    return request(r, &value, sizeof(value), flags, std::move(fds));
+  }
+  Status request_state(Request r, uint32_t index, uint32_t num, uint32_t flags = 0) {
+    VringState s{index, num};
+    return request(r, &s, sizeof(s), flags);
+  }
+
+  // The next reply waiting on the frontend's end, if any.
+  std::optional<Message> reply() {
+    auto m = front_->receive();
+    if (!m.ok() || !m->has_value()) return std::nullopt;
+    return std::move(**m);
+  }
+  std::optional<uint64_t> reply_u64() {
+    auto m = reply();
+    if (!m || m->header.size != 8) return std::nullopt;
+    return m->u64();
+  }
+  uint64_t get(Request r) {
+    EXPECT_TRUE(request(r, nullptr, 0).ok());
+    auto v = reply_u64();
+    EXPECT_TRUE(v.has_value());
+    return v.value_or(0);
+  }
+
+  Status set_mem_table(const FakeGuest& guest) {
+    MemTable t{};
+    t.count = static_cast<uint32_t>(guest.regions().size());
+    std::vector<int> fds;
+    for (uint32_t i = 0; i < t.count; ++i) {
+      t.regions[i] = guest.regions()[i];
+      fds.push_back(guest.fd());
+    }
+    return request(Request::set_mem_table, &t, 8 + t.count * sizeof(RegionDescriptor), 0, fds);
+  }
+
+  Status set_vring_addr(uint32_t index, const FakeRing& ring) {
+    VringAddr a{index,
+                0,
+                guest_.user_addr(ring.desc_gpa()),
+                guest_.user_addr(ring.used_gpa()),
+                guest_.user_addr(ring.avail_gpa()),
+                0};
+    return request(Request::set_vring_addr, &a, sizeof(a));
+  }
+
+  // The whole bring-up of one ring, as QEMU does it; the ring is left disabled.
+  void set_up_ring(uint32_t index, const FakeRing& ring) {
+    ASSERT_TRUE(request_state(Request::set_vring_num, index, ring.size()).ok());
+    ASSERT_TRUE(set_vring_addr(index, ring).ok());
+    ASSERT_TRUE(request_state(Request::set_vring_base, index, 0).ok());
+    ASSERT_TRUE(request_u64(Request::set_vring_kick, index, 0, {kick_.fd()}).ok());
+    ASSERT_TRUE(request_u64(Request::set_vring_call, index, 0, {call_.fd()}).ok());
+  }
+
+  void negotiate(uint64_t features = kAckedFeatures, uint64_t protocol = 0) {
+    ASSERT_TRUE(request_u64(Request::set_features, features).ok());
+    if (features & bit(kFProtocolFeatures)) {
+      ASSERT_TRUE(request_u64(Request::set_protocol_features, protocol).ok());
+    }
+  }
+
+  static EventFd make_event_fd() {
+    auto fd = EventFd::create();
+    return fd.ok() ? std::move(*fd) : EventFd(UniqueFd());
+  }
+
+  FakeGuest guest_{{{FakeGuest::kDefaultBase, FakeGuest::kDefaultSize}}, Backing::memfd};
+  QuiescentState grace_;
+  NetDevice device_{NetDeviceConfig{}, &grace_};
+  std::optional<MessageChannel> front_;
+  std::optional<MessageChannel> back_;
+  EventFd kick_ = make_event_fd();
+  EventFd call_ = make_event_fd();
+};
+
+TEST_F(BackendTest, GetFeaturesOffersNetFeaturesAndProtocolFeatures) {
+  ASSERT_TRUE(request(Request::get_features, nullptr, 0).ok());
+  auto m = reply();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->request(), Request::get_features);
+  EXPECT_EQ(m->header.flags, kVersion | kFlagReply);
+  ASSERT_EQ(m->header.size, 8u);
+  EXPECT_EQ(m->u64(), offered_net_features() | bit(kFProtocolFeatures));
+}
+
+TEST_F(BackendTest, ProtocolFeaturesQueuesAndSlots) {
+  uint64_t protocol = get(Request::get_protocol_features);
+  EXPECT_NE(protocol & bit(protocol::kReplyAck), 0u);
+  EXPECT_NE(protocol & bit(protocol::kConfigureMemSlots), 0u);
+  EXPECT_NE(protocol & bit(protocol::kMq), 0u);
+  EXPECT_EQ(get(Request::get_queue_num), device_.max_queue_pairs());
+  EXPECT_GE(get(Request::get_max_mem_slots), 509u);
+}
+
+TEST_F(BackendTest, SetFeaturesWithBitsNotOfferedFails) {
+  Status s = request_u64(Request::set_features, kAckedFeatures | bit(virtio::kNetFCtrlVq));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), EINVAL);
+  EXPECT_EQ(device_.acked_features(), 0u);
+  EXPECT_EQ(device_.stats().bad_messages.get(), 1u);
+  EXPECT_FALSE(reply().has_value());
+}
+
+TEST_F(BackendTest, SetFeaturesConfiguresTheDataPath) {
+  negotiate(kAckedFeatures | bit(virtio::kNetFMrgRxbuf) | bit(virtio::kNetFGuestCsum));
+  EXPECT_EQ(device_.acked_features(),
+            kAckedFeatures | bit(virtio::kNetFMrgRxbuf) | bit(virtio::kNetFGuestCsum));
+  EXPECT_EQ(device_.features().hdr_len, 12);
+  EXPECT_TRUE(device_.features().mrg_rxbuf);
+  EXPECT_TRUE(device_.features().guest_csum);
+}
+
+TEST_F(BackendTest, RingSetupMakesTheQueueLiveAndGetVringBaseStopsIt) {
+  FakeRing tx(guest_, 64);
+  negotiate();
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  EXPECT_EQ(device_.memory_regions(), 1u);
+  set_up_ring(1, tx);
+  // With protocol features acked a ring starts disabled.
+  EXPECT_FALSE(device_.tx_queue(0).live());
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 1).ok());
+  ASSERT_TRUE(device_.tx_queue(0).live());
+  EXPECT_FALSE(device_.rx_queue(0).live());
+
+  // The guest sends three packets; the backend's queue sees them through its own mapping.
+  virtio::NetHeader hdr{};
+  std::vector<uint8_t> bytes(12 + 60, 0x11);
+  std::memcpy(bytes.data(), &hdr, sizeof(hdr));
+  for (int i = 0; i < 3; ++i) {
+    tx.publish(tx.add_chain({{guest_.put(bytes), static_cast<uint32_t>(bytes.size())}}));
+  }
+  PacketBatch batch;
+  ASSERT_EQ(dequeue_burst(device_.tx_queue(0), device_.features(), batch), 3);
+  EXPECT_EQ(batch.packets[0].len, 60u);
+  complete_burst(device_.tx_queue(0), batch);
+  EXPECT_EQ(tx.used_idx(), 3);
+  EXPECT_EQ(call_.drain(), 1u);
+
+  ASSERT_TRUE(request_state(Request::get_vring_base, 1, 0).ok());
+  auto m = reply();
+  ASSERT_TRUE(m.has_value());
+  ASSERT_EQ(m->header.size, sizeof(VringState));
+  auto state = m->read<VringState>();
+  EXPECT_EQ(state.index, 1u);
+  EXPECT_EQ(state.num, 3u);
+  EXPECT_FALSE(device_.tx_queue(0).live());
+}
+
+TEST_F(BackendTest, RingsStartOnKickWithoutProtocolFeatures) {
+  FakeRing rx(guest_, 32);
+  negotiate(bit(virtio::kFVersion1));
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_ring(0, rx);
+  EXPECT_TRUE(device_.rx_queue(0).live());
+}
+
+TEST_F(BackendTest, VringBaseResumesWhereTheDriverSays) {
+  FakeRing tx(guest_, 16);
+  negotiate();
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  tx.set_avail_idx(1000);
+  set_up_ring(1, tx);
+  ASSERT_TRUE(request_state(Request::set_vring_base, 1, 1000).ok());
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 1).ok());
+  ASSERT_TRUE(device_.tx_queue(0).live());
+  EXPECT_EQ(device_.tx_queue(0).last_avail_idx(), 1000);
+  EXPECT_EQ(device_.tx_queue(0).avail_count(), 0);
+  EXPECT_FALSE(device_.tx_queue(0).broken());
+}
+
+TEST_F(BackendTest, GetVringBaseWithNeedReplyRepliesOnlyOnce) {
+  negotiate(kAckedFeatures, bit(protocol::kReplyAck));
+  ASSERT_TRUE(request_state(Request::get_vring_base, 0, 0, kFlagNeedReply).ok());
+  auto m = reply();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->request(), Request::get_vring_base);
+  // The state is the reply; a second (ack) message would desynchronise the frontend.
+  EXPECT_FALSE(reply().has_value());
+}
+
+TEST_F(BackendTest, ReplyAckReportsSuccessAndFailure) {
+  negotiate(kAckedFeatures, bit(protocol::kReplyAck));
+  ASSERT_TRUE(request_state(Request::set_vring_num, 0, 256, kFlagNeedReply).ok());
+  EXPECT_EQ(reply_u64(), std::optional<uint64_t>(0));
+  // An out-of-range index is reported in the ack; the connection stays up.
+  ASSERT_TRUE(request_state(Request::set_vring_num, 40, 256, kFlagNeedReply).ok());
+  auto failed = reply_u64();
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_NE(*failed, 0u);
+  ASSERT_TRUE(
+      request_state(Request::set_vring_num, device_.vring_count(), 256, kFlagNeedReply).ok());
+  EXPECT_NE(reply_u64().value_or(0), 0u);
+  EXPECT_EQ(device_.stats().bad_messages.get(), 2u);
+  // Without NEED_REPLY the same mistake drops the connection.
+  Status s = request_state(Request::set_vring_num, 40, 256);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), ERANGE);
+  EXPECT_FALSE(reply().has_value());
+}
+
+TEST_F(BackendTest, OutOfRangeVringIndexWithoutReplyAckIsAnError) {
+  negotiate();
+  for (Request r : {Request::set_vring_num, Request::set_vring_base, Request::get_vring_base,
+                    Request::set_vring_enable}) {
+    SCOPED_TRACE(to_string(r));
+    Status s = request_state(r, device_.vring_count(), 1, kFlagNeedReply);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code(), ERANGE);
+  }
+  Status kick = request_u64(Request::set_vring_kick, 0xff | kVringNoFd);
+  EXPECT_FALSE(kick.ok());
+  EXPECT_FALSE(reply().has_value());
+}
+
+TEST_F(BackendTest, SetVringNumMustBeAPowerOfTwo) {
+  negotiate();
+  for (uint32_t bad : {0u, 3u, 100u, 65536u, 0x80000000u}) {
+    SCOPED_TRACE(bad);
+    Status s = request_state(Request::set_vring_num, 0, bad);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code(), EINVAL);
+  }
+  for (uint32_t good : {1u, 256u, 32768u}) {
+    EXPECT_TRUE(request_state(Request::set_vring_num, 0, good).ok()) << good;
+  }
+}
+
+TEST_F(BackendTest, SetVringEnableTakesZeroOrOne) {
+  negotiate();
+  EXPECT_TRUE(request_state(Request::set_vring_enable, 0, 1).ok());
+  EXPECT_TRUE(request_state(Request::set_vring_enable, 0, 0).ok());
+  EXPECT_FALSE(request_state(Request::set_vring_enable, 0, 2).ok());
+}
+
+TEST_F(BackendTest, RingOutsideGuestMemoryIsRefused) {
+  FakeRing tx(guest_, 16);
+  negotiate();
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  ASSERT_TRUE(request_state(Request::set_vring_num, 1, 16).ok());
+  VringAddr a{1, 0, 0x10, guest_.user_addr(tx.used_gpa()), guest_.user_addr(tx.avail_gpa()), 0};
+  ASSERT_TRUE(request(Request::set_vring_addr, &a, sizeof(a)).ok());  // not complete yet
+  ASSERT_TRUE(request_u64(Request::set_vring_kick, 1, 0, {kick_.fd()}).ok());
+  Status s = request_state(Request::set_vring_enable, 1, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), EFAULT);
+  EXPECT_FALSE(device_.tx_queue(0).live());
+}
+
+TEST_F(BackendTest, RingMisalignedInOurMappingIsRefused) {
+  // The frontend's user address for the region is odd: a ring address that is aligned in its
+  // address space would be misaligned in ours.
+  FakeRing tx(guest_, 16);
+  negotiate();
+  MemTable t{};
+  t.count = 1;
+  t.regions[0] = guest_.regions()[0];
+  t.regions[0].user_addr += 1;
+  ASSERT_TRUE(
+      request(Request::set_mem_table, &t, 8 + sizeof(RegionDescriptor), 0, {guest_.fd()}).ok());
+  ASSERT_TRUE(request_state(Request::set_vring_num, 1, 16).ok());
+  VringAddr a{1,
+              0,
+              guest_.user_addr(tx.desc_gpa()) + 16,
+              guest_.user_addr(tx.used_gpa()) + 4,
+              guest_.user_addr(tx.avail_gpa()) + 2,
+              0};
+  ASSERT_EQ(a.desc_user_addr % 16, 0u);
+  ASSERT_TRUE(request(Request::set_vring_addr, &a, sizeof(a)).ok());
+  ASSERT_TRUE(request_u64(Request::set_vring_kick, 1, 0, {kick_.fd()}).ok());
+  Status s = request_state(Request::set_vring_enable, 1, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), EFAULT);
+  EXPECT_FALSE(device_.tx_queue(0).live());
+}
+
+TEST_F(BackendTest, MemoryTableBeyondTheFileIsRefused) {
+  negotiate();
+  MemTable t{};
+  t.count = 1;
+  t.regions[0] = guest_.regions()[0];
+  t.regions[0].size *= 2;
+  Status s = request(Request::set_mem_table, &t, 8 + sizeof(RegionDescriptor), 0, {guest_.fd()});
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(device_.memory_regions(), 0u);
+}
+
+TEST_F(BackendTest, NewMemoryTableWhileLiveRestartsTheQueue) {
+  FakeRing tx(guest_, 16);
+  negotiate();
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_ring(1, tx);
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 1).ok());
+  ASSERT_TRUE(device_.tx_queue(0).live());
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  EXPECT_TRUE(device_.tx_queue(0).live());
+  EXPECT_EQ(device_.memory_regions(), 1u);
+}
+
+TEST_F(BackendTest, AddAndRemoveMemoryRegions) {
+  negotiate(kAckedFeatures, bit(protocol::kConfigureMemSlots));
+  FakeGuest second({{0x10000000, 0x10000}, {0x20000000, 0x10000}}, Backing::memfd);
+  SingleRegion a{0, second.regions()[0]};
+  SingleRegion b{0, second.regions()[1]};
+  ASSERT_TRUE(request(Request::add_mem_reg, &a, sizeof(a), 0, {second.fd()}).ok());
+  EXPECT_EQ(device_.memory_regions(), 1u);
+  ASSERT_TRUE(request(Request::add_mem_reg, &b, sizeof(b), 0, {second.fd()}).ok());
+  EXPECT_EQ(device_.memory_regions(), 2u);
+  // Overlapping an existing region.
+  SingleRegion overlap = a;
+  overlap.region.guest_phys_addr += 0x1000;
+  overlap.region.size = 0x1000;
+  EXPECT_FALSE(request(Request::add_mem_reg, &overlap, sizeof(overlap), 0, {second.fd()}).ok());
+  EXPECT_EQ(device_.memory_regions(), 2u);
+  ASSERT_TRUE(request(Request::rem_mem_reg, &a, sizeof(a)).ok());
+  EXPECT_EQ(device_.memory_regions(), 1u);
+  Status again = request(Request::rem_mem_reg, &a, sizeof(a));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code(), ENOENT);
+  ASSERT_TRUE(request(Request::rem_mem_reg, &b, sizeof(b), 0, {second.fd()}).ok());
+  EXPECT_EQ(device_.memory_regions(), 0u);
+}
+
+TEST_F(BackendTest, AddMemRegBeyondTheSlotLimitIsRefused) {
+  BackendConfig config;
+  config.max_mem_slots = 2;
+  VhostUserBackend small(config, nullptr);
+  FakeGuest regions({{0x10000, 0x1000}, {0x20000, 0x1000}, {0x30000, 0x1000}}, Backing::memfd);
+  for (uint32_t i = 0; i < 3; ++i) {
+    SingleRegion r{0, regions.regions()[i]};
+    int fd = regions.fd();
+    ASSERT_TRUE(front_->send(Request::add_mem_reg, 0, &r, sizeof(r), &fd, 1).ok());
+    auto m = back_->receive();
+    ASSERT_TRUE(m.ok() && m->has_value());
+    Status s = small.handle(**m, *back_);
+    if (i < 2) {
+      EXPECT_TRUE(s.ok()) << s.error().to_string();
+    } else {
+      ASSERT_FALSE(s.ok());
+      EXPECT_EQ(s.error().code(), ENOSPC);
+    }
+  }
+  EXPECT_EQ(small.memory_regions(), 2u);
+}
+
+TEST_F(BackendTest, FdsOfRejectedMessagesAreClosed) {
+  negotiate();
+  int before = count_open_fds();
+  // Two fds for a one-region table.
+  MemTable t{};
+  t.count = 1;
+  t.regions[0] = guest_.regions()[0];
+  EXPECT_FALSE(request(Request::set_mem_table, &t, 8 + sizeof(RegionDescriptor), 0,
+                       {guest_.fd(), guest_.fd()})
+                   .ok());
+  // An fd along with the "no fd" flag.
+  EXPECT_FALSE(request_u64(Request::set_vring_call, 0 | kVringNoFd, 0, {call_.fd()}).ok());
+  // A request we do not implement.
+  EXPECT_FALSE(request_u64(Request::set_log_fd, 0, 0, {call_.fd()}).ok());
+  // A well-formed table whose region lies beyond its file.
+  t.regions[0].mmap_offset = guest_.regions()[0].size;
+  EXPECT_FALSE(
+      request(Request::set_mem_table, &t, 8 + sizeof(RegionDescriptor), 0, {guest_.fd()}).ok());
+  EXPECT_EQ(count_open_fds(), before);
+  EXPECT_EQ(device_.stats().bad_messages.get(), 4u);
+}
+
+TEST_F(BackendTest, UnsupportedRequestIsENOSYS) {
+  Status s = request_u64(Request::set_log_base, 0);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), ENOSYS);
+}
+
+TEST_F(BackendTest, NetSetMtu) {
+  EXPECT_TRUE(request_u64(Request::net_set_mtu, 9000).ok());
+  EXPECT_EQ(device_.mtu(), 9000u);
+  EXPECT_FALSE(request_u64(Request::net_set_mtu, 67).ok());
+  EXPECT_FALSE(request_u64(Request::net_set_mtu, 65536).ok());
+  EXPECT_EQ(device_.mtu(), 9000u);
+}
+
+TEST_F(BackendTest, BrokenQueueShowsAsNeedsResetUntilTheBaseIsSetAgain) {
+  FakeRing tx(guest_, 16);
+  negotiate();
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_ring(1, tx);
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 1).ok());
+  ASSERT_TRUE(request_u64(Request::set_status, virtio::kStatusDriverOk).ok());
+  EXPECT_EQ(get(Request::get_status), virtio::kStatusDriverOk);
+  tx.set_avail_idx(100);  // more than the ring holds
+  PacketBatch batch;
+  EXPECT_EQ(dequeue_burst(device_.tx_queue(0), device_.features(), batch), 0);
+  ASSERT_TRUE(device_.tx_queue(0).broken());
+  EXPECT_EQ(get(Request::get_status), virtio::kStatusDriverOk | virtio::kStatusNeedsReset);
+  tx.set_avail_idx(0);
+  ASSERT_TRUE(request_state(Request::set_vring_base, 1, 0).ok());
+  EXPECT_FALSE(device_.tx_queue(0).broken());
+  EXPECT_TRUE(device_.tx_queue(0).live());
+  EXPECT_EQ(get(Request::get_status), virtio::kStatusDriverOk);
+}
+
+TEST_F(BackendTest, DisconnectStopsEverything) {
+  FakeRing rx(guest_, 16);
+  negotiate();
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_ring(0, rx);
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 0, 1).ok());
+  ASSERT_TRUE(device_.rx_queue(0).live());
+  device_.disconnect();
+  EXPECT_FALSE(device_.rx_queue(0).live());
+  EXPECT_EQ(device_.memory_regions(), 0u);
+  EXPECT_EQ(device_.acked_features(), 0u);
+  EXPECT_EQ(device_.stats().disconnects.get(), 1u);
+}
+
+}  // namespace
+}  // namespace ringlane::vhost_user

@@ -1,0 +1,309 @@
+// DaemonConfig parsing: --port specs, the TOML file and the cross-field checks. Bad input must
+// come back as an error whose message names the problem, never as a crash or a silent default.
+#include "ringlane/control/daemon_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "ringlane/vhost_user/virtio_spec.h"
+
+namespace ringlane::control {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The error message of a failed result ("" when it unexpectedly succeeded).
+template <typename R>
+std::string error_of(const R& r) {
+  return r.ok() ? std::string() : r.error().message();
+}
+
+TEST(ParsePortSpec, MinimalSpec) {
+  auto port = parse_port_spec("name=vm0,path=/tmp/vm0.sock");
+  ASSERT_TRUE(port.ok()) << error_of(port);
+  EXPECT_EQ(port->name, "vm0");
+  EXPECT_EQ(port->socket_path, "/tmp/vm0.sock");
+  EXPECT_FALSE(port->client_mode);
+  EXPECT_EQ(port->queue_pairs, 1);
+  EXPECT_EQ(port->type, "vhost-user-net");
+  EXPECT_TRUE(port->disabled_features.empty());
+}
+
+TEST(ParsePortSpec, EveryKey) {
+  auto port = parse_port_spec(
+      "name=vm1,path=/run/vm1.sock,mode=client,queues=16,disable=event_idx+mrg_rxbuf,"
+      "type=vhost-user-net");
+  ASSERT_TRUE(port.ok()) << error_of(port);
+  EXPECT_TRUE(port->client_mode);
+  EXPECT_EQ(port->queue_pairs, 16);
+  EXPECT_EQ(port->disabled_features, (std::vector<std::string>{"event_idx", "mrg_rxbuf"}));
+  auto server = parse_port_spec("mode=server,path=/p,name=n");
+  ASSERT_TRUE(server.ok()) << error_of(server);
+  EXPECT_FALSE(server->client_mode);
+}
+
+TEST(ParsePortSpec, BadSpecsNameTheProblem) {
+  struct Case {
+    const char* spec;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"", "expected key=value"},
+           Case{"name=vm0", "missing path="},
+           Case{"path=/tmp/x", "missing name="},
+           Case{"name=vm0,path=/x,mode=listen", "socket mode must be 'server' or 'client'"},
+           Case{"name=vm0,path=/x,queues=0", "queues must be 1-16"},
+           Case{"name=vm0,path=/x,queues=17", "queues must be 1-16"},
+           Case{"name=vm0,path=/x,queues=two", "queues must be 1-16"},
+           Case{"name=vm0,path=/x,queues=-1", "queues must be 1-16"},
+           Case{"name=vm0,path=/x,queues=2x", "queues must be 1-16"},
+           Case{"name=vm0,path=/x,colour=blue", "unknown key 'colour'"},
+           Case{"name=vm0,path", "expected key=value, got 'path'"},
+           Case{"name=vm0,,path=/x", "expected key=value"},
+       }) {
+    auto port = parse_port_spec(c.spec);
+    EXPECT_FALSE(port.ok()) << c.spec;
+    EXPECT_THAT(error_of(port), HasSubstr(c.message)) << c.spec;
+  }
+}
+
+constexpr const char* kGoodToml = R"(
+cores = "2-3"
+mode = "l2"
+stats_interval = 1.5
+duration = 10
+mac_aging = 60
+summary = "/tmp/summary.json"
+log_level = "debug"
+xconnect = [["vm0", "vm1"]]
+
+[[port]]
+name = "vm0"
+path = "/tmp/vm0.sock"
+
+[[port]]
+name = "vm1"
+path = "/tmp/vm1.sock"
+socket_mode = "client"
+queues = 4
+disable = ["event_idx", "indirect"]
+type = "vhost-user-net"
+)";
+
+TEST(ApplyToml, GoodFile) {
+  DaemonConfig config;
+  Status s = apply_toml(kGoodToml, "good.toml", config);
+  ASSERT_TRUE(s.ok()) << error_of(s);
+  EXPECT_EQ(config.cores, "2-3");
+  EXPECT_EQ(config.mode, "l2");
+  EXPECT_DOUBLE_EQ(config.stats_interval, 1.5);
+  EXPECT_DOUBLE_EQ(config.duration, 10);
+  EXPECT_DOUBLE_EQ(config.mac_aging, 60);
+  EXPECT_EQ(config.summary_path, "/tmp/summary.json");
+  EXPECT_EQ(config.log_level, "debug");
+  ASSERT_EQ(config.ports.size(), 2u);
+  EXPECT_EQ(config.ports[0].name, "vm0");
+  EXPECT_EQ(config.ports[0].socket_path, "/tmp/vm0.sock");
+  EXPECT_FALSE(config.ports[0].client_mode);
+  EXPECT_EQ(config.ports[0].queue_pairs, 1);
+  EXPECT_TRUE(config.ports[1].client_mode);
+  EXPECT_EQ(config.ports[1].queue_pairs, 4);
+  EXPECT_EQ(config.ports[1].disabled_features, (std::vector<std::string>{"event_idx", "indirect"}));
+  ASSERT_EQ(config.cross_connects.size(), 1u);
+  EXPECT_EQ(config.cross_connects[0], (std::pair<std::string, std::string>{"vm0", "vm1"}));
+  EXPECT_TRUE(validate(config).ok()) << error_of(validate(config));
+}
+
+TEST(ApplyToml, KeysNotInTheFileKeepTheirValues) {
+  DaemonConfig config;
+  config.mode = "l2";
+  config.cores = "5";
+  ASSERT_TRUE(apply_toml("duration = 3\n", "partial.toml", config).ok());
+  EXPECT_EQ(config.mode, "l2");
+  EXPECT_EQ(config.cores, "5");
+  EXPECT_DOUBLE_EQ(config.duration, 3);
+}
+
+TEST(ApplyToml, CoresMayBeAnInteger) {
+  DaemonConfig config;
+  ASSERT_TRUE(apply_toml("cores = 3\n", "cores.toml", config).ok());
+  EXPECT_EQ(config.cores, "3");
+}
+
+TEST(ApplyToml, BadFilesNameTheProblem) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"colour = \"blue\"\n", "unknown key 'colour'"},
+           Case{"mode = 5\n", "'mode' must be a string"},
+           Case{"cores = true\n", "'cores' must be a string"},
+           Case{"summary = 1\n", "'summary' must be a string"},
+           Case{"stats_interval = \"often\"\n", "'stats_interval' must be a number"},
+           Case{"duration = -1\n", "'duration' must not be negative"},
+           Case{"mac_aging = [1]\n", "'mac_aging' must be a number"},
+           Case{"port = 1\n", "'port' must be an array of tables"},
+           Case{"port = [1]\n", "port #1 is not a table"},
+           Case{"[[port]]\nname = \"a\"\n", "'name' and 'path' are required"},
+           Case{"[[port]]\nname = \"a\"\npath = \"/a\"\nsocket_mode = \"listen\"\n",
+                "socket mode must be 'server' or 'client'"},
+           Case{"[[port]]\nname = \"a\"\npath = \"/a\"\nqueues = 0\n",
+                "'queues' must be an integer 1-16"},
+           Case{"[[port]]\nname = \"a\"\npath = \"/a\"\nqueues = 17\n",
+                "'queues' must be an integer 1-16"},
+           Case{"[[port]]\nname = \"a\"\npath = \"/a\"\nqueues = \"2\"\n",
+                "'queues' must be an integer 1-16"},
+           Case{"[[port]]\nname = 1\npath = \"/a\"\n", "'name' must be a string"},
+           Case{"[[port]]\nname = \"a\"\npath = \"/a\"\nsockt = \"x\"\n",
+                "port #1: unknown key 'sockt'"},
+           Case{"[[port]]\nname = \"a\"\npath = \"/a\"\ndisable = \"mq\"\n",
+                "'disable' must be an array of strings"},
+           Case{"[[port]]\nname = \"a\"\npath = \"/a\"\ndisable = [1]\n",
+                "'disable' must be an array of strings"},
+           Case{"xconnect = \"a-b\"\n", "'xconnect' must be an array"},
+           Case{"xconnect = [[\"a\"]]\n", "each 'xconnect' entry must be"},
+           Case{"xconnect = [[\"a\", 2]]\n", "each 'xconnect' entry must be"},
+       }) {
+    DaemonConfig config;
+    Status s = apply_toml(c.text, "bad.toml", config);
+    EXPECT_FALSE(s.ok()) << c.text;
+    EXPECT_THAT(error_of(s), HasSubstr(c.message)) << c.text;
+    EXPECT_THAT(error_of(s), HasSubstr("bad.toml")) << c.text;
+  }
+}
+
+TEST(ApplyToml, SyntaxErrorGivesTheLine) {
+  DaemonConfig config;
+  Status s = apply_toml("mode = \"l2\"\ncores = \"1\"\nduration = = 3\n", "broken.toml", config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(error_of(s), HasSubstr("broken.toml:3:")) << error_of(s);
+  Status unterminated = apply_toml("\n\nmode = \"l2\n", "broken.toml", config);
+  ASSERT_FALSE(unterminated.ok());
+  EXPECT_THAT(error_of(unterminated), HasSubstr("broken.toml:3:")) << error_of(unterminated);
+}
+
+TEST(ApplyToml, MalformedTableHeadersAreErrorsNotAborts) {
+  // toml++ 3.3 asserts on these in builds with assertions (upstream tomlplusplus#301).
+  for (const char* text : {"[\x1b]\n", "[[[1]]]\n", "[[=\n", "mode = 5\n[ \x01 ]\n"}) {
+    DaemonConfig config;
+    Status s = apply_toml(text, "header.toml", config);
+    EXPECT_FALSE(s.ok()) << text;
+    EXPECT_THAT(error_of(s), HasSubstr("header.toml:")) << text;
+  }
+}
+
+TEST(ApplyToml, NonAsciiTextIsRefusedWithItsPosition) {
+  // toml++ 3.3 has undefined behaviour on some of these (tomlplusplus#190, #295).
+  DaemonConfig config;
+  Status s = apply_toml("mode = \"l2\"\nsummary = \"/tmp/\xc3\xa9.json\"\n", "utf8.toml", config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(error_of(s), HasSubstr("utf8.toml:2:17: only ASCII text is accepted"));
+  EXPECT_FALSE(apply_toml("mode = \xcb\xa0\n", "utf8.toml", config).ok());
+  EXPECT_FALSE(apply_toml("s = \"\"\"\\\n\xc2\xa7\"\"\"\n", "utf8.toml", config).ok());
+  EXPECT_EQ(config.mode, "xconnect");  // nothing applied
+}
+
+PortConfig port(const char* name, const char* path) {
+  PortConfig p;
+  p.name = name;
+  p.socket_path = path;
+  return p;
+}
+
+DaemonConfig two_ports() {
+  DaemonConfig c;
+  c.ports = {port("a", "/tmp/a.sock"), port("b", "/tmp/b.sock")};
+  c.cross_connects = {{"a", "b"}};
+  return c;
+}
+
+TEST(Validate, GoodConfig) {
+  DaemonConfig c = two_ports();
+  EXPECT_TRUE(validate(c).ok()) << error_of(validate(c));
+  c.mode = "l2";
+  c.cross_connects.clear();
+  EXPECT_TRUE(validate(c).ok());
+}
+
+TEST(Validate, DuplicateNames) {
+  DaemonConfig c = two_ports();
+  c.ports[1].name = "a";
+  c.cross_connects.clear();
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("duplicate port name 'a'"));
+}
+
+TEST(Validate, DuplicatePaths) {
+  DaemonConfig c = two_ports();
+  c.ports[1].socket_path = "/tmp/a.sock";
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("'/tmp/a.sock' is used by two ports"));
+}
+
+TEST(Validate, CrossConnectToAnUnknownPort) {
+  DaemonConfig c = two_ports();
+  c.cross_connects = {{"a", "c"}};
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("unknown port 'c'"));
+}
+
+TEST(Validate, CrossConnectToItself) {
+  DaemonConfig c = two_ports();
+  c.cross_connects = {{"a", "a"}};
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("cannot cross-connect port 'a' to itself"));
+}
+
+TEST(Validate, PortInTwoCrossConnects) {
+  DaemonConfig c = two_ports();
+  c.ports.push_back(port("c", "/tmp/c.sock"));
+  c.cross_connects = {{"a", "b"}, {"c", "a"}};
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("port 'a' is in more than one cross-connect"));
+}
+
+TEST(Validate, BadMode) {
+  DaemonConfig c = two_ports();
+  c.mode = "hub";
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("mode must be 'xconnect' or 'l2', got 'hub'"));
+}
+
+TEST(Validate, UnsupportedPortType) {
+  DaemonConfig c = two_ports();
+  c.ports[0].type = "tap";
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("unsupported type 'tap'"));
+}
+
+TEST(Validate, UnknownDisabledFeature) {
+  DaemonConfig c = two_ports();
+  c.ports[1].disabled_features = {"event_idx", "warp_drive"};
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("port 'b': unknown feature 'warp_drive'"));
+}
+
+TEST(FeatureMask, KnownNamesMapToVirtioBits) {
+  using namespace virtio;
+  auto none = feature_mask({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+  auto mask = feature_mask({"event_idx", "mrg_rxbuf", "indirect", "mq", "mtu"});
+  ASSERT_TRUE(mask.ok());
+  EXPECT_EQ(*mask, bit(kFRingEventIdx) | bit(kNetFMrgRxbuf) | bit(kFRingIndirectDesc) |
+                       bit(kNetFMq) | bit(kNetFMtu));
+  auto csum = feature_mask({"csum"});
+  ASSERT_TRUE(csum.ok());
+  EXPECT_NE(*csum & bit(kNetFCsum), 0u);
+  EXPECT_NE(*csum & bit(kNetFHostTso4), 0u);  // TSO needs the checksum offload
+  auto guest = feature_mask({"guest_csum"});
+  ASSERT_TRUE(guest.ok());
+  EXPECT_NE(*guest & bit(kNetFGuestCsum), 0u);
+  EXPECT_NE(*guest & bit(kNetFGuestTso6), 0u);
+}
+
+TEST(FeatureMask, UnknownNameIsAnError) {
+  auto mask = feature_mask({"event_idx", "Event_Idx"});
+  ASSERT_FALSE(mask.ok());
+  EXPECT_EQ(mask.error().code(), EINVAL);
+  EXPECT_THAT(mask.error().message(), HasSubstr("unknown feature 'Event_Idx'"));
+  EXPECT_FALSE(feature_mask({""}).ok());
+}
+
+}  // namespace
+}  // namespace ringlane::control
