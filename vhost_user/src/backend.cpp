@@ -11,11 +11,6 @@ namespace ringlane::vhost_user {
 
 namespace {
 
-Result<std::optional<uint64_t>> no_reply(Status status) {
-  if (!status.ok()) return status.error();
-  return std::optional<uint64_t>();
-}
-
 template <typename T>
 T* ring_pointer(const GuestMemory& mem, uint64_t uva, uint64_t bytes, uint64_t align) {
   if (uva % align != 0) return nullptr;
@@ -61,7 +56,7 @@ Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
                                return std::string(b);
                              }());
   }
-  auto result = dispatch(message, channel);
+  auto result = dispatch(message);
   bool ack = (acked_protocol_ & virtio::bit(protocol::kReplyAck)) && message.needs_reply();
   if (!result.ok()) {
     stats_.bad_messages.inc();
@@ -70,16 +65,18 @@ Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
     uint64_t failure = 1;
     return channel.reply(message, &failure, sizeof(failure));
   }
-  if (result->has_value()) {
-    uint64_t value = **result;
-    return channel.reply(message, &value, sizeof(value));
-  }
-  // GET_VRING_BASE has replied with its state already; REPLY_ACK adds no second reply.
-  if (ack && message.request() != Request::get_vring_base) {
+  // A request with an answer of its own gets no REPLY_ACK besides (vhost-user spec).
+  if (result->size > 0) return channel.reply(message, result->bytes, result->size);
+  if (ack) {
     uint64_t success = 0;
     return channel.reply(message, &success, sizeof(success));
   }
   return {};
+}
+
+Result<VhostUserBackend::Reply> VhostUserBackend::done(Status status) {
+  if (!status.ok()) return status.error();
+  return Reply();
 }
 
 Result<VhostUserBackend::Vring*> VhostUserBackend::vring_for(uint64_t index) {
@@ -90,12 +87,11 @@ Result<VhostUserBackend::Vring*> VhostUserBackend::vring_for(uint64_t index) {
   return &vrings_[index];
 }
 
-Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m, MessageChannel& channel) {
-  using Reply = std::optional<uint64_t>;
+Result<VhostUserBackend::Reply> VhostUserBackend::dispatch(Message& m) {
   if (Status s = validate(m); !s.ok()) return s.error();
   switch (m.request()) {
     case Request::get_features:
-      return Reply(config_.features);
+      return Reply::of(uint64_t{config_.features});
     case Request::set_features: {
       uint64_t f = m.u64();
       if (f & ~config_.features) {
@@ -117,7 +113,7 @@ Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m, MessageCh
       status_ = 0;
       return Reply();
     case Request::get_protocol_features:
-      return Reply(config_.protocol_features);
+      return Reply::of(uint64_t{config_.protocol_features});
     case Request::set_protocol_features: {
       uint64_t f = m.u64();
       if (f & ~config_.protocol_features) {
@@ -127,9 +123,9 @@ Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m, MessageCh
       return Reply();
     }
     case Request::get_queue_num:
-      return Reply(queue_num());
+      return Reply::of(uint64_t{queue_num()});
     case Request::get_max_mem_slots:
-      return Reply(uint64_t{config_.max_mem_slots});
+      return Reply::of(uint64_t{config_.max_mem_slots});
     case Request::set_mem_table:
       if (Status s = set_mem_table(m); !s.ok()) return s.error();
       return Reply();
@@ -145,11 +141,11 @@ Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m, MessageCh
         return Error(EINVAL, "SET_VRING_NUM: size " + std::to_string(state.num) +
                                  " is not a power of two in 1-32768");
       }
-      return no_reply(change_vring(state.index, [&](Vring& v) { v.num = state.num; }));
+      return done(change_vring(state.index, [&](Vring& v) { v.num = state.num; }));
     }
     case Request::set_vring_addr: {
       auto addr = m.read<VringAddr>();
-      return no_reply(change_vring(addr.index, [&](Vring& v) {
+      return done(change_vring(addr.index, [&](Vring& v) {
         v.addr = addr;
         v.addr_set = true;
       }));
@@ -157,7 +153,7 @@ Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m, MessageCh
     case Request::set_vring_base: {
       auto state = m.read<VringState>();
       if (state.num > 0xffff) return Error(EINVAL, "SET_VRING_BASE: index beyond 16 bits");
-      return no_reply(change_vring(state.index, [&](Vring& v) {
+      return done(change_vring(state.index, [&](Vring& v) {
         v.base = static_cast<uint16_t>(state.num);
         queues_[state.index].clear_broken();
       }));
@@ -169,24 +165,22 @@ Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m, MessageCh
       stop_queue(state.index);
       (*v)->started = false;
       (*v)->kick.reset();
-      VringState out{state.index, (*v)->base};
-      if (Status s = channel.reply(m, &out, sizeof(out)); !s.ok()) return s.error();
-      return Reply();
+      return Reply::of(VringState{state.index, (*v)->base});
     }
     case Request::set_vring_kick:
     case Request::set_vring_call:
     case Request::set_vring_err:
-      return no_reply(set_vring_fd(m));
+      return done(set_vring_fd(m));
     case Request::set_vring_enable: {
       auto state = m.read<VringState>();
       if (state.num > 1) return Error(EINVAL, "SET_VRING_ENABLE: value must be 0 or 1");
-      return no_reply(change_vring(state.index, [&](Vring& v) { v.enabled = state.num == 1; }));
+      return done(change_vring(state.index, [&](Vring& v) { v.enabled = state.num == 1; }));
     }
     case Request::set_status:
       status_ = static_cast<uint8_t>(m.u64());
       return Reply();
     case Request::get_status:
-      return Reply(uint64_t{status()});
+      return Reply::of(uint64_t{status()});
     default:
       if (auto handled = handle_device_request(m)) {
         if (!handled->ok()) return handled->error();
@@ -212,8 +206,12 @@ Status VhostUserBackend::set_vring_fd(Message& m) {
         // Without protocol features a ring is enabled as soon as it starts.
         if (!(acked_features_ & virtio::bit(kFProtocolFeatures))) v.enabled = true;
         break;
-      case Request::set_vring_call: v.call = std::move(fd); break;
-      default: v.err = std::move(fd); break;
+      case Request::set_vring_call:
+        v.call = std::move(fd);
+        break;
+      default:
+        v.err = std::move(fd);
+        break;
     }
   });
 }

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -85,8 +86,22 @@ class VhostUserBackend {
     UniqueFd err;
   };
 
-  // Handles a request; a value is a u64 to send as the reply (GET_* and REPLY_ACK).
-  Result<std::optional<uint64_t>> dispatch(Message& message, MessageChannel& channel);
+  // A request's own answer (GET_*); empty when it has none, and then a REPLY_ACK may be owed.
+  struct Reply {
+    uint32_t size = 0;
+    uint8_t bytes[sizeof(VringState) > 8 ? sizeof(VringState) : 8] = {};
+    template <typename T>
+    static Reply of(const T& value) {
+      static_assert(sizeof(T) <= sizeof(bytes));
+      Reply r;
+      r.size = sizeof(T);
+      std::memcpy(r.bytes, &value, sizeof(T));
+      return r;
+    }
+  };
+  Result<Reply> dispatch(Message& message);
+  // A request without an answer of its own: its status only.
+  static Result<Reply> done(Status status);
   Result<Vring*> vring_for(uint64_t index);
   Status set_mem_table(Message& message);
   Status add_mem_reg(Message& message);
