@@ -28,6 +28,14 @@ def _cleanup_all():
 atexit.register(_cleanup_all)
 
 
+def _terminate(signum, _frame):
+    # Meson stops a timed-out test with SIGTERM: exit through atexit so children die too.
+    raise SystemExit(128 + signum)
+
+
+_signal.signal(_signal.SIGTERM, _terminate)
+
+
 class Process:
     """A child process in its own session, killed with its group on cleanup."""
 
