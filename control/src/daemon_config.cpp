@@ -61,6 +61,8 @@ Result<uint64_t> feature_mask(const std::vector<std::string>& names) {
       mask |= bit(kFRingEventIdx);
     else if (n == "indirect")
       mask |= bit(kFRingIndirectDesc);
+    else if (n == "in_order")
+      mask |= bit(kFInOrder);
     else if (n == "mrg_rxbuf")
       mask |= bit(kNetFMrgRxbuf);
     else if (n == "mq")
@@ -74,9 +76,9 @@ Result<uint64_t> feature_mask(const std::vector<std::string>& names) {
     else if (n == "mtu")
       mask |= bit(kNetFMtu);
     else {
-      return Error(EINVAL,
-                   "unknown feature '" + n +
-                       "' (known: event_idx, indirect, mrg_rxbuf, mq, csum, guest_csum, tso, mtu)");
+      return Error(EINVAL, "unknown feature '" + n +
+                               "' (known: event_idx, indirect, in_order, mrg_rxbuf, mq, csum, "
+                               "guest_csum, tso, mtu)");
     }
   }
   return mask;

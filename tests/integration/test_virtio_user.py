@@ -1,6 +1,6 @@
 """ringlane against DPDK's virtio_user, a real vhost-user frontend: traffic both ways through a
 cross-connect, with end-to-end counts checked, over both socket modes, mergeable buffers on and
-off, one and two queue pairs, and event-idx on and off."""
+off, one and two queue pairs, and event-idx and in-order on and off."""
 import os
 import sys
 import tempfile
@@ -42,6 +42,14 @@ class VirtioUserTraffic(unittest.TestCase):
             self.assertLessEqual(delivered - stats[port]["rx"], RING * queues)
         self.assertGreater(vm0["rx_packets"], 100_000, "traffic barely moved")
         self.assertGreater(vm1["rx_packets"], 100_000, "traffic barely moved")
+        # The features both ends agreed on, as ringlane logged them: the case tests what it says.
+        agreed = [line for line in rl.process.output().splitlines() if "vm0: features " in line]
+        self.assertTrue(agreed, "ringlane did not log the negotiated features")
+        for feature in ("in_order", "event_idx", "indirect"):
+            if feature in disable:
+                self.assertNotIn(feature, agreed[-1].split())
+        self.assertEqual("in_order" in agreed[-1].split(), "in_order" not in disable, agreed[-1])
+        self.assertEqual("mrg_rxbuf" in agreed[-1].split(), mrg_rxbuf, agreed[-1])
         if queues > 1:
             for name in ("vm0", "vm1"):
                 for q in peers.port_queues(summary, name):
@@ -62,6 +70,9 @@ for _mode in ("server", "client"):
 _add("server", True, 1, "event_idx")
 _add("server", False, 2, "event_idx")
 _add("client", True, 1, "indirect")
+# DPDK's virtio driver takes other paths without VIRTIO_F_IN_ORDER (free-list descriptors).
+_add("server", True, 2, "in_order")
+_add("client", False, 1, "in_order")
 
 if __name__ == "__main__":
     report.main("integration_virtio_user")

@@ -212,6 +212,24 @@ TEST_F(NetTxTest, MalformedPacketAmongGoodOnesIsReturnedWithTheBurst) {
   EXPECT_EQ(queue_.stats().drop_malformed.get(), 1u);
 }
 
+TEST_F(NetTxTest, BuffersGoBackInRingOrderWithDropsInBetween) {
+  // VIRTIO_F_IN_ORDER: a dropped chain must not overtake the good ones before it.
+  virtio::NetHeader bad{};
+  bad.gso_type = 2;  // not a GSO type
+  uint16_t first = add_packet(frame(80, 1));
+  uint16_t dropped = add_packet(frame(80, 0), bad);
+  uint16_t last = add_packet(frame(80, 2));
+  ASSERT_EQ(dequeue_burst(queue_, features_, batch_), 2);
+  EXPECT_EQ(ring_.used_idx(), 0);  // nothing goes back before the burst completes
+  EXPECT_EQ(batch_.packets[0].head, first);
+  EXPECT_EQ(batch_.packets[1].head, last);
+  complete_burst(queue_, batch_);
+  ASSERT_EQ(ring_.used_idx(), 3);
+  EXPECT_EQ(ring_.used(0).id, first);
+  EXPECT_EQ(ring_.used(1).id, dropped);
+  EXPECT_EQ(ring_.used(2).id, last);
+}
+
 TEST_F(NetTxTest, ChainShorterThanTheHeaderIsMalformed) {
   uint16_t head = ring_.add_chain({{guest_.put(frame(8, 0)), 8}});
   ring_.publish(head);

@@ -2,13 +2,41 @@
 
 #include <algorithm>
 
+#include "ringlane/base/log.h"
+
 namespace ringlane::vhost_user {
 
 uint64_t offered_net_features() {
   using namespace virtio;
   return bit(kFVersion1) | bit(kFRingIndirectDesc) | bit(kFRingEventIdx) | bit(kNetFMrgRxbuf) |
          bit(kNetFMq) | bit(kNetFMtu) | bit(kNetFStatus) | bit(kNetFCsum) | bit(kNetFGuestCsum) |
-         bit(kNetFHostTso4) | bit(kNetFHostTso6) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6);
+         bit(kNetFHostTso4) | bit(kNetFHostTso6) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6) |
+         bit(kFInOrder);
+}
+
+std::string net_feature_names(uint64_t bits) {
+  using namespace virtio;
+  static constexpr struct {
+    int bit;
+    const char* name;
+  } kNames[] = {{kFVersion1, "version_1"},
+                {kFRingIndirectDesc, "indirect"},
+                {kFRingEventIdx, "event_idx"},
+                {kFInOrder, "in_order"},
+                {kNetFMrgRxbuf, "mrg_rxbuf"},
+                {kNetFMq, "mq"},
+                {kNetFMtu, "mtu"},
+                {kNetFCsum, "csum"},
+                {kNetFGuestCsum, "guest_csum"},
+                {kNetFHostTso4, "host_tso4"},
+                {kNetFHostTso6, "host_tso6"},
+                {kNetFGuestTso4, "guest_tso4"},
+                {kNetFGuestTso6, "guest_tso6"}};
+  std::string out;
+  for (const auto& n : kNames) {
+    if (bits & bit(n.bit)) out += (out.empty() ? "" : " ") + std::string(n.name);
+  }
+  return out.empty() ? "none" : out;
 }
 
 namespace {
@@ -29,6 +57,11 @@ BackendConfig backend_config(const NetDeviceConfig& c) {
 
 NetDevice::NetDevice(const NetDeviceConfig& config, QuiescentState* grace)
     : VhostUserBackend(backend_config(config), grace) {}
+
+void NetDevice::on_features(uint64_t acked) {
+  features_ = NetFeatures::from_bits(acked);
+  log_line(LogLevel::info, name() + ": features " + net_feature_names(acked));
+}
 
 std::optional<Status> NetDevice::handle_device_request(const Message& message) {
   if (message.request() != Request::net_set_mtu) return std::nullopt;

@@ -1,5 +1,7 @@
 #include "ringlane/vhost_user/net_rx.h"
 
+#include <algorithm>
+
 #include "ringlane/vhost_user/net_checksum.h"
 #include "ringlane/vhost_user/net_segmentation.h"
 #include "ringlane/vhost_user/span_cursor.h"
@@ -21,9 +23,42 @@ struct RxBuffers {
 
 enum class Gather { ok, no_buffers, too_large, broken };
 
+// Receive heads walked before the copies start, so that every destination buffer of the burst
+// is on its way into the cache while the frames in front of it are copied. A head with more
+// spans than fit here is walked again when it is used.
+struct WalkedHeads {
+  static constexpr uint32_t kSpans = 2;
+  struct Head {
+    ChainWalk walk;
+    HostSpan spans[kSpans];
+  };
+  Head heads[kBurstSize];
+  uint16_t count = 0;
+
+  void walk_ahead(const SplitQueue& queue, uint16_t n) {
+    count = n;
+    for (uint16_t i = 0; i < n; ++i) queue.prefetch_desc(queue.head_at(i));
+    for (uint16_t i = 0; i < n; ++i) {
+      Head& h = heads[i];
+      h.walk = queue.walk(queue.head_at(i), Access::device_writes, h.spans);
+      if (h.walk.status == ChainStatus::ok) {
+        __builtin_prefetch(h.spans[0].data, 1);
+        __builtin_prefetch(h.spans[0].data + 64, 1);
+      }
+    }
+  }
+  // The walk of the head `offset` places into the burst, when it was walked ahead and fits.
+  const Head* find(uint16_t offset) const {
+    if (offset >= count || heads[offset].walk.status == ChainStatus::too_many_segments) {
+      return nullptr;
+    }
+    return &heads[offset];
+  }
+};
+
 // Takes heads from `offset` on until `need` bytes fit (one head only without mergeable buffers).
-Gather gather(SplitQueue& queue, uint16_t available, uint16_t& offset, uint64_t need,
-              bool mergeable, RxBuffers& rx) {
+Gather gather(SplitQueue& queue, const WalkedHeads& ahead, uint16_t available, uint16_t& offset,
+              uint64_t need, bool mergeable, RxBuffers& rx) {
   while (rx.bytes < need) {
     // Checked before running out of heads: a frame no buffer can hold is too large, not short
     // of buffers (which would also drop every frame after it).
@@ -33,7 +68,14 @@ Gather gather(SplitQueue& queue, uint16_t available, uint16_t& offset, uint64_t 
     if (offset == available) return Gather::no_buffers;
     uint16_t head = queue.head_at(offset);
     std::span<HostSpan> room(rx.spans + rx.span_count, kMaxPacketSpans - rx.span_count);
-    ChainWalk walk = queue.walk(head, Access::device_writes, room);
+    ChainWalk walk;
+    if (const WalkedHeads::Head* h = ahead.find(offset);
+        h != nullptr && (h->walk.status != ChainStatus::ok || h->walk.spans <= room.size())) {
+      walk = h->walk;
+      if (walk.status == ChainStatus::ok) std::copy_n(h->spans, walk.spans, room.begin());
+    } else {
+      walk = queue.walk(head, Access::device_writes, room);
+    }
     if (walk.status != ChainStatus::ok) [[unlikely]] {
       if (is_fatal(walk.status)) {
         queue.mark_broken(walk.status, head);
@@ -96,6 +138,7 @@ struct Receiver {
   const NetFeatures& features;
   uint16_t available;
   uint16_t offset = 0;
+  WalkedHeads ahead;
 };
 
 // Copies one frame into the guest's buffers and queues its used elements.
@@ -103,7 +146,7 @@ Gather deliver(Receiver& r, const Frame& f) {
   uint64_t need = r.features.hdr_len + uint64_t{f.len};
   RxBuffers rx;
   uint16_t start = r.offset;
-  Gather g = gather(r.queue, r.available, r.offset, need, r.features.mrg_rxbuf, rx);
+  Gather g = gather(r.queue, r.ahead, r.available, r.offset, need, r.features.mrg_rxbuf, rx);
   if (g != Gather::ok) [[unlikely]] {
     r.offset = start;  // nothing of this frame reaches the guest
     return g;
@@ -169,7 +212,15 @@ Delivered deliver_segments(Receiver& r, const Frame& f) {
 uint16_t enqueue_burst(SplitQueue& queue, const NetFeatures& features, const PacketBatch& batch,
                        std::span<const uint16_t> which) {
   QueueStats& stats = queue.stats();
+  // The ring lines this burst will most likely use, loaded together with the avail index
+  // rather than after it (one head per frame is the common case).
+  auto expected = static_cast<uint16_t>(std::min<size_t>(which.size(), kBurstSize));
+  queue.prefetch_avail_slots(expected);
+  queue.prefetch_used_slots(expected);
+  queue.prefetch_next_descs(expected);
   Receiver r{queue, features, queue.avail_count()};
+  r.ahead.walk_ahead(queue, static_cast<uint16_t>(
+                                std::min<size_t>({r.available, which.size(), size_t{kBurstSize}})));
   uint16_t delivered = 0;
   uint32_t frames = 0;
   uint64_t bytes = 0;

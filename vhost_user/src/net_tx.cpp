@@ -1,6 +1,7 @@
 #include "ringlane/vhost_user/net_tx.h"
 
 #include <algorithm>
+#include <cstring>
 #include <span>
 
 #include "ringlane/vhost_user/span_cursor.h"
@@ -27,6 +28,20 @@ bool header_is_valid(const virtio::NetHeader& h, uint32_t frame_len) {
   }
 }
 
+// The guest's virtio-net header: usually its own descriptor or in front of the frame, but a
+// guest may split it anywhere. Fixed-size copies in the common case keep this inline.
+virtio::NetHeader read_header(const HostSpan* spans, uint32_t count, uint32_t hdr_len) {
+  virtio::NetHeader h{};
+  if (hdr_len == sizeof(h) && spans[0].len >= sizeof(h)) {
+    std::memcpy(&h, spans[0].data, sizeof(h));
+  } else if (hdr_len == 10 && spans[0].len >= 10) {
+    std::memcpy(&h, spans[0].data, 10);
+  } else {
+    SpanCursor(spans, count).read(&h, hdr_len);
+  }
+  return h;
+}
+
 // Drops `hdr_len` bytes from the front of the spans; returns the index of the first data span.
 uint32_t strip_header(HostSpan* spans, uint32_t count, uint32_t hdr_len) {
   uint32_t i = 0;
@@ -43,15 +58,28 @@ uint32_t strip_header(HostSpan* spans, uint32_t count, uint32_t hdr_len) {
 
 }  // namespace
 
+// Three passes over the burst so that its cache misses overlap instead of queueing one behind
+// the other: the driver wrote the ring and the frames on another core, so each first touch is a
+// cross-core transfer. Pass 1 reads the heads and prefetches their descriptors (already on their
+// way if they follow the last burst's), pass 2 walks the chains and prefetches each frame's
+// first line, pass 3 reads and checks the headers.
 uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBatch& batch) {
   uint16_t available = queue.avail_count();
   if (available == 0) return 0;
-  uint16_t limit = std::min<uint16_t>(available, kBurstSize);
-  uint16_t consumed = 0;
-  uint16_t added = 0;
+  auto limit =
+      static_cast<uint16_t>(std::min<uint32_t>(available, kBurstSize - batch.source_head_count));
+  queue.prefetch_next_descs(limit);  // most likely where the heads will point
+  queue.prefetch_used_slots(limit);  // written when the burst completes
+  uint16_t heads[kBurstSize];
+  for (uint16_t i = 0; i < limit; ++i) {
+    heads[i] = queue.head_at(i);
+    queue.prefetch_desc(heads[i]);
+  }
   QueueStats& stats = queue.stats();
+  uint16_t consumed = 0;
+  uint16_t walked = batch.count;
   while (consumed < limit && batch.has_room()) {
-    uint16_t head = queue.head_at(consumed);
+    uint16_t head = heads[consumed];
     HostSpan* spans = &batch.spans[batch.spans_used];
     ChainWalk walk = queue.walk(head, Access::device_reads, std::span(spans, kMaxPacketSpans));
     if (walk.status != ChainStatus::ok) [[unlikely]] {
@@ -60,50 +88,57 @@ uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBat
         break;
       }
       ++consumed;
-      queue.put_used(head, 0);
+      batch.source_heads[batch.source_head_count++] = head;
       stats.drop_chain.inc();
       continue;
     }
     ++consumed;
-    PacketView& p = batch.packets[batch.count];
-    p.hdr = {};
+    batch.source_heads[batch.source_head_count++] = head;
     if (walk.bytes < features.hdr_len) [[unlikely]] {
-      queue.put_used(head, 0);
       stats.drop_malformed.inc();
       continue;
     }
-    // The header is usually its own descriptor, but a guest may split it anywhere.
-    if (spans[0].len >= features.hdr_len) {
-      std::memcpy(&p.hdr, spans[0].data, features.hdr_len);
-    } else {
-      SpanCursor(spans, walk.spans).read(&p.hdr, features.hdr_len);
-    }
-    auto frame_len = static_cast<uint32_t>(walk.bytes - features.hdr_len);
-    if (!header_is_valid(p.hdr, frame_len)) [[unlikely]] {
-      queue.put_used(head, 0);
-      stats.drop_malformed.inc();
-      continue;
-    }
-    uint32_t first = strip_header(spans, walk.spans, features.hdr_len);
-    p.first_span = batch.spans_used + first;
-    p.span_count = static_cast<uint16_t>(walk.spans - first);
+    __builtin_prefetch(spans[0].data);
+    PacketView& p = batch.packets[batch.count++];
+    p.first_span = batch.spans_used;
+    p.span_count = static_cast<uint16_t>(walk.spans);
     p.head = head;
-    p.len = frame_len;
+    p.len = static_cast<uint32_t>(walk.bytes - features.hdr_len);
     batch.spans_used += walk.spans;
-    ++batch.count;
-    ++added;
-    stats.bytes.add(frame_len);
   }
   queue.consume(consumed);
+  uint64_t bytes = 0;
+  uint16_t kept = walked;
+  for (uint16_t i = walked; i < batch.count; ++i) {
+    PacketView& p = batch.packets[i];
+    HostSpan* spans = &batch.spans[p.first_span];
+    p.hdr = read_header(spans, p.span_count, features.hdr_len);
+    if (!header_is_valid(p.hdr, p.len)) [[unlikely]] {
+      stats.drop_malformed.inc();
+      continue;
+    }
+    uint32_t first = strip_header(spans, p.span_count, features.hdr_len);
+    p.first_span += first;
+    p.span_count = static_cast<uint16_t>(p.span_count - first);
+    if (kept != i) batch.packets[kept] = p;
+    ++kept;
+    bytes += p.len;
+  }
+  batch.count = kept;
+  uint16_t added = kept - walked;
   stats.packets.add(added);
+  stats.bytes.add(bytes);
   if (added) stats.bursts.inc();
   // Dropped chains must reach the used ring even if nothing else in this burst does.
-  if (added == 0) queue.publish_used();
+  if (added == 0 && batch.source_head_count != 0) {
+    complete_burst(queue, batch);
+    batch.source_head_count = 0;
+  }
   return added;
 }
 
 void complete_burst(SplitQueue& queue, const PacketBatch& batch) {
-  for (uint16_t i = 0; i < batch.count; ++i) queue.put_used(batch.packets[i].head, 0);
+  for (uint16_t i = 0; i < batch.source_head_count; ++i) queue.put_used(batch.source_heads[i], 0);
   queue.publish_used();
 }
 

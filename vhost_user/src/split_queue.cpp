@@ -13,6 +13,7 @@ void SplitQueue::configure(const GuestMemory* mem, RingLayout layout, bool event
   event_idx_ = event_idx;
   indirect_ = indirect;
   last_avail_ = last_avail_idx;
+  desc_hint_ = last_avail_idx;
   // The device resumes where the used ring stands; entries we had consumed were all completed.
   used_shadow_ = __atomic_load_n(&layout.used->idx, __ATOMIC_ACQUIRE);
   used_published_ = used_shadow_;

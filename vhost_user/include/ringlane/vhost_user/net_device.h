@@ -18,6 +18,8 @@ struct NetDeviceConfig {
 
 // The virtio-net features ringlane offers.
 uint64_t offered_net_features();
+// The names of the features in `bits` that change the data path, e.g. "version_1 in_order".
+std::string net_feature_names(uint64_t bits);
 
 class NetDevice : public VhostUserBackend {
  public:
@@ -37,7 +39,7 @@ class NetDevice : public VhostUserBackend {
   uint32_t mtu() const { return mtu_; }
 
  protected:
-  void on_features(uint64_t acked) override { features_ = NetFeatures::from_bits(acked); }
+  void on_features(uint64_t acked) override;
   uint64_t queue_num() const override { return max_queue_pairs(); }
   std::optional<Status> handle_device_request(const Message& message) override;
 

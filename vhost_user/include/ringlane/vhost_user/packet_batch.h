@@ -25,12 +25,17 @@ struct PacketBatch {
 
   uint16_t count = 0;
   uint32_t spans_used = 0;
+  // Every head taken from the source queue, dropped ones included, in ring order: they go back
+  // in that order (VIRTIO_F_IN_ORDER asks for it, and it costs nothing otherwise).
+  uint16_t source_head_count = 0;
+  uint16_t source_heads[kBurstSize];
   PacketView packets[kBurstSize];
   HostSpan spans[kSpanCapacity];
 
   void clear() {
     count = 0;
     spans_used = 0;
+    source_head_count = 0;
   }
   const HostSpan* spans_of(const PacketView& p) const { return &spans[p.first_span]; }
   // Room for one more packet of the largest chain we accept.
