@@ -114,12 +114,14 @@ class SplitQueue {
 
  private:
   bool guest_wants_interrupt() {
+    // The used index store must be visible before we read the guest's flags or used_event:
+    // a driver re-enables interrupts, then re-checks the used index, and one of the two sides
+    // must see the other's write or the wake-up is lost.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (!event_idx_) {
       return !(__atomic_load_n(&layout_.avail->flags, __ATOMIC_RELAXED) &
                virtio::kAvailFNoInterrupt);
     }
-    // The used index store must be visible before we read the guest's used_event.
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint16_t event = __atomic_load_n(&layout_.avail->ring[layout_.size], __ATOMIC_RELAXED);
     uint16_t old = signalled_used_;
     signalled_used_ = used_published_;
