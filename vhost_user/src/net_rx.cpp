@@ -27,6 +27,7 @@ enum class Gather { ok, no_buffers, too_large, broken };
 // is on its way into the cache while the frames in front of it are copied. A head with more
 // spans than fit here is walked again when it is used.
 struct WalkedHeads {
+  static constexpr uint64_t kPrefetchBytes = 192;
   static constexpr uint32_t kSpans = 2;
   struct Head {
     ChainWalk walk;
@@ -42,8 +43,9 @@ struct WalkedHeads {
       Head& h = heads[i];
       h.walk = queue.walk(queue.head_at(i), Access::device_writes, h.spans);
       if (h.walk.status == ChainStatus::ok) {
-        __builtin_prefetch(h.spans[0].data, 1);
-        __builtin_prefetch(h.spans[0].data + 64, 1);
+        // The header and the first frame bytes (all of a small frame); the hardware prefetcher
+        // follows the copy beyond.
+        prefetch_write(h.spans[0].data, std::min<uint64_t>(h.spans[0].len, kPrefetchBytes));
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "ringlane/base/prefetch.h"
 #include "ringlane/vhost_user/counter.h"
 #include "ringlane/vhost_user/desc_chain.h"
 #include "ringlane/vhost_user/guest_memory.h"
@@ -78,7 +79,9 @@ class SplitQueue {
     prefetch_slots(layout_.used->ring, used_shadow_, n, true);
   }
   // Starts loading the descriptor `head` names (masked: a bad head is refused by walk()).
-  void prefetch_desc(uint16_t head) const { __builtin_prefetch(&layout_.desc[head & mask_]); }
+  void prefetch_desc(uint16_t head) const {
+    prefetch_read(&layout_.desc[head & mask_], sizeof(virtio::VringDesc));
+  }
   // Where the next heads' descriptors probably are: drivers that take descriptors in ring
   // order (all with VIRTIO_F_IN_ORDER, and DPDK's when buffers come back in order) put them
   // after the last one. Lets a burst load its descriptors before the avail ring says which.
@@ -127,24 +130,20 @@ class SplitQueue {
     signalled_used_ = used_published_;
     return virtio::vring_need_event(event, used_published_, old);
   }
+  static void prefetch(const void* p, size_t bytes, bool write) {
+    if (write) {
+      prefetch_write(p, bytes);
+    } else {
+      prefetch_read(p, bytes);
+    }
+  }
   // Prefetches the cache lines holding slots [first, first + n) of a ring of `T`, wrapping.
   template <typename T>
   void prefetch_slots(const T* ring, uint16_t first, uint16_t n, bool write) const {
     uint32_t start = first & mask_;
     uint32_t stop = std::min<uint32_t>(start + n, layout_.size);
-    prefetch_range(ring + start, ring + stop, write);
-    if (start + n > layout_.size) prefetch_range(ring, ring + (start + n - layout_.size), write);
-  }
-  static void prefetch_range(const void* begin, const void* end, bool write) {
-    constexpr uintptr_t kLine = 64;
-    for (uintptr_t a = reinterpret_cast<uintptr_t>(begin) & ~(kLine - 1);
-         a < reinterpret_cast<uintptr_t>(end); a += kLine) {
-      if (write) {
-        __builtin_prefetch(reinterpret_cast<const void*>(a), 1);
-      } else {
-        __builtin_prefetch(reinterpret_cast<const void*>(a), 0);
-      }
-    }
+    prefetch(ring + start, (stop - start) * sizeof(T), write);
+    if (start + n > layout_.size) prefetch(ring, (start + n - layout_.size) * sizeof(T), write);
   }
   void notify_guest();
   void mark_broken_avail(uint16_t idx);
