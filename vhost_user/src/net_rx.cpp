@@ -36,7 +36,10 @@ struct WalkedHeads {
   Head heads[kBurstSize];
   uint16_t count = 0;
 
-  void walk_ahead(const SplitQueue& queue, uint16_t n) {
+  // Walks the next `n` heads; head i will most likely take frame i, whose size (header
+  // included) frame_bytes(i) gives: only the lines it will write are prefetched.
+  template <typename FrameBytes>
+  void walk_ahead(const SplitQueue& queue, uint16_t n, FrameBytes frame_bytes) {
     count = n;
     for (uint16_t i = 0; i < n; ++i) queue.prefetch_desc(queue.head_at(i));
     for (uint16_t i = 0; i < n; ++i) {
@@ -45,7 +48,8 @@ struct WalkedHeads {
       if (h.walk.status == ChainStatus::ok) {
         // The header and the first frame bytes (all of a small frame); the hardware prefetcher
         // follows the copy beyond.
-        prefetch_write(h.spans[0].data, std::min<uint64_t>(h.spans[0].len, kPrefetchBytes));
+        prefetch_write(h.spans[0].data,
+                       std::min<uint64_t>({h.spans[0].len, frame_bytes(i), kPrefetchBytes}));
       }
     }
   }
@@ -221,8 +225,9 @@ uint16_t enqueue_burst(SplitQueue& queue, const NetFeatures& features, const Pac
   queue.prefetch_used_slots(expected);
   queue.prefetch_next_descs(expected);
   Receiver r{queue, features, queue.avail_count()};
-  r.ahead.walk_ahead(queue, static_cast<uint16_t>(
-                                std::min<size_t>({r.available, which.size(), size_t{kBurstSize}})));
+  r.ahead.walk_ahead(
+      queue, static_cast<uint16_t>(std::min<size_t>({r.available, which.size(), kBurstSize})),
+      [&](uint16_t i) { return uint64_t{features.hdr_len} + batch.packets[which[i]].len; });
   uint16_t delivered = 0;
   uint32_t frames = 0;
   uint64_t bytes = 0;

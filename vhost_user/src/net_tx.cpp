@@ -30,20 +30,6 @@ bool header_is_valid(const virtio::NetHeader& h, uint32_t frame_len) {
   }
 }
 
-// The guest's virtio-net header: usually its own descriptor or in front of the frame, but a
-// guest may split it anywhere. Fixed-size copies in the common case keep this inline.
-virtio::NetHeader read_header(const HostSpan* spans, uint32_t count, uint32_t hdr_len) {
-  virtio::NetHeader h{};
-  if (hdr_len == sizeof(h) && spans[0].len >= sizeof(h)) {
-    std::memcpy(&h, spans[0].data, sizeof(h));
-  } else if (hdr_len == 10 && spans[0].len >= 10) {
-    std::memcpy(&h, spans[0].data, 10);
-  } else {
-    SpanCursor(spans, count).read(&h, hdr_len);
-  }
-  return h;
-}
-
 // Drops `hdr_len` bytes from the front of the spans; returns the index of the first data span.
 uint32_t strip_header(HostSpan* spans, uint32_t count, uint32_t hdr_len) {
   uint32_t i = 0;
@@ -64,7 +50,9 @@ uint32_t strip_header(HostSpan* spans, uint32_t count, uint32_t hdr_len) {
 // the other: the driver wrote the ring and the frames on another core, so each first touch is a
 // cross-core transfer. Pass 1 reads the heads and prefetches their descriptors (already on their
 // way if they follow the last burst's), pass 2 walks the chains and prefetches each frame's
-// first line, pass 3 reads and checks the headers.
+// first lines, pass 3 reads and checks the headers. Without checksum offload (and so without
+// TSO) a driver must send a header with no request in it: then it is not read at all, which
+// saves a cache line per frame when the header sits on a line of its own.
 uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBatch& batch) {
   uint16_t available = queue.avail_count();
   if (available == 0) return 0;
@@ -78,8 +66,10 @@ uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBat
     queue.prefetch_desc(heads[i]);
   }
   QueueStats& stats = queue.stats();
+  const bool read_headers = features.host_csum;
+  const uint8_t* header_at[kBurstSize];  // per packet of this burst, when read_headers
   uint16_t consumed = 0;
-  uint16_t walked = batch.count;
+  uint16_t first_new = batch.count;
   while (consumed < limit && batch.has_room()) {
     uint16_t head = heads[consumed];
     HostSpan* spans = &batch.spans[batch.spans_used];
@@ -100,36 +90,48 @@ uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBat
       stats.drop_malformed.inc();
       continue;
     }
-    // The header and a small frame behind it (often on the next line): pass 3 reads the
-    // header and the copy the frame.
-    prefetch_read(spans[0].data, std::min<uint64_t>(spans[0].len, kPrefetchBytes));
-    PacketView& p = batch.packets[batch.count++];
-    p.first_span = batch.spans_used;
-    p.span_count = static_cast<uint16_t>(walk.spans);
+    PacketView& p = batch.packets[batch.count];
+    p.hdr = {};
+    if (read_headers) {
+      if (spans[0].len >= features.hdr_len) {
+        header_at[batch.count - first_new] = spans[0].data;
+        prefetch_read(spans[0].data, features.hdr_len);
+      } else {
+        // Split across descriptors (unusual): read now, the slow way.
+        header_at[batch.count - first_new] = nullptr;
+        SpanCursor(spans, walk.spans).read(&p.hdr, features.hdr_len);
+      }
+    }
+    uint32_t first = strip_header(spans, walk.spans, features.hdr_len);
+    if (first < walk.spans) {
+      prefetch_read(spans[first].data, std::min<uint64_t>(spans[first].len, kPrefetchBytes));
+    }
+    p.first_span = batch.spans_used + first;
+    p.span_count = static_cast<uint16_t>(walk.spans - first);
     p.head = head;
     p.len = static_cast<uint32_t>(walk.bytes - features.hdr_len);
     batch.spans_used += walk.spans;
+    ++batch.count;
   }
   queue.consume(consumed);
-  uint64_t bytes = 0;
-  uint16_t kept = walked;
-  for (uint16_t i = walked; i < batch.count; ++i) {
-    PacketView& p = batch.packets[i];
-    HostSpan* spans = &batch.spans[p.first_span];
-    p.hdr = read_header(spans, p.span_count, features.hdr_len);
-    if (!header_is_valid(p.hdr, p.len)) [[unlikely]] {
-      stats.drop_malformed.inc();
-      continue;
+  uint16_t kept = batch.count;
+  if (read_headers) {
+    kept = first_new;
+    for (uint16_t i = first_new; i < batch.count; ++i) {
+      PacketView& p = batch.packets[i];
+      if (const uint8_t* h = header_at[i - first_new]) std::memcpy(&p.hdr, h, features.hdr_len);
+      if (!header_is_valid(p.hdr, p.len)) [[unlikely]] {
+        stats.drop_malformed.inc();
+        continue;
+      }
+      if (kept != i) batch.packets[kept] = p;
+      ++kept;
     }
-    uint32_t first = strip_header(spans, p.span_count, features.hdr_len);
-    p.first_span += first;
-    p.span_count = static_cast<uint16_t>(p.span_count - first);
-    if (kept != i) batch.packets[kept] = p;
-    ++kept;
-    bytes += p.len;
+    batch.count = kept;
   }
-  batch.count = kept;
-  uint16_t added = kept - walked;
+  uint64_t bytes = 0;
+  for (uint16_t i = first_new; i < kept; ++i) bytes += batch.packets[i].len;
+  auto added = static_cast<uint16_t>(kept - first_new);
   stats.packets.add(added);
   stats.bytes.add(bytes);
   if (added) stats.bursts.inc();
