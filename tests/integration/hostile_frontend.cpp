@@ -86,8 +86,10 @@ int main(int argc, char** argv) {
   Layout layout{base};
 
   uint64_t offered = get_u64(ch, Request::get_features);
-  uint64_t features = offered & (virtio::bit(virtio::kFVersion1) | virtio::bit(kFProtocolFeatures) |
-                                 virtio::bit(virtio::kFRingIndirectDesc));
+  // CSUM: a checksum request is only read (and its offsets only checked) when it was negotiated.
+  uint64_t features =
+      offered & (virtio::bit(virtio::kFVersion1) | virtio::bit(kFProtocolFeatures) |
+                 virtio::bit(virtio::kFRingIndirectDesc) | virtio::bit(virtio::kNetFCsum));
   uint64_t protocol = get_u64(ch, Request::get_protocol_features) & virtio::bit(protocol::kStatus);
   send_or_die(ch, Request::set_owner, nullptr, 0);
   send_or_die(ch, Request::set_protocol_features, &protocol, 8);
