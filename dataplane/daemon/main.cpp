@@ -161,14 +161,14 @@ int main(int argc, char** argv) {
       return fail(s.error().message());
     log_line(LogLevel::info, "cross-connect " + a + " <-> " + b);
   }
-  engine.start();
+  if (Status s = engine.start(); !s.ok()) return fail(s.error().message());
   std::string core_text;
   for (int c : *cores) core_text += (core_text.empty() ? "" : ",") + std::to_string(c);
   log_line(LogLevel::info, "running: " + std::to_string(cores->size()) + " worker(s) on core(s) " +
                                core_text + ", mode " + cfg.mode);
 
   bool stopping = false;
-  (*loop)->watch(sigfd.get(), EPOLLIN, [&](uint32_t) {
+  Status watching = (*loop)->watch(sigfd.get(), EPOLLIN, [&](uint32_t) {
     signalfd_siginfo info{};
     while (read(sigfd.get(), &info, sizeof(info)) == sizeof(info)) {
       log_line(LogLevel::info, std::string("received ") +
@@ -176,6 +176,10 @@ int main(int argc, char** argv) {
       stopping = true;
     }
   });
+  if (!watching.ok()) {
+    engine.stop();
+    return fail("cannot watch for signals: " + watching.error().message());
+  }
 
   using Clock = std::chrono::steady_clock;
   auto started = Clock::now();
