@@ -11,6 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   clang-14 libclang-rt-14-dev
   openvswitch-switch-dpdk
+  qemu-system-x86
   linux-libc-dev procps iproute2 util-linux
 )
 

@@ -1,0 +1,76 @@
+// The KVM API behind small owning types: the system (/dev/kvm), a VM, and its vCPUs. Every
+// ioctl's failure comes back as an Error naming the call; nothing here knows about devices.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "ringlane/base/result.h"
+#include "ringlane/base/unique_fd.h"
+
+namespace ringlane::vmm {
+
+class Vcpu {
+ public:
+  Vcpu(Vcpu&& other) noexcept;
+  Vcpu& operator=(Vcpu&&) = delete;
+  Vcpu(const Vcpu&) = delete;
+  ~Vcpu();
+
+  int id() const { return id_; }
+  int fd() const { return fd_.get(); }
+  // The shared run structure: exit reason and data of the last KVM_RUN.
+  kvm_run& run_state() { return *run_; }
+
+  // Runs the vCPU until the next exit that KVM hands to user space.
+  Status run();
+  Result<kvm_regs> regs() const;
+  Status set_regs(const kvm_regs& regs);
+  Result<kvm_sregs> sregs() const;
+  Status set_sregs(const kvm_sregs& sregs);
+  Status set_cpuid(const std::vector<kvm_cpuid_entry2>& entries);
+
+ private:
+  friend class Vm;
+  Vcpu(int id, UniqueFd fd, kvm_run* run, size_t run_size)
+      : id_(id), fd_(std::move(fd)), run_(run), run_size_(run_size) {}
+  int id_;
+  UniqueFd fd_;
+  kvm_run* run_;
+  size_t run_size_;
+};
+
+class Vm {
+ public:
+  int fd() const { return fd_.get(); }
+  // Maps [host, host + size) at guest physical `gpa` as memory slot `slot`.
+  Status set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host);
+  // The in-kernel PIC/IOAPIC/LAPIC and the PIT.
+  Status create_irqchip();
+  Status create_pit();
+  Result<Vcpu> create_vcpu(int id);
+
+ private:
+  friend class Kvm;
+  Vm(UniqueFd fd, size_t run_size) : fd_(std::move(fd)), run_size_(run_size) {}
+  UniqueFd fd_;
+  size_t run_size_;
+};
+
+class Kvm {
+ public:
+  // Opens /dev/kvm and checks the API version and the capabilities the VMM relies on.
+  static Result<Kvm> open();
+  Result<Vm> create_vm();
+  // CPUID leaves the host supports for guests, to hand to every vCPU.
+  Result<std::vector<kvm_cpuid_entry2>> supported_cpuid() const;
+
+ private:
+  Kvm(UniqueFd fd, size_t run_size) : fd_(std::move(fd)), run_size_(run_size) {}
+  UniqueFd fd_;
+  size_t run_size_;
+};
+
+}  // namespace ringlane::vmm

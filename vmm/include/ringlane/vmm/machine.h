@@ -1,0 +1,69 @@
+// Machine: one KVM virtual machine with its RAM, in-kernel interrupt controllers and PIT, its
+// vCPU, the serial console, and the loop that runs the vCPU and serves its port and MMIO exits.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "ringlane/base/result.h"
+#include "ringlane/vmm/guest_ram.h"
+#include "ringlane/vmm/kvm.h"
+#include "ringlane/vmm/serial_port.h"
+
+namespace ringlane::vmm {
+
+struct MachineConfig {
+  uint64_t memory_bytes = 256ULL << 20;
+  std::string cmdline;
+  int serial_fd = 1;  // where the guest's console output goes
+};
+
+// Guest accesses that hit nothing: counted and answered like an empty bus (reads all ones).
+struct MachineCounters {
+  uint64_t exits = 0;
+  uint64_t pio_exits = 0;
+  uint64_t mmio_exits = 0;
+  uint64_t unhandled_pio = 0;
+  uint64_t unhandled_mmio = 0;
+};
+
+enum class MachineExit {
+  reset,     // the guest reset the machine (keyboard controller or port 0xcf9)
+  shutdown,  // a triple fault
+};
+
+class Machine {
+ public:
+  static Result<Machine> create(const MachineConfig& config);
+  // Loads a PVH ELF kernel and puts the boot vCPU at its entry with the start-of-day state.
+  Status boot_pvh(std::span<const uint8_t> kernel);
+  // Runs the boot vCPU until the guest ends the machine or something fails.
+  Result<MachineExit> run();
+
+  const MachineCounters& counters() const { return counters_; }
+  const GuestRam& ram() const { return ram_; }
+
+ private:
+  Machine(Kvm kvm, Vm vm, GuestRam ram, Vcpu vcpu, const MachineConfig& config)
+      : kvm_(std::move(kvm)),
+        vm_(std::move(vm)),
+        ram_(std::move(ram)),
+        vcpu_(std::move(vcpu)),
+        config_(config),
+        serial_(config.serial_fd) {}
+  // Port I/O of the last exit; returns the exit cause when the guest ended the machine.
+  std::optional<MachineExit> handle_pio(kvm_run& run);
+  void handle_mmio(kvm_run& run);
+
+  Kvm kvm_;
+  Vm vm_;
+  GuestRam ram_;
+  Vcpu vcpu_;
+  MachineConfig config_;
+  SerialPort serial_;
+  MachineCounters counters_;
+};
+
+}  // namespace ringlane::vmm

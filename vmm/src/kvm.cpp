@@ -1,0 +1,171 @@
+#include "ringlane/vmm/kvm.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace ringlane::vmm {
+
+namespace {
+
+// ioctl with EINTR retried (a signal can interrupt KVM_RUN and friends).
+template <typename Arg>
+int kvm_ioctl(int fd, unsigned long request, Arg arg) {
+  int r;
+  do {
+    r = ioctl(fd, request, arg);
+  } while (r < 0 && errno == EINTR && request != KVM_RUN);
+  return r;
+}
+
+constexpr int kRequiredCaps[][2] = {
+    {KVM_CAP_IRQCHIP, 0},   {KVM_CAP_USER_MEMORY, 0}, {KVM_CAP_PIT2, 0},
+    {KVM_CAP_IOEVENTFD, 0}, {KVM_CAP_IRQFD, 0},       {KVM_CAP_IMMEDIATE_EXIT, 0},
+};
+
+const char* cap_name(int cap) {
+  switch (cap) {
+    case KVM_CAP_IRQCHIP:
+      return "KVM_CAP_IRQCHIP";
+    case KVM_CAP_USER_MEMORY:
+      return "KVM_CAP_USER_MEMORY";
+    case KVM_CAP_PIT2:
+      return "KVM_CAP_PIT2";
+    case KVM_CAP_IOEVENTFD:
+      return "KVM_CAP_IOEVENTFD";
+    case KVM_CAP_IRQFD:
+      return "KVM_CAP_IRQFD";
+    case KVM_CAP_IMMEDIATE_EXIT:
+      return "KVM_CAP_IMMEDIATE_EXIT";
+    default:
+      return "capability";
+  }
+}
+
+}  // namespace
+
+Result<Kvm> Kvm::open() {
+  UniqueFd fd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
+  if (!fd) return errno_error("cannot open /dev/kvm (is KVM available, and are we root?)");
+  int version = kvm_ioctl(fd.get(), KVM_GET_API_VERSION, 0);
+  if (version != KVM_API_VERSION) {
+    return Error(ENOTSUP, "/dev/kvm API version " + std::to_string(version) + ", expected " +
+                              std::to_string(KVM_API_VERSION));
+  }
+  for (const auto& cap : kRequiredCaps) {
+    if (kvm_ioctl(fd.get(), KVM_CHECK_EXTENSION, cap[0]) <= 0) {
+      return Error(ENOTSUP, std::string("KVM lacks ") + cap_name(cap[0]));
+    }
+  }
+  int run_size = kvm_ioctl(fd.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
+  if (run_size < static_cast<int>(sizeof(kvm_run))) return errno_error("KVM_GET_VCPU_MMAP_SIZE");
+  return Kvm(std::move(fd), static_cast<size_t>(run_size));
+}
+
+Result<Vm> Kvm::create_vm() {
+  UniqueFd vm(kvm_ioctl(fd_.get(), KVM_CREATE_VM, 0));
+  if (!vm) return errno_error("KVM_CREATE_VM");
+  return Vm(std::move(vm), run_size_);
+}
+
+Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
+  constexpr uint32_t kMaxEntries = 256;
+  auto buffer =
+      std::make_unique<uint8_t[]>(sizeof(kvm_cpuid2) + kMaxEntries * sizeof(kvm_cpuid_entry2));
+  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.get());
+  cpuid->nent = kMaxEntries;
+  if (kvm_ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+    return errno_error("KVM_GET_SUPPORTED_CPUID");
+  }
+  return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + cpuid->nent);
+}
+
+Status Vm::set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host) {
+  kvm_userspace_memory_region region{};
+  region.slot = slot;
+  region.guest_phys_addr = gpa;
+  region.memory_size = size;
+  region.userspace_addr = reinterpret_cast<uint64_t>(host);
+  if (kvm_ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+    return errno_error("KVM_SET_USER_MEMORY_REGION (slot " + std::to_string(slot) + ")");
+  }
+  return {};
+}
+
+Status Vm::create_irqchip() {
+  // Where the TSS lives on Intel hosts without unrestricted guests; harmless elsewhere.
+  if (kvm_ioctl(fd_.get(), KVM_SET_TSS_ADDR, 0xfffbd000UL) < 0) {
+    return errno_error("KVM_SET_TSS_ADDR");
+  }
+  if (kvm_ioctl(fd_.get(), KVM_CREATE_IRQCHIP, 0) < 0) return errno_error("KVM_CREATE_IRQCHIP");
+  return {};
+}
+
+Status Vm::create_pit() {
+  kvm_pit_config config{};
+  config.flags = KVM_PIT_SPEAKER_DUMMY;
+  if (kvm_ioctl(fd_.get(), KVM_CREATE_PIT2, &config) < 0) return errno_error("KVM_CREATE_PIT2");
+  return {};
+}
+
+Result<Vcpu> Vm::create_vcpu(int id) {
+  UniqueFd fd(kvm_ioctl(fd_.get(), KVM_CREATE_VCPU, id));
+  if (!fd) return errno_error("KVM_CREATE_VCPU " + std::to_string(id));
+  void* run = mmap(nullptr, run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (run == MAP_FAILED) return errno_error("mmap of vCPU " + std::to_string(id) + " run area");
+  return Vcpu(id, std::move(fd), static_cast<kvm_run*>(run), run_size_);
+}
+
+Vcpu::Vcpu(Vcpu&& other) noexcept
+    : id_(other.id_),
+      fd_(std::move(other.fd_)),
+      run_(std::exchange(other.run_, nullptr)),
+      run_size_(other.run_size_) {}
+
+Vcpu::~Vcpu() {
+  if (run_ != nullptr) munmap(run_, run_size_);
+}
+
+Status Vcpu::run() {
+  if (kvm_ioctl(fd_.get(), KVM_RUN, 0) < 0) return errno_error("KVM_RUN");
+  return {};
+}
+
+Result<kvm_regs> Vcpu::regs() const {
+  kvm_regs r{};
+  if (kvm_ioctl(fd_.get(), KVM_GET_REGS, &r) < 0) return errno_error("KVM_GET_REGS");
+  return r;
+}
+
+Status Vcpu::set_regs(const kvm_regs& regs) {
+  if (kvm_ioctl(fd_.get(), KVM_SET_REGS, &regs) < 0) return errno_error("KVM_SET_REGS");
+  return {};
+}
+
+Result<kvm_sregs> Vcpu::sregs() const {
+  kvm_sregs s{};
+  if (kvm_ioctl(fd_.get(), KVM_GET_SREGS, &s) < 0) return errno_error("KVM_GET_SREGS");
+  return s;
+}
+
+Status Vcpu::set_sregs(const kvm_sregs& sregs) {
+  if (kvm_ioctl(fd_.get(), KVM_SET_SREGS, &sregs) < 0) return errno_error("KVM_SET_SREGS");
+  return {};
+}
+
+Status Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) {
+  auto buffer =
+      std::make_unique<uint8_t[]>(sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2));
+  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.get());
+  cpuid->nent = static_cast<uint32_t>(entries.size());
+  std::copy(entries.begin(), entries.end(), cpuid->entries);
+  if (kvm_ioctl(fd_.get(), KVM_SET_CPUID2, cpuid) < 0) return errno_error("KVM_SET_CPUID2");
+  return {};
+}
+
+}  // namespace ringlane::vmm
