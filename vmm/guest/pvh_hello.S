@@ -1,17 +1,7 @@
 /* The smallest test guest: a PVH entry point (32-bit protected mode, paging off) that writes a
  * line to the 8250 serial port at 0x3f8 and resets the machine through the keyboard controller.
  * Both ringlane-vmm and QEMU boot it; it is the first rung of vmm/guest/. */
-#define XEN_ELFNOTE_PHYS32_ENTRY 18
-
-        .section .note.Xen, "a"
-        .balign 4
-        .long 4                         /* name size: "Xen\0" */
-        .long 4                         /* descriptor size */
-        .long XEN_ELFNOTE_PHYS32_ENTRY
-        .asciz "Xen"
-        .balign 4
-        .long pvh_start
-        .balign 4
+#include "pvh_note.h"
 
         .text
         .code32

@@ -4,7 +4,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -21,6 +23,29 @@ int kvm_ioctl(int fd, unsigned long request, Arg arg) {
     r = ioctl(fd, request, arg);
   } while (r < 0 && errno == EINTR && request != KVM_RUN);
   return r;
+}
+
+// Linux 6.1's <linux/kvm.h> declares kvm_cpuid2's flexible array with __DECLARE_FLEX_ARRAY,
+// which in C++ adds an empty struct: sizeof, the entries' offset and so the ioctl numbers come
+// out wrong (12 bytes, EINVAL). The kernel's layout, spelled out: 8 bytes, then the entries.
+struct CpuidHeader {
+  uint32_t nent;
+  uint32_t padding;
+};
+static_assert(sizeof(CpuidHeader) == 8);
+constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CpuidHeader);
+constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CpuidHeader);
+
+// A CpuidHeader followed by `n` entries, zeroed.
+std::unique_ptr<uint8_t[]> cpuid_buffer(uint32_t n) {
+  auto buffer = std::make_unique<uint8_t[]>(sizeof(CpuidHeader) + n * sizeof(kvm_cpuid_entry2));
+  CpuidHeader header{n, 0};
+  std::memcpy(buffer.get(), &header, sizeof(header));
+  return buffer;
+}
+
+kvm_cpuid_entry2* cpuid_entries(uint8_t* buffer) {
+  return reinterpret_cast<kvm_cpuid_entry2*>(buffer + sizeof(CpuidHeader));
 }
 
 constexpr int kRequiredCaps[][2] = {
@@ -75,14 +100,14 @@ Result<Vm> Kvm::create_vm() {
 
 Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
   constexpr uint32_t kMaxEntries = 256;
-  auto buffer =
-      std::make_unique<uint8_t[]>(sizeof(kvm_cpuid2) + kMaxEntries * sizeof(kvm_cpuid_entry2));
-  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.get());
-  cpuid->nent = kMaxEntries;
-  if (kvm_ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+  std::unique_ptr<uint8_t[]> buffer = cpuid_buffer(kMaxEntries);
+  if (kvm_ioctl(fd_.get(), kGetSupportedCpuid, buffer.get()) < 0) {
     return errno_error("KVM_GET_SUPPORTED_CPUID");
   }
-  return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + cpuid->nent);
+  CpuidHeader header;
+  std::memcpy(&header, buffer.get(), sizeof(header));
+  kvm_cpuid_entry2* entries = cpuid_entries(buffer.get());
+  return std::vector<kvm_cpuid_entry2>(entries, entries + std::min(header.nent, kMaxEntries));
 }
 
 Status Vm::set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host) {
@@ -159,12 +184,9 @@ Status Vcpu::set_sregs(const kvm_sregs& sregs) {
 }
 
 Status Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) {
-  auto buffer =
-      std::make_unique<uint8_t[]>(sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2));
-  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.get());
-  cpuid->nent = static_cast<uint32_t>(entries.size());
-  std::copy(entries.begin(), entries.end(), cpuid->entries);
-  if (kvm_ioctl(fd_.get(), KVM_SET_CPUID2, cpuid) < 0) return errno_error("KVM_SET_CPUID2");
+  std::unique_ptr<uint8_t[]> buffer = cpuid_buffer(static_cast<uint32_t>(entries.size()));
+  std::copy(entries.begin(), entries.end(), cpuid_entries(buffer.get()));
+  if (kvm_ioctl(fd_.get(), kSetCpuid2, buffer.get()) < 0) return errno_error("KVM_SET_CPUID2");
   return {};
 }
 

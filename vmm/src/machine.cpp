@@ -1,5 +1,6 @@
 #include "ringlane/vmm/machine.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include "ringlane/base/log.h"
@@ -95,13 +96,10 @@ Result<Machine> Machine::create(const MachineConfig& config) {
   RINGLANE_TRY(vm->set_memory(0, 0, ram->size(), ram->base()));
   Result<Vcpu> vcpu = vm->create_vcpu(0);
   if (!vcpu.ok()) return vcpu.error();
-  // Real Linux guests need the host's CPUID leaves; some KVM flavours (PVM) refuse to list
-  // them, and guests then see KVM's defaults.
-  if (Result<std::vector<kvm_cpuid_entry2>> cpuid = kvm->supported_cpuid(); cpuid.ok()) {
-    RINGLANE_TRY(vcpu->set_cpuid(*cpuid));
-  } else {
-    log_line(LogLevel::warn, cpuid.error().to_string() + "; the guest gets KVM's default CPUID");
-  }
+  // Without CPUID leaves a vCPU advertises nothing, long mode included.
+  Result<std::vector<kvm_cpuid_entry2>> cpuid = kvm->supported_cpuid();
+  if (!cpuid.ok()) return cpuid.error();
+  RINGLANE_TRY(vcpu->set_cpuid(*cpuid));
   return Machine(std::move(*kvm), std::move(*vm), std::move(*ram), std::move(*vcpu), config);
 }
 
@@ -182,6 +180,18 @@ void Machine::handle_mmio(kvm_run& run) {
   if (!run.mmio.is_write) std::memset(run.mmio.data, 0xff, sizeof(run.mmio.data));
 }
 
+void Machine::log_vcpu_state(const std::string& why) const {
+  Result<kvm_regs> r = vcpu_.regs();
+  Result<kvm_sregs> s = vcpu_.sregs();
+  if (!r.ok() || !s.ok()) return;
+  char line[256];
+  std::snprintf(
+      line, sizeof(line),
+      "%s: rip %#llx rsp %#llx rflags %#llx cs %#x cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx",
+      why.c_str(), r->rip, r->rsp, r->rflags, s->cs.selector, s->cr0, s->cr3, s->cr4, s->efer);
+  log_line(LogLevel::warn, line);
+}
+
 Result<MachineExit> Machine::run() {
   for (;;) {
     RINGLANE_TRY(vcpu_.run());
@@ -195,6 +205,7 @@ Result<MachineExit> Machine::run() {
         handle_mmio(run);
         break;
       case KVM_EXIT_SHUTDOWN:
+        log_vcpu_state("triple fault");
         return MachineExit::shutdown;
       case KVM_EXIT_FAIL_ENTRY:
         return Error(EIO, "vCPU entry failed, hardware reason " +

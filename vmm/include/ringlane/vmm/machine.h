@@ -56,6 +56,8 @@ class Machine {
   // Port I/O of the last exit; returns the exit cause when the guest ended the machine.
   std::optional<MachineExit> handle_pio(kvm_run& run);
   void handle_mmio(kvm_run& run);
+  // Registers worth seeing when a guest dies, in one log line.
+  void log_vcpu_state(const std::string& why) const;
 
   Kvm kvm_;
   Vm vm_;
