@@ -5,7 +5,9 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -25,9 +27,35 @@ int fail(const std::string& message, int status = kFailed) {
   return status;
 }
 
+// kB figures of /proc/self/status lines such as "RssAnon:".
+uint64_t status_kib(const std::string& status, const std::string& key) {
+  size_t at = status.find("\n" + key + ":");
+  if (at == std::string::npos) return 0;
+  return std::strtoull(status.c_str() + at + key.size() + 2, nullptr, 10);
+}
+
+// Boot timing and the VMM's own memory, as one JSON object: guest memory is shared memory
+// (RssShmem), so anonymous plus file-backed resident memory is the VMM's overhead.
+bool write_boot_report(const std::string& path, int64_t main_ns, const ringlane::vmm::BootTimes& t,
+                       uint64_t guest_memory) {
+  std::ifstream in("/proc/self/status");
+  std::string status((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream out(path);
+  out << "{\"main_ns\": " << main_ns << ", \"first_entry_ns\": " << t.first_entry_ns
+      << ", \"first_exit_ns\": " << t.first_exit_ns
+      << ", \"rss_anon_kib\": " << status_kib(status, "RssAnon")
+      << ", \"rss_file_kib\": " << status_kib(status, "RssFile")
+      << ", \"rss_shmem_kib\": " << status_kib(status, "RssShmem")
+      << ", \"guest_memory_kib\": " << guest_memory / 1024 << "}\n";
+  return out.good();
+}
+
 }  // namespace
 
 int run_vmm(int argc, char** argv) {
+  timespec main_ts{};
+  clock_gettime(CLOCK_MONOTONIC, &main_ts);
+  const int64_t main_ns = int64_t{main_ts.tv_sec} * 1'000'000'000 + main_ts.tv_nsec;
   using namespace ringlane;
   CLI::App app{
       "ringlane-vmm: a minimal KVM virtual machine monitor. Boots a PVH ELF kernel "
@@ -45,6 +73,10 @@ int run_vmm(int argc, char** argv) {
       ->check(CLI::Range(16, 3072));
   app.add_option("--cmdline", config.cmdline, "kernel command line");
   app.add_option("--serial", serial_path, "write the guest's console here (default: stdout)");
+  std::string boot_report;
+  app.add_option("--boot-report", boot_report,
+                 "on exit, write boot times (CLOCK_MONOTONIC ns of the first guest entry and "
+                 "exit) and the VMM's resident memory here as JSON");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -73,6 +105,10 @@ int run_vmm(int argc, char** argv) {
   std::string counts = std::to_string(c.exits) + " exits (" + std::to_string(c.pio_exits) +
                        " port I/O, " + std::to_string(c.mmio_exits) + " MMIO; " +
                        std::to_string(c.unhandled_pio + c.unhandled_mmio) + " unhandled)";
+  if (!boot_report.empty() &&
+      !write_boot_report(boot_report, main_ns, machine->boot_times(), config.memory_bytes)) {
+    return fail("cannot write " + boot_report, kBadInput);
+  }
   if (!end.ok()) return fail(end.error().to_string() + " after " + counts);
   if (*end == vmm::MachineExit::shutdown) return fail("guest triple-faulted after " + counts);
   std::cerr << "ringlane-vmm: guest reset the machine after " << counts << "\n";

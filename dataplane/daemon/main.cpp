@@ -36,7 +36,7 @@ Result<LogLevel> parse_log_level(const std::string& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_daemon(int argc, char** argv) {
   CLI::App app{
       "ringlane: a polling vhost-user data plane. Serves virtio-net to VMs over vhost-user\n"
       "sockets on dedicated cores and switches frames between them (cross-connect or L2)."};
@@ -210,4 +210,15 @@ int main(int argc, char** argv) {
     if (!out) return fail("cannot write summary to " + cfg.summary_path);
   }
   return 0;
+}
+
+// Out of memory and the like are the only exceptions left by here (CLI11 parse errors and all
+// system call failures are handled where they happen): report them instead of aborting.
+int main(int argc, char** argv) {
+  try {
+    return run_daemon(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "ringlane: " << e.what() << "\n";
+    return 1;
+  }
 }

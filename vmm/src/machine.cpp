@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "ringlane/base/log.h"
 #include "ringlane/vmm/pvh_loader.h"
@@ -66,6 +67,12 @@ kvm_segment flat_segment(uint16_t selector, uint8_t type) {
   s.s = 1;
   s.g = 1;
   return s;
+}
+
+int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
 template <typename T>
@@ -194,7 +201,9 @@ void Machine::log_vcpu_state(const std::string& why) const {
 
 Result<MachineExit> Machine::run() {
   for (;;) {
+    if (boot_times_.first_entry_ns == 0) boot_times_.first_entry_ns = monotonic_ns();
     RINGLANE_TRY(vcpu_.run());
+    if (boot_times_.first_exit_ns == 0) boot_times_.first_exit_ns = monotonic_ns();
     ++counters_.exits;
     kvm_run& run = vcpu_.run_state();
     switch (run.exit_reason) {

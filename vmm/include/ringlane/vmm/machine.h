@@ -29,6 +29,13 @@ struct MachineCounters {
   uint64_t unhandled_mmio = 0;
 };
 
+// When the boot vCPU first entered the guest and first came back (CLOCK_MONOTONIC, ns): the
+// guest's first instruction ran between the two.
+struct BootTimes {
+  int64_t first_entry_ns = 0;
+  int64_t first_exit_ns = 0;
+};
+
 enum class MachineExit {
   reset,     // the guest reset the machine (keyboard controller or port 0xcf9)
   shutdown,  // a triple fault
@@ -43,6 +50,7 @@ class Machine {
   Result<MachineExit> run();
 
   const MachineCounters& counters() const { return counters_; }
+  const BootTimes& boot_times() const { return boot_times_; }
   const GuestRam& ram() const { return ram_; }
 
  private:
@@ -66,6 +74,7 @@ class Machine {
   MachineConfig config_;
   SerialPort serial_;
   MachineCounters counters_;
+  BootTimes boot_times_;
 };
 
 }  // namespace ringlane::vmm
