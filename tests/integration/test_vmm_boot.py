@@ -1,6 +1,7 @@
 """ringlane-vmm boots the project's PVH test guest on this machine's KVM, and QEMU boots the same
 ELF file, so the guest's behaviour is checked against a second implementation of the boot
 protocol. Bad kernel images and arguments get a clear message and exit status 2, never a crash."""
+import json
 import os
 import subprocess
 import sys
@@ -48,6 +49,23 @@ class VmmBoot(unittest.TestCase):
             self.assertEqual(r.stdout, "")
             with open(out) as f:
                 self.assertEqual(f.read(), GREETING)
+
+    def test_boot_report(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "boot.json")
+            before = time.monotonic_ns()
+            r = vmm("--kernel", GUEST, "--boot-report", path)
+            after = time.monotonic_ns()
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(path) as f:
+                b = json.load(f)
+            # One clock (CLOCK_MONOTONIC) on both sides, in the order things happened.
+            self.assertLess(before, b["main_ns"])
+            self.assertLess(b["main_ns"], b["first_entry_ns"])
+            self.assertLess(b["first_entry_ns"], b["first_exit_ns"])
+            self.assertLess(b["first_exit_ns"], after)
+            self.assertGreater(b["rss_anon_kib"], 0)
+            self.assertEqual(b["guest_memory_kib"], 256 * 1024)
 
     def test_qemu_boots_the_same_guest(self):
         r = qemu(GUEST)
