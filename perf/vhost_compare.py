@@ -86,6 +86,14 @@ def console(tp, line, ready, timeout=15):
     return tp.output()[mark:]
 
 
+def stop_testpmd(tp):
+    """Stops forwarding (so testpmd prints its totals), then quits, even if stopping fails."""
+    try:
+        console(tp, "stop", lambda t: "Done." in t, timeout=20)
+    finally:
+        tp.quit()
+
+
 def fwd_cycles(tp):
     """'show fwd stats all': busy cycles since the last 'clear fwd stats all'."""
     mark = len(tp.output())
@@ -133,10 +141,7 @@ class Generator:
         return fwd_cycles(self.tp)
 
     def stop(self):
-        try:
-            console(self.tp, "stop", lambda t: "Done." in t, timeout=20)
-        finally:
-            self.tp.quit()
+        stop_testpmd(self.tp)
 
     def kill(self):
         self.tp.kill()
@@ -227,10 +232,7 @@ class TestpmdDut:
         self.measured = fwd_cycles(self.tp)
 
     def stop(self):
-        try:
-            console(self.tp, "stop", lambda t: "Done." in t, timeout=20)
-        finally:
-            self.tp.quit()
+        stop_testpmd(self.tp)
         m = self.measured or {}
         return {"cycles_per_packet": m.get("cycles_per_packet"), "busy_cycles": m.get("busy_cycles"),
                 "tsc_hz": m.get("tsc_hz"), "drops": m.get("drops")}

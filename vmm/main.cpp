@@ -7,12 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <vector>
 
+#include "ringlane/base/monotonic_clock.h"
 #include "ringlane/base/unique_fd.h"
 #include "ringlane/vmm/machine.h"
 
@@ -53,9 +53,7 @@ bool write_boot_report(const std::string& path, int64_t main_ns, const ringlane:
 }  // namespace
 
 int run_vmm(int argc, char** argv) {
-  timespec main_ts{};
-  clock_gettime(CLOCK_MONOTONIC, &main_ts);
-  const int64_t main_ns = int64_t{main_ts.tv_sec} * 1'000'000'000 + main_ts.tv_nsec;
+  const int64_t main_ns = ringlane::monotonic_ns();
   using namespace ringlane;
   CLI::App app{
       "ringlane-vmm: a minimal KVM virtual machine monitor. Boots a PVH ELF kernel "

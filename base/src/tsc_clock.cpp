@@ -2,22 +2,18 @@
 
 #include <time.h>
 
+#include "ringlane/base/monotonic_clock.h"
+
 namespace ringlane {
 
 namespace {
 
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 uint64_t calibrate() {
-  uint64_t t0 = monotonic_ns();
+  int64_t t0 = monotonic_ns();
   uint64_t c0 = read_tsc();
   timespec delay{0, 50L * 1000 * 1000};
   nanosleep(&delay, nullptr);
-  uint64_t t1 = monotonic_ns();
+  int64_t t1 = monotonic_ns();
   uint64_t c1 = read_tsc();
   if (t1 == t0) return 1;
   return static_cast<uint64_t>(static_cast<double>(c1 - c0) * 1e9 / static_cast<double>(t1 - t0));

@@ -10,8 +10,6 @@ namespace ringlane::vhost_user {
 
 namespace {
 
-constexpr uint64_t kPrefetchBytes = 192;
-
 bool header_is_valid(const virtio::NetHeader& h, uint32_t frame_len) {
   if (h.flags & virtio::kNetHdrFNeedsCsum) {
     if (uint32_t{h.csum_start} + h.csum_offset + 2 > frame_len) return false;
@@ -104,7 +102,7 @@ uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBat
     }
     uint32_t first = strip_header(spans, walk.spans, features.hdr_len);
     if (first < walk.spans) {
-      prefetch_read(spans[first].data, std::min<uint64_t>(spans[first].len, kPrefetchBytes));
+      prefetch_read(spans[first].data, std::min<uint64_t>(spans[first].len, kFramePrefetchBytes));
     }
     p.first_span = batch.spans_used + first;
     p.span_count = static_cast<uint16_t>(walk.spans - first);

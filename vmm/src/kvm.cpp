@@ -48,29 +48,15 @@ kvm_cpuid_entry2* cpuid_entries(uint8_t* buffer) {
   return reinterpret_cast<kvm_cpuid_entry2*>(buffer + sizeof(CpuidHeader));
 }
 
-constexpr int kRequiredCaps[][2] = {
-    {KVM_CAP_IRQCHIP, 0},   {KVM_CAP_USER_MEMORY, 0}, {KVM_CAP_PIT2, 0},
-    {KVM_CAP_IOEVENTFD, 0}, {KVM_CAP_IRQFD, 0},       {KVM_CAP_IMMEDIATE_EXIT, 0},
+// The capabilities the VMM relies on, with the names its errors give them.
+constexpr struct {
+  int cap;
+  const char* name;
+} kRequiredCaps[] = {
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"}, {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},       {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},     {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
 };
-
-const char* cap_name(int cap) {
-  switch (cap) {
-    case KVM_CAP_IRQCHIP:
-      return "KVM_CAP_IRQCHIP";
-    case KVM_CAP_USER_MEMORY:
-      return "KVM_CAP_USER_MEMORY";
-    case KVM_CAP_PIT2:
-      return "KVM_CAP_PIT2";
-    case KVM_CAP_IOEVENTFD:
-      return "KVM_CAP_IOEVENTFD";
-    case KVM_CAP_IRQFD:
-      return "KVM_CAP_IRQFD";
-    case KVM_CAP_IMMEDIATE_EXIT:
-      return "KVM_CAP_IMMEDIATE_EXIT";
-    default:
-      return "capability";
-  }
-}
 
 }  // namespace
 
@@ -82,9 +68,9 @@ Result<Kvm> Kvm::open() {
     return Error(ENOTSUP, "/dev/kvm API version " + std::to_string(version) + ", expected " +
                               std::to_string(KVM_API_VERSION));
   }
-  for (const auto& cap : kRequiredCaps) {
-    if (kvm_ioctl(fd.get(), KVM_CHECK_EXTENSION, cap[0]) <= 0) {
-      return Error(ENOTSUP, std::string("KVM lacks ") + cap_name(cap[0]));
+  for (const auto& required : kRequiredCaps) {
+    if (kvm_ioctl(fd.get(), KVM_CHECK_EXTENSION, required.cap) <= 0) {
+      return Error(ENOTSUP, std::string("KVM lacks ") + required.name);
     }
   }
   int run_size = kvm_ioctl(fd.get(), KVM_GET_VCPU_MMAP_SIZE, 0);

@@ -2,9 +2,9 @@
 
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 
 #include "ringlane/base/log.h"
+#include "ringlane/base/monotonic_clock.h"
 #include "ringlane/vmm/pvh_loader.h"
 
 namespace ringlane::vmm {
@@ -69,12 +69,6 @@ kvm_segment flat_segment(uint16_t selector, uint8_t type) {
   return s;
 }
 
-int64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 template <typename T>
 bool put(const GuestRam& ram, uint64_t gpa, const T& value) {
   std::span<uint8_t> dst = ram.bytes(gpa, sizeof(T));
@@ -123,13 +117,13 @@ Status Machine::boot_pvh(std::span<const uint8_t> kernel) {
   info.version = 1;
   info.memmap_paddr = kMemmapAddr;
   info.memmap_entries = 2;
-  std::span<uint8_t> cmdline = ram_.bytes(kCmdlineAddr, config_.cmdline.size() + 1);
-  std::memcpy(cmdline.data(), config_.cmdline.c_str(), config_.cmdline.size() + 1);
   info.cmdline_paddr = kCmdlineAddr;
-  if (!put(ram_, kGdtAddr, kGdt) || !put(ram_, kMemmapAddr, memmap) ||
+  std::span<uint8_t> cmdline = ram_.bytes(kCmdlineAddr, config_.cmdline.size() + 1);
+  if (cmdline.empty() || !put(ram_, kGdtAddr, kGdt) || !put(ram_, kMemmapAddr, memmap) ||
       !put(ram_, kStartInfoAddr, info)) {
     return Error(EINVAL, "boot structures do not fit in guest memory");
   }
+  std::memcpy(cmdline.data(), config_.cmdline.c_str(), config_.cmdline.size() + 1);
 
   Result<kvm_sregs> sregs = vcpu_.sregs();
   if (!sregs.ok()) return sregs.error();

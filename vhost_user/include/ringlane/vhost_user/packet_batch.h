@@ -11,6 +11,9 @@ namespace ringlane::vhost_user {
 
 inline constexpr uint16_t kBurstSize = 32;
 inline constexpr uint32_t kMaxPacketSpans = 64;
+// How much of a frame the burst functions prefetch before copying it: the header and a small
+// frame whole; the hardware prefetcher follows longer copies.
+inline constexpr uint64_t kFramePrefetchBytes = 192;
 
 struct PacketView {
   uint32_t first_span;

@@ -73,10 +73,10 @@ class SplitQueue {
   // Start loading ring lines the next `n` heads will touch, so that their misses overlap: the
   // avail slots after the last consumed one (read) and the next used slots (written).
   void prefetch_avail_slots(uint16_t n) const {
-    prefetch_slots(layout_.avail->ring, last_avail_, n, false);
+    prefetch_slots<false>(layout_.avail->ring, last_avail_, n);
   }
   void prefetch_used_slots(uint16_t n) const {
-    prefetch_slots(layout_.used->ring, used_shadow_, n, true);
+    prefetch_slots<true>(layout_.used->ring, used_shadow_, n);
   }
   // Starts loading the descriptor `head` names (masked: a bad head is refused by walk()).
   void prefetch_desc(uint16_t head) const {
@@ -85,7 +85,7 @@ class SplitQueue {
   // Where the next heads' descriptors probably are: drivers that take descriptors in ring
   // order (all with VIRTIO_F_IN_ORDER, and DPDK's when buffers come back in order) put them
   // after the last one. Lets a burst load its descriptors before the avail ring says which.
-  void prefetch_next_descs(uint16_t n) const { prefetch_slots(layout_.desc, desc_hint_, n, false); }
+  void prefetch_next_descs(uint16_t n) const { prefetch_slots<false>(layout_.desc, desc_hint_, n); }
   void consume(uint16_t n) {
     if (n == 0) return;
     desc_hint_ = static_cast<uint16_t>(head_at(static_cast<uint16_t>(n - 1)) + 1);
@@ -130,20 +130,15 @@ class SplitQueue {
     signalled_used_ = used_published_;
     return virtio::vring_need_event(event, used_published_, old);
   }
-  static void prefetch(const void* p, size_t bytes, bool write) {
-    if (write) {
-      prefetch_write(p, bytes);
-    } else {
-      prefetch_read(p, bytes);
-    }
-  }
   // Prefetches the cache lines holding slots [first, first + n) of a ring of `T`, wrapping.
-  template <typename T>
-  void prefetch_slots(const T* ring, uint16_t first, uint16_t n, bool write) const {
+  template <bool kForWrite, typename T>
+  void prefetch_slots(const T* ring, uint16_t first, uint16_t n) const {
     uint32_t start = first & mask_;
     uint32_t stop = std::min<uint32_t>(start + n, layout_.size);
-    prefetch(ring + start, (stop - start) * sizeof(T), write);
-    if (start + n > layout_.size) prefetch(ring, (start + n - layout_.size) * sizeof(T), write);
+    prefetch_lines<kForWrite>(ring + start, (stop - start) * sizeof(T));
+    if (start + n > layout_.size) {
+      prefetch_lines<kForWrite>(ring, (start + n - layout_.size) * sizeof(T));
+    }
   }
   void notify_guest();
   void mark_broken_avail(uint16_t idx);
