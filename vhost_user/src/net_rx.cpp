@@ -28,7 +28,6 @@ enum class Gather { ok, no_buffers, too_large, broken };
 // is on its way into the cache while the frames in front of it are copied. A head with more
 // spans than fit here is walked again when it is used.
 struct WalkedHeads {
-  static constexpr uint64_t kPrefetchBytes = 192;
   static constexpr uint32_t kSpans = 2;
   struct Head {
     ChainWalk walk;
@@ -46,11 +45,10 @@ struct WalkedHeads {
     for (uint16_t i = 0; i < n; ++i) {
       Head& h = heads[i];
       h.walk = queue.walk(queue.head_at(i), Access::device_writes, h.spans);
-      if (h.walk.status == ChainStatus::ok) {
-        // The header and the first frame bytes (all of a small frame); the hardware prefetcher
-        // follows the copy beyond.
+      // A chain of zero-length descriptors walks fine and yields no span at all.
+      if (h.walk.status == ChainStatus::ok && h.walk.spans != 0) {
         prefetch_write(h.spans[0].data,
-                       std::min<uint64_t>({h.spans[0].len, frame_bytes(i), kPrefetchBytes}));
+                       std::min<uint64_t>({h.spans[0].len, frame_bytes(i), kFramePrefetchBytes}));
       }
     }
   }
@@ -141,6 +139,11 @@ struct Frame {
 
 // The receive side of one burst: which heads are still free for the frames that follow.
 struct Receiver {
+  // A constructor rather than aggregate initialisation: `ahead` is filled by walk_ahead(), and
+  // zeroing its tables on every burst would be wasted work.
+  Receiver(SplitQueue& q, const NetFeatures& f, uint16_t avail)
+      : queue(q), features(f), available(avail) {}
+
   SplitQueue& queue;
   const NetFeatures& features;
   uint16_t available;
@@ -185,8 +188,9 @@ Gather deliver(Receiver& r, const Frame& f) {
 bool deliver_simple(Receiver& r, const PacketView& p, const HostSpan* src) {
   const WalkedHeads::Head* h = r.ahead.find(r.offset);
   uint32_t hdr_len = r.features.hdr_len;
-  if (h == nullptr || h->walk.status != ChainStatus::ok || p.span_count != 1 || p.hdr.flags != 0 ||
-      p.hdr.gso_type != virtio::kNetHdrGsoNone || h->spans[0].len < uint64_t{hdr_len} + p.len) {
+  if (h == nullptr || h->walk.status != ChainStatus::ok || h->walk.spans == 0 ||
+      p.span_count != 1 || p.hdr.flags != 0 || p.hdr.gso_type != virtio::kNetHdrGsoNone ||
+      h->spans[0].len < uint64_t{hdr_len} + p.len) {
     return false;
   }
   virtio::NetHeader hdr{};
