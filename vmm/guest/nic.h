@@ -1,0 +1,23 @@
+/* What the traffic workload needs from a NIC driver. Drivers copy frames in and out of buffers
+ * they own, poll instead of taking interrupts, and never block. */
+#pragma once
+
+#include <stdint.h>
+
+struct nic {
+  const char* name;
+  uint8_t mac[6];
+  /* Queues one frame; 0 when the transmit ring is full (the caller retries after reap). */
+  int (*send)(struct nic* nic, const void* frame, uint32_t len);
+  /* Tells the device about queued frames (the doorbell). */
+  void (*flush)(struct nic* nic);
+  /* Flushes and waits until the device has taken every queued frame (before the machine ends). */
+  void (*drain)(struct nic* nic);
+  /* Copies the next received frame into `buf`; its length, or 0 when nothing has arrived. */
+  uint32_t (*receive)(struct nic* nic, void* buf, uint32_t cap);
+  void* driver;
+};
+
+/* Each driver probes bus 0 for its devices; 0 when none is present or it fails to start. */
+int virtio_net_probe(struct nic* nic);
+int e1000_probe(struct nic* nic);
