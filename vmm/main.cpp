@@ -1,4 +1,4 @@
-// ringlane-vmm: boots a guest kernel in a KVM virtual machine with a serial console.
+// ringlane-vmm: boots a guest kernel in a KVM virtual machine with a serial console and NICs.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -15,6 +15,7 @@
 #include "ringlane/base/monotonic_clock.h"
 #include "ringlane/base/unique_fd.h"
 #include "ringlane/vmm/machine.h"
+#include "ringlane/vmm/nic.h"
 
 namespace {
 
@@ -75,10 +76,20 @@ int run_vmm(int argc, char** argv) {
   app.add_option("--boot-report", boot_report,
                  "on exit, write boot times (CLOCK_MONOTONIC ns of the first guest entry and "
                  "exit) and the VMM's resident memory here as JSON");
+  std::vector<std::string> nic_args;
+  app.add_option("--nic", nic_args,
+                 "a network card, repeatable: mode=virtio,tap=NAME[,mac=52:54:00:12:34:56]"
+                 "[,queue-size=256] (virtio-net-pci served by the VMM, frames to a TAP device)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  std::vector<vmm::NicSpec> nics;
+  for (const std::string& arg : nic_args) {
+    Result<vmm::NicSpec> spec = vmm::parse_nic_spec(arg, nics.size());
+    if (!spec.ok()) return fail("--nic " + arg + ": " + spec.error().message(), kBadInput);
+    nics.push_back(*spec);
   }
 
   UniqueFd serial;
@@ -93,8 +104,14 @@ int run_vmm(int argc, char** argv) {
   if (!file.good() && !file.eof()) return fail("cannot read " + kernel_path, kBadInput);
   config.memory_bytes = memory_mib << 20;
 
-  Result<vmm::Machine> machine = vmm::Machine::create(config);
-  if (!machine.ok()) return fail(machine.error().to_string());
+  Result<std::unique_ptr<vmm::Machine>> created = vmm::Machine::create(config);
+  if (!created.ok()) return fail(created.error().to_string());
+  std::unique_ptr<vmm::Machine> machine = std::move(*created);
+  for (const vmm::NicSpec& spec : nics) {
+    if (Status s = vmm::attach_nic(*machine, spec); !s.ok()) {
+      return fail(spec.name + ": " + s.error().to_string());
+    }
+  }
   if (Status s = machine->boot_pvh(kernel); !s.ok()) {
     return fail(kernel_path + ": " + s.error().to_string(), kBadInput);
   }

@@ -20,8 +20,12 @@ Status EventFd::signal() const {
 }
 
 uint64_t EventFd::drain() const {
+  return drain_event_fd(fd_.get());
+}
+
+uint64_t drain_event_fd(int fd) {
   uint64_t value = 0;
-  if (::read(fd_.get(), &value, sizeof(value)) != sizeof(value)) return 0;
+  if (::read(fd, &value, sizeof(value)) != sizeof(value)) return 0;
   return value;
 }
 

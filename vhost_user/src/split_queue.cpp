@@ -28,6 +28,28 @@ void SplitQueue::configure(const GuestMemory* mem, RingLayout layout, bool event
   }
 }
 
+bool SplitQueue::enable_kicks() {
+  if (event_idx_) {
+    auto* avail_event = reinterpret_cast<uint16_t*>(&layout_.used->ring[layout_.size]);
+    __atomic_store_n(avail_event, last_avail_, __ATOMIC_RELAXED);
+  } else {
+    __atomic_store_n(&layout_.used->flags, uint16_t{0}, __ATOMIC_RELAXED);
+  }
+  // Our store before the re-check of the avail index: the driver publishes its index and then
+  // reads ours, so one of the two sides sees the other's write.
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  return avail_count() != 0;
+}
+
+void SplitQueue::disable_kicks() {
+  if (event_idx_) {
+    auto* avail_event = reinterpret_cast<uint16_t*>(&layout_.used->ring[layout_.size]);
+    __atomic_store_n(avail_event, static_cast<uint16_t>(last_avail_ - 1), __ATOMIC_RELAXED);
+  } else {
+    __atomic_store_n(&layout_.used->flags, virtio::kUsedFNoNotify, __ATOMIC_RELAXED);
+  }
+}
+
 void SplitQueue::notify_guest() {
   signal_event_fd(call_fd_);
   stats_.notifications.inc();

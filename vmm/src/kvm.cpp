@@ -35,6 +35,13 @@ struct CpuidHeader {
 static_assert(sizeof(CpuidHeader) == 8);
 constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CpuidHeader);
 constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CpuidHeader);
+// kvm_irq_routing has the same flexible-array problem.
+struct RoutingHeader {
+  uint32_t nr;
+  uint32_t flags;
+};
+static_assert(sizeof(RoutingHeader) == 8);
+constexpr unsigned long kSetGsiRouting = _IOW(KVMIO, 0x6a, RoutingHeader);
 
 // A CpuidHeader followed by `n` entries, zeroed.
 std::unique_ptr<uint8_t[]> cpuid_buffer(uint32_t n) {
@@ -121,6 +128,48 @@ Status Vm::create_pit() {
   kvm_pit_config config{};
   config.flags = KVM_PIT_SPEAKER_DUMMY;
   if (kvm_ioctl(fd_.get(), KVM_CREATE_PIT2, &config) < 0) return errno_error("KVM_CREATE_PIT2");
+  return {};
+}
+
+Status Vm::set_ioeventfd(uint64_t gpa, uint32_t len, int fd, bool assign) {
+  kvm_ioeventfd e{};
+  e.addr = gpa;
+  e.len = len;
+  e.fd = fd;
+  e.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN;
+  if (kvm_ioctl(fd_.get(), KVM_IOEVENTFD, &e) < 0) return errno_error("KVM_IOEVENTFD");
+  return {};
+}
+
+Status Vm::set_irqfd(int fd, uint32_t gsi, bool assign) {
+  kvm_irqfd e{};
+  e.fd = static_cast<uint32_t>(fd);
+  e.gsi = gsi;
+  e.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN;
+  if (kvm_ioctl(fd_.get(), KVM_IRQFD, &e) < 0) {
+    return errno_error("KVM_IRQFD (gsi " + std::to_string(gsi) + ")");
+  }
+  return {};
+}
+
+Status Vm::set_gsi_routing(const std::vector<kvm_irq_routing_entry>& entries) {
+  std::vector<uint8_t> buffer(sizeof(RoutingHeader) +
+                              entries.size() * sizeof(kvm_irq_routing_entry));
+  RoutingHeader header{static_cast<uint32_t>(entries.size()), 0};
+  std::memcpy(buffer.data(), &header, sizeof(header));
+  std::memcpy(buffer.data() + sizeof(header), entries.data(),
+              entries.size() * sizeof(kvm_irq_routing_entry));
+  if (kvm_ioctl(fd_.get(), kSetGsiRouting, buffer.data()) < 0) {
+    return errno_error("KVM_SET_GSI_ROUTING");
+  }
+  return {};
+}
+
+Status Vm::set_irq_line(uint32_t gsi, bool high) {
+  kvm_irq_level level{};
+  level.irq = gsi;
+  level.level = high ? 1 : 0;
+  if (kvm_ioctl(fd_.get(), KVM_IRQ_LINE, &level) < 0) return errno_error("KVM_IRQ_LINE");
   return {};
 }
 

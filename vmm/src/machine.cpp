@@ -1,5 +1,6 @@
 #include "ringlane/vmm/machine.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -79,7 +80,7 @@ bool put(const GuestRam& ram, uint64_t gpa, const T& value) {
 
 }  // namespace
 
-Result<Machine> Machine::create(const MachineConfig& config) {
+Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   if (config.memory_bytes < (16ULL << 20) || config.memory_bytes > kMaxMemory) {
     return Error(EINVAL, "guest memory must be between 16 MiB and 3072 MiB");
   }
@@ -95,13 +96,18 @@ Result<Machine> Machine::create(const MachineConfig& config) {
   Result<GuestRam> ram = GuestRam::create(config.memory_bytes);
   if (!ram.ok()) return ram.error();
   RINGLANE_TRY(vm->set_memory(0, 0, ram->size(), ram->base()));
+  vhost_user::RegionDescriptor region{0, ram->size(), reinterpret_cast<uint64_t>(ram->base()), 0};
+  Result<vhost_user::GuestMemory> memory =
+      vhost_user::GuestMemory::create({vhost_user::MappedRegion::wrap(region, ram->base())});
+  if (!memory.ok()) return memory.error();
   Result<Vcpu> vcpu = vm->create_vcpu(0);
   if (!vcpu.ok()) return vcpu.error();
   // Without CPUID leaves a vCPU advertises nothing, long mode included.
   Result<std::vector<kvm_cpuid_entry2>> cpuid = kvm->supported_cpuid();
   if (!cpuid.ok()) return cpuid.error();
   RINGLANE_TRY(vcpu->set_cpuid(*cpuid));
-  return Machine(std::move(*kvm), std::move(*vm), std::move(*ram), std::move(*vcpu), config);
+  return std::unique_ptr<Machine>(new Machine(std::move(*kvm), std::move(*vm), std::move(*ram),
+                                              std::move(*memory), std::move(*vcpu), config));
 }
 
 Status Machine::boot_pvh(std::span<const uint8_t> kernel) {
@@ -155,6 +161,14 @@ std::optional<MachineExit> Machine::handle_pio(kvm_run& run) {
   for (uint32_t i = 0; i < run.io.count; ++i) {
     uint8_t* value = data + uint64_t{i} * run.io.size;
     uint16_t port = run.io.port;
+    if (pci_.claims_port(port)) {
+      if (out) {
+        pci_.port_write(port, {value, run.io.size});
+      } else {
+        pci_.port_read(port, {value, run.io.size});
+      }
+      continue;
+    }
     if (port >= SerialPort::kBase && port < SerialPort::kBase + SerialPort::kPorts &&
         run.io.size == 1) {
       if (out) {
@@ -177,6 +191,10 @@ std::optional<MachineExit> Machine::handle_pio(kvm_run& run) {
 
 void Machine::handle_mmio(kvm_run& run) {
   ++counters_.mmio_exits;
+  uint32_t len = std::min<uint32_t>(run.mmio.len, sizeof(run.mmio.data));
+  bool handled = run.mmio.is_write ? pci_.mmio_write(run.mmio.phys_addr, {run.mmio.data, len})
+                                   : pci_.mmio_read(run.mmio.phys_addr, {run.mmio.data, len});
+  if (handled) return;
   ++counters_.unhandled_mmio;
   if (!run.mmio.is_write) std::memset(run.mmio.data, 0xff, sizeof(run.mmio.data));
 }

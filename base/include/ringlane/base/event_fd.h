@@ -25,5 +25,7 @@ class EventFd {
 
 // Signals an eventfd we do not own (a vring call fd); one syscall, no error path worth taking.
 void signal_event_fd(int fd);
+// Reads and clears an eventfd we do not own (a doorbell); 0 when nothing was pending.
+uint64_t drain_event_fd(int fd);
 
 }  // namespace ringlane

@@ -111,6 +111,13 @@ class SplitQueue {
     if (call_fd_ >= 0 && guest_wants_interrupt()) notify_guest();
   }
 
+  // For a worker that sleeps between kicks (configure() assumes a busy-polling one): ask the
+  // driver to kick when it adds a buffer after the ones seen so far. Returns true when buffers
+  // arrived meanwhile, and then the worker must not sleep.
+  bool enable_kicks();
+  // Busy again: the driver need not kick.
+  void disable_kicks();
+
   // Marks the queue broken (NEEDS_RESET), counts and logs once; out of line.
   void mark_broken(ChainStatus status, uint16_t head);
   const GuestMemory& memory() const { return *mem_; }

@@ -51,6 +51,15 @@ class Vm {
   Status create_irqchip();
   Status create_pit();
   Result<Vcpu> create_vcpu(int id);
+  // A guest write of `len` bytes to MMIO address `gpa` signals `fd` in the kernel, without an exit
+  // to the VMM (doorbells). `assign` false removes it again.
+  Status set_ioeventfd(uint64_t gpa, uint32_t len, int fd, bool assign);
+  // Signalling `fd` raises interrupt `gsi` in the kernel (MSI routes and INTx lines).
+  Status set_irqfd(int fd, uint32_t gsi, bool assign);
+  // Replaces the whole GSI routing table (irqchip pins and MSI messages).
+  Status set_gsi_routing(const std::vector<kvm_irq_routing_entry>& entries);
+  // Drives an interrupt controller input (an INTx line) high or low.
+  Status set_irq_line(uint32_t gsi, bool high);
 
  private:
   friend class Kvm;

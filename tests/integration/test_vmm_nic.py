@@ -1,0 +1,86 @@
+"""ringlane-vmm's NICs against real peers: the test guest (vmm/guest/nic_guest.elf) boots on this
+machine's KVM, finds its virtio-net-pci card on the PCI bus, and exchanges frames with a peer on a
+TAP device inside a network namespace this test creates. Every frame is checked on both sides."""
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import netns  # noqa: E402
+import peers  # noqa: E402
+import report  # noqa: E402
+
+VMM = os.environ.get("RINGLANE_VMM_BIN", "")
+GUEST = os.environ.get("RINGLANE_NIC_GUEST", "")
+PEER = os.path.join(os.path.dirname(__file__), "..", "lib", "frame_peer.py")
+
+
+def guest_report(console, prefix):
+    """The guest's report line starting with `prefix`, as a dict of its numbers."""
+    for line in console.splitlines():
+        if line.startswith(prefix):
+            words = line.replace("(", " ").replace(")", " ").replace(",", " ").split()
+            numbers = {}
+            for i, w in enumerate(words[:-1]):
+                if w.isdigit():
+                    numbers[words[i + 1]] = int(w)
+            return numbers
+    return None
+
+
+class VirtioTap(unittest.TestCase):
+    def setUp(self):
+        self.ns = netns.NetNamespace("rlvmm")
+        self.ns.add_tap("tap0")
+        self.addCleanup(self.ns.close)
+
+    def exchange(self, send, recv, size, extra=""):
+        peer = peers.Process(self.ns.argv(sys.executable, PEER, "--iface", "tap0", "--expect",
+                                          str(send), "--send", str(recv), "--size", str(size),
+                                          "--echo", "--timeout", "60"), "frame-peer")
+        self.addCleanup(peer.kill)
+        peers.wait_for(lambda: "ready" in peer.output(), 10, "the frame peer")
+        vmm = peers.Process(self.ns.argv(VMM, "--kernel", GUEST, "--nic", "mode=virtio,tap=tap0",
+                                         "--cmdline", f"send={send} size={size} recv={recv} "
+                                                      f"echo=1 {extra}"), "ringlane-vmm")
+        self.addCleanup(vmm.kill)
+        rc = vmm.wait(60)
+        self.assertEqual(rc, 0, vmm.output())
+        self.assertEqual(peer.wait(30), 0, peer.output())
+        result = json.loads(peer.output().splitlines()[-1])
+        console = vmm.output()
+        print(f"virtio/TAP {size} B: guest sent {send}, peer got {result['received']}; peer sent "
+              f"{result['sent']}, echoes {result['echoes']}")
+        return result, console
+
+    def check(self, send, recv, size, extra=""):
+        result, console = self.exchange(send, recv, size, extra)
+        self.assertIn("ringlane-guest: nic virtio-net", console)
+        self.assertEqual(result["received"], send, result)
+        self.assertEqual(result["bad"], 0, result)
+        self.assertEqual(result["out_of_order"], 0, result)
+        self.assertEqual(result["guest_mac"], "52:54:00:12:34:56")
+        self.assertEqual(result["sent"], recv)
+        self.assertEqual(result["echoes"], recv, result)
+        self.assertEqual(result["echo_bad"], 0, result)
+        got = guest_report(console, "ringlane-guest: received")
+        self.assertIsNotNone(got, console)
+        self.assertEqual(got["frames"], recv, console)
+        self.assertEqual(got["bad"], 0, console)
+        self.assertEqual(got["out"], 0, console)  # "N out of order"
+        self.assertIn("0 unhandled", console)
+
+    def test_small_frames_both_ways(self):
+        self.check(send=1000, recv=500, size=64)
+
+    def test_full_size_frames_both_ways(self):
+        self.check(send=1000, recv=500, size=1514)
+
+    def test_without_event_idx(self):
+        # The NO_NOTIFY / NO_INTERRUPT flags instead of event indexes.
+        self.check(send=1000, recv=300, size=200, extra="event_idx=0")
+
+
+if __name__ == "__main__":
+    report.main("integration_vmm_nic")

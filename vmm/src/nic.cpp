@@ -1,0 +1,93 @@
+#include "ringlane/vmm/nic.h"
+
+#include <cstdio>
+#include <map>
+
+#include "ringlane/vmm/tap_net_backend.h"
+#include "ringlane/vmm/virtio_net_device.h"
+#include "ringlane/vmm/virtio_pci_device.h"
+
+namespace ringlane::vmm {
+
+namespace {
+
+Result<std::array<uint8_t, 6>> parse_mac(const std::string& text) {
+  std::array<unsigned, 6> v{};
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
+                  &v[5], &tail) != 6) {
+    return Error(EINVAL, "mac must look like 52:54:00:12:34:56, not '" + text + "'");
+  }
+  std::array<uint8_t, 6> mac{};
+  for (size_t i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v[i]);
+  if ((mac[0] & 1) != 0) return Error(EINVAL, "mac " + text + " is a multicast address");
+  return mac;
+}
+
+}  // namespace
+
+Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
+  std::map<std::string, std::string> fields;
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t comma = text.find(',', at);
+    std::string item = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Error(EINVAL, "expected key=value, got '" + item + "'");
+    }
+    if (!fields.emplace(item.substr(0, eq), item.substr(eq + 1)).second) {
+      return Error(EINVAL, "'" + item.substr(0, eq) + "' given twice");
+    }
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  NicSpec spec;
+  spec.name = "net" + std::to_string(index);
+  spec.mac = {0x52, 0x54, 0x00, 0x12, 0x34, static_cast<uint8_t>(0x56 + index)};
+  for (const auto& [key, value] : fields) {
+    if (key == "mode") {
+      if (value != "virtio") return Error(EINVAL, "mode must be virtio, not '" + value + "'");
+      spec.mode = NicMode::virtio;
+    } else if (key == "tap") {
+      spec.tap = value;
+    } else if (key == "mac") {
+      Result<std::array<uint8_t, 6>> mac = parse_mac(value);
+      if (!mac.ok()) return mac.error();
+      spec.mac = *mac;
+    } else if (key == "queue-size") {
+      char* end = nullptr;
+      unsigned long n = std::strtoul(value.c_str(), &end, 10);
+      if (value.empty() || *end != 0 || n < 2 || n > 32768 || (n & (n - 1)) != 0) {
+        return Error(EINVAL, "queue-size must be a power of two from 2 to 32768");
+      }
+      spec.queue_size = static_cast<uint16_t>(n);
+    } else {
+      return Error(EINVAL, "unknown key '" + key + "' (mode, tap, mac, queue-size)");
+    }
+  }
+  if (!fields.count("mode")) return Error(EINVAL, "mode= is required");
+  if (spec.tap.empty()) return Error(EINVAL, "tap= is required in mode virtio");
+  return spec;
+}
+
+Status attach_nic(Machine& machine, const NicSpec& spec) {
+  Result<Tap> tap = Tap::open(spec.tap);
+  if (!tap.ok()) return tap.error();
+  Result<std::unique_ptr<TapNetBackend>> backend = TapNetBackend::create(std::move(*tap));
+  if (!backend.ok()) return backend.error();
+  VirtioNetConfig config;
+  config.name = spec.name;
+  std::copy(spec.mac.begin(), spec.mac.end(), config.mac);
+  config.queue_size = spec.queue_size;
+  auto device =
+      std::make_shared<VirtioNetDevice>(config, machine.guest_memory(), std::move(*backend));
+  Result<std::shared_ptr<VirtioPciDevice>> pci =
+      VirtioPciDevice::create(device, machine.vm(), machine.gsi_routing());
+  if (!pci.ok()) return pci.error();
+  Result<int> slot = machine.pci().add(*pci);
+  if (!slot.ok()) return slot.error();
+  return {};
+}
+
+}  // namespace ringlane::vmm

@@ -1,0 +1,119 @@
+#include "ringlane/vmm/virtio_net_device.h"
+
+#include <cstring>
+
+#include "ringlane/base/log.h"
+#include "ringlane/vhost_user/virtio_spec.h"
+
+namespace ringlane::vmm {
+
+namespace {
+
+// virtio_net_config: mac, status, max_virtqueue_pairs.
+struct __attribute__((packed)) NetConfigSpace {
+  uint8_t mac[6];
+  uint16_t status;
+  uint16_t max_virtqueue_pairs;
+};
+constexpr uint16_t kLinkUp = 1;
+
+void add(NetBackendCounters& total, const NetBackendCounters& c) {
+  total.rx_frames += c.rx_frames;
+  total.tx_frames += c.tx_frames;
+  total.rx_bytes += c.rx_bytes;
+  total.tx_bytes += c.tx_bytes;
+  total.drops += c.drops;
+  total.kicks += c.kicks;
+  total.interrupts += c.interrupts;
+  total.wakeups += c.wakeups;
+}
+
+}  // namespace
+
+VirtioNetDevice::VirtioNetDevice(VirtioNetConfig config, const vhost_user::GuestMemory& memory,
+                                 std::unique_ptr<NetBackend> backend)
+    : config_(std::move(config)), memory_(memory), backend_(std::move(backend)) {}
+
+VirtioNetDevice::~VirtioNetDevice() {
+  reset();
+}
+
+uint64_t VirtioNetDevice::offered_features() const {
+  // What both backends serve the same way, so a switch never changes the contract: no offloads,
+  // no multiqueue, no control queue.
+  using virtio::bit;
+  return bit(virtio::kFVersion1) | bit(virtio::kNetFMac) | bit(virtio::kNetFStatus) |
+         bit(virtio::kNetFMrgRxbuf) | bit(virtio::kFRingEventIdx);
+}
+
+void VirtioNetDevice::read_config(uint64_t offset, std::span<uint8_t> data) const {
+  NetConfigSpace c{};
+  std::memcpy(c.mac, config_.mac, sizeof(c.mac));
+  c.status = kLinkUp;
+  c.max_virtqueue_pairs = 1;
+  if (offset + data.size() > sizeof(c)) return;  // zeroes past the structure
+  std::memcpy(data.data(), reinterpret_cast<const uint8_t*>(&c) + offset, data.size());
+}
+
+Status VirtioNetDevice::activate(uint64_t features, std::span<const VirtqueueConfig> queues) {
+  std::lock_guard lock(mutex_);
+  if (queues.size() != 2) return Error(EINVAL, "virtio-net needs two queues");
+  queues_ = {};
+  queues_.features = features;
+  queues_.memory = &memory_;
+  queues_.rx = queues[0];
+  queues_.tx = queues[1];
+  RINGLANE_TRY(backend_->start(queues_));
+  active_ = true;
+  return {};
+}
+
+void VirtioNetDevice::reset() {
+  std::lock_guard lock(mutex_);
+  if (active_) (void)backend_->stop();
+  active_ = false;
+}
+
+Result<std::unique_ptr<NetBackend>> VirtioNetDevice::switch_backend(
+    std::unique_ptr<NetBackend> next) {
+  std::lock_guard lock(mutex_);
+  if (active_) {
+    Result<QueuePositions> at = backend_->stop();
+    if (!at.ok()) return at.error();
+    queues_.rx_next_avail = at->rx_next_avail;
+    queues_.tx_next_avail = at->tx_next_avail;
+    if (Status s = next->start(queues_); !s.ok()) {
+      // Keep serving with the old backend rather than leave the guest without a NIC.
+      if (Status back = backend_->start(queues_); !back.ok()) {
+        log_line(LogLevel::error, config_.name + ": cannot restart " + backend_->kind() +
+                                      " backend either: " + back.error().to_string());
+        active_ = false;
+      }
+      return s.error();
+    }
+  }
+  add(retired_, backend_->counters());
+  std::unique_ptr<NetBackend> previous = std::move(backend_);
+  backend_ = std::move(next);
+  log_line(LogLevel::info, config_.name + ": now served by the " + backend_->kind() + " backend");
+  return previous;
+}
+
+std::string VirtioNetDevice::backend_kind() const {
+  std::lock_guard lock(mutex_);
+  return backend_->kind();
+}
+
+bool VirtioNetDevice::active() const {
+  std::lock_guard lock(mutex_);
+  return active_;
+}
+
+NetBackendCounters VirtioNetDevice::counters() const {
+  std::lock_guard lock(mutex_);
+  NetBackendCounters total = retired_;
+  add(total, backend_->counters());
+  return total;
+}
+
+}  // namespace ringlane::vmm
