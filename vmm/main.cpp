@@ -78,8 +78,11 @@ int run_vmm(int argc, char** argv) {
                  "exit) and the VMM's resident memory here as JSON");
   std::vector<std::string> nic_args;
   app.add_option("--nic", nic_args,
-                 "a network card, repeatable: mode=virtio,tap=NAME[,mac=52:54:00:12:34:56]"
-                 "[,queue-size=256] (virtio-net-pci served by the VMM, frames to a TAP device)");
+                 "a network card, repeatable: mode=virtio|vhost[,tap=NAME][,socket=PATH]"
+                 "[,mac=52:54:00:12:34:56][,queue-size=256]. virtio: virtio-net-pci served by "
+                 "a VMM thread, frames to the TAP device; vhost: the same card served by the "
+                 "vhost-user backend listening on PATH (ringlane). Give both tap= and socket= "
+                 "to switch modes live");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -107,10 +110,11 @@ int run_vmm(int argc, char** argv) {
   Result<std::unique_ptr<vmm::Machine>> created = vmm::Machine::create(config);
   if (!created.ok()) return fail(created.error().to_string());
   std::unique_ptr<vmm::Machine> machine = std::move(*created);
+  std::vector<std::unique_ptr<vmm::Nic>> attached;
   for (const vmm::NicSpec& spec : nics) {
-    if (Status s = vmm::attach_nic(*machine, spec); !s.ok()) {
-      return fail(spec.name + ": " + s.error().to_string());
-    }
+    Result<std::unique_ptr<vmm::Nic>> nic = vmm::attach_nic(*machine, spec);
+    if (!nic.ok()) return fail(spec.name + ": " + nic.error().to_string());
+    attached.push_back(std::move(*nic));
   }
   if (Status s = machine->boot_pvh(kernel); !s.ok()) {
     return fail(kernel_path + ": " + s.error().to_string(), kBadInput);

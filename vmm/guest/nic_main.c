@@ -4,6 +4,8 @@
  *   send=N size=S      transmit N test frames of S bytes (ethertype 0x88b5, sequence numbered)
  *   recv=M             then receive until M test frames or an end frame arrived
  *   echo=1             send every received test frame back, addresses swapped
+ *   window=W           while sending, keep at most W frames unanswered (frames the peer reflects
+ *                      count as answers): with a reflecting peer, nothing can overrun a ring
  * Test frames carry "RLG1", a 32-bit sequence number and a byte pattern derived from it, so the
  * peer can check each one; an "RLGE" frame ends the receive phase. */
 #include "cmdline.h"
@@ -43,7 +45,55 @@ static void send_one(struct nic* nic, const uint8_t* frame, uint32_t len) {
   while (!nic->send(nic, frame, len)) nic->flush(nic);
 }
 
+#define SEQ_TRACKED (1u << 20)
+
 static uint8_t frame[FRAME_MAX];
+static uint8_t seen[SEQ_TRACKED / 8]; /* sequence numbers received, to find duplicates */
+
+static struct {
+  uint64_t good, bad, other, echoed, out_of_order, duplicates;
+  uint32_t expected;
+  int echo;
+  int ended; /* an end frame arrived */
+} rx;
+
+/* Takes one frame from the NIC if there is one; returns 0 when there was none. */
+static int poll_receive(struct nic* nic) {
+  uint32_t len = nic->receive(nic, frame, sizeof(frame));
+  if (len == 0) return 0;
+  uint32_t seq = 0;
+  int kind = classify(frame, len, &seq);
+  if (kind == 2) {
+    rx.ended = 1;
+    return 1;
+  }
+  if (kind == 0) {
+    /* Our own test ethertype but a broken body is a corruption; other traffic (the host's IPv6
+     * neighbour discovery on a TAP) is just not ours. */
+    if (len >= 14 && frame[12] == (ETHERTYPE_TEST >> 8) && frame[13] == (ETHERTYPE_TEST & 0xff)) {
+      ++rx.bad;
+    } else {
+      ++rx.other;
+    }
+    return 1;
+  }
+  ++rx.good;
+  if (seq != rx.expected) ++rx.out_of_order;
+  rx.expected = seq + 1;
+  if (seq < SEQ_TRACKED) {
+    if (seen[seq / 8] & (1u << (seq % 8))) ++rx.duplicates;
+    seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+  }
+  if (rx.echo) {
+    uint8_t mac[6];
+    memcpy(mac, frame + 6, 6);
+    memcpy(frame, mac, 6);
+    memcpy(frame + 6, nic->mac, 6);
+    send_one(nic, frame, len);
+    ++rx.echoed;
+  }
+  return 1;
+}
 
 void guest_main(uint64_t start_info) {
   cmdline_init(start_info);
@@ -60,55 +110,32 @@ void guest_main(uint64_t start_info) {
 
   uint64_t count = cmdline_number("send", 0);
   uint64_t size = cmdline_number("size", 64);
+  uint64_t window = cmdline_number("window", 0);
+  uint64_t want = cmdline_number("recv", 0);
+  rx.echo = cmdline_is("echo", "1", 0);
   if (size < HEADER_LEN || size > FRAME_MAX) size = 64;
   uint64_t start = rdtsc();
   for (uint64_t seq = 0; seq < count; ++seq) {
+    if (window != 0) {
+      /* Answers come back only once the device has our frames: ring the doorbell first. */
+      if (seq - rx.good >= window) nic.flush(&nic);
+      while (seq - rx.good >= window) poll_receive(&nic);
+    }
     build_frame(frame, nic.mac, (uint32_t)seq, (uint32_t)size);
     send_one(&nic, frame, (uint32_t)size);
+    if (window != 0) poll_receive(&nic);
   }
   nic.drain(&nic);
   print("ringlane-guest: sent %lu frames of %lu bytes in %lu cycles\n", count, size,
         rdtsc() - start);
 
-  uint64_t want = cmdline_number("recv", 0);
-  int echo = cmdline_is("echo", "1", 0);
-  uint64_t good = 0, bad = 0, other = 0, echoed = 0, out_of_order = 0;
-  uint32_t expected = 0;
   start = rdtsc();
-  while (good < want) {
-    uint32_t len = nic.receive(&nic, frame, sizeof(frame));
-    if (len == 0) {
-      if (echo) nic.flush(&nic);
-      continue;
-    }
-    uint32_t seq = 0;
-    int kind = classify(frame, len, &seq);
-    if (kind == 2) break;
-    if (kind == 0) {
-      /* Our own test ethertype but a broken body is a corruption; other traffic (the host's IPv6
-       * neighbour discovery on a TAP) is just not ours. */
-      if (len >= 14 && frame[12] == (ETHERTYPE_TEST >> 8) && frame[13] == (ETHERTYPE_TEST & 0xff)) {
-        ++bad;
-      } else {
-        ++other;
-      }
-      continue;
-    }
-    ++good;
-    if (seq != expected) ++out_of_order;
-    expected = seq + 1;
-    if (echo) {
-      uint8_t mac[6];
-      memcpy(mac, frame + 6, 6);
-      memcpy(frame, mac, 6);
-      memcpy(frame + 6, nic.mac, 6);
-      send_one(&nic, frame, len);
-      ++echoed;
-    }
+  while (rx.good < want && !rx.ended) {
+    if (!poll_receive(&nic) && rx.echo) nic.flush(&nic);
   }
   nic.drain(&nic);
-  print("ringlane-guest: received %lu frames (%lu bad, %lu out of order, %lu other) in %lu cycles, "
-        "echoed %lu\n",
-        good, bad, out_of_order, other, rdtsc() - start, echoed);
+  print("ringlane-guest: received %lu frames (%lu bad, %lu out of order, %lu duplicate, %lu other) "
+        "in %lu cycles, echoed %lu\n",
+        rx.good, rx.bad, rx.out_of_order, rx.duplicates, rx.other, rdtsc() - start, rx.echoed);
   print("ringlane-guest: done\n");
 }

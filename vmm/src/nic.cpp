@@ -3,9 +3,7 @@
 #include <cstdio>
 #include <map>
 
-#include "ringlane/vmm/tap_net_backend.h"
-#include "ringlane/vmm/virtio_net_device.h"
-#include "ringlane/vmm/virtio_pci_device.h"
+#include "ringlane/vmm/virtio_nic.h"
 
 namespace ringlane::vmm {
 
@@ -25,6 +23,22 @@ Result<std::array<uint8_t, 6>> parse_mac(const std::string& text) {
 }
 
 }  // namespace
+
+const char* to_string(NicMode mode) {
+  switch (mode) {
+    case NicMode::virtio:
+      return "virtio";
+    case NicMode::vhost:
+      return "vhost";
+  }
+  return "?";
+}
+
+Result<NicMode> parse_nic_mode(const std::string& text) {
+  if (text == "virtio") return NicMode::virtio;
+  if (text == "vhost") return NicMode::vhost;
+  return Error(EINVAL, "mode must be virtio or vhost, not '" + text + "'");
+}
 
 Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
   std::map<std::string, std::string> fields;
@@ -47,10 +61,13 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
   spec.mac = {0x52, 0x54, 0x00, 0x12, 0x34, static_cast<uint8_t>(0x56 + index)};
   for (const auto& [key, value] : fields) {
     if (key == "mode") {
-      if (value != "virtio") return Error(EINVAL, "mode must be virtio, not '" + value + "'");
-      spec.mode = NicMode::virtio;
+      Result<NicMode> mode = parse_nic_mode(value);
+      if (!mode.ok()) return mode.error();
+      spec.mode = *mode;
     } else if (key == "tap") {
       spec.tap = value;
+    } else if (key == "socket") {
+      spec.socket = value;
     } else if (key == "mac") {
       Result<std::array<uint8_t, 6>> mac = parse_mac(value);
       if (!mac.ok()) return mac.error();
@@ -63,31 +80,21 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
       }
       spec.queue_size = static_cast<uint16_t>(n);
     } else {
-      return Error(EINVAL, "unknown key '" + key + "' (mode, tap, mac, queue-size)");
+      return Error(EINVAL, "unknown key '" + key + "' (mode, tap, socket, mac, queue-size)");
     }
   }
   if (!fields.count("mode")) return Error(EINVAL, "mode= is required");
-  if (spec.tap.empty()) return Error(EINVAL, "tap= is required in mode virtio");
+  if (spec.mode == NicMode::virtio && spec.tap.empty()) {
+    return Error(EINVAL, "tap= is required in mode virtio");
+  }
+  if (spec.mode == NicMode::vhost && spec.socket.empty()) {
+    return Error(EINVAL, "socket= is required in mode vhost");
+  }
   return spec;
 }
 
-Status attach_nic(Machine& machine, const NicSpec& spec) {
-  Result<Tap> tap = Tap::open(spec.tap);
-  if (!tap.ok()) return tap.error();
-  Result<std::unique_ptr<TapNetBackend>> backend = TapNetBackend::create(std::move(*tap));
-  if (!backend.ok()) return backend.error();
-  VirtioNetConfig config;
-  config.name = spec.name;
-  std::copy(spec.mac.begin(), spec.mac.end(), config.mac);
-  config.queue_size = spec.queue_size;
-  auto device =
-      std::make_shared<VirtioNetDevice>(config, machine.guest_memory(), std::move(*backend));
-  Result<std::shared_ptr<VirtioPciDevice>> pci =
-      VirtioPciDevice::create(device, machine.vm(), machine.gsi_routing());
-  if (!pci.ok()) return pci.error();
-  Result<int> slot = machine.pci().add(*pci);
-  if (!slot.ok()) return slot.error();
-  return {};
+Result<std::unique_ptr<Nic>> attach_nic(Machine& machine, const NicSpec& spec) {
+  return VirtioNic::create(machine, spec);
 }
 
 }  // namespace ringlane::vmm

@@ -99,7 +99,7 @@ static_assert(sizeof(RegionDescriptor) == 32);
 
 struct Message {
   MessageHeader header{};
-  uint8_t payload[kMaxPayload];
+  uint8_t payload[kMaxPayload]{};
   std::vector<UniqueFd> fds;
 
   Request request() const { return static_cast<Request>(header.request); }

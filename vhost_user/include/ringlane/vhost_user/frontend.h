@@ -1,0 +1,74 @@
+// VhostUserFrontend: the driver side of a vhost-user connection, as a VMM needs it: negotiate
+// features, share guest memory, hand rings over (SET_VRING_*), and take them back with the
+// position the backend stopped at (GET_VRING_BASE). Every call waits for the backend's answer
+// (its reply, or a REPLY_ACK when negotiated), with a timeout, so the caller knows the backend
+// has acted before it goes on.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "ringlane/base/result.h"
+#include "ringlane/vhost_user/message.h"
+#include "ringlane/vhost_user/unix_socket.h"
+
+namespace ringlane::vhost_user {
+
+// One memory region to share: its guest physical range, where it is mapped in this process, and
+// the fd (and offset in it) the backend maps.
+struct SharedRegion {
+  uint64_t guest_phys_addr;
+  uint64_t size;
+  uint64_t user_addr;
+  uint64_t mmap_offset;
+  int fd;
+};
+
+// One ring to hand over, with this process's addresses of its parts.
+struct FrontendVring {
+  uint32_t index;
+  uint32_t size;
+  uint64_t desc_user_addr;
+  uint64_t avail_user_addr;
+  uint64_t used_user_addr;
+  uint16_t next_avail;
+  int kick_fd;
+  int call_fd;
+};
+
+class VhostUserFrontend {
+ public:
+  static constexpr std::chrono::milliseconds kTimeout{5000};
+
+  // Connects to a backend listening on `path`.
+  static Result<VhostUserFrontend> connect(const std::string& path);
+
+  // GET_FEATURES (and protocol features when offered); SET_OWNER.
+  Result<uint64_t> get_features();
+  Status set_owner();
+  // SET_FEATURES with `features` (PROTOCOL_FEATURES is added when the backend offered it).
+  Status set_features(uint64_t features);
+  Status set_mem_table(const SharedRegion* regions, uint32_t count);
+  // NUM, ADDR, BASE, CALL, KICK, then ENABLE: the backend serves the ring when this returns.
+  Status start_vring(const FrontendVring& vring);
+  // GET_VRING_BASE: the backend stops the ring and says where the next avail entry is.
+  Result<uint16_t> stop_vring(uint32_t index);
+
+  bool reply_ack() const { return (protocol_features_ & (1ULL << protocol::kReplyAck)) != 0; }
+
+ private:
+  explicit VhostUserFrontend(MessageChannel channel) : channel_(std::move(channel)) {}
+  // Sends a request without an answer of its own; waits for the ack when REPLY_ACK is on.
+  Status request(Request r, const void* payload, uint32_t size, const int* fds = nullptr,
+                 size_t fd_count = 0);
+  // Sends a request that has an answer and returns the answer's payload as a u64 or VringState.
+  Result<Message> request_reply(Request r, const void* payload, uint32_t size);
+  Result<Message> await_reply(Request r);
+
+  MessageChannel channel_;
+  uint64_t backend_features_ = 0;
+  uint64_t protocol_features_ = 0;
+};
+
+}  // namespace ringlane::vhost_user

@@ -1,0 +1,64 @@
+#include "ringlane/vmm/virtio_nic.h"
+
+#include "ringlane/vmm/tap_net_backend.h"
+#include "ringlane/vmm/vhost_user_net_backend.h"
+
+namespace ringlane::vmm {
+
+Result<std::unique_ptr<Nic>> VirtioNic::create(Machine& machine, const NicSpec& spec) {
+  std::unique_ptr<VirtioNic> nic(new VirtioNic(machine, spec));
+  Result<std::unique_ptr<NetBackend>> backend = nic->make_backend(spec.mode);
+  if (!backend.ok()) return backend.error();
+  nic->mode_ = spec.mode;
+  VirtioNetConfig config;
+  config.name = spec.name;
+  std::copy(spec.mac.begin(), spec.mac.end(), config.mac);
+  config.queue_size = spec.queue_size;
+  nic->device_ =
+      std::make_shared<VirtioNetDevice>(config, machine.guest_memory(), std::move(*backend));
+  Result<std::shared_ptr<VirtioPciDevice>> pci =
+      VirtioPciDevice::create(nic->device_, machine.vm(), machine.gsi_routing());
+  if (!pci.ok()) return pci.error();
+  Result<int> slot = machine.pci().add(*pci);
+  if (!slot.ok()) return slot.error();
+  return std::unique_ptr<Nic>(std::move(nic));
+}
+
+Result<std::unique_ptr<NetBackend>> VirtioNic::make_backend(NicMode mode) const {
+  if (mode == NicMode::virtio) {
+    if (spec_.tap.empty()) return Error(EINVAL, spec_.name + " has no tap= for virtio mode");
+    Result<Tap> tap = Tap::open(spec_.tap);
+    if (!tap.ok()) return tap.error();
+    Result<std::unique_ptr<TapNetBackend>> b = TapNetBackend::create(std::move(*tap));
+    if (!b.ok()) return b.error();
+    return std::unique_ptr<NetBackend>(std::move(*b));
+  }
+  if (spec_.socket.empty()) return Error(EINVAL, spec_.name + " has no socket= for vhost mode");
+  Result<std::unique_ptr<VhostUserNetBackend>> b =
+      VhostUserNetBackend::create(spec_.socket, machine_.ram());
+  if (!b.ok()) return b.error();
+  return std::unique_ptr<NetBackend>(std::move(*b));
+}
+
+NicMode VirtioNic::mode() const {
+  std::lock_guard lock(mutex_);
+  return mode_;
+}
+
+Status VirtioNic::set_mode(NicMode mode) {
+  std::lock_guard lock(mutex_);
+  if (mode == mode_) return {};
+  std::unique_ptr<NetBackend> next = std::move(parked_);
+  if (!next) {
+    Result<std::unique_ptr<NetBackend>> made = make_backend(mode);
+    if (!made.ok()) return made.error();
+    next = std::move(*made);
+  }
+  Result<std::unique_ptr<NetBackend>> previous = device_->switch_backend(std::move(next));
+  if (!previous.ok()) return previous.error();
+  parked_ = std::move(*previous);
+  mode_ = mode;
+  return {};
+}
+
+}  // namespace ringlane::vmm
