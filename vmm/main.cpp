@@ -14,8 +14,10 @@
 
 #include "ringlane/base/monotonic_clock.h"
 #include "ringlane/base/unique_fd.h"
+#include "ringlane/vmm/api_socket.h"
 #include "ringlane/vmm/machine.h"
 #include "ringlane/vmm/nic.h"
+#include "ringlane/vmm/vm_api.h"
 
 namespace {
 
@@ -76,6 +78,10 @@ int run_vmm(int argc, char** argv) {
   app.add_option("--boot-report", boot_report,
                  "on exit, write boot times (CLOCK_MONOTONIC ns of the first guest entry and "
                  "exit) and the VMM's resident memory here as JSON");
+  std::string api_sock;
+  app.add_option("--api-sock", api_sock,
+                 "serve the REST API on this Unix socket: GET /vm, GET /vm/nics, "
+                 "PUT /vm/nics/NAME {\"mode\": \"virtio\"|\"vhost\"} (ringlane-ctl vm drives it)");
   std::vector<std::string> nic_args;
   app.add_option("--nic", nic_args,
                  "a network card, repeatable: mode=virtio|vhost[,tap=NAME][,socket=PATH]"
@@ -119,7 +125,15 @@ int run_vmm(int argc, char** argv) {
   if (Status s = machine->boot_pvh(kernel); !s.ok()) {
     return fail(kernel_path + ": " + s.error().to_string(), kBadInput);
   }
+  vmm::VmApi api(*machine, attached, config.memory_bytes);
+  std::unique_ptr<vmm::ApiSocket> api_socket;
+  if (!api_sock.empty()) {
+    Result<std::unique_ptr<vmm::ApiSocket>> started = vmm::ApiSocket::start(api_sock, api);
+    if (!started.ok()) return fail("--api-sock " + api_sock + ": " + started.error().to_string());
+    api_socket = std::move(*started);
+  }
   Result<vmm::MachineExit> end = machine->run();
+  api.set_running(false);
   const vmm::MachineCounters& c = machine->counters();
   std::string counts = std::to_string(c.exits) + " exits (" + std::to_string(c.pio_exits) +
                        " port I/O, " + std::to_string(c.mmio_exits) + " MMIO; " +

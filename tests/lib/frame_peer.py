@@ -5,6 +5,7 @@ Prints "ready" once bound, and one JSON line of results at the end."""
 import argparse
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -22,7 +23,13 @@ def main():
     ap.add_argument("--echo", action="store_true", help="the guest echoes: wait for each window")
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--reflect", action="store_true",
+                    help="send every test frame back (addresses swapped) until SIGTERM or the "
+                         "timeout, then report how many and which sequence numbers")
     a = ap.parse_args()
+    if a.reflect:
+        reflect(a)
+        return
 
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(guest_frames.ETHERTYPE))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
@@ -77,6 +84,35 @@ def main():
             result["echoes"] += 1
             next_echo += 1
     print(json.dumps(result), flush=True)
+
+
+def reflect(a):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(guest_frames.ETHERTYPE))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    s.bind((a.iface, 0))
+    s.settimeout(0.2)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    print("ready", flush=True)
+    deadline = time.monotonic() + a.timeout
+    seqs = []
+    bad = 0
+    while not stop and time.monotonic() < deadline:
+        try:
+            frame, addr = s.recvfrom(65536)
+        except (socket.timeout, InterruptedError):
+            continue
+        if addr[2] == socket.PACKET_OUTGOING:
+            continue
+        seq = guest_frames.parse(frame)
+        if seq is None:
+            bad += 1
+            continue
+        seqs.append(seq)
+        s.send(frame[6:12] + frame[0:6] + frame[12:])
+    print(json.dumps({"reflected": len(seqs), "unique": len(set(seqs)), "bad": bad,
+                      "first": min(seqs, default=None), "last": max(seqs, default=None)}),
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -46,12 +46,15 @@ Status TapNetBackend::start(const NetQueues& queues) {
   rx_.set_live(true);
   tx_.set_live(true);
   stop_.drain();
+  transmit_stopped_.store(false, std::memory_order_relaxed);
   thread_ = std::thread([this] { serve(); });
   return {};
 }
 
 Result<QueuePositions> TapNetBackend::stop() {
   if (!running()) return QueuePositions{rx_.last_avail_idx(), tx_.last_avail_idx()};
+  transmit_stopped_.store(true, std::memory_order_relaxed);
+  std::this_thread::sleep_for(kReceiveDrain);
   (void)stop_.signal();
   thread_.join();
   rx_.set_live(false);
@@ -74,7 +77,7 @@ NetBackendCounters TapNetBackend::counters() const {
 }
 
 uint16_t TapNetBackend::transmit_burst() {
-  if (!tx_.serving()) return 0;
+  if (!tx_.serving() || transmit_stopped_.load(std::memory_order_relaxed)) return 0;
   batch_.clear();
   uint16_t n = vhost_user::dequeue_burst(tx_, features_, batch_);
   for (uint16_t i = 0; i < n; ++i) {
@@ -142,7 +145,8 @@ void TapNetBackend::serve() {
     moved += receive_burst();
     if (moved != 0) continue;
     // Idle: ask for doorbells, then re-check, so a buffer added in between is not missed.
-    bool tx_pending = tx_.serving() && tx_.enable_kicks();
+    bool tx_pending =
+        tx_.serving() && !transmit_stopped_.load(std::memory_order_relaxed) && tx_.enable_kicks();
     bool rx_room = rx_.serving() && rx_.enable_kicks();
     if (tx_pending) {
       tx_.disable_kicks();

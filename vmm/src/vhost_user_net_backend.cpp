@@ -1,5 +1,7 @@
 #include "ringlane/vmm/vhost_user_net_backend.h"
 
+#include <thread>
+
 #include "ringlane/vhost_user/virtio_spec.h"
 
 namespace ringlane::vmm {
@@ -62,10 +64,11 @@ Status VhostUserNetBackend::start(const NetQueues& queues) {
 Result<QueuePositions> VhostUserNetBackend::stop() {
   if (!running_) return QueuePositions{};
   running_ = false;
-  Result<uint16_t> rx = frontend_.stop_vring(0);
-  if (!rx.ok()) return rx.error();
   Result<uint16_t> tx = frontend_.stop_vring(1);
   if (!tx.ok()) return tx.error();
+  std::this_thread::sleep_for(kReceiveDrain);
+  Result<uint16_t> rx = frontend_.stop_vring(0);
+  if (!rx.ok()) return rx.error();
   return QueuePositions{*rx, *tx};
 }
 

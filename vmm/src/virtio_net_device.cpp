@@ -17,17 +17,6 @@ struct __attribute__((packed)) NetConfigSpace {
 };
 constexpr uint16_t kLinkUp = 1;
 
-void add(NetBackendCounters& total, const NetBackendCounters& c) {
-  total.rx_frames += c.rx_frames;
-  total.tx_frames += c.tx_frames;
-  total.rx_bytes += c.rx_bytes;
-  total.tx_bytes += c.tx_bytes;
-  total.drops += c.drops;
-  total.kicks += c.kicks;
-  total.interrupts += c.interrupts;
-  total.wakeups += c.wakeups;
-}
-
 }  // namespace
 
 VirtioNetDevice::VirtioNetDevice(VirtioNetConfig config, const vhost_user::GuestMemory& memory,
@@ -92,7 +81,6 @@ Result<std::unique_ptr<NetBackend>> VirtioNetDevice::switch_backend(
       return s.error();
     }
   }
-  add(retired_, backend_->counters());
   std::unique_ptr<NetBackend> previous = std::move(backend_);
   backend_ = std::move(next);
   log_line(LogLevel::info, config_.name + ": now served by the " + backend_->kind() + " backend");
@@ -111,9 +99,7 @@ bool VirtioNetDevice::active() const {
 
 NetBackendCounters VirtioNetDevice::counters() const {
   std::lock_guard lock(mutex_);
-  NetBackendCounters total = retired_;
-  add(total, backend_->counters());
-  return total;
+  return backend_->counters();
 }
 
 }  // namespace ringlane::vmm

@@ -45,6 +45,13 @@ NicMode VirtioNic::mode() const {
   return mode_;
 }
 
+NetBackendCounters VirtioNic::counters() const {
+  std::lock_guard lock(mutex_);
+  NetBackendCounters total = device_->counters();
+  if (parked_) total += parked_->counters();
+  return total;
+}
+
 Status VirtioNic::set_mode(NicMode mode) {
   std::lock_guard lock(mutex_);
   if (mode == mode_) return {};

@@ -3,6 +3,7 @@
 // MMIO exits. Devices keep references into it, so it stays where create() put it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,13 +26,14 @@ struct MachineConfig {
   int serial_fd = 1;  // where the guest's console output goes
 };
 
-// Guest accesses that hit nothing: counted and answered like an empty bus (reads all ones).
+// VM exits by kind; guest accesses that hit nothing are counted and answered like an empty bus
+// (reads all ones). Atomic: the API thread reads them while the vCPU runs.
 struct MachineCounters {
-  uint64_t exits = 0;
-  uint64_t pio_exits = 0;
-  uint64_t mmio_exits = 0;
-  uint64_t unhandled_pio = 0;
-  uint64_t unhandled_mmio = 0;
+  std::atomic<uint64_t> exits{0};
+  std::atomic<uint64_t> pio_exits{0};
+  std::atomic<uint64_t> mmio_exits{0};
+  std::atomic<uint64_t> unhandled_pio{0};
+  std::atomic<uint64_t> unhandled_mmio{0};
 };
 
 // When the boot vCPU first entered the guest and first came back (CLOCK_MONOTONIC, ns): the

@@ -3,6 +3,7 @@
 // gives them back, with the position where it stopped, so another backend can take over.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -36,7 +37,22 @@ struct NetBackendCounters {
   uint64_t kicks = 0;       // doorbells the backend woke up for
   uint64_t interrupts = 0;  // call eventfd signals to the guest
   uint64_t wakeups = 0;     // times the backend's thread slept and woke
+
+  NetBackendCounters& operator+=(const NetBackendCounters& o) {
+    rx_frames += o.rx_frames;
+    tx_frames += o.tx_frames;
+    rx_bytes += o.rx_bytes;
+    tx_bytes += o.tx_bytes;
+    drops += o.drops;
+    kicks += o.kicks;
+    interrupts += o.interrupts;
+    wakeups += o.wakeups;
+    return *this;
+  }
 };
+
+// How long a stopping backend keeps receiving after it stopped transmitting.
+inline constexpr std::chrono::milliseconds kReceiveDrain{50};
 
 class NetBackend {
  public:
@@ -45,6 +61,8 @@ class NetBackend {
   // Begins serving. Fails without touching guest memory if the rings are unusable.
   virtual Status start(const NetQueues& queues) = 0;
   // Stops serving; every buffer taken from an avail ring has been returned in the used ring.
+  // The transmit queue stops first and the receive queue a drain period later, so frames that
+  // are answers to the guest's last transmissions still arrive instead of meeting a stopped ring.
   virtual Result<QueuePositions> stop() = 0;
   virtual bool running() const = 0;
   virtual NetBackendCounters counters() const = 0;

@@ -55,6 +55,7 @@ class TapNetBackend : public NetBackend {
   std::atomic<uint64_t> drops_{0};
   std::atomic<uint64_t> kicks_{0};
   std::atomic<uint64_t> wakeups_{0};
+  std::atomic<bool> transmit_stopped_{false};  // draining: receive only
 };
 
 }  // namespace ringlane::vmm

@@ -37,12 +37,11 @@ class VirtioNetDevice : public VirtioDevice {
   Status activate(uint64_t features, std::span<const VirtqueueConfig> queues) override;
   void reset() override;
 
-  // Hands the queues to `next` (running or not) and keeps the previous backend's counters in
-  // the totals. Returns the backend that was replaced.
+  // Hands the queues to `next` (running or not). Returns the backend that was replaced.
   Result<std::unique_ptr<NetBackend>> switch_backend(std::unique_ptr<NetBackend> next);
   std::string backend_kind() const;
   bool active() const;
-  // Counters of every backend this device has had, summed.
+  // The current backend's counters.
   NetBackendCounters counters() const;
 
  private:
@@ -52,7 +51,6 @@ class VirtioNetDevice : public VirtioDevice {
   std::unique_ptr<NetBackend> backend_;
   bool active_ = false;
   NetQueues queues_;
-  NetBackendCounters retired_;  // of backends switched away from
 };
 
 }  // namespace ringlane::vmm

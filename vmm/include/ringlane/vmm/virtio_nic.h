@@ -22,7 +22,8 @@ class VirtioNic : public Nic {
   NicMode mode() const override;
   std::array<uint8_t, 6> mac() const override { return spec_.mac; }
   bool active() const override { return device_->active(); }
-  NetBackendCounters counters() const override { return device_->counters(); }
+  // Both backends' counters summed (each counts only what it moved).
+  NetBackendCounters counters() const override;
   Status set_mode(NicMode mode) override;
 
  private:
