@@ -178,6 +178,10 @@ std::optional<MachineExit> Machine::handle_pio(kvm_run& run) {
       }
       continue;
     }
+    if (out ? pci_.io_write(port, {value, run.io.size})
+            : pci_.io_read(port, {value, run.io.size})) {
+      continue;
+    }
     // Reset: the i8042's "pulse reset line" command, or the reset control register.
     if (out && run.io.size == 1 &&
         ((port == 0x64 && *value == 0xfe) || (port == 0xcf9 && (*value & 0x04) != 0))) {
