@@ -126,7 +126,7 @@ int run_vmm(int argc, char** argv) {
   if (Status s = machine->boot_pvh(kernel); !s.ok()) {
     return fail(kernel_path + ": " + s.error().to_string(), kBadInput);
   }
-  vmm::VmApi api(*machine, attached, config.memory_bytes);
+  vmm::VmApi api(machine->counters(), attached, config.memory_bytes);
   std::unique_ptr<vmm::ApiSocket> api_socket;
   if (!api_sock.empty()) {
     Result<std::unique_ptr<vmm::ApiSocket>> started = vmm::ApiSocket::start(api_sock, api);
