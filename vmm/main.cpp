@@ -146,6 +146,9 @@ int run_vmm(int argc, char** argv) {
   if (!end.ok()) return fail(end.error().to_string() + " after " + counts);
   if (*end == vmm::MachineExit::shutdown) return fail("guest triple-faulted after " + counts);
   std::cerr << "ringlane-vmm: guest reset the machine after " << counts << "\n";
+  if (Result<uint32_t> khz = machine->vm().tsc_khz(); khz.ok()) {
+    std::cerr << "ringlane-vmm: guest TSC " << *khz << " kHz\n";
+  }
   for (const std::unique_ptr<vmm::Nic>& nic : attached) {
     vmm::NetBackendCounters n = nic->counters();
     std::cerr << "ringlane-vmm: " << nic->name() << " (" << to_string(nic->mode())

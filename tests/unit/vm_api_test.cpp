@@ -110,8 +110,9 @@ TEST_F(VmApiTest, BadBodiesAreRefusedWithTheReason) {
            Case{R"({"mode": 1})", "\"mode\" (a string) is required"},
            Case{R"({"mode": null})", "\"mode\" (a string) is required"},
            Case{R"({"mode": "vhost", "queues": 2})", "unknown field 'queues'"},
-           Case{R"({"mode": "e1000"})", "mode must be virtio or vhost, not 'e1000'"},
-           Case{R"({"mode": "VHOST"})", "mode must be virtio or vhost"},
+           Case{R"({"mode": "rtl8139"})",
+                "mode must be emulated (or e1000), virtio or vhost, not 'rtl8139'"},
+           Case{R"({"mode": "VHOST"})", "mode must be emulated (or e1000), virtio or vhost"},
            Case{"{\"mode\": \"\xff\"}", "JSON object"},  // not UTF-8: not JSON
        }) {
     ApiAnswer a = api_.handle("PUT", "/vm/nics/net0", c.body);
