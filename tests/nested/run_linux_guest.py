@@ -35,8 +35,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUTER_MODULES = ["kvm_amd", "tun"]
 # Per NIC model: the inner kernel module, the TAP device in the outer guest, the subnet.
 NIC_PLANS = {
-    "virtio": {"module": "virtio_net", "driver": "virtio_net", "tap": "tap0", "net": "10.0.2"},
-    "e1000": {"module": "e1000", "driver": "e1000", "tap": "tap1", "net": "10.0.3"},
+    "virtio": {"modules": ["virtio_pci", "virtio_net"], "driver": "virtio_net", "tap": "tap0", "net": "10.0.2"},
+    "e1000": {"modules": ["e1000"], "driver": "e1000", "tap": "tap1", "net": "10.0.3"},
 }
 TRANSFER_BYTES = 1 << 20
 TRANSFER_PORT = 5000
@@ -155,7 +155,7 @@ for dev in /sys/class/net/eth*; do
   esac
   ip addr add $net.2/24 dev $name
   ip link set $name up
-  echo "{mark}INNER-NIC $name driver=$driver irq=$(cat $dev/device/irq) mac=$(cat $dev/address)"
+  echo "{mark}INNER-NIC $name driver=$driver irq=$(cat $dev/device/irq 2>/dev/null || cat $dev/device/../irq) mac=$(cat $dev/address)"
   if ping -c 3 -W 5 $net.1 > /tmp/ping 2>&1; then
     echo "{mark}INNER-PING $driver ok $(grep -o '[0-9]* packets received' /tmp/ping)"
   else
@@ -196,7 +196,7 @@ def build_images(work, vmlinuz, moddir, vmm, nics, vcpus, memory, inner_cmdline)
     shutil.rmtree(inner, ignore_errors=True)
     shutil.rmtree(outer, ignore_errors=True)
     plans = [NIC_PLANS[n] for n in nics]
-    mods = base_tree(inner, moddir, module_order(moddir, [p["module"] for p in plans]))
+    mods = base_tree(inner, moddir, module_order(moddir, [m for p in plans for m in p["modules"]]))
     cases = "\n".join(f"    {p['driver']}) net={p['net']} ;;" for p in plans)
     with open(os.path.join(inner, "init"), "w") as f:
         f.write(INNER_INIT.format(modules=mods, mark=MARK, cases=cases, port=TRANSFER_PORT))
