@@ -103,8 +103,9 @@ int run_vmm(int argc, char** argv) {
                  "PUT /vm/nics/NAME {\"mode\": \"virtio\"|\"vhost\"} (ringlane-ctl vm drives it)");
   std::vector<std::string> nic_args;
   app.add_option("--nic", nic_args,
-                 "a network card, repeatable: mode=virtio|vhost[,tap=NAME][,socket=PATH]"
-                 "[,mac=52:54:00:12:34:56][,queue-size=256]. virtio: virtio-net-pci served by "
+                 "a network card, repeatable: mode=emulated|virtio|vhost[,tap=NAME][,socket=PATH]"
+                 "[,mac=52:54:00:12:34:56][,queue-size=256]. emulated (or e1000): an Intel "
+                 "82540EM model, frames to the TAP device; virtio: virtio-net-pci served by "
                  "a VMM thread, frames to the TAP device; vhost: the same card served by the "
                  "vhost-user backend listening on PATH (ringlane). Give both tap= and socket= "
                  "to switch modes live");
@@ -177,6 +178,13 @@ int run_vmm(int argc, char** argv) {
   if (!end.ok()) return fail(end.error().to_string() + " after " + counts);
   if (*end == vmm::MachineExit::shutdown) return fail("guest triple-faulted after " + counts);
   std::cerr << "ringlane-vmm: guest reset the machine after " << counts << "\n";
+  for (const std::unique_ptr<vmm::Nic>& nic : attached) {
+    vmm::NetBackendCounters n = nic->counters();
+    std::cerr << "ringlane-vmm: " << nic->name() << " (" << to_string(nic->mode())
+              << "): " << n.tx_frames << " frames from the guest, " << n.rx_frames << " to it, "
+              << n.drops << " dropped, " << n.kicks << " doorbells, " << n.interrupts
+              << " interrupts\n";
+  }
   return 0;
 }
 

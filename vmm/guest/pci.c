@@ -30,6 +30,11 @@ void pci_write16(const struct pci_device* d, uint8_t offset, uint16_t value) {
   outw(PCI_CONFIG_DATA + (offset & 2), value);
 }
 
+void pci_write32(const struct pci_device* d, uint8_t offset, uint32_t value) {
+  select_register(d, offset);
+  outl(PCI_CONFIG_DATA, value);
+}
+
 int pci_find(uint16_t vendor, const uint16_t* devices, int count, struct pci_device* out) {
   for (uint8_t slot = 0; slot < 32; ++slot) {
     for (uint8_t fn = 0; fn < 8; ++fn) {

@@ -236,6 +236,7 @@ bool Machine::port_access(uint16_t port, bool out, uint8_t* value, uint32_t size
     }
     return true;
   }
+  if (out ? pci_.io_write(port, {value, size}) : pci_.io_read(port, {value, size})) return true;
   if (size != 1) return false;  // the legacy devices below have byte registers only
   if (port >= SerialPort::kBase && port < SerialPort::kBase + SerialPort::kPorts) {
     if (out) {

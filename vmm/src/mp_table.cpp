@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "ringlane/vmm/pci_bus.h"
+
 namespace ringlane::vmm {
 
 namespace {
@@ -140,7 +142,7 @@ std::vector<uint8_t> build_mp_table(int vcpus, uint32_t address) {
   for (int slot = 1; slot < kPciSlots; ++slot) {
     append(entries, InterruptEntry{kIoInterrupt, kIntTypeInt, kFlagsActiveHighLevel, kMpPciBusId,
                                    static_cast<uint8_t>(slot << 2), ioapic_id,
-                                   static_cast<uint8_t>(pci_intx_gsi(slot))});
+                                   static_cast<uint8_t>(PciBus::intx_gsi(slot))});
     ++count;
   }
   append(entries, InterruptEntry{kLocalInterrupt, kIntTypeExtInt, kFlagsConforming, kMpIsaBusId,

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 
+#include "ringlane/vmm/e1000_nic.h"
 #include "ringlane/vmm/virtio_nic.h"
 
 namespace ringlane::vmm {
@@ -26,6 +27,8 @@ Result<std::array<uint8_t, 6>> parse_mac(const std::string& text) {
 
 const char* to_string(NicMode mode) {
   switch (mode) {
+    case NicMode::emulated:
+      return "emulated";
     case NicMode::virtio:
       return "virtio";
     case NicMode::vhost:
@@ -35,9 +38,11 @@ const char* to_string(NicMode mode) {
 }
 
 Result<NicMode> parse_nic_mode(const std::string& text) {
+  // "e1000" names the emulated mode by its model, as users of other VMMs know it.
+  if (text == "emulated" || text == "e1000") return NicMode::emulated;
   if (text == "virtio") return NicMode::virtio;
   if (text == "vhost") return NicMode::vhost;
-  return Error(EINVAL, "mode must be virtio or vhost, not '" + text + "'");
+  return Error(EINVAL, "mode must be emulated (or e1000), virtio or vhost, not '" + text + "'");
 }
 
 Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
@@ -84,8 +89,8 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
     }
   }
   if (!fields.count("mode")) return Error(EINVAL, "mode= is required");
-  if (spec.mode == NicMode::virtio && spec.tap.empty()) {
-    return Error(EINVAL, "tap= is required in mode virtio");
+  if (spec.mode != NicMode::vhost && spec.tap.empty()) {
+    return Error(EINVAL, std::string("tap= is required in mode ") + to_string(spec.mode));
   }
   if (spec.mode == NicMode::vhost && spec.socket.empty()) {
     return Error(EINVAL, "socket= is required in mode vhost");
@@ -94,6 +99,7 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
 }
 
 Result<std::unique_ptr<Nic>> attach_nic(Machine& machine, const NicSpec& spec) {
+  if (spec.mode == NicMode::emulated) return E1000Nic::create(machine, spec);
   return VirtioNic::create(machine, spec);
 }
 

@@ -40,12 +40,18 @@ Result<int> PciBus::add(std::shared_ptr<PciDevice> device) {
   for (int bar = 0; bar < PciConfigSpace::kBarCount; ++bar) {
     uint64_t size = config.bar_size(bar);
     if (size == 0) continue;
-    uint64_t at = (next_mmio_ + size - 1) & ~(size - 1);  // naturally aligned
-    if (at + size > kMmioWindowEnd) {
-      return Error(ENOSPC, device->name() + ": its BARs do not fit the PCI MMIO window");
+    bool io = config.bar_is_io(bar);
+    uint64_t& next = io ? next_io_ : next_mmio_;
+    uint64_t at = (next + size - 1) & ~(size - 1);  // naturally aligned
+    if (at + size > (io ? kIoWindowEnd : kMmioWindowEnd)) {
+      return Error(ENOSPC, device->name() + ": its BARs do not fit the PCI " +
+                               (io ? "I/O" : "MMIO") + " window");
     }
     config.set_bar_address(bar, at);
-    next_mmio_ = at + size;
+    next = at + size;
+  }
+  if (config.interrupt_pin() != 0) {
+    config.set_interrupt_pin(config.interrupt_pin(), static_cast<uint8_t>(intx_gsi(slot)));
   }
   slots_[slot] = std::move(device);
   return slot;
@@ -96,10 +102,11 @@ void PciBus::port_write(uint16_t port, std::span<const uint8_t> data) {
   d->config_written(offset, size, decoding_changed);
 }
 
-PciBus::Decode PciBus::decode(uint64_t gpa, uint64_t len) const {
+PciBus::Decode PciBus::decode(uint64_t gpa, uint64_t len, bool io) const {
   for (const std::shared_ptr<PciDevice>& d : slots_) {
     if (!d) continue;
     for (int bar = 0; bar < PciConfigSpace::kBarCount; ++bar) {
+      if (d->config().bar_is_io(bar) != io) continue;
       std::optional<uint64_t> base = d->config().bar_address(bar);
       if (!base) continue;
       uint64_t size = d->config().bar_size(bar);
@@ -112,14 +119,28 @@ PciBus::Decode PciBus::decode(uint64_t gpa, uint64_t len) const {
 }
 
 bool PciBus::mmio_read(uint64_t gpa, std::span<uint8_t> data) {
-  Decode hit = decode(gpa, data.size());
+  Decode hit = decode(gpa, data.size(), false);
   if (hit.device == nullptr) return false;
   hit.device->bar_read(hit.bar, hit.offset, data);
   return true;
 }
 
 bool PciBus::mmio_write(uint64_t gpa, std::span<const uint8_t> data) {
-  Decode hit = decode(gpa, data.size());
+  Decode hit = decode(gpa, data.size(), false);
+  if (hit.device == nullptr) return false;
+  hit.device->bar_write(hit.bar, hit.offset, data);
+  return true;
+}
+
+bool PciBus::io_read(uint16_t port, std::span<uint8_t> data) {
+  Decode hit = decode(port, data.size(), true);
+  if (hit.device == nullptr) return false;
+  hit.device->bar_read(hit.bar, hit.offset, data);
+  return true;
+}
+
+bool PciBus::io_write(uint16_t port, std::span<const uint8_t> data) {
+  Decode hit = decode(port, data.size(), true);
   if (hit.device == nullptr) return false;
   hit.device->bar_write(hit.bar, hit.offset, data);
   return true;

@@ -52,18 +52,32 @@ void PciConfigSpace::add_memory_bar(int index, uint64_t size, bool is_64bit) {
   }
 }
 
+void PciConfigSpace::add_io_bar(int index, uint32_t size) {
+  assert(index >= 0 && index < kBarCount);
+  assert(size >= 4 && (size & (size - 1)) == 0);
+  bars_[index] = {size, false, true};
+  auto offset = static_cast<uint16_t>(kBar0 + 4 * index);
+  put32(offset, 0x1);  // bit 0: an I/O space BAR
+  uint32_t mask = ~(size - 1) & ~0x3U;
+  std::memcpy(&write_mask_[offset], &mask, 4);
+}
+
 void PciConfigSpace::set_bar_address(int index, uint64_t address) {
   auto offset = static_cast<uint16_t>(kBar0 + 4 * index);
-  uint32_t flags = bytes_[offset] & 0xfU;
-  put32(offset, static_cast<uint32_t>(address & ~0xfULL) | flags);
+  uint64_t flag_bits = bars_[index].is_io ? 0x3 : 0xf;
+  uint32_t flags = bytes_[offset] & flag_bits;
+  put32(offset, static_cast<uint32_t>(address & ~flag_bits) | flags);
   if (bars_[index].is_64bit) put32(static_cast<uint16_t>(offset + 4), address >> 32);
 }
 
 std::optional<uint64_t> PciConfigSpace::bar_address(int index) const {
   if (index < 0 || index >= kBarCount || bars_[index].size == 0) return std::nullopt;
-  if ((command() & kCommandMemory) == 0) return std::nullopt;
+  const Bar& bar = bars_[index];
+  if ((command() & (bar.is_io ? kCommandIo : kCommandMemory)) == 0) return std::nullopt;
   auto offset = static_cast<uint16_t>(kBar0 + 4 * index);
-  uint64_t address = read(offset, 4) & ~0xfULL;
+  uint64_t address = read(offset, 4) & (bar.is_io ? ~0x3ULL : ~0xfULL);
+  // I/O space is 64 KiB; a BAR being sized or placed above it decodes nothing.
+  if (bar.is_io && address + bar.size > 0x10000) return std::nullopt;
   if (bars_[index].is_64bit) {
     address |= uint64_t{read(static_cast<uint16_t>(offset + 4), 4)} << 32;
   }

@@ -24,12 +24,6 @@ inline constexpr int kMaxVcpus = 32;
 inline constexpr uint8_t kMpPciBusId = 0;
 inline constexpr uint8_t kMpIsaBusId = 1;
 
-// The IOAPIC input (GSI) of INTA# of the device in PCI slot `slot` (1..31): the project's INTx
-// convention, which the device models follow and the MP table tells the kernel.
-constexpr uint32_t pci_intx_gsi(int slot) {
-  return 16 + static_cast<uint32_t>(slot - 1) % 8;
-}
-
 // The floating pointer and the configuration table for `vcpus` CPUs, as bytes to be placed at
 // `address` (16-byte aligned, below 1 MiB), checksums filled in.
 std::vector<uint8_t> build_mp_table(int vcpus, uint32_t address);

@@ -14,8 +14,9 @@
 namespace ringlane::vmm {
 
 enum class NicMode {
-  virtio,  // virtio-net-pci, queues served by a VMM thread, frames to a TAP device
-  vhost,   // virtio-net-pci, queues served by a vhost-user backend (ringlane)
+  emulated,  // an Intel 82540EM (e1000) model, every register access a VM exit, frames to a TAP
+  virtio,    // virtio-net-pci, queues served by a VMM thread, frames to a TAP device
+  vhost,     // virtio-net-pci, queues served by a vhost-user backend (ringlane)
 };
 const char* to_string(NicMode mode);
 Result<NicMode> parse_nic_mode(const std::string& text);
@@ -23,14 +24,14 @@ Result<NicMode> parse_nic_mode(const std::string& text);
 struct NicSpec {
   std::string name;  // net0, net1, ...
   NicMode mode = NicMode::virtio;
-  std::string tap;     // TAP device for virtio mode
+  std::string tap;     // TAP device for emulated and virtio modes
   std::string socket;  // vhost-user socket for vhost mode
   std::array<uint8_t, 6> mac{};
   uint16_t queue_size = 256;
 };
 
-// Parses "mode=virtio|vhost[,tap=NAME][,socket=PATH][,mac=..][,queue-size=N]"; `index` names
-// the NIC (net<index>) and picks its default MAC address (52:54:00:12:34:56 + index).
+// Parses "mode=emulated|virtio|vhost[,tap=NAME][,socket=PATH][,mac=..][,queue-size=N]"; `index`
+// names the NIC (net<index>) and picks its default MAC address (52:54:00:12:34:56 + index).
 Result<NicSpec> parse_nic_spec(const std::string& text, size_t index);
 
 class Nic {

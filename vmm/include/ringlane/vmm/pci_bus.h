@@ -27,10 +27,18 @@ class PciBus {
   static constexpr uint64_t kMmioWindowStart = 0xc0000000;
   static constexpr uint64_t kMmioWindowEnd = 0xfec00000;
   static constexpr int kSlots = 32;
+  // I/O BARs go above the legacy ISA ports, where PC firmware puts them.
+  static constexpr uint32_t kIoWindowStart = 0xc000;
+  static constexpr uint32_t kIoWindowEnd = 0x10000;
+
+  // The IOAPIC input a device in `slot` drives with INTA#: pins 16-23 are the PCI ones on a PC,
+  // level-triggered and (as KVM's IOAPIC models them) active high. The MP table says the same.
+  static constexpr uint32_t intx_gsi(int slot) { return 16 + static_cast<uint32_t>(slot - 1) % 8; }
 
   PciBus();
 
-  // Plugs `device` into the next free slot and places its BARs. Returns the slot.
+  // Plugs `device` into the next free slot, places its BARs and, if it has an interrupt pin,
+  // wires it (interrupt line = intx_gsi(slot)). Returns the slot.
   Result<int> add(std::shared_ptr<PciDevice> device);
   std::shared_ptr<PciDevice> device(int slot) const { return slots_[slot]; }
 
@@ -43,6 +51,9 @@ class PciBus {
   // MMIO; false when no BAR decodes `gpa` (the caller counts it as unhandled).
   bool mmio_read(uint64_t gpa, std::span<uint8_t> data);
   bool mmio_write(uint64_t gpa, std::span<const uint8_t> data);
+  // Port I/O to devices' I/O BARs; false when none decodes `port`.
+  bool io_read(uint16_t port, std::span<uint8_t> data);
+  bool io_write(uint16_t port, std::span<const uint8_t> data);
 
   const PciBusCounters& counters() const { return counters_; }
 
@@ -52,14 +63,15 @@ class PciBus {
     int bar = 0;
     uint64_t offset = 0;
   };
-  // The device, BAR and offset that decode [gpa, gpa + len), if one does.
-  Decode decode(uint64_t gpa, uint64_t len) const;
+  // The device, BAR and offset that decode [address, address + len) in memory or I/O space.
+  Decode decode(uint64_t address, uint64_t len, bool io) const;
   // The device the address latch selects, or null (another bus, function or empty slot).
   PciDevice* selected() const;
 
   std::vector<std::shared_ptr<PciDevice>> slots_;
   uint32_t address_ = 0;
   uint64_t next_mmio_ = kMmioWindowStart;
+  uint64_t next_io_ = kIoWindowStart;
   PciBusCounters counters_;
 };
 

@@ -23,6 +23,7 @@ class PciConfigSpace {
  public:
   static constexpr int kBarCount = 6;
   static constexpr uint16_t kSize = 256;
+  static constexpr uint16_t kCommandIo = 0x1;
   static constexpr uint16_t kCommandMemory = 0x2;
   static constexpr uint16_t kCommandBusMaster = 0x4;
 
@@ -30,8 +31,12 @@ class PciConfigSpace {
 
   // Declares memory BAR `index` of `size` bytes (a power of two, at least 16), 64-bit or not.
   void add_memory_bar(int index, uint64_t size, bool is_64bit);
+  // Declares I/O BAR `index` of `size` ports (a power of two, at least 4).
+  void add_io_bar(int index, uint32_t size);
   uint64_t bar_size(int index) const { return bars_[index].size; }
-  // Where BAR `index` decodes, if it is a memory BAR and memory decoding is on.
+  bool bar_is_io(int index) const { return bars_[index].is_io; }
+  // Where BAR `index` decodes (an address, or a port for an I/O BAR), if its kind of decoding
+  // is on.
   std::optional<uint64_t> bar_address(int index) const;
   // The VMM's own placement (what firmware does on real hardware).
   void set_bar_address(int index, uint64_t address);
@@ -39,6 +44,8 @@ class PciConfigSpace {
   // offset. `writable` marks the bytes the guest may change, relative to the capability.
   uint8_t add_capability(std::span<const uint8_t> body, std::span<const uint8_t> writable = {});
   void set_interrupt_pin(uint8_t pin, uint8_t line);
+  uint8_t interrupt_pin() const { return bytes_[0x3d]; }
+  uint8_t interrupt_line() const { return bytes_[0x3c]; }
 
   // Reads of 1, 2 or 4 bytes; anything else, or past the end, reads as all ones.
   uint32_t read(uint16_t offset, uint8_t size) const;
@@ -55,6 +62,7 @@ class PciConfigSpace {
   struct Bar {
     uint64_t size = 0;
     bool is_64bit = false;
+    bool is_io = false;
   };
   void put16(uint16_t offset, uint16_t v);
   void put32(uint16_t offset, uint32_t v);
