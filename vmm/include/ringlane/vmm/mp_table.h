@@ -2,7 +2,7 @@
 // the IOAPIC and how ISA and PCI interrupts reach it (as kvmtool and Firecracker describe their
 // machines). A floating pointer structure in the BIOS area points at a configuration table with
 // one processor entry per vCPU, a PCI and an ISA bus, the in-kernel IOAPIC, the IO interrupt
-// entries (ISA IRQ n on IOAPIC pin n, PCI slot s INTA# on pin pci_intx_gsi(s), level-triggered,
+// entries (ISA IRQ n on IOAPIC pin n, PCI slot s INTA# on pin PciBus::intx_gsi(s), level-triggered,
 // active-high) and the local interrupt entries (ExtINT on LINT0 of the boot CPU, NMI on every
 // CPU's LINT1).
 #pragma once
