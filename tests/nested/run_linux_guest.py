@@ -35,11 +35,12 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUTER_MODULES = ["kvm_amd", "tun"]
 # Per NIC model: the inner kernel module, the TAP device in the outer guest, the subnet.
 NIC_PLANS = {
-    "virtio": {"modules": ["virtio_pci", "virtio_net"], "driver": "virtio_net", "tap": "tap0", "net": "10.0.2"},
-    "e1000": {"modules": ["e1000"], "driver": "e1000", "tap": "tap1", "net": "10.0.3"},
+    "virtio": {"modules": ["virtio_pci", "virtio_net"], "driver": "virtio_net", "tap": "tap0",
+               "net": "10.0.2", "port": 5000},
+    "e1000": {"modules": ["e1000"], "driver": "e1000", "tap": "tap1", "net": "10.0.3",
+              "port": 5001},
 }
 TRANSFER_BYTES = 1 << 20
-TRANSFER_PORT = 5000
 
 MARK = "RINGLANE-"
 
@@ -161,7 +162,7 @@ for dev in /sys/class/net/eth*; do
   else
     echo "{mark}INNER-PING $driver failed"; cat /tmp/ping
   fi
-  sum=$(nc $net.1 {port} | md5sum | cut -d' ' -f1)
+  sum=$(nc $net.1 $port | md5sum | cut -d' ' -f1)
   echo "{mark}INNER-FETCH $driver md5=$sum"
   grep -E "^ *$name:" /proc/net/dev | tr -s ' ' | sed 's/^/{mark}INNER-STATS /'
 done
@@ -186,7 +187,7 @@ poweroff -f
 OUTER_TAP = """tunctl -t {tap} > /dev/null
 ip addr add {net}.1/24 dev {tap}
 ip link set {tap} up
-(while true; do nc -l -p {port} < /tmp/blob; done) &
+(while true; do nc -l -p {port} < /tmp/blob || sleep 1; done) &
 """
 
 
@@ -197,9 +198,9 @@ def build_images(work, vmlinuz, moddir, vmm, nics, vcpus, memory, inner_cmdline)
     shutil.rmtree(outer, ignore_errors=True)
     plans = [NIC_PLANS[n] for n in nics]
     mods = base_tree(inner, moddir, module_order(moddir, [m for p in plans for m in p["modules"]]))
-    cases = "\n".join(f"    {p['driver']}) net={p['net']} ;;" for p in plans)
+    cases = "\n".join(f"    {p['driver']}) net={p['net']} port={p['port']} ;;" for p in plans)
     with open(os.path.join(inner, "init"), "w") as f:
-        f.write(INNER_INIT.format(modules=mods, mark=MARK, cases=cases, port=TRANSFER_PORT))
+        f.write(INNER_INIT.format(modules=mods, mark=MARK, cases=cases))
     os.chmod(os.path.join(inner, "init"), 0o755)
 
     mods = base_tree(outer, moddir, module_order(moddir, OUTER_MODULES))
@@ -207,7 +208,7 @@ def build_images(work, vmlinuz, moddir, vmm, nics, vcpus, memory, inner_cmdline)
     shutil.copy(vmlinuz, os.path.join(outer, "inner", "bzImage"))
     write_cpio(inner, os.path.join(outer, "inner", "initrd.gz"))
     shutil.copy(vmm, os.path.join(outer, "bin", "ringlane-vmm"))
-    taps = "".join(OUTER_TAP.format(tap=p["tap"], net=p["net"], port=TRANSFER_PORT) for p in plans)
+    taps = "".join(OUTER_TAP.format(tap=p["tap"], net=p["net"], port=p["port"]) for p in plans)
     nic_args = " ".join(f"--nic mode={n},tap={NIC_PLANS[n]['tap']}" for n in nics)
     with open(os.path.join(outer, "init"), "w") as f:
         f.write(OUTER_INIT.format(modules=mods, mark=MARK, blocks=TRANSFER_BYTES // 4096,
