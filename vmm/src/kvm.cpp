@@ -112,6 +112,10 @@ Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
   return std::vector<kvm_cpuid_entry2>(entries, entries + std::min(header.nent, kMaxEntries));
 }
 
+int Kvm::capability(int cap) const {
+  return std::max(kvm_ioctl(fd_.get(), KVM_CHECK_EXTENSION, cap), 0);
+}
+
 Status Vm::set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host) {
   kvm_userspace_memory_region region{};
   region.slot = slot;

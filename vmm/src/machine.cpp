@@ -144,11 +144,14 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   // Without CPUID leaves a vCPU advertises nothing, long mode included.
   Result<std::vector<kvm_cpuid_entry2>> cpuid = kvm->supported_cpuid();
   if (!cpuid.ok()) return cpuid.error();
+  VcpuCpuidOptions options;
+  options.vcpus = config.vcpus;
+  options.tsc_deadline_timer = kvm->capability(KVM_CAP_TSC_DEADLINE_TIMER) > 0;
   std::vector<Vcpu> vcpus;
   for (int id = 0; id < config.vcpus; ++id) {
     Result<Vcpu> vcpu = vm->create_vcpu(id);
     if (!vcpu.ok()) return vcpu.error();
-    RINGLANE_TRY(set_up_vcpu(*vcpu, *cpuid, config.vcpus));
+    RINGLANE_TRY(set_up_vcpu(*vcpu, *cpuid, options));
     vcpus.push_back(std::move(*vcpu));
   }
   return std::unique_ptr<Machine>(new Machine(std::move(*kvm), std::move(*vm), std::move(*ram),
@@ -338,7 +341,9 @@ void Machine::vcpu_loop(size_t index) {
     if (boot && boot_times_.first_entry_ns == 0) boot_times_.first_entry_ns = monotonic_ns();
     Status ran = vcpu.run();
     if (!ran.ok()) {
-      if (ran.error().code() == EINTR) continue;  // kicked, or a stray signal: look at stopping_
+      // EINTR: kicked (or a stray signal), look at stopping_. EAGAIN: an AP left its wait for
+      // INIT/SIPI and is ready to run.
+      if (ran.error().code() == EINTR || ran.error().code() == EAGAIN) continue;
       return stop_all(ran.error());
     }
     if (boot && boot_times_.first_exit_ns == 0) boot_times_.first_exit_ns = monotonic_ns();

@@ -12,6 +12,7 @@ constexpr uint32_t kLeafFeatures = 0x1;
 constexpr uint32_t kLeafTopology = 0xb;
 constexpr uint32_t kLeafTopologyV2 = 0x1f;
 constexpr uint32_t kLeafAmdTopology = 0x8000001e;
+constexpr uint32_t kEcxTscDeadline = 1U << 24;
 constexpr uint32_t kEcxHypervisor = 1U << 31;
 constexpr uint32_t kEdxHtt = 1U << 28;
 
@@ -40,14 +41,15 @@ void set_lapic_reg(kvm_lapic_state& s, uint32_t offset, uint32_t v) {
 }  // namespace
 
 std::vector<kvm_cpuid_entry2> vcpu_cpuid(std::vector<kvm_cpuid_entry2> leaves, uint32_t apic_id,
-                                         int vcpus) {
-  const auto count = static_cast<uint32_t>(std::clamp(vcpus, 1, 255));
+                                         const VcpuCpuidOptions& options) {
+  const auto count = static_cast<uint32_t>(std::clamp(options.vcpus, 1, 255));
   for (kvm_cpuid_entry2& e : leaves) {
     switch (e.function) {
       case kLeafFeatures:
         // EBX: initial APIC ID in 31:24, logical processors per package in 23:16.
         e.ebx = (e.ebx & 0xffff) | (apic_id << 24) | (count << 16);
         e.ecx |= kEcxHypervisor;
+        if (options.tsc_deadline_timer) e.ecx |= kEcxTscDeadline;
         if (count > 1) {
           e.edx |= kEdxHtt;
         } else {
@@ -68,8 +70,9 @@ std::vector<kvm_cpuid_entry2> vcpu_cpuid(std::vector<kvm_cpuid_entry2> leaves, u
   return leaves;
 }
 
-Status set_up_vcpu(Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& supported, int vcpus) {
-  RINGLANE_TRY(vcpu.set_cpuid(vcpu_cpuid(supported, static_cast<uint32_t>(vcpu.id()), vcpus)));
+Status set_up_vcpu(Vcpu& vcpu, const std::vector<kvm_cpuid_entry2>& supported,
+                   const VcpuCpuidOptions& options) {
+  RINGLANE_TRY(vcpu.set_cpuid(vcpu_cpuid(supported, static_cast<uint32_t>(vcpu.id()), options)));
   // The other MSRs Firecracker writes (SYSENTER, STAR, LSTAR, ...) are already zero at creation.
   RINGLANE_TRY(vcpu.set_msrs({{kMsrMiscEnable, kMiscEnableFastString},
                               {kMsrMtrrDefType, kMtrrEnable | kMemTypeWriteBack}}));

@@ -87,6 +87,8 @@ class Kvm {
   Result<Vm> create_vm();
   // CPUID leaves the host supports for guests, to hand to every vCPU.
   Result<std::vector<kvm_cpuid_entry2>> supported_cpuid() const;
+  // KVM_CHECK_EXTENSION: whether (non-zero) and how much of `cap` KVM offers.
+  int capability(int cap) const;
 
  private:
   Kvm(UniqueFd fd, size_t run_size) : fd_(std::move(fd)), run_size_(run_size) {}
