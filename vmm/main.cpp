@@ -71,8 +71,9 @@ int run_vmm(int argc, char** argv) {
   CLI::App app{
       "ringlane-vmm: a minimal KVM virtual machine monitor. Boots a Linux bzImage (64-bit boot "
       "protocol, MP table, no ACPI) or a PVH ELF kernel with a serial console on 0x3f8; ends when "
-      "the guest resets the machine (Linux: reboot with reboot=k).\nExit status: 0 "
-      "guest reset, 1 the machine failed (KVM error, triple fault), 2 bad arguments or "
+      "the guest resets the machine (Linux: reboot with reboot=k) or halts every vCPU with "
+      "interrupts off (Linux: halt, poweroff).\nExit status: 0 "
+      "guest reset or halt, 1 the machine failed (KVM error, triple fault), 2 bad arguments or "
       "kernel image."};
   std::string kernel_path;
   std::string initrd_path;
@@ -177,7 +178,10 @@ int run_vmm(int argc, char** argv) {
   }
   if (!end.ok()) return fail(end.error().to_string() + " after " + counts);
   if (*end == vmm::MachineExit::shutdown) return fail("guest triple-faulted after " + counts);
-  std::cerr << "ringlane-vmm: guest reset the machine after " << counts << "\n";
+  std::cerr << "ringlane-vmm: guest "
+            << (*end == vmm::MachineExit::halt ? "halted (every vCPU in HLT with interrupts off)"
+                                                : "reset the machine")
+            << " after " << counts << "\n";
   for (const std::unique_ptr<vmm::Nic>& nic : attached) {
     vmm::NetBackendCounters n = nic->counters();
     std::cerr << "ringlane-vmm: " << nic->name() << " (" << to_string(nic->mode())

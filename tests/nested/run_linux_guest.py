@@ -168,7 +168,7 @@ for dev in /sys/class/net/eth*; do
 done
 grep -E "virtio|eth|ttyS" /proc/interrupts | tr -s ' ' | sed 's/^/{mark}INNER-IRQ /'
 echo "{mark}INNER-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
-reboot -f
+{end} -f
 """
 
 OUTER_INIT = PROLOGUE + """echo "{mark}OUTER-UP uptime=$(cut -d' ' -f1 /proc/uptime)"
@@ -191,7 +191,7 @@ ip link set {tap} up
 """
 
 
-def build_images(work, vmlinuz, moddir, vmm, nics, vcpus, memory, inner_cmdline):
+def build_images(work, vmlinuz, moddir, vmm, nics, vcpus, memory, inner_cmdline, end):
     inner = os.path.join(work, "inner-root")
     outer = os.path.join(work, "outer-root")
     shutil.rmtree(inner, ignore_errors=True)
@@ -200,7 +200,7 @@ def build_images(work, vmlinuz, moddir, vmm, nics, vcpus, memory, inner_cmdline)
     mods = base_tree(inner, moddir, module_order(moddir, [m for p in plans for m in p["modules"]]))
     cases = "\n".join(f"    {p['driver']}) net={p['net']} port={p['port']} ;;" for p in plans)
     with open(os.path.join(inner, "init"), "w") as f:
-        f.write(INNER_INIT.format(modules=mods, mark=MARK, cases=cases))
+        f.write(INNER_INIT.format(modules=mods, mark=MARK, cases=cases, end=end))
     os.chmod(os.path.join(inner, "init"), 0o755)
 
     mods = base_tree(outer, moddir, module_order(moddir, OUTER_MODULES))
@@ -341,6 +341,9 @@ def main():
     ap.add_argument("--memory", type=int, default=256, help="inner guest memory, MiB")
     ap.add_argument("--inner-cmdline", default="console=ttyS0 reboot=k panic=-1 i8042.noaux",
                     help="the inner kernel's command line")
+    ap.add_argument("--end", choices=["reboot", "poweroff"], default="reboot",
+                    help="how the inner init ends the machine: reboot -f (reboot=k: the "
+                    "keyboard controller) or poweroff -f (no ACPI: every CPU halts)")
     ap.add_argument("--timeout", type=int, default=900, help="seconds before QEMU is killed")
     ap.add_argument("--echo", action="store_true", help="show the console as it comes")
     args = ap.parse_args()
@@ -352,7 +355,7 @@ def main():
     work = args.workdir or os.path.join(REPO, "build-nested", "nested-work")
     os.makedirs(work, exist_ok=True)
     initrd = build_images(work, vmlinuz, moddir, vmm, args.nic, args.vcpus, args.memory,
-                          args.inner_cmdline)
+                          args.inner_cmdline, args.end)
     t_prep = time.monotonic() - t0
     log_path = os.path.join(work, "console.log")
     log(f"booting QEMU (console log: {log_path})")

@@ -270,6 +270,12 @@ Result<kvm_lapic_state> Vcpu::lapic() const {
   return s;
 }
 
+Result<uint32_t> Vcpu::mp_state() const {
+  kvm_mp_state s{};
+  if (kvm_ioctl(fd_.get(), KVM_GET_MP_STATE, &s) < 0) return errno_error("KVM_GET_MP_STATE");
+  return s.mp_state;
+}
+
 Status Vcpu::set_lapic(const kvm_lapic_state& lapic) {
   if (kvm_ioctl(fd_.get(), KVM_SET_LAPIC, &lapic) < 0) return errno_error("KVM_SET_LAPIC");
   return {};

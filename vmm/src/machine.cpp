@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -31,8 +32,10 @@ constexpr uint64_t kCmdlineMax = 4096;
 // RAM ends below the 32-bit PCI hole: mapping the rest above 4 GiB is not done yet.
 constexpr uint64_t kMaxMemory = kPciHoleStart;
 // Sent to a vCPU thread to make its KVM_RUN return (with immediate_exit set) when the machine
-// ends; the handler does nothing, the interruption is the point.
+// ends, or to ask whether it is halted; the handler does nothing, the interruption is the point.
 const int kKickSignal = SIGRTMIN + 1;
+constexpr auto kHaltProbePeriod = std::chrono::milliseconds(200);
+constexpr uint64_t kRflagsIf = 1 << 9;
 // POST codes, and Linux's default I/O delay: writes to it are expected and mean nothing.
 constexpr uint16_t kPostPort = 0x80;
 constexpr uint16_t kResetControlPort = 0xcf9;
@@ -98,7 +101,9 @@ void install_kick_handler() {
     struct sigaction sa{};
     sa.sa_handler = [](int) {};
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;  // no SA_RESTART: KVM_RUN must come back with EINTR
+    // KVM_RUN returns EINTR whatever SA_RESTART says; other system calls of a vCPU thread (a
+    // console write to a full pipe) carry on.
+    sa.sa_flags = SA_RESTART;
     sigaction(kKickSignal, &sa, nullptr);
   });
 }
@@ -323,6 +328,7 @@ void Machine::stop_all(Result<MachineExit> outcome) {
   std::lock_guard lock(stop_mutex_);
   if (!outcome_) outcome_ = std::move(outcome);
   stopping_ = true;
+  stop_cv_.notify_all();
   for (size_t i = 0; i < vcpus_.size(); ++i) {
     vcpus_[i].set_immediate_exit(true);
     if (i < vcpu_threads_.size() && vcpu_threads_[i]) pthread_kill(*vcpu_threads_[i], kKickSignal);
@@ -341,11 +347,16 @@ void Machine::vcpu_loop(size_t index) {
     if (boot && boot_times_.first_entry_ns == 0) boot_times_.first_entry_ns = monotonic_ns();
     Status ran = vcpu.run();
     if (!ran.ok()) {
-      // EINTR: kicked (or a stray signal), look at stopping_. EAGAIN: an AP left its wait for
-      // INIT/SIPI and is ready to run.
-      if (ran.error().code() == EINTR || ran.error().code() == EAGAIN) continue;
+      // EINTR: kicked (or a stray signal), look at stopping_ and tell the halt watch. EAGAIN: an
+      // AP left its wait for INIT/SIPI and is ready to run.
+      if (ran.error().code() == EINTR) {
+        halted_[index] = halted_for_good(vcpu);
+        continue;
+      }
+      if (ran.error().code() == EAGAIN) continue;
       return stop_all(ran.error());
     }
+    halted_[index] = false;
     if (boot && boot_times_.first_exit_ns == 0) boot_times_.first_exit_ns = monotonic_ns();
     ++counters_.exits;
     kvm_run& run = vcpu.run_state();
@@ -394,16 +405,46 @@ void Machine::serial_input_loop() {
   }
 }
 
+bool Machine::halted_for_good(const Vcpu& vcpu) const {
+  Result<uint32_t> state = vcpu.mp_state();
+  if (!state.ok()) return false;
+  // An AP still waiting for INIT/SIPI counts as stopped: only a running CPU can start it.
+  if (*state == KVM_MP_STATE_UNINITIALIZED || *state == KVM_MP_STATE_INIT_RECEIVED) return true;
+  if (*state != KVM_MP_STATE_HALTED) return false;
+  Result<kvm_regs> regs = vcpu.regs();
+  // Only an NMI, INIT or SMI wakes a CPU halted with interrupts off, and nothing here sends one.
+  return regs.ok() && (regs->rflags & kRflagsIf) == 0;
+}
+
+void Machine::halt_watch_loop() {
+  std::unique_lock lock(stop_mutex_);
+  while (!stop_cv_.wait_for(lock, kHaltProbePeriod, [this] { return stopping_.load(); })) {
+    bool all = true;
+    for (size_t i = 0; i < vcpus_.size(); ++i) all = all && halted_[i];
+    if (all) {
+      lock.unlock();
+      stop_all(MachineExit::halt);
+      return;
+    }
+    for (size_t i = 0; i < vcpus_.size(); ++i) {
+      if (vcpu_threads_[i]) pthread_kill(*vcpu_threads_[i], kKickSignal);
+    }
+  }
+}
+
 Result<MachineExit> Machine::run() {
   install_kick_handler();
   vcpu_threads_.assign(vcpus_.size(), std::nullopt);
+  halted_ = std::make_unique<std::atomic<bool>[]>(vcpus_.size());
   std::vector<std::thread> threads;
   for (size_t i = 1; i < vcpus_.size(); ++i) threads.emplace_back([this, i] { vcpu_loop(i); });
   std::thread input;
   if (config_.serial_in_fd >= 0) input = std::thread([this] { serial_input_loop(); });
+  std::thread halt_watch([this] { halt_watch_loop(); });
   vcpu_loop(0);
   stop_all(Error(EIO, "boot vCPU stopped"));  // only if nothing recorded why already
   for (std::thread& t : threads) t.join();
+  halt_watch.join();
   if (input.joinable()) input.join();
   {
     std::lock_guard lock(stop_mutex_);

@@ -37,6 +37,8 @@ class Vcpu {
   Status set_fpu(const kvm_fpu& fpu);
   // The in-kernel local APIC's registers (needs the in-kernel irqchip).
   Result<kvm_lapic_state> lapic() const;
+  // KVM_MP_STATE_RUNNABLE, _HALTED, _UNINITIALIZED (an AP before INIT/SIPI), ...
+  Result<uint32_t> mp_state() const;
   Status set_lapic(const kvm_lapic_state& lapic);
   // Makes the next (or the current) KVM_RUN return at once, so that another thread can stop this
   // vCPU: set here, then signal the thread running it; cleared by the vCPU's own thread.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -54,6 +55,7 @@ struct BootTimes {
 
 enum class MachineExit {
   reset,     // the guest reset the machine (keyboard controller or port 0xcf9)
+  halt,      // every vCPU halted with interrupts off: Linux's halt and poweroff without ACPI
   shutdown,  // a triple fault
 };
 
@@ -99,6 +101,12 @@ class Machine {
   void stop_all(Result<MachineExit> outcome);
   // Feeds serial_in_fd to the serial port while the machine runs.
   void serial_input_loop();
+  // Every kHaltProbePeriod, interrupts the vCPUs so that each tells whether it sits in HLT with
+  // interrupts off (KVM handles HLT in the kernel and says nothing); ends the machine when all do.
+  void halt_watch_loop();
+  // On the vCPU's own thread, after an interrupted KVM_RUN: is it halted for good (or an AP that
+  // was never started)?
+  bool halted_for_good(const Vcpu& vcpu) const;
   // Registers worth seeing when a guest dies, in one log line.
   void log_vcpu_state(const Vcpu& vcpu, const std::string& why) const;
 
@@ -121,9 +129,13 @@ class Machine {
 
   // While run() runs: the vCPU threads (index 0 unused: the caller's), and how it ended.
   std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;  // wakes the halt watch when the machine stops
   std::vector<std::optional<std::thread::native_handle_type>> vcpu_threads_;
   std::optional<Result<MachineExit>> outcome_;
   std::atomic<bool> stopping_{false};
+  // Per vCPU: halted with interrupts off when last asked (cleared by any exit). unique_ptr: atomics
+  // do not move, and the vector is sized once run() knows the vCPUs.
+  std::unique_ptr<std::atomic<bool>[]> halted_;
 };
 
 }  // namespace ringlane::vmm
