@@ -13,6 +13,7 @@ PACKAGES=(
   openvswitch-switch-dpdk
   qemu-system-x86
   linux-libc-dev procps iproute2 util-linux
+  busybox-static cpio kmod
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -44,10 +45,38 @@ prepare_hugepages() {
   mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
 }
 
+# A Debian kernel for QEMU guests: VMM tests run inside a QEMU TCG guest with nested KVM when this
+# machine has no /dev/kvm (tests/lib/nested_kvm.py), and real Linux guests boot it. The version is
+# the one linux-image-amd64 names when first fetched; the cache keeps it from then on.
+GUEST_KERNEL_DIR=/var/cache/ringlane/kernel
+prepare_guest_kernel() {
+  [[ -f "$GUEST_KERNEL_DIR/current/ready" ]] && return
+  local pkg
+  pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+  [[ -n "$pkg" ]] || { log "cannot tell which kernel linux-image-amd64 means"; exit 1; }
+  local dir="$GUEST_KERNEL_DIR/$pkg"
+  log "fetching guest kernel $pkg"
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$dir" && apt-get download -qq "$pkg" 2>/dev/null && dpkg -x ./*.deb root && rm -f ./*.deb)
+  local release
+  release=$(ls "$dir/root/lib/modules")
+  depmod -b "$dir/root" "$release"
+  echo "$release" > "$dir/release"
+  touch "$dir/ready"
+  ln -sfn "$pkg" "$GUEST_KERNEL_DIR/current"
+}
+
 build() {
+  # Without /dev/kvm the VMM's tests run in a QEMU TCG guest (tests/lib/nested_kvm.py), whose
+  # emulated CPU lacks this machine's newest instructions (AVX-512): build for one it has.
+  local march=native
+  [[ -e /dev/kvm ]] || march=x86-64-v3
   if [[ ! -f "$ROOT/build/build.ninja" ]]; then
-    log "configuring build/"
-    meson setup "$ROOT/build" "$ROOT" --buildtype=release >/dev/null
+    log "configuring build/ (-march=$march)"
+    meson setup "$ROOT/build" "$ROOT" --buildtype=release -Dmarch=$march >/dev/null
+  elif ! grep -q -- "-march=$march" "$ROOT/build/build.ninja"; then
+    log "reconfiguring build/ for -march=$march"
+    meson configure "$ROOT/build" -Dmarch=$march >/dev/null
   fi
   log "building"
   ninja -C "$ROOT/build" >/dev/null || ninja -C "$ROOT/build"
@@ -68,4 +97,5 @@ if [[ $EUID -ne 0 ]]; then
 fi
 install_packages
 prepare_hugepages
+prepare_guest_kernel
 build

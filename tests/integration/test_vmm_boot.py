@@ -114,4 +114,4 @@ class VmmBoot(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    report.main("integration_vmm_boot")
+    report.main("integration_vmm_boot", needs_kvm=True)

@@ -102,4 +102,4 @@ class LiveSwitch(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    report.main("integration_vmm_switch")
+    report.main("integration_vmm_switch", needs_kvm=True)

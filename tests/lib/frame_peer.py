@@ -14,6 +14,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import guest_frames  # noqa: E402
 
 
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # Linux's value; Python may not name it
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--iface", required=True)
@@ -32,7 +35,9 @@ def main():
         return
 
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(guest_frames.ETHERTYPE))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    # FORCE: past net.core.rmem_max (a few hundred KiB by default), so a burst from the guest
+    # waits in the socket while a slow peer (Python, perhaps under TCG) catches up.
+    s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
     s.bind((a.iface, 0))
     print("ready", flush=True)
     deadline = time.monotonic() + a.timeout
@@ -88,7 +93,9 @@ def main():
 
 def reflect(a):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(guest_frames.ETHERTYPE))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    # FORCE: past net.core.rmem_max (a few hundred KiB by default), so a burst from the guest
+    # waits in the socket while a slow peer (Python, perhaps under TCG) catches up.
+    s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
     s.bind((a.iface, 0))
     s.settimeout(0.2)
     stop = []

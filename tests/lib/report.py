@@ -43,8 +43,12 @@ class _Recorder(unittest.TextTestResult):
         self._record(test, skipped=True)
 
 
-def main(report_name):
-    """unittest.main() replacement: runs the caller's tests, writes the report, exits."""
+def main(report_name, needs_kvm=False):
+    """unittest.main() replacement: runs the caller's tests, writes the report, exits. Tests that
+    need /dev/kvm run in a QEMU TCG guest that has it when this machine does not."""
+    if needs_kvm:
+        import nested_kvm  # noqa: E402 (tests/lib is on the caller's path)
+        nested_kvm.reexec_with_kvm()
     module = sys.modules["__main__"]
     suite = unittest.defaultTestLoader.loadTestsFromModule(module)
     if len(sys.argv) > 1:

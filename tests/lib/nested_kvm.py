@@ -1,0 +1,188 @@
+"""Runs a command where /dev/kvm exists. On a machine with KVM that is here; on one without (a
+cloud VM with no nested virtualization), it is inside a QEMU TCG guest whose emulated AMD CPU has
+SVM, so the guest's own KVM (kvm_amd) works: the Debian kernel that scripts/setup.sh fetched
+boots a small initramfs that mounts this machine's root over 9p, loads kvm_amd, tun and veth,
+and runs the command in a chroot of it, in the same directory with the same environment. The
+command's output comes back on the serial console and its exit status ends this process.
+
+    python3 tests/lib/nested_kvm.py [--memory MiB] [--cpus N] -- COMMAND ARGS...
+
+Tests call reexec_with_kvm() first thing: it returns at once when KVM is here, and otherwise
+runs the test itself in such a guest and exits with its status."""
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+KERNEL_DIR = "/var/cache/ringlane/kernel/current"
+WORK_DIR = "/var/tmp/ringlane-nested"  # on the shared root, outside the guest's own /tmp
+MARKER = "ringlane-nested: exit "
+INSIDE = "RINGLANE_NESTED_GUEST"
+# What the guest needs before it can reach the shared root (their dependencies come along).
+INITRAMFS_MODULES = ["virtio_pci", "9pnet_virtio", "9p"]
+
+INIT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in {modules}; do insmod /modules/$m || echo "ringlane-nested: insmod $m failed"; done
+mkdir -p /host
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose hostroot /host || {{
+  echo "ringlane-nested: cannot mount the shared root"; echo o > /proc/sysrq-trigger; }}
+mount -t proc proc /host/proc
+mount -t sysfs sys /host/sys
+mount -t devtmpfs dev /host/dev
+mkdir -p /host/dev/pts /host/dev/shm /host/dev/hugepages
+mount -t devpts devpts /host/dev/pts
+mount -t tmpfs shm /host/dev/shm
+mount -t hugetlbfs hugetlbfs /host/dev/hugepages
+mount -t tmpfs tmp /host/tmp
+mount -t tmpfs run /host/run
+id=$(sed -n 's/.*ringlane_run=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+exec chroot /host /bin/sh {work}/$id/run.sh
+"""
+
+RUN = """#!/bin/sh
+modprobe -d {kernel}/root -a kvm_amd tun veth 2>&1 || echo "ringlane-nested: modprobe failed"
+ip link set lo up
+echo {hugepages} > /proc/sys/vm/nr_hugepages
+cd {cwd}
+{exports}
+export {inside}=1
+{command} < /dev/null
+rc=$?
+sync
+echo "{marker}$rc"
+echo 1 > /proc/sys/kernel/sysrq
+echo o > /proc/sysrq-trigger
+sleep 60  # init must not exit while the power-off completes
+"""
+
+
+def kvm_available():
+    return os.path.exists("/dev/kvm")
+
+
+def release():
+    with open(os.path.join(KERNEL_DIR, "release")) as f:
+        return f.read().strip()
+
+
+def initramfs():
+    """The initramfs (busybox, the 9p modules, init), built once per kernel."""
+    path = os.path.join(KERNEL_DIR, "nested-initramfs.cpio")
+    if os.path.exists(path):
+        return path
+    root = tempfile.mkdtemp(prefix="rl-initramfs-")
+    try:
+        for d in ("bin", "proc", "sys", "dev", "modules"):
+            os.makedirs(os.path.join(root, d))
+        shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
+        # modprobe --show-depends lists a module's dependencies first: the load order.
+        order = []
+        for name in INITRAMFS_MODULES:
+            out = subprocess.run(["modprobe", "-d", os.path.join(KERNEL_DIR, "root"), "-S",
+                                  release(), "--show-depends", name], capture_output=True,
+                                 text=True, check=True).stdout
+            for line in out.splitlines():
+                words = line.split()
+                if words[:1] == ["insmod"] and os.path.basename(words[1]) not in order:
+                    order.append(os.path.basename(words[1]))
+                    shutil.copy(words[1], os.path.join(root, "modules", order[-1]))
+        with open(os.path.join(root, "init"), "w") as f:
+            f.write(INIT.format(modules=" ".join(order), work=WORK_DIR))
+        os.chmod(os.path.join(root, "init"), 0o755)
+        tmp = path + ".tmp"
+        files = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
+        with open(tmp, "wb") as out:
+            subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=files,
+                           stdout=out, check=True)
+        os.rename(tmp, path)
+        return path
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run(command, memory_mib=3072, cpus=2, hugepages=512, timeout=1800, env=None):
+    """Runs `command` (a list) in a TCG guest with KVM; returns its exit status."""
+    if not os.path.exists(os.path.join(KERNEL_DIR, "ready")):
+        print("nested_kvm: no guest kernel; run scripts/setup.sh first", file=sys.stderr)
+        return 125
+    env = dict(os.environ if env is None else env)
+    os.makedirs(WORK_DIR, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="run-", dir=WORK_DIR)
+    run_id = os.path.basename(work)
+    exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items())
+                        if k.isidentifier() and k not in ("PWD", "OLDPWD", "SHLVL", "_"))
+    with open(os.path.join(work, "run.sh"), "w") as f:
+        f.write(RUN.format(kernel=KERNEL_DIR, hugepages=hugepages, cwd=shlex.quote(os.getcwd()),
+                           exports=exports, inside=INSIDE, marker=MARKER,
+                           command=" ".join(shlex.quote(c) for c in command)))
+    qemu = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "EPYC",
+            "-machine", "q35", "-smp", str(cpus), "-m", str(memory_mib), "-nographic",
+            "-no-reboot", "-nodefaults", "-serial", "stdio",
+            "-kernel", os.path.join(KERNEL_DIR, "root", "boot", f"vmlinuz-{release()}"),
+            "-initrd", initramfs(),
+            "-append", f"console=ttyS0 panic=-1 quiet loglevel=3 ringlane_run={run_id}",
+            "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap"]
+    start = time.monotonic()
+    proc = subprocess.Popen(qemu, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    status = None
+    try:
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            if line.startswith(MARKER):
+                status = int(line[len(MARKER):].strip() or 1)
+                continue
+            if not line.startswith("qemu-system-x86_64: warning: TCG doesn't support"):
+                print(line, flush=True)
+            if time.monotonic() - start > timeout:
+                print(f"nested_kvm: timed out after {timeout} s", file=sys.stderr)
+                break
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    took = time.monotonic() - start
+    if status is None:
+        print(f"nested_kvm: the guest ended without the command's status ({took:.0f} s)",
+              file=sys.stderr)
+        return 125
+    print(f"nested_kvm: {' '.join(command[:2])}... exited {status} in a TCG guest "
+          f"after {took:.0f} s", file=sys.stderr)
+    return status
+
+
+def reexec_with_kvm(**kwargs):
+    """Returns when KVM is here; otherwise runs this very script in a guest that has it."""
+    if kvm_available() or os.environ.get(INSIDE):
+        return
+    sys.exit(run([sys.executable] + sys.argv, **kwargs))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--memory", type=int, default=3072, help="guest RAM in MiB")
+    parser.add_argument("--cpus", type=int, default=2, help="guest vCPUs")
+    parser.add_argument("--always", action="store_true",
+                        help="use a guest even when this machine has /dev/kvm")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given")
+    if kvm_available() and not args.always:
+        os.execvp(command[0], command)
+    sys.exit(run(command, memory_mib=args.memory, cpus=args.cpus))
+
+
+if __name__ == "__main__":
+    main()
