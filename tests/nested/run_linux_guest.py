@@ -72,13 +72,18 @@ def check_static(path):
         sys.exit(f"{path} is not statically linked (the outer initramfs has no libraries): {out}")
 
 
+# scripts/setup.sh unpacks a kernel here for the VMM tests' nested runs; when it is the pinned one,
+# no second copy is needed.
+SETUP_KERNEL = f"/var/cache/ringlane/kernel/{KERNEL_PACKAGE}"
+
+
 def fetch_kernel(cache):
     """Downloads and unpacks the pinned kernel package once; returns (vmlinuz, modules dir)."""
-    root = os.path.join(cache, KERNEL_ABI)
-    vmlinuz = os.path.join(root, "boot", f"vmlinuz-{KERNEL_ABI}")
-    moddir = os.path.join(root, "lib", "modules", KERNEL_ABI)
-    if os.path.exists(os.path.join(moddir, "modules.dep")):
-        return vmlinuz, moddir
+    for root in (os.path.join(SETUP_KERNEL, "root"), os.path.join(cache, KERNEL_ABI)):
+        vmlinuz = os.path.join(root, "boot", f"vmlinuz-{KERNEL_ABI}")
+        moddir = os.path.join(root, "lib", "modules", KERNEL_ABI)
+        if os.path.exists(vmlinuz) and os.path.exists(os.path.join(moddir, "modules.dep")):
+            return vmlinuz, moddir
     os.makedirs(cache, exist_ok=True)
     debs = [f for f in os.listdir(cache) if f.startswith(KERNEL_PACKAGE + "_") and f.endswith(".deb")]
     if not debs:
