@@ -16,14 +16,11 @@ fetched once with apt-get download into the cache directory (--cache, default
 """
 import argparse
 import gzip
-import hashlib
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -75,6 +72,10 @@ def check_static(path):
 # scripts/setup.sh unpacks a kernel here for the VMM tests' nested runs; when it is the pinned one,
 # no second copy is needed.
 SETUP_KERNEL = f"/var/cache/ringlane/kernel/{KERNEL_PACKAGE}"
+
+
+def default_cache():
+    return os.environ.get("RINGLANE_NESTED_CACHE", os.path.expanduser("~/.cache/ringlane/nested"))
 
 
 def fetch_kernel(cache):
@@ -288,7 +289,7 @@ def run_qemu(vmlinuz, initrd, outer_smp, timeout, log_path, echo):
 
 # --- checks ------------------------------------------------------------------------------------
 
-def evaluate(console, nics, blob_md5=None):
+def evaluate(console, nics, end):
     """Returns (failures, timings) from the console markers."""
     failures = []
     t_outer, _ = console.first(MARK + "OUTER-UP")
@@ -308,11 +309,14 @@ def evaluate(console, nics, blob_md5=None):
         failures.append(f"ringlane-vmm exited with failure: {exit_line}")
     for line in console.all(MARK + "INSMOD-FAILED"):
         failures.append(line)
+    # How ringlane-vmm saw the end: the keyboard controller's reset, or every vCPU halted.
+    said = "guest halted" if end == "poweroff" else "guest reset the machine"
+    if exit_line is not None and not console.all("ringlane-vmm: " + said):
+        failures.append(f"ringlane-vmm did not report '{said}'")
     _, blob = console.first(MARK + "OUTER-BLOB")
     blob_md5 = blob.split("md5=")[1] if blob else None
     for n in nics:
         driver = NIC_PLANS[n]["driver"]
-        _, nic = console.first(f"{MARK}INNER-NIC ")
         pings = [l for l in console.all(MARK + "INNER-PING ") if f" {driver} " in l + " "]
         if not pings or " ok " not in pings[0] + " ":
             failures.append(f"{n}: ping from the inner guest failed ({pings})")
@@ -332,11 +336,65 @@ def evaluate(console, nics, blob_md5=None):
     return failures, timings
 
 
+class Outcome:
+    def __init__(self, console, failures, timings, log_path):
+        self.console = console
+        self.failures = failures
+        self.timings = timings
+        self.log_path = log_path
+
+    def report(self):
+        for line in self.console.all(MARK):
+            if "INNER-" in line or "VMM-" in line:
+                log(line[line.index(MARK):])
+        for line in self.console.all("ringlane-vmm:"):
+            log(line.strip())
+        t = self.timings
+
+        def fmt(v):
+            return "n/a" if v is None else f"{v:.1f} s"
+        log(f"timings: total {fmt(t['total_s'])} (preparation {fmt(t['prepare_s'])}, QEMU "
+            f"{fmt(t['qemu_s'])}); outer boot to init {fmt(t['outer_boot_s'])}; inner boot "
+            f"(ringlane-vmm start to inner user space) {fmt(t['inner_boot_s'])}; inner run to "
+            f"its last marker {fmt(t['inner_run_s'])}; ringlane-vmm start to exit "
+            f"{fmt(t['vmm_total_s'])}")
+        for f in self.failures:
+            log(f"FAIL: {f}")
+        log(f"PASS (console log: {self.log_path})" if not self.failures
+            else f"console log: {self.log_path}")
+
+
+def boot(vmm, nics=(), vcpus=1, end="reboot", memory=256,
+         inner_cmdline="console=ttyS0 reboot=k panic=-1 i8042.noaux", outer_smp=1,
+         timeout=900, echo=False, cache=None, work=None):
+    """Prepares both initramfs images, boots QEMU, and checks the markers. `vmm` None builds one."""
+    t0 = time.monotonic()
+    cache = cache or default_cache()
+    vmm = vmm or build_vmm(os.path.join(REPO, "build-nested"))
+    check_static(vmm)
+    vmlinuz, moddir = fetch_kernel(cache)
+    work = work or os.path.join(REPO, "build-nested", "nested-work")
+    os.makedirs(work, exist_ok=True)
+    initrd = build_images(work, vmlinuz, moddir, vmm, list(nics), vcpus, memory, inner_cmdline,
+                          end)
+    t_prep = time.monotonic() - t0
+    log_path = os.path.join(work, "console.log")
+    log(f"booting QEMU: inner guest with {vcpus} vCPU(s), NICs {list(nics) or 'none'}, "
+        f"ending with {end} (console log: {log_path})")
+    console = run_qemu(vmlinuz, initrd, outer_smp, timeout, log_path, echo)
+    failures, timings = evaluate(console, nics, end)
+    timings["prepare_s"] = t_prep
+    timings["qemu_s"] = console.lines[-1][0] if console.lines else None
+    timings["total_s"] = time.monotonic() - t0
+    return Outcome(console, failures, timings, log_path)
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vmm", help="a statically linked ringlane-vmm (default: build build-nested/)")
-    ap.add_argument("--cache", default=os.environ.get(
-        "RINGLANE_NESTED_CACHE", os.path.expanduser("~/.cache/ringlane/nested")))
+    ap.add_argument("--cache", help="where the kernel package goes (default: "
+                    "$RINGLANE_NESTED_CACHE or ~/.cache/ringlane/nested)")
     ap.add_argument("--workdir", help="where images and the console log go "
                     "(default: build-nested/nested-work)")
     ap.add_argument("--nic", action="append", choices=sorted(NIC_PLANS), default=[],
@@ -351,42 +409,17 @@ def main():
                     "keyboard controller) or poweroff -f (no ACPI: every CPU halts)")
     ap.add_argument("--timeout", type=int, default=900, help="seconds before QEMU is killed")
     ap.add_argument("--echo", action="store_true", help="show the console as it comes")
+    ap.add_argument("--fetch-only", action="store_true",
+                    help="only make sure the pinned kernel is unpacked (scripts/setup.sh)")
     args = ap.parse_args()
-
-    t0 = time.monotonic()
-    vmm = args.vmm or build_vmm(os.path.join(REPO, "build-nested"))
-    check_static(vmm)
-    vmlinuz, moddir = fetch_kernel(args.cache)
-    work = args.workdir or os.path.join(REPO, "build-nested", "nested-work")
-    os.makedirs(work, exist_ok=True)
-    initrd = build_images(work, vmlinuz, moddir, vmm, args.nic, args.vcpus, args.memory,
-                          args.inner_cmdline, args.end)
-    t_prep = time.monotonic() - t0
-    log_path = os.path.join(work, "console.log")
-    log(f"booting QEMU (console log: {log_path})")
-    console = run_qemu(vmlinuz, initrd, args.outer_smp, args.timeout, log_path, args.echo)
-    t_total = time.monotonic() - t0
-    failures, timings = evaluate(console, args.nic)
-    for line in console.all(MARK):
-        if "INNER-" in line or "VMM-" in line:
-            log(line[line.index(MARK):])
-    for line in console.all("ringlane-vmm:"):
-        log(line.strip())
-
-    def fmt(v):
-        return "n/a" if v is None else f"{v:.1f} s"
-    log(f"timings: total {t_total:.1f} s (preparation {t_prep:.1f} s, QEMU "
-        f"{console.lines[-1][0] if console.lines else 0:.1f} s); outer boot to init "
-        f"{fmt(timings['outer_boot_s'])}; inner boot (ringlane-vmm start to inner user space) "
-        f"{fmt(timings['inner_boot_s'])}; inner run to its last marker "
-        f"{fmt(timings['inner_run_s'])}; ringlane-vmm start to exit {fmt(timings['vmm_total_s'])}")
-    if failures:
-        for f in failures:
-            log(f"FAIL: {f}")
-        log(f"console log: {log_path}")
-        return 1
-    log("PASS")
-    return 0
+    if args.fetch_only:
+        vmlinuz, _ = fetch_kernel(args.cache or default_cache())
+        log(f"kernel: {vmlinuz}")
+        return 0
+    outcome = boot(args.vmm, args.nic, args.vcpus, args.end, args.memory, args.inner_cmdline,
+                   args.outer_smp, args.timeout, args.echo, args.cache, args.workdir)
+    outcome.report()
+    return 1 if outcome.failures else 0
 
 
 if __name__ == "__main__":
