@@ -88,7 +88,8 @@ int run_vmm(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--initrd", initrd_path, "initial RAM disk for a bzImage kernel")
       ->check(CLI::ExistingFile);
-  app.add_option("--vcpus", config.vcpus, "virtual CPUs, 1-32 (default 1)")->check(CLI::Range(1, 32));
+  app.add_option("--vcpus", config.vcpus, "virtual CPUs, 1-32 (default 1)")
+      ->check(CLI::Range(1, 32));
   app.add_option("--memory", memory_mib, "guest memory in MiB, 16-3072 (default 256)")
       ->check(CLI::Range(16, 3072));
   app.add_option("--cmdline", config.cmdline, "kernel command line");
@@ -180,7 +181,7 @@ int run_vmm(int argc, char** argv) {
   if (*end == vmm::MachineExit::shutdown) return fail("guest triple-faulted after " + counts);
   std::cerr << "ringlane-vmm: guest "
             << (*end == vmm::MachineExit::halt ? "halted (every vCPU in HLT with interrupts off)"
-                                                : "reset the machine")
+                                               : "reset the machine")
             << " after " << counts << "\n";
   for (const std::unique_ptr<vmm::Nic>& nic : attached) {
     vmm::NetBackendCounters n = nic->counters();

@@ -65,8 +65,8 @@ TEST(MpTableTest, FloatingPointerAndHeader) {
   ASSERT_GE(t.size(), 16u + 44u);
   EXPECT_EQ(std::memcmp(t.data(), "_MP_", 4), 0);
   EXPECT_EQ(get<uint32_t>(t.data() + 4), 0xf0010u);  // the table follows the pointer
-  EXPECT_EQ(t[8], 1);                                 // 16 bytes
-  EXPECT_EQ(t[9], 4);                                 // spec 1.4
+  EXPECT_EQ(t[8], 1);                                // 16 bytes
+  EXPECT_EQ(t[9], 4);                                // spec 1.4
   EXPECT_EQ(sum(t.data(), 16), 0);
   EXPECT_EQ(t[11], 0);  // feature byte 1: not a default configuration
   const uint8_t* table = t.data() + 16;
@@ -85,8 +85,8 @@ TEST(MpTableTest, EntriesDescribeCpusBusesIoApicAndInterrupts) {
 
   ASSERT_EQ(e.cpus.size(), size_t{kCpus});
   for (int i = 0; i < kCpus; ++i) {
-    EXPECT_EQ(e.cpus[i][1], i);                      // APIC ID = vCPU index
-    EXPECT_EQ(e.cpus[i][3], i == 0 ? 0x3 : 0x1);     // enabled, BP on vCPU 0
+    EXPECT_EQ(e.cpus[i][1], i);                   // APIC ID = vCPU index
+    EXPECT_EQ(e.cpus[i][3], i == 0 ? 0x3 : 0x1);  // enabled, BP on vCPU 0
   }
   ASSERT_EQ(e.buses.size(), 2u);
   EXPECT_EQ(std::memcmp(e.buses[0] + 2, "PCI   ", 6), 0);

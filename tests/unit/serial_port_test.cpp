@@ -92,7 +92,7 @@ TEST_F(SerialPortTest, ReceivedBytesRaiseTheDataInterrupt) {
   SerialPort port(fds_[1], line.fn());
   const uint8_t typed[] = {'h', 'i'};
   EXPECT_EQ(port.receive(typed), 2u);
-  EXPECT_FALSE(port.irq_level());  // IER.RDI is off
+  EXPECT_FALSE(port.irq_level());        // IER.RDI is off
   EXPECT_EQ(port.read(5) & 0x01, 0x01);  // LSR data ready
   port.write(1, 0x01);
   EXPECT_TRUE(port.irq_level());

@@ -1,11 +1,12 @@
 // CPUID adjustments per vCPU, and the long mode start state for Linux's 64-bit entry.
+#include "ringlane/vmm/vcpu_setup.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
 
 #include "ringlane/vmm/long_mode.h"
-#include "ringlane/vmm/vcpu_setup.h"
 
 namespace ringlane::vmm {
 namespace {
@@ -29,8 +30,8 @@ const kvm_cpuid_entry2& find(const std::vector<kvm_cpuid_entry2>& v, uint32_t f,
 }
 
 TEST(VcpuCpuidTest, ApicIdsHypervisorBitAndTscDeadline) {
-  std::vector<kvm_cpuid_entry2> host = {leaf(0x1), leaf(0xb, 0), leaf(0xb, 1),
-                                        leaf(0x8000001e), leaf(0x7)};
+  std::vector<kvm_cpuid_entry2> host = {leaf(0x1), leaf(0xb, 0), leaf(0xb, 1), leaf(0x8000001e),
+                                        leaf(0x7)};
   std::vector<kvm_cpuid_entry2> v = vcpu_cpuid(host, 3, {4, true});
   const kvm_cpuid_entry2& l1 = find(v, 0x1);
   EXPECT_EQ(l1.ebx >> 24, 3u);

@@ -127,8 +127,8 @@ Result<BzImageHeader> parse_bzimage_header(std::span<const uint8_t> image) {
     return bad("no boot sector signature 0xaa55 at 0x1fe");
   }
   if ((h.loadflags & kLoadedHigh) == 0) return bad("a zImage (not loaded high): unsupported");
-  if (h.relocatable && (h.kernel_alignment == 0 ||
-                        (h.kernel_alignment & (h.kernel_alignment - 1)) != 0)) {
+  if (h.relocatable &&
+      (h.kernel_alignment == 0 || (h.kernel_alignment & (h.kernel_alignment - 1)) != 0)) {
     return bad("kernel_alignment " + hex(h.kernel_alignment) + " is not a power of two");
   }
   uint32_t sects = image[kSetupSects];
@@ -164,8 +164,8 @@ Result<LinuxKernel> load_bzimage(std::span<const uint8_t> image, std::span<const
   LinuxKernel k;
   k.load_address = h.pref_address;
   uint64_t need = std::max<uint64_t>(h.init_size, h.kernel_bytes);
-  if (k.load_address < kHighRamStart || k.load_address % kPage != 0 ||
-      k.load_address > ram_top || need > ram_top - k.load_address) {
+  if (k.load_address < kHighRamStart || k.load_address % kPage != 0 || k.load_address > ram_top ||
+      need > ram_top - k.load_address) {
     return bad("kernel at " + hex(k.load_address) + " needing " + hex(need) +
                " bytes does not fit in guest RAM below " + hex(ram_top));
   }

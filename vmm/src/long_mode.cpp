@@ -7,8 +7,7 @@ namespace ringlane::vmm {
 namespace {
 
 constexpr uint64_t kGdt[] = {
-    0,
-    0,
+    0, 0,
     0x00af9b000000ffff,  // 0x10: code, 64-bit (L), present, execute/read
     0x00cf93000000ffff,  // 0x18: data, flat 4 GiB, read/write
 };

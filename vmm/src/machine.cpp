@@ -98,7 +98,7 @@ bool put(const GuestRam& ram, uint64_t gpa, const T& value) {
 void install_kick_handler() {
   static std::once_flag once;
   std::call_once(once, [] {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = [](int) {};
     sigemptyset(&sa.sa_mask);
     // KVM_RUN returns EINTR whatever SA_RESTART says; other system calls of a vCPU thread (a
@@ -119,7 +119,8 @@ Machine::Machine(Kvm kvm, Vm vm, GuestRam ram, vhost_user::GuestMemory memory,
       vcpus_(std::move(vcpus)),
       config_(config),
       // ISA interrupts: KVM_IRQ_LINE drives the PIC and IOAPIC input with the device's level.
-      serial_(config.serial_fd, [this](bool high) { (void)vm_.set_irq_line(SerialPort::kIrq, high); }),
+      serial_(config.serial_fd,
+              [this](bool high) { (void)vm_.set_irq_line(SerialPort::kIrq, high); }),
       i8042_([this](bool high) { (void)vm_.set_irq_line(I8042::kIrq, high); }),
       gsi_routing_(vm_) {}
 
@@ -317,10 +318,11 @@ void Machine::log_vcpu_state(const Vcpu& vcpu, const std::string& why) const {
   Result<kvm_sregs> s = vcpu.sregs();
   if (!r.ok() || !s.ok()) return;
   char line[256];
-  std::snprintf(
-      line, sizeof(line),
-      "vCPU %d %s: rip %#llx rsp %#llx rflags %#llx cs %#x cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx",
-      vcpu.id(), why.c_str(), r->rip, r->rsp, r->rflags, s->cs.selector, s->cr0, s->cr3, s->cr4, s->efer);
+  std::snprintf(line, sizeof(line),
+                "vCPU %d %s: rip %#llx rsp %#llx rflags %#llx cs %#x cr0 %#llx cr3 %#llx cr4 %#llx "
+                "efer %#llx",
+                vcpu.id(), why.c_str(), r->rip, r->rsp, r->rflags, s->cs.selector, s->cr0, s->cr3,
+                s->cr4, s->efer);
   log_line(LogLevel::warn, line);
 }
 
@@ -371,15 +373,16 @@ void Machine::vcpu_loop(size_t index) {
         log_vcpu_state(vcpu, "triple fault");
         return stop_all(MachineExit::shutdown);
       case KVM_EXIT_FAIL_ENTRY:
-        return stop_all(Error(EIO, "vCPU " + std::to_string(vcpu.id()) +
-                                       " entry failed, hardware reason " +
-                                       std::to_string(run.fail_entry.hardware_entry_failure_reason)));
+        return stop_all(
+            Error(EIO, "vCPU " + std::to_string(vcpu.id()) + " entry failed, hardware reason " +
+                           std::to_string(run.fail_entry.hardware_entry_failure_reason)));
       case KVM_EXIT_INTERNAL_ERROR:
         log_vcpu_state(vcpu, "internal error");
         return stop_all(Error(EIO, "KVM internal error on vCPU " + std::to_string(vcpu.id()) +
                                        ", suberror " + std::to_string(run.internal.suberror)));
       default:
-        return stop_all(Error(EIO, "unexpected KVM exit reason " + std::to_string(run.exit_reason)));
+        return stop_all(
+            Error(EIO, "unexpected KVM exit reason " + std::to_string(run.exit_reason)));
     }
   }
 }

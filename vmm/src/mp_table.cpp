@@ -145,8 +145,8 @@ std::vector<uint8_t> build_mp_table(int vcpus, uint32_t address) {
                                    static_cast<uint8_t>(PciBus::intx_gsi(slot))});
     ++count;
   }
-  append(entries, InterruptEntry{kLocalInterrupt, kIntTypeExtInt, kFlagsConforming, kMpIsaBusId,
-                                 0, 0, 0});
+  append(entries,
+         InterruptEntry{kLocalInterrupt, kIntTypeExtInt, kFlagsConforming, kMpIsaBusId, 0, 0, 0});
   append(entries, InterruptEntry{kLocalInterrupt, kIntTypeNmi, kFlagsConforming, kMpIsaBusId, 0,
                                  kAllApics, 1});
   count += 2;

@@ -31,9 +31,9 @@ namespace ringlane::vmm {
 struct MachineConfig {
   uint64_t memory_bytes = 256ULL << 20;
   std::string cmdline;
-  int serial_fd = 1;       // where the guest's console output goes
-  int serial_in_fd = -1;   // what the guest's console receives (none when negative)
-  int vcpus = 1;           // 1 to kMaxVcpus; APs wait for INIT/SIPI from the boot vCPU
+  int serial_fd = 1;      // where the guest's console output goes
+  int serial_in_fd = -1;  // what the guest's console receives (none when negative)
+  int vcpus = 1;          // 1 to kMaxVcpus; APs wait for INIT/SIPI from the boot vCPU
 };
 
 // VM exits by kind; guest accesses that hit nothing are counted and answered like an empty bus

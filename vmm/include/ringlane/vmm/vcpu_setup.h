@@ -2,9 +2,9 @@
 // CPUID leaves with its own APIC ID and the hypervisor bit (without which Linux does not look for
 // KVM's leaves and so never uses kvm-clock), the TSC-deadline timer bit when KVM's local APIC
 // emulates it (KVM leaves it out of the supported leaves; without it Linux calibrates the APIC
-// timer against the PIT, which fails on slow or noisy hosts and leaves no one-shot timer), the MSRs firmware leaves (fast strings on, MTRRs on
-// with write-back default), its local APIC's LINT0 as ExtINT and LINT1 as NMI, and the FPU's
-// reset control words.
+// timer against the PIT, which fails on slow or noisy hosts and leaves no one-shot timer), the MSRs
+// firmware leaves (fast strings on, MTRRs on with write-back default), its local APIC's LINT0 as
+// ExtINT and LINT1 as NMI, and the FPU's reset control words.
 #pragma once
 
 #include <linux/kvm.h>
