@@ -51,6 +51,18 @@ TEST(VcpuCpuidTest, ApicIdsHypervisorBitAndTscDeadline) {
   EXPECT_EQ(find(one, 0x1).ebx >> 24, 0u);
 }
 
+TEST(VcpuCpuidTest, AmdCoreCountInLeaf80000008) {
+  kvm_cpuid_entry2 vendor = leaf(0x0);
+  vendor.ebx = 0x68747541;  // "Auth"
+  kvm_cpuid_entry2 sizes = leaf(0x80000008);
+  sizes.ecx = 0x0000700f;  // the host's: 16 cores, 7 ID bits
+  std::vector<kvm_cpuid_entry2> v = vcpu_cpuid({vendor, sizes}, 2, {3, false});
+  EXPECT_EQ(find(v, 0x80000008).ecx, 0x00002002u);  // 3 cores, 2 ID bits
+  vendor.ebx = 0x756e6547;                          // "Genu": left alone
+  v = vcpu_cpuid({vendor, sizes}, 2, {3, false});
+  EXPECT_EQ(find(v, 0x80000008).ecx, 0x0000700fu);
+}
+
 TEST(LongModeTest, IdentityMapsFourGiBAndSetsLongMode) {
   GuestRam ram = std::move(*GuestRam::create(1 << 20));
   Result<kvm_sregs> s = enter_long_mode(ram, kvm_sregs{});

@@ -11,6 +11,7 @@ namespace {
 constexpr uint32_t kLeafFeatures = 0x1;
 constexpr uint32_t kLeafTopology = 0xb;
 constexpr uint32_t kLeafTopologyV2 = 0x1f;
+constexpr uint32_t kLeafAmdSizes = 0x80000008;
 constexpr uint32_t kLeafAmdTopology = 0x8000001e;
 constexpr uint32_t kEcxTscDeadline = 1U << 24;
 constexpr uint32_t kEcxHypervisor = 1U << 31;
@@ -28,6 +29,15 @@ constexpr uint32_t kDeliveryModeMask = 0x700;
 constexpr uint32_t kDeliveryExtInt = 0x700;
 constexpr uint32_t kDeliveryNmi = 0x400;
 
+constexpr uint32_t kAmdVendorEbx = 0x68747541;  // "Auth" of "AuthenticAMD"
+
+// Bits needed to number `count` cores.
+uint32_t apic_id_bits(uint32_t count) {
+  uint32_t bits = 0;
+  while ((1U << bits) < count) ++bits;
+  return bits;
+}
+
 uint32_t lapic_reg(const kvm_lapic_state& s, uint32_t offset) {
   uint32_t v;
   std::memcpy(&v, s.regs + offset, sizeof(v));
@@ -43,6 +53,10 @@ void set_lapic_reg(kvm_lapic_state& s, uint32_t offset, uint32_t v) {
 std::vector<kvm_cpuid_entry2> vcpu_cpuid(std::vector<kvm_cpuid_entry2> leaves, uint32_t apic_id,
                                          const VcpuCpuidOptions& options) {
   const auto count = static_cast<uint32_t>(std::clamp(options.vcpus, 1, 255));
+  bool amd = false;
+  for (const kvm_cpuid_entry2& e : leaves) {
+    if (e.function == 0 && e.ebx == kAmdVendorEbx) amd = true;
+  }
   for (kvm_cpuid_entry2& e : leaves) {
     switch (e.function) {
       case kLeafFeatures:
@@ -59,6 +73,12 @@ std::vector<kvm_cpuid_entry2> vcpu_cpuid(std::vector<kvm_cpuid_entry2> leaves, u
       case kLeafTopology:
       case kLeafTopologyV2:
         e.edx = apic_id;  // x2APIC ID, in every sub-leaf
+        break;
+      case kLeafAmdSizes:
+        // AMD: ECX holds the package's core count - 1 (bits 7:0) and how many low APIC ID bits
+        // number the core (15:12); the host's say nothing about this machine. All vCPUs are
+        // cores of one package. (Reserved on Intel, where Linux reads leaf 0xb instead.)
+        if (amd) e.ecx = (e.ecx & ~0xf0ffU) | (apic_id_bits(count) << 12) | (count - 1);
         break;
       case kLeafAmdTopology:
         e.eax = apic_id;  // extended APIC ID
