@@ -157,7 +157,7 @@ int run_vmm(int argc, char** argv) {
   if (Status s = booted; !s.ok()) {
     return fail(kernel_path + ": " + s.error().to_string(), kBadInput);
   }
-  vmm::VmApi api(*machine, attached, config.memory_bytes);
+  vmm::VmApi api(machine->counters(), attached, config.memory_bytes);
   std::unique_ptr<vmm::ApiSocket> api_socket;
   if (!api_sock.empty()) {
     Result<std::unique_ptr<vmm::ApiSocket>> started = vmm::ApiSocket::start(api_sock, api);
@@ -183,6 +183,9 @@ int run_vmm(int argc, char** argv) {
             << (*end == vmm::MachineExit::halt ? "halted (every vCPU in HLT with interrupts off)"
                                                : "reset the machine")
             << " after " << counts << "\n";
+  if (Result<uint32_t> khz = machine->vm().tsc_khz(); khz.ok()) {
+    std::cerr << "ringlane-vmm: guest TSC " << *khz << " kHz\n";
+  }
   for (const std::unique_ptr<vmm::Nic>& nic : attached) {
     vmm::NetBackendCounters n = nic->counters();
     std::cerr << "ringlane-vmm: " << nic->name() << " (" << to_string(nic->mode())

@@ -226,8 +226,36 @@ def bzimage_seeds():
     write("fuzz_bzimage_loader", "too_big_for_ram", bzimage(init_size=0x4000000))
 
 
+# --- fuzz_http_request -------------------------------------------------------------------------
+# Whole requests to ringlane-vmm's API socket, as ringlane-ctl and tests/lib/vmm_api.py send them,
+# and a few that must be refused.
+
+
+def http_seeds():
+    def put(path, body):
+        return (b"PUT " + path + b" HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\nContent-Length: "
+                + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    write("fuzz_http_request", "get_vm",
+          b"GET /vm HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n"
+          b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+    write("fuzz_http_request", "get_nics", b"GET /vm/nics HTTP/1.0\r\n\r\n")
+    write("fuzz_http_request", "put_mode", put(b"/vm/nics/net0", b'{"mode": "virtio"}'))
+    write("fuzz_http_request", "put_bad_body",
+          put(b"/vm/nics/net0", b'{"mode": ["vhost", {"queues": 2}], "x": 1.5e300}'))
+    write("fuzz_http_request", "put_unknown_nic", put(b"/vm/nics/net9", b'{"mode": "vhost"}'))
+    write("fuzz_http_request", "chunked",
+          b"PUT /vm/nics/net0 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+          b"5\r\nhello\r\n0\r\n\r\n")
+    write("fuzz_http_request", "bad_lines",
+          b"GET  /vm HTTP/1.1\r\nHost localhost\r\n content-length: 5\n\r\n")
+    write("fuzz_http_request", "raw_json_body", b'{"mode": "vhost"}')
+
+
 if __name__ == "__main__":
     message_seeds()
     chain_seeds()
     config_seeds()
     bzimage_seeds()
+    http_seeds()

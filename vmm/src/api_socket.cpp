@@ -6,17 +6,17 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 
 #include "ringlane/vhost_user/unix_socket.h"
+#include "ringlane/vmm/http_request.h"
 
 namespace ringlane::vmm {
 
 namespace {
 
-constexpr size_t kMaxHeader = 8192;
-constexpr size_t kMaxBody = 65536;
 constexpr auto kRequestBudget = std::chrono::seconds(5);
+constexpr const char* kTimedOut = "no complete request within 5 s";
+constexpr const char* kIncomplete = "incomplete request: the client stopped sending before its end";
 
 const char* reason(int status) {
   switch (status) {
@@ -28,8 +28,14 @@ const char* reason(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
     case 413:
       return "Payload Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 505:
+      return "HTTP Version Not Supported";
     default:
       return "Error";
   }
@@ -44,13 +50,15 @@ void send_all(int fd, const std::string& data) {
   }
 }
 
-ApiAnswer fault(int status, const std::string& message) {
-  return {status, "{\"fault_message\": \"" + message + "\"}"};
+void send_answer(int fd, const ApiAnswer& a) {
+  send_all(fd, "HTTP/1.1 " + std::to_string(a.status) + " " + reason(a.status) +
+                   "\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(a.body.size()) + "\r\nConnection: close\r\n\r\n" + a.body);
 }
 
 }  // namespace
 
-Result<std::unique_ptr<ApiSocket>> ApiSocket::start(const std::string& path, const VmApi& api) {
+Result<std::unique_ptr<ApiSocket>> ApiSocket::start(const std::string& path, VmApi& api) {
   Result<UniqueFd> listen = vhost_user::listen_unix(path);
   if (!listen.ok()) return listen.error();
   ::chmod(path.c_str(), 0600);
@@ -77,74 +85,39 @@ void ApiSocket::serve() {
   }
 }
 
+// Reads until parse_http_request has a verdict, the client stops sending, or the budget runs
+// out. Whatever is received is bounded by the parser's limits: it refuses a head longer than
+// 8 KiB before its end arrives, and a body longer than 64 KiB from its Content-Length.
 void ApiSocket::handle(int fd) {
-  requests_.fetch_add(1, std::memory_order_relaxed);
   auto deadline = std::chrono::steady_clock::now() + kRequestBudget;
   std::string data;
-  size_t header_end = std::string::npos;
-  size_t body_length = 0;
+  HttpParseResult parsed;
   for (;;) {
-    if (header_end == std::string::npos) {
-      header_end = data.find("\r\n\r\n");
-      if (header_end != std::string::npos) {
-        // Content-Length, if any (header names are case-insensitive).
-        std::string head = data.substr(0, header_end);
-        for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        size_t at = head.find("\r\ncontent-length:");
-        if (at != std::string::npos) {
-          body_length = std::strtoull(head.c_str() + at + 17, nullptr, 10);
-        }
-        if (body_length > kMaxBody) {
-          bad_requests_.fetch_add(1, std::memory_order_relaxed);
-          ApiAnswer a = fault(413, "request body larger than 64 KiB");
-          send_all(fd,
-                   "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
-                   "Content-Length: " +
-                       std::to_string(a.body.size()) + "\r\nConnection: close\r\n\r\n" + a.body);
-          return;
-        }
-      } else if (data.size() > kMaxHeader) {
-        bad_requests_.fetch_add(1, std::memory_order_relaxed);
-        return;
-      }
-    }
-    if (header_end != std::string::npos && data.size() >= header_end + 4 + body_length) break;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     pollfd p{fd, POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      if (!data.empty()) send_answer(fd, api_.refuse(408, kTimedOut));
+      return;
+    }
     char buffer[4096];
     ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
-    if (n <= 0) return;
+    if (n < 0) return;
+    if (n == 0) {
+      // The client shut down its side; one that connected and sent nothing made no request.
+      if (!data.empty()) send_answer(fd, api_.refuse(400, kIncomplete));
+      return;
+    }
     data.append(buffer, static_cast<size_t>(n));
+    parsed = parse_http_request(data);
+    if (parsed.status != HttpParseStatus::incomplete) break;
   }
-  size_t line_end = data.find("\r\n");
-  std::string line = data.substr(0, line_end);
-  size_t sp1 = line.find(' ');
-  size_t sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
-  ApiAnswer a;
-  if (sp2 == std::string::npos || line.compare(sp2 + 1, 7, "HTTP/1.") != 0) {
-    bad_requests_.fetch_add(1, std::memory_order_relaxed);
-    a = fault(400, "malformed request line");
-  } else {
-    a = route(line.substr(0, sp1), line.substr(sp1 + 1, sp2 - sp1 - 1),
-              data.substr(header_end + 4, body_length));
+  if (parsed.status != HttpParseStatus::complete) {
+    send_answer(fd, api_.refuse(http_status(parsed.status), describe(parsed.status)));
+    return;
   }
-  send_all(fd, "HTTP/1.1 " + std::to_string(a.status) + " " + reason(a.status) +
-                   "\r\nContent-Type: application/json\r\nContent-Length: " +
-                   std::to_string(a.body.size()) + "\r\nConnection: close\r\n\r\n" + a.body);
-}
-
-ApiAnswer ApiSocket::route(const std::string& method, const std::string& path,
-                           const std::string& body) {
-  const std::string nics = "/vm/nics";
-  if (path == "/vm") return method == "GET" ? api_.get_vm() : fault(405, "GET only");
-  if (path == nics) return method == "GET" ? api_.get_nics() : fault(405, "GET only");
-  if (path.rfind(nics + "/", 0) == 0 && path.size() > nics.size() + 1) {
-    if (method != "PUT") return fault(405, "PUT only");
-    return api_.put_nic(path.substr(nics.size() + 1), body);
-  }
-  return fault(404, "no resource " + path);
+  const HttpRequest& r = parsed.request;
+  send_answer(fd, api_.handle(r.method, r.target, r.body));
 }
 
 }  // namespace ringlane::vmm

@@ -186,6 +186,12 @@ Status Vm::set_irq_line(uint32_t gsi, bool high) {
   return {};
 }
 
+Result<uint32_t> Vm::tsc_khz() const {
+  int khz = kvm_ioctl(fd_.get(), KVM_GET_TSC_KHZ, 0);
+  if (khz <= 0) return errno_error("KVM_GET_TSC_KHZ");
+  return static_cast<uint32_t>(khz);
+}
+
 Result<Vcpu> Vm::create_vcpu(int id) {
   UniqueFd fd(kvm_ioctl(fd_.get(), KVM_CREATE_VCPU, id));
   if (!fd) return errno_error("KVM_CREATE_VCPU " + std::to_string(id));

@@ -9,8 +9,11 @@ namespace {
 
 using nlohmann::json;
 
-ApiAnswer fault(int status, const std::string& message) {
-  return {status, json{{"fault_message", message}}.dump()};
+// Messages may quote request bytes (a path, a NIC name): bytes that are not UTF-8 are replaced
+// rather than thrown over.
+ApiAnswer fault(int status, std::string_view message) {
+  return {status,
+          json{{"fault_message", message}}.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 json nic_json(const Nic& nic) {
@@ -37,8 +40,36 @@ json nic_json(const Nic& nic) {
 
 }  // namespace
 
+ApiAnswer VmApi::handle(std::string_view method, std::string_view path, std::string_view body) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  return counted(route(method, path, body));
+}
+
+ApiAnswer VmApi::refuse(int status, std::string_view message) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  return counted(fault(status, message));
+}
+
+ApiAnswer VmApi::counted(ApiAnswer answer) {
+  if (answer.status >= 400) bad_requests_.fetch_add(1, std::memory_order_relaxed);
+  return answer;
+}
+
+ApiAnswer VmApi::route(std::string_view method, std::string_view path,
+                       std::string_view body) const {
+  constexpr std::string_view kNics = "/vm/nics";
+  if (path == "/vm") return method == "GET" ? get_vm() : fault(405, "GET only");
+  if (path == kNics) return method == "GET" ? get_nics() : fault(405, "GET only");
+  if (path.size() > kNics.size() + 1 && path.substr(0, kNics.size()) == kNics &&
+      path[kNics.size()] == '/') {
+    if (method != "PUT") return fault(405, "PUT only");
+    return put_nic(path.substr(kNics.size() + 1), body);
+  }
+  return fault(404, "no resource " + std::string(path));
+}
+
 ApiAnswer VmApi::get_vm() const {
-  const MachineCounters& c = machine_.counters();
+  const MachineCounters& c = machine_;
   json vm = {{"state", running_.load(std::memory_order_relaxed) ? "running" : "stopped"},
              {"vcpus", 1},
              {"memory_mib", memory_bytes_ >> 20},
@@ -47,7 +78,9 @@ ApiAnswer VmApi::get_vm() const {
                {"pio", c.pio_exits.load()},
                {"mmio", c.mmio_exits.load()},
                {"unhandled_pio", c.unhandled_pio.load()},
-               {"unhandled_mmio", c.unhandled_mmio.load()}}}};
+               {"unhandled_mmio", c.unhandled_mmio.load()}}},
+             {"api_requests", requests()},
+             {"api_bad_requests", bad_requests()}};
   return {200, vm.dump()};
 }
 
@@ -57,12 +90,12 @@ ApiAnswer VmApi::get_nics() const {
   return {200, json{{"nics", list}}.dump()};
 }
 
-ApiAnswer VmApi::put_nic(const std::string& name, const std::string& body) const {
+ApiAnswer VmApi::put_nic(std::string_view name, std::string_view body) const {
   Nic* nic = nullptr;
   for (const auto& n : nics_) {
     if (n->name() == name) nic = n.get();
   }
-  if (nic == nullptr) return fault(404, "no NIC named '" + name + "'");
+  if (nic == nullptr) return fault(404, "no NIC named '" + std::string(name) + "'");
   json request = json::parse(body, nullptr, false);
   if (request.is_discarded() || !request.is_object()) {
     return fault(400, "the body must be a JSON object such as {\"mode\": \"vhost\"}");

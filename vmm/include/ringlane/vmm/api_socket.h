@@ -1,9 +1,11 @@
 // ApiSocket: carries VmApi over HTTP/1.1 on a Unix socket, one request per connection, on a
-// thread of its own. Deliberately small (request line, Content-Length, body of at most 64 KiB,
-// a 5 s budget per request); the control module's general API server replaces it once it exists.
+// thread of its own. Deliberately small: parse_http_request's limits (8 KiB of request line and
+// headers, a Content-Length body of at most 64 KiB) and a 5 s budget per request; requests it
+// refuses get a JSON error and count in VmApi's bad requests. The control module's general API
+// server replaces it once it exists.
 #pragma once
 
-#include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -16,26 +18,20 @@ namespace ringlane::vmm {
 
 class ApiSocket {
  public:
-  static Result<std::unique_ptr<ApiSocket>> start(const std::string& path, const VmApi& api);
+  static Result<std::unique_ptr<ApiSocket>> start(const std::string& path, VmApi& api);
   ~ApiSocket();
 
-  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
-  uint64_t bad_requests() const { return bad_requests_.load(std::memory_order_relaxed); }
-
  private:
-  ApiSocket(std::string path, UniqueFd listen, EventFd stop, const VmApi& api)
+  ApiSocket(std::string path, UniqueFd listen, EventFd stop, VmApi& api)
       : path_(std::move(path)), listen_(std::move(listen)), stop_(std::move(stop)), api_(api) {}
   void serve();
   void handle(int fd);
-  ApiAnswer route(const std::string& method, const std::string& path, const std::string& body);
 
   std::string path_;
   UniqueFd listen_;
   EventFd stop_;
-  const VmApi& api_;
+  VmApi& api_;
   std::thread thread_;
-  std::atomic<uint64_t> requests_{0};
-  std::atomic<uint64_t> bad_requests_{0};
 };
 
 }  // namespace ringlane::vmm

@@ -74,6 +74,8 @@ class Vm {
   Status set_gsi_routing(const std::vector<kvm_irq_routing_entry>& entries);
   // Drives an interrupt controller input (an INTx line) high or low.
   Status set_irq_line(uint32_t gsi, bool high);
+  // The guest's TSC frequency (KVM_GET_TSC_KHZ on the VM), so guest cycle counts become time.
+  Result<uint32_t> tsc_khz() const;
 
  private:
   friend class Kvm;

@@ -1,0 +1,51 @@
+// parse_http_request: one HTTP/1.x request (request line, headers, a Content-Length body) from
+// the bytes received so far, as ApiSocket needs it. Pure: no I/O, no allocation; the request
+// refers into the input and nothing past its end is read. Strict where leniency would only hide
+// client bugs: lines end in CRLF, one space between the request line's three parts, no
+// Transfer-Encoding, at most one Content-Length.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace ringlane::vmm {
+
+// Request line and headers, the blank line included; longer is refused before the end arrives.
+inline constexpr size_t kMaxHttpHead = 8192;
+inline constexpr size_t kMaxHttpHeaders = 64;
+inline constexpr size_t kMaxHttpBody = 65536;
+
+enum class HttpParseStatus {
+  complete,
+  incomplete,              // a prefix of a possibly valid request: read more
+  malformed_request_line,  // not "METHOD /path HTTP/1.x", or bytes no request line has
+  unsupported_method,      // a well-formed method other than GET and PUT
+  unsupported_version,     // HTTP/2, HTTP/0.9, ...
+  malformed_header,        // no colon, a bad name, a bare LF, a control character, line folding
+  head_too_large,          // more than kMaxHttpHead bytes or kMaxHttpHeaders headers
+  bad_content_length,      // not a decimal number, or given twice
+  body_too_large,          // Content-Length above kMaxHttpBody
+  unsupported_transfer_encoding,
+};
+
+// What went wrong, for the client ("malformed request line: expected METHOD /path HTTP/1.1").
+const char* describe(HttpParseStatus status);
+// The HTTP status code that answers a request refused with `status` (400, 405, 413, 431, 505).
+int http_status(HttpParseStatus status);
+
+struct HttpRequest {
+  std::string_view method;  // "GET" or "PUT"
+  std::string_view target;  // origin form: starts with '/', printable ASCII
+  std::string_view body;    // exactly Content-Length bytes (empty without the header)
+  size_t content_length = 0;
+  size_t size = 0;  // input bytes the request took, head and body; anything after is ignored
+};
+
+struct HttpParseResult {
+  HttpParseStatus status = HttpParseStatus::incomplete;
+  HttpRequest request;  // meaningful only when status is complete
+};
+
+HttpParseResult parse_http_request(std::string_view data);
+
+}  // namespace ringlane::vmm
