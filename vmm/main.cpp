@@ -10,11 +10,13 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <vector>
 
 #include "ringlane/base/monotonic_clock.h"
 #include "ringlane/base/unique_fd.h"
 #include "ringlane/vmm/api_socket.h"
+#include "ringlane/vmm/bzimage_loader.h"
 #include "ringlane/vmm/machine.h"
 #include "ringlane/vmm/nic.h"
 #include "ringlane/vmm/vm_api.h"
@@ -53,27 +55,46 @@ bool write_boot_report(const std::string& path, int64_t main_ns, const ringlane:
   return out.good();
 }
 
+std::optional<std::vector<uint8_t>> read_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),
+                             std::istreambuf_iterator<char>());
+  if (!file.good() && !file.eof()) return std::nullopt;
+  return bytes;
+}
+
 }  // namespace
 
 int run_vmm(int argc, char** argv) {
   const int64_t main_ns = ringlane::monotonic_ns();
   using namespace ringlane;
   CLI::App app{
-      "ringlane-vmm: a minimal KVM virtual machine monitor. Boots a PVH ELF kernel "
-      "with a serial console on 0x3f8; ends when the guest resets the machine.\nExit status: 0 "
-      "guest reset, 1 the machine failed (KVM error, triple fault), 2 bad arguments or "
+      "ringlane-vmm: a minimal KVM virtual machine monitor. Boots a Linux bzImage (64-bit boot "
+      "protocol, MP table, no ACPI) or a PVH ELF kernel with a serial console on 0x3f8; ends when "
+      "the guest resets the machine (Linux: reboot with reboot=k) or halts every vCPU with "
+      "interrupts off (Linux: halt, poweroff).\nExit status: 0 "
+      "guest reset or halt, 1 the machine failed (KVM error, triple fault), 2 bad arguments or "
       "kernel image."};
   std::string kernel_path;
+  std::string initrd_path;
   std::string serial_path;
+  bool serial_stdin = false;
   uint64_t memory_mib = 256;
   vmm::MachineConfig config;
-  app.add_option("--kernel", kernel_path, "PVH ELF kernel (XEN_ELFNOTE_PHYS32_ENTRY)")
+  app.add_option("--kernel", kernel_path,
+                 "Linux bzImage (recognised by its setup header), or a PVH ELF kernel "
+                 "(XEN_ELFNOTE_PHYS32_ENTRY)")
       ->required()
       ->check(CLI::ExistingFile);
+  app.add_option("--initrd", initrd_path, "initial RAM disk for a bzImage kernel")
+      ->check(CLI::ExistingFile);
+  app.add_option("--vcpus", config.vcpus, "virtual CPUs, 1-32 (default 1)")
+      ->check(CLI::Range(1, 32));
   app.add_option("--memory", memory_mib, "guest memory in MiB, 16-3072 (default 256)")
       ->check(CLI::Range(16, 3072));
   app.add_option("--cmdline", config.cmdline, "kernel command line");
   app.add_option("--serial", serial_path, "write the guest's console here (default: stdout)");
+  app.add_flag("--serial-stdin", serial_stdin, "feed standard input to the guest's console");
   std::string boot_report;
   app.add_option("--boot-report", boot_report,
                  "on exit, write boot times (CLOCK_MONOTONIC ns of the first guest entry and "
@@ -108,10 +129,19 @@ int run_vmm(int argc, char** argv) {
     if (!serial) return fail("cannot open " + serial_path + ": " + std::strerror(errno), kBadInput);
     config.serial_fd = serial.get();
   }
-  std::ifstream file(kernel_path, std::ios::binary);
-  std::vector<uint8_t> kernel((std::istreambuf_iterator<char>(file)),
-                              std::istreambuf_iterator<char>());
-  if (!file.good() && !file.eof()) return fail("cannot read " + kernel_path, kBadInput);
+  if (serial_stdin) config.serial_in_fd = STDIN_FILENO;
+  std::optional<std::vector<uint8_t>> kernel = read_file(kernel_path);
+  if (!kernel) return fail("cannot read " + kernel_path, kBadInput);
+  std::vector<uint8_t> initrd;
+  if (!initrd_path.empty()) {
+    std::optional<std::vector<uint8_t>> read = read_file(initrd_path);
+    if (!read) return fail("cannot read " + initrd_path, kBadInput);
+    initrd = std::move(*read);
+  }
+  const bool linux_kernel = vmm::is_bzimage(*kernel);
+  if (!linux_kernel && !initrd.empty()) {
+    return fail("--initrd needs a bzImage kernel; " + kernel_path + " is not one", kBadInput);
+  }
   config.memory_bytes = memory_mib << 20;
 
   Result<std::unique_ptr<vmm::Machine>> created = vmm::Machine::create(config);
@@ -123,7 +153,8 @@ int run_vmm(int argc, char** argv) {
     if (!nic.ok()) return fail(spec.name + ": " + nic.error().to_string());
     attached.push_back(std::move(*nic));
   }
-  if (Status s = machine->boot_pvh(kernel); !s.ok()) {
+  Status booted = linux_kernel ? machine->boot_linux(*kernel, initrd) : machine->boot_pvh(*kernel);
+  if (Status s = booted; !s.ok()) {
     return fail(kernel_path + ": " + s.error().to_string(), kBadInput);
   }
   vmm::VmApi api(machine->counters(), attached, config.memory_bytes);
@@ -139,13 +170,19 @@ int run_vmm(int argc, char** argv) {
   std::string counts = std::to_string(c.exits) + " exits (" + std::to_string(c.pio_exits) +
                        " port I/O, " + std::to_string(c.mmio_exits) + " MMIO; " +
                        std::to_string(c.unhandled_pio + c.unhandled_mmio) + " unhandled)";
+  if (std::string ports = machine->unhandled_ports(); !ports.empty()) {
+    counts += "; unhandled ports: " + ports;
+  }
   if (!boot_report.empty() &&
       !write_boot_report(boot_report, main_ns, machine->boot_times(), config.memory_bytes)) {
     return fail("cannot write " + boot_report, kBadInput);
   }
   if (!end.ok()) return fail(end.error().to_string() + " after " + counts);
   if (*end == vmm::MachineExit::shutdown) return fail("guest triple-faulted after " + counts);
-  std::cerr << "ringlane-vmm: guest reset the machine after " << counts << "\n";
+  std::cerr << "ringlane-vmm: guest "
+            << (*end == vmm::MachineExit::halt ? "halted (every vCPU in HLT with interrupts off)"
+                                               : "reset the machine")
+            << " after " << counts << "\n";
   if (Result<uint32_t> khz = machine->vm().tsc_khz(); khz.ok()) {
     std::cerr << "ringlane-vmm: guest TSC " << *khz << " kHz\n";
   }

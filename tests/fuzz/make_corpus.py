@@ -197,6 +197,35 @@ socket_mode = "client"
     write("fuzz_daemon_config", "bad.toml", b"mode = 5\n[[port]]\nname = \"a\"\nqueues = 99\n")
 
 
+# --- fuzz_bzimage_loader -----------------------------------------------------------------------
+# A setup header with Debian's Linux 6.1 values (protocol 2.15, 64-bit entry, relocatable), one
+# setup sector and a small "kernel"; init_size shrunk so that it loads into the fuzzer's 32 MiB.
+
+
+def bzimage(setup_sects=1, version=0x020F, xloadflags=0x7F, init_size=0x100000,
+            pref=0x1000000, kernel=2048):
+    setup = (setup_sects or 4) + 1
+    b = bytearray(setup * 512 + kernel)
+    b[0x1F1] = setup_sects
+    struct.pack_into("<H", b, 0x1FE, 0xAA55)
+    b[0x200:0x202] = bytes([0xEB, 0x6A])
+    b[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", b, 0x206, version)
+    b[0x211] = 0x01  # LOADED_HIGH
+    struct.pack_into("<IIBBHI", b, 0x22C, 0x7FFFFFFF, 0x200000, 1, 21, xloadflags, 0x7FF)
+    struct.pack_into("<QI", b, 0x258, pref, init_size)
+    for i in range(setup * 512, len(b)):
+        b[i] = i * 7 & 0xFF
+    return bytes(b)
+
+
+def bzimage_seeds():
+    write("fuzz_bzimage_loader", "linux_6_1_like", bzimage())
+    write("fuzz_bzimage_loader", "setup_sects_zero", bzimage(setup_sects=0))
+    write("fuzz_bzimage_loader", "protocol_2_10", bzimage(version=0x020A, xloadflags=0))
+    write("fuzz_bzimage_loader", "too_big_for_ram", bzimage(init_size=0x4000000))
+
+
 # --- fuzz_http_request -------------------------------------------------------------------------
 # Whole requests to ringlane-vmm's API socket, as ringlane-ctl and tests/lib/vmm_api.py send them,
 # and a few that must be refused.
@@ -228,4 +257,5 @@ if __name__ == "__main__":
     message_seeds()
     chain_seeds()
     config_seeds()
+    bzimage_seeds()
     http_seeds()

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -42,6 +43,14 @@ struct RoutingHeader {
 };
 static_assert(sizeof(RoutingHeader) == 8);
 constexpr unsigned long kSetGsiRouting = _IOW(KVMIO, 0x6a, RoutingHeader);
+
+// kvm_msrs has the same flexible-array problem.
+struct MsrsHeader {
+  uint32_t nmsrs;
+  uint32_t pad;
+};
+static_assert(sizeof(MsrsHeader) == 8);
+constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
 
 // A CpuidHeader followed by `n` entries, zeroed.
 std::unique_ptr<uint8_t[]> cpuid_buffer(uint32_t n) {
@@ -101,6 +110,10 @@ Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
   std::memcpy(&header, buffer.get(), sizeof(header));
   kvm_cpuid_entry2* entries = cpuid_entries(buffer.get());
   return std::vector<kvm_cpuid_entry2>(entries, entries + std::min(header.nent, kMaxEntries));
+}
+
+int Kvm::capability(int cap) const {
+  return std::max(kvm_ioctl(fd_.get(), KVM_CHECK_EXTENSION, cap), 0);
 }
 
 Status Vm::set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host) {
@@ -228,6 +241,49 @@ Status Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) {
   std::unique_ptr<uint8_t[]> buffer = cpuid_buffer(static_cast<uint32_t>(entries.size()));
   std::copy(entries.begin(), entries.end(), cpuid_entries(buffer.get()));
   if (kvm_ioctl(fd_.get(), kSetCpuid2, buffer.get()) < 0) return errno_error("KVM_SET_CPUID2");
+  return {};
+}
+
+Status Vcpu::set_msrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs) {
+  std::vector<uint8_t> buffer(sizeof(MsrsHeader) + msrs.size() * sizeof(kvm_msr_entry));
+  MsrsHeader header{static_cast<uint32_t>(msrs.size()), 0};
+  std::memcpy(buffer.data(), &header, sizeof(header));
+  for (size_t i = 0; i < msrs.size(); ++i) {
+    kvm_msr_entry e{};
+    e.index = msrs[i].first;
+    e.data = msrs[i].second;
+    std::memcpy(buffer.data() + sizeof(header) + i * sizeof(e), &e, sizeof(e));
+  }
+  // KVM_SET_MSRS returns how many it set: stopping short names the MSR it refused.
+  int set = kvm_ioctl(fd_.get(), kSetMsrs, buffer.data());
+  if (set < 0) return errno_error("KVM_SET_MSRS");
+  if (static_cast<size_t>(set) < msrs.size()) {
+    char name[16];
+    std::snprintf(name, sizeof(name), "%#x", msrs[set].first);
+    return Error(EINVAL, std::string("KVM_SET_MSRS refused MSR ") + name);
+  }
+  return {};
+}
+
+Status Vcpu::set_fpu(const kvm_fpu& fpu) {
+  if (kvm_ioctl(fd_.get(), KVM_SET_FPU, &fpu) < 0) return errno_error("KVM_SET_FPU");
+  return {};
+}
+
+Result<kvm_lapic_state> Vcpu::lapic() const {
+  kvm_lapic_state s{};
+  if (kvm_ioctl(fd_.get(), KVM_GET_LAPIC, &s) < 0) return errno_error("KVM_GET_LAPIC");
+  return s;
+}
+
+Result<uint32_t> Vcpu::mp_state() const {
+  kvm_mp_state s{};
+  if (kvm_ioctl(fd_.get(), KVM_GET_MP_STATE, &s) < 0) return errno_error("KVM_GET_MP_STATE");
+  return s.mp_state;
+}
+
+Status Vcpu::set_lapic(const kvm_lapic_state& lapic) {
+  if (kvm_ioctl(fd_.get(), KVM_SET_LAPIC, &lapic) < 0) return errno_error("KVM_SET_LAPIC");
   return {};
 }
 

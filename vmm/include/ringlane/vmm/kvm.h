@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "ringlane/base/result.h"
@@ -31,6 +32,19 @@ class Vcpu {
   Result<kvm_sregs> sregs() const;
   Status set_sregs(const kvm_sregs& sregs);
   Status set_cpuid(const std::vector<kvm_cpuid_entry2>& entries);
+  // Writes model-specific registers: (index, value) pairs.
+  Status set_msrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs);
+  Status set_fpu(const kvm_fpu& fpu);
+  // The in-kernel local APIC's registers (needs the in-kernel irqchip).
+  Result<kvm_lapic_state> lapic() const;
+  // KVM_MP_STATE_RUNNABLE, _HALTED, _UNINITIALIZED (an AP before INIT/SIPI), ...
+  Result<uint32_t> mp_state() const;
+  Status set_lapic(const kvm_lapic_state& lapic);
+  // Makes the next (or the current) KVM_RUN return at once, so that another thread can stop this
+  // vCPU: set here, then signal the thread running it; cleared by the vCPU's own thread.
+  void set_immediate_exit(bool on) {
+    __atomic_store_n(&run_->immediate_exit, on ? 1 : 0, __ATOMIC_SEQ_CST);
+  }
 
  private:
   friend class Vm;
@@ -77,6 +91,8 @@ class Kvm {
   Result<Vm> create_vm();
   // CPUID leaves the host supports for guests, to hand to every vCPU.
   Result<std::vector<kvm_cpuid_entry2>> supported_cpuid() const;
+  // KVM_CHECK_EXTENSION: whether (non-zero) and how much of `cap` KVM offers.
+  int capability(int cap) const;
 
  private:
   Kvm(UniqueFd fd, size_t run_size) : fd_(std::move(fd)), run_size_(run_size) {}
