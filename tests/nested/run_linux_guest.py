@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Boots a real Linux guest under ringlane-vmm, nested: this machine's KVM runs guest kernel code
-far too slowly (see the platform notes), so QEMU boots a TCG guest (-cpu EPYC, q35, the Debian
+"""Boots a real Linux guest under ringlane-vmm, nested: this machine has no /dev/kvm (and where it
+has, KVM may run guest kernel code far too slowly; see the platform notes), so QEMU boots a TCG guest (-cpu EPYC, q35, the Debian
 kernel) with nested KVM (kvm_amd), and inside it the statically linked ringlane-vmm boots the
 same Debian kernel with a busybox initramfs. The inner init prints markers, brings up the NICs
 (virtio-net and/or e1000 on TAP devices of the outer guest), pings the outer guest and fetches a
 file over TCP from it, then reboots (reboot=k: the keyboard controller's reset line), which ends
 ringlane-vmm with status 0; the outer init reports that and powers off.
 
-Separately invocable (not part of the default suite: it takes minutes):
+Separately invocable; the suite runs it too (meson test nested_linux, about a minute):
     tests/nested/run_linux_guest.py [--nic virtio] [--nic e1000] [--vcpus 2] [--vmm PATH]
 Without --vmm, ringlane-vmm is built (statically linked, -march=x86-64-v3: it runs on QEMU's EPYC
 model) in build-nested/. The kernel package is
