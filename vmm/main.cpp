@@ -93,6 +93,9 @@ int run_vmm(int argc, char** argv) {
   app.add_option("--memory", memory_mib, "guest memory in MiB, 16-3072 (default 256)")
       ->check(CLI::Range(16, 3072));
   app.add_option("--cmdline", config.cmdline, "kernel command line");
+  app.add_flag("--hugepages", config.hugepages,
+               "guest memory from the 2 MiB hugetlb pool (--memory a multiple of 2; the pool "
+               "must hold it: /proc/sys/vm/nr_hugepages)");
   app.add_option("--serial", serial_path, "write the guest's console here (default: stdout)");
   app.add_flag("--serial-stdin", serial_stdin, "feed standard input to the guest's console");
   std::string boot_report;

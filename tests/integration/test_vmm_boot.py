@@ -50,6 +50,25 @@ class VmmBoot(unittest.TestCase):
             with open(out) as f:
                 self.assertEqual(f.read(), GREETING)
 
+    def test_guest_memory_from_hugepages(self):
+        # The nested guest (tests/lib/nested_kvm.py) and scripts/setup.sh reserve a 2 MiB pool.
+        with open("/proc/sys/vm/nr_hugepages") as f:
+            pool = int(f.read())
+        self.assertGreaterEqual(pool, 32, "no 2 MiB hugepage pool to take guest memory from")
+        r = vmm("--kernel", GUEST, "--memory", "64", "--hugepages")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, GREETING)
+        r = vmm("--kernel", GUEST, "--memory", "63", "--hugepages")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not a multiple of 2 MiB", r.stderr)
+        # More than the pool holds: refused at start with the reason, not a SIGBUS later.
+        with open("/proc/meminfo") as f:
+            free = next(int(line.split()[1]) for line in f if line.startswith("HugePages_Free"))
+        if free * 2 + 2 <= 3072:
+            r = vmm("--kernel", GUEST, "--memory", str(free * 2 + 2), "--hugepages")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("nr_hugepages", r.stderr)
+
     def test_boot_report(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "boot.json")

@@ -140,7 +140,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   if (!vm.ok()) return vm.error();
   RINGLANE_TRY(vm->create_irqchip());
   RINGLANE_TRY(vm->create_pit());
-  Result<GuestRam> ram = GuestRam::create(config.memory_bytes);
+  Result<GuestRam> ram = GuestRam::create(config.memory_bytes, config.hugepages);
   if (!ram.ok()) return ram.error();
   RINGLANE_TRY(vm->set_memory(0, 0, ram->size(), ram->base()));
   vhost_user::RegionDescriptor region{0, ram->size(), reinterpret_cast<uint64_t>(ram->base()), 0};

@@ -1,5 +1,6 @@
 // GuestRam: the guest's memory, one memfd mapped shared from guest physical 0, so that a
-// vhost-user backend can map the same pages. Every access from the VMM is range-checked.
+// vhost-user backend can map the same pages; optionally of 2 MiB hugepages (fewer TLB misses for
+// the guest and for the backend walking its rings). Every access from the VMM is range-checked.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,9 @@ namespace ringlane::vmm {
 
 class GuestRam {
  public:
-  static Result<GuestRam> create(uint64_t size);
+  static constexpr uint64_t kHugePage = 2ULL << 20;
+  // `hugepages`: from the hugetlb pool (size a multiple of 2 MiB; fails when the pool is short).
+  static Result<GuestRam> create(uint64_t size, bool hugepages = false);
   GuestRam(GuestRam&& other) noexcept;
   GuestRam& operator=(GuestRam&&) = delete;
   GuestRam(const GuestRam&) = delete;

@@ -30,6 +30,7 @@ namespace ringlane::vmm {
 
 struct MachineConfig {
   uint64_t memory_bytes = 256ULL << 20;
+  bool hugepages = false;  // guest RAM from the 2 MiB hugetlb pool
   std::string cmdline;
   int serial_fd = 1;      // where the guest's console output goes
   int serial_in_fd = -1;  // what the guest's console receives (none when negative)
