@@ -253,9 +253,43 @@ def http_seeds():
     write("fuzz_http_request", "raw_json_body", b'{"mode": "vhost"}')
 
 
+def e1000_transmit_seeds():
+    """fuzz_e1000_transmit: descriptors as Linux's e1000 writes them, then guest memory (which
+    starts at guest physical 0x100000; bit 0 of a descriptor's address marks "inside memory")."""
+    eop, ifcs, rs, dext, tse, vle = bit(24), bit(25), bit(27), bit(29), bit(26), bit(30)
+    dtyp_data = bit(20)
+    ixsm_txsm = bit(8) | bit(9)
+
+    def legacy(addr, length, cmd):
+        return struct.pack("<QII", addr | 1, length | cmd, 0)
+
+    def context(ipcss, ipcso, tucss, tucso, cmd, hdrlen=0, mss=0, paylen=0):
+        return struct.pack("<BBHBBHIBBH", ipcss, ipcso, 0, tucss, tucso, 0, dext | cmd | paylen,
+                           0, hdrlen, mss)
+
+    def data(addr, length, cmd, popts=0):
+        return struct.pack("<QII", addr | 1, length | dtyp_data | dext | cmd, popts)
+
+    eth = b"\x52\x54\x00\x00\x00\x02\x52\x54\x00\x12\x34\x56\x08\x00"
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 20 + 3000, 1, 0, 64, 6, 0, b"\x0a\0\0\x01",
+                     b"\x0a\0\0\x02")
+    tcp = struct.pack("!HHIIBBHHH", 12345, 80, 1, 0, 0x50, 0x18, 65535, 0, 0)
+    frame = eth + ip + tcp + bytes(i & 0xff for i in range(3000))
+    one = legacy(0x100000, 60, eop | ifcs | rs)
+    write("fuzz_e1000_transmit", "legacy_one", bytes([0]) + one + frame[:60])
+    tso = (context(14, 24, 34, 50, tse | bit(24) | bit(25), 54, 1448, 3000)
+           + data(0x100000, 54, tse, ixsm_txsm) + data(0x100000 + 54, 3000, tse | eop | rs, ixsm_txsm))
+    write("fuzz_e1000_transmit", "tso_tcp", bytes([2]) + tso + frame)
+    csum = context(14, 24, 34, 50, 0) + data(0x100000, 200, eop | rs, ixsm_txsm)
+    write("fuzz_e1000_transmit", "checksum", bytes([1]) + csum + frame[:200])
+    vlan = struct.pack("<QII", 0x100001, 100 | eop | vle, 0x01230001)
+    write("fuzz_e1000_transmit", "vlan", bytes([0]) + vlan + frame[:100])
+
+
 if __name__ == "__main__":
     message_seeds()
     chain_seeds()
     config_seeds()
     bzimage_seeds()
     http_seeds()
+    e1000_transmit_seeds()
