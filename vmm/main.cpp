@@ -157,8 +157,8 @@ int run_vmm(int argc, char** argv) {
     attached.push_back(std::move(*nic));
   }
   Status booted = linux_kernel ? machine->boot_linux(*kernel, initrd) : machine->boot_pvh(*kernel);
-  if (Status s = booted; !s.ok()) {
-    return fail(kernel_path + ": " + s.error().to_string(), kBadInput);
+  if (!booted.ok()) {
+    return fail(kernel_path + ": " + booted.error().to_string(), kBadInput);
   }
   vmm::VmApi api(machine->counters(), attached, config.memory_bytes);
   std::unique_ptr<vmm::ApiSocket> api_socket;

@@ -147,7 +147,9 @@ struct Descriptor {
 std::vector<uint8_t> ipv4_frame(bool tcp, uint32_t payload) {
   uint32_t l4 = tcp ? 20 : 8;
   std::vector<uint8_t> f(14 + 20 + l4 + payload);
-  std::memcpy(f.data(), "\x52\x54\x00\x00\x00\x02\x52\x54\x00\x12\x34\x56\x08\x00", 14);
+  constexpr std::array<uint8_t, 14> kEthernet{0x52, 0x54, 0x00, 0x00, 0x00, 0x02, 0x52,
+                                              0x54, 0x00, 0x12, 0x34, 0x56, 0x08, 0x00};
+  std::copy(kEthernet.begin(), kEthernet.end(), f.begin());
   uint8_t* ip = f.data() + 14;
   ip[0] = 0x45;
   uint16_t total = static_cast<uint16_t>(20 + l4 + payload);
@@ -155,7 +157,8 @@ std::vector<uint8_t> ipv4_frame(bool tcp, uint32_t payload) {
   ip[3] = static_cast<uint8_t>(total);
   ip[8] = 64;
   ip[9] = tcp ? 6 : 17;
-  std::memcpy(ip + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+  constexpr std::array<uint8_t, 8> kAddresses{10, 0, 0, 1, 10, 0, 0, 2};  // source, destination
+  std::copy(kAddresses.begin(), kAddresses.end(), ip + 12);
   uint8_t* l4p = ip + 20;
   l4p[0] = 0x30;
   l4p[1] = 0x39;

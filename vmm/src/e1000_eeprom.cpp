@@ -20,7 +20,7 @@ constexpr int kChecksum = 0x3f;
 }  // namespace
 
 E1000Eeprom::E1000Eeprom(const std::array<uint8_t, 6>& mac) {
-  for (int i = 0; i < 3; ++i) {
+  for (size_t i = 0; i < 3; ++i) {
     words_[i] = static_cast<uint16_t>(mac[2 * i] | (mac[2 * i + 1] << 8));
   }
   words_[kIdLedSettings] = 0xffff;
