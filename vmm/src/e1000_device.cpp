@@ -40,10 +40,9 @@ uint32_t load32(std::span<const uint8_t> data) {
 
 }  // namespace
 
-E1000Device::E1000Device(Vm& vm, const vhost_user::GuestMemory& memory, Tap tap,
+E1000Device::E1000Device(const vhost_user::GuestMemory& memory, Tap tap,
                          const std::array<uint8_t, 6>& mac, EventFd wake, EventFd stop)
     : PciDevice(kIdentity),
-      vm_(vm),
       memory_(memory),
       tap_(std::move(tap)),
       mac_(mac),
@@ -58,8 +57,7 @@ E1000Device::E1000Device(Vm& vm, const vhost_user::GuestMemory& memory, Tap tap,
   reset();
 }
 
-Result<std::shared_ptr<E1000Device>> E1000Device::create(Vm& vm,
-                                                         const vhost_user::GuestMemory& memory,
+Result<std::shared_ptr<E1000Device>> E1000Device::create(const vhost_user::GuestMemory& memory,
                                                          Tap tap,
                                                          const std::array<uint8_t, 6>& mac) {
   Result<EventFd> wake = EventFd::create();
@@ -67,7 +65,7 @@ Result<std::shared_ptr<E1000Device>> E1000Device::create(Vm& vm,
   Result<EventFd> stop = EventFd::create();
   if (!stop.ok()) return stop.error();
   std::shared_ptr<E1000Device> device(
-      new E1000Device(vm, memory, std::move(tap), mac, std::move(*wake), std::move(*stop)));
+      new E1000Device(memory, std::move(tap), mac, std::move(*wake), std::move(*stop)));
   device->receiver_ = std::thread([d = device.get()] { d->serve_receive(); });
   return device;
 }
@@ -77,10 +75,10 @@ E1000Device::~E1000Device() {
   if (receiver_.joinable()) receiver_.join();
 }
 
-void E1000Device::set_interrupt_gsi(uint32_t gsi) {
+void E1000Device::set_interrupt_line(std::unique_ptr<InterruptLine> line) {
   std::lock_guard lock(mutex_);
-  gsi_ = gsi;
-  wired_ = true;
+  line_ = std::move(line);
+  line_high_ = false;
   update_interrupt();
 }
 
@@ -269,12 +267,12 @@ void E1000Device::raise(uint32_t causes) {
 }
 
 void E1000Device::update_interrupt() {
-  bool high = wired_ && (reg(e::kIcr) & reg(e::kIms)) != 0 &&
+  bool high = line_ != nullptr && (reg(e::kIcr) & reg(e::kIms)) != 0 &&
               (config().command() & kCommandIntxDisable) == 0;
   if (high == line_high_) return;
   line_high_ = high;
   if (high) interrupts_.fetch_add(1, std::memory_order_relaxed);
-  Status s = vm_.set_irq_line(gsi_, high);
+  Status s = line_->set(high);
   if (!s.ok())
     log_line(LogLevel::error, "e1000: cannot set its interrupt line: " + s.error().message());
 }

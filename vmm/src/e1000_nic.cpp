@@ -6,11 +6,12 @@ Result<std::unique_ptr<Nic>> E1000Nic::create(Machine& machine, const NicSpec& s
   Result<Tap> tap = Tap::open(spec.tap);
   if (!tap.ok()) return tap.error();
   Result<std::shared_ptr<E1000Device>> device =
-      E1000Device::create(machine.vm(), machine.guest_memory(), std::move(*tap), spec.mac);
+      E1000Device::create(machine.guest_memory(), std::move(*tap), spec.mac);
   if (!device.ok()) return device.error();
   Result<int> slot = machine.pci().add(*device);
   if (!slot.ok()) return slot.error();
-  (*device)->set_interrupt_gsi(PciBus::intx_gsi(*slot));
+  (*device)->set_interrupt_line(
+      std::make_unique<KvmInterruptLine>(machine.vm(), PciBus::intx_gsi(*slot)));
   return std::unique_ptr<Nic>(new E1000Nic(spec, std::move(*device)));
 }
 

@@ -18,7 +18,7 @@
 #include "ringlane/vmm/e1000_eeprom.h"
 #include "ringlane/vmm/e1000_phy.h"
 #include "ringlane/vmm/e1000_transmit.h"
-#include "ringlane/vmm/kvm.h"
+#include "ringlane/vmm/interrupt_line.h"
 #include "ringlane/vmm/net_backend.h"
 #include "ringlane/vmm/pci_device.h"
 #include "ringlane/vmm/tap.h"
@@ -35,24 +35,24 @@ struct E1000Faults {
 
 class E1000Device : public PciDevice {
  public:
-  static Result<std::shared_ptr<E1000Device>> create(Vm& vm, const vhost_user::GuestMemory& memory,
-                                                     Tap tap, const std::array<uint8_t, 6>& mac);
+  static Result<std::shared_ptr<E1000Device>> create(const vhost_user::GuestMemory& memory, Tap tap,
+                                                     const std::array<uint8_t, 6>& mac);
   ~E1000Device() override;
 
   std::string name() const override { return "e1000"; }
   void bar_read(int bar, uint64_t offset, std::span<uint8_t> data) override;
   void bar_write(int bar, uint64_t offset, std::span<const uint8_t> data) override;
 
-  // The interrupt line the bus wired INTA# to; the device stays silent until it is known.
-  void set_interrupt_gsi(uint32_t gsi);
+  // The interrupt line the bus wired INTA# to; the device stays silent until it has one.
+  void set_interrupt_line(std::unique_ptr<InterruptLine> line);
   // The driver has enabled the receiver or the transmitter.
   bool active() const;
   NetBackendCounters counters() const;
   E1000Faults faults() const;
 
  private:
-  E1000Device(Vm& vm, const vhost_user::GuestMemory& memory, Tap tap,
-              const std::array<uint8_t, 6>& mac, EventFd wake, EventFd stop);
+  E1000Device(const vhost_user::GuestMemory& memory, Tap tap, const std::array<uint8_t, 6>& mac,
+              EventFd wake, EventFd stop);
   uint32_t& reg(uint32_t offset) { return regs_[offset / 4]; }
   uint32_t read_register(uint32_t offset);
   void write_register(uint32_t offset, uint32_t value);
@@ -71,7 +71,6 @@ class E1000Device : public PciDevice {
   // Writes one frame into the ring; the interrupt causes it raises.
   uint32_t deliver(std::span<const uint8_t> frame);
 
-  Vm& vm_;
   const vhost_user::GuestMemory& memory_;
   Tap tap_;
   std::array<uint8_t, 6> mac_;
@@ -84,8 +83,7 @@ class E1000Device : public PciDevice {
   E1000Phy phy_;
   E1000Transmit transmitter_;
   uint32_t io_address_ = 0;
-  uint32_t gsi_ = 0;
-  bool wired_ = false;
+  std::unique_ptr<InterruptLine> line_;
   bool line_high_ = false;
   E1000Faults faults_;
   std::thread receiver_;
