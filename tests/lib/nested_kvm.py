@@ -2,7 +2,8 @@
 cloud VM with no nested virtualization), it is inside a QEMU TCG guest whose emulated AMD CPU has
 SVM, so the guest's own KVM (kvm_amd) works: the Debian kernel that scripts/setup.sh fetched
 boots a small initramfs that mounts this machine's root over 9p, loads kvm_amd, tun and veth,
-and runs the command in a chroot of it, in the same directory with the same environment. The
+and runs the command in a chroot of it (with TMPDIR on the guest's own tmpfs), in the same
+directory with the same environment. The
 command's output comes back on the serial console and its exit status ends this process.
 
     python3 tests/lib/nested_kvm.py [--memory MiB] [--cpus N] -- COMMAND ARGS...
@@ -10,6 +11,7 @@ command's output comes back on the serial console and its exit status ends this 
 Tests call reexec_with_kvm() first thing: it returns at once when KVM is here, and otherwise
 runs the test itself in such a guest and exits with its status."""
 import argparse
+import hashlib
 import os
 import shlex
 import shutil
@@ -41,7 +43,6 @@ mkdir -p /host/dev/pts /host/dev/shm /host/dev/hugepages
 mount -t devpts devpts /host/dev/pts
 mount -t tmpfs shm /host/dev/shm
 mount -t hugetlbfs hugetlbfs /host/dev/hugepages
-mount -t tmpfs tmp /host/tmp
 mount -t tmpfs run /host/run
 id=$(sed -n 's/.*ringlane_run=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
 exec chroot /host /bin/sh {work}/$id/run.sh
@@ -54,6 +55,10 @@ echo {hugepages} > /proc/sys/vm/nr_hugepages
 cd {cwd}
 {exports}
 export {inside}=1
+# Scratch files and Unix sockets on the guest's own tmpfs, not over 9p; /tmp itself stays the
+# shared one, since the project may be checked out there.
+mkdir -p /run/tmp
+export TMPDIR=/run/tmp
 {command} < /dev/null
 rc=$?
 sync
@@ -74,8 +79,9 @@ def release():
 
 
 def initramfs():
-    """The initramfs (busybox, the 9p modules, init), built once per kernel."""
-    path = os.path.join(KERNEL_DIR, "nested-initramfs.cpio")
+    """The initramfs (busybox, the 9p modules, init), built once per kernel and init script."""
+    tag = hashlib.sha256((INIT + " ".join(INITRAMFS_MODULES)).encode()).hexdigest()[:12]
+    path = os.path.join(KERNEL_DIR, f"nested-initramfs-{tag}.cpio")
     if os.path.exists(path):
         return path
     root = tempfile.mkdtemp(prefix="rl-initramfs-")

@@ -25,7 +25,11 @@ class NestedLinux(unittest.TestCase):
         cls.nics = nested.boot(VMM, nics=["virtio", "e1000"], vcpus=2, end="reboot", work=work)
         cls.nics.report()
         work = os.path.join(WORK, "poweroff") if WORK else None
-        cls.poweroff = nested.boot(VMM, nics=[], vcpus=1, end="poweroff", work=work)
+        # This boot also takes virtio-net without MSI (pci=nomsi): INTx and the ISR, through
+        # the VMM's INTx relay.
+        cls.poweroff = nested.boot(
+            VMM, nics=["virtio"], vcpus=1, end="poweroff", work=work,
+            inner_cmdline="console=ttyS0 reboot=k panic=-1 i8042.noaux pci=nomsi")
         cls.poweroff.report()
 
     def failures(self, outcome, prefix=""):
@@ -47,6 +51,13 @@ class NestedLinux(unittest.TestCase):
 
     def test_poweroff_ends_the_vmm_with_status_0(self):
         self.assertEqual(self.poweroff.failures, [])
+
+    def test_virtio_net_without_msi_takes_intx(self):
+        self.assertEqual(self.failures(self.poweroff, "virtio:"), [])
+        lines = [l for l in self.poweroff.console.all(nested.MARK + "INNER-IRQ") if "virtio0" in l]
+        self.assertTrue(lines, self.poweroff.failures)
+        self.assertIn("IO-APIC", lines[0])
+        self.assertIn("fasteoi", lines[0])  # level-triggered: INTx, not MSI
 
 
 if __name__ == "__main__":

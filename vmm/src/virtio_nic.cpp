@@ -21,6 +21,8 @@ Result<std::unique_ptr<Nic>> VirtioNic::create(Machine& machine, const NicSpec& 
   if (!pci.ok()) return pci.error();
   Result<int> slot = machine.pci().add(*pci);
   if (!slot.ok()) return slot.error();
+  (*pci)->set_interrupt_line(
+      std::make_unique<KvmInterruptLine>(machine.vm(), PciBus::intx_gsi(*slot)));
   return std::unique_ptr<Nic>(std::move(nic));
 }
 

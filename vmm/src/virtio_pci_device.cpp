@@ -83,6 +83,10 @@ Result<std::shared_ptr<VirtioPciDevice>> VirtioPciDevice::create(
   pci->msix_.emplace(std::move(*msix));
   std::vector<uint8_t> cap = pci->msix_->capability(kMsixBar, 0, kPbaOffset);
   pci->msix_capability_ = pci->config().add_capability(cap, MsixTable::capability_writable());
+  Result<std::unique_ptr<IntxRelay>> relay = IntxRelay::create([self] { self->raise_intx(); });
+  if (!relay.ok()) return relay.error();
+  pci->intx_relay_ = std::move(*relay);
+  pci->update_irqfds();  // MSI-X starts disabled: INTx until the driver enables it
   return pci;
 }
 
@@ -107,6 +111,7 @@ VirtioPciDevice::VirtioPciDevice(std::shared_ptr<VirtioDevice> device, Vm& vm,
 }
 
 VirtioPciDevice::~VirtioPciDevice() {
+  intx_relay_.reset();  // no more raise_intx() from its thread
   device_->reset();
   for (const auto& [fd, gsi] : irqfds_) (void)vm_.set_irqfd(fd, gsi, false);
   if (doorbell_base_) {
@@ -131,7 +136,7 @@ void VirtioPciDevice::bar_read(int bar, uint64_t offset, std::span<uint8_t> data
   if (offset < kIsrOffset) {
     common_read(offset, data);
   } else if (offset < kDeviceOffset) {
-    // ISR: only read under INTx; reading clears it. Queue interrupts go by MSI-X here.
+    if (offset == kIsrOffset) data[0] = read_isr();
   } else if (offset < kDeviceOffset + kDeviceConfigSize) {
     device_->read_config(offset - kDeviceOffset, data);
   }
@@ -304,6 +309,7 @@ void VirtioPciDevice::reset() {
     q.kick->drain();
     q.call->drain();
   }
+  (void)read_isr();  // a reset acknowledges everything
   update_irqfds();
 }
 
@@ -332,7 +338,41 @@ void VirtioPciDevice::update_doorbells() {
   doorbell_base_ = base;
 }
 
+void VirtioPciDevice::set_interrupt_line(std::unique_ptr<InterruptLine> line) {
+  std::lock_guard lock(intx_mutex_);
+  intx_line_ = std::move(line);
+  intx_high_ = false;
+}
+
+void VirtioPciDevice::raise_intx() {
+  std::lock_guard lock(intx_mutex_);
+  isr_ |= 1;  // a queue interrupt
+  bool disabled = (config().command() & 0x400) != 0;
+  if (intx_line_ == nullptr || intx_high_ || disabled) return;
+  intx_high_ = true;
+  if (Status s = intx_line_->set(true); !s.ok()) {
+    log_line_limited(LogLevel::warn, name() + ": INTx: " + s.error().to_string());
+  }
+}
+
+uint8_t VirtioPciDevice::read_isr() {
+  std::lock_guard lock(intx_mutex_);
+  uint8_t isr = isr_;
+  isr_ = 0;
+  if (intx_high_ && intx_line_ != nullptr) {
+    intx_high_ = false;
+    (void)intx_line_->set(false);
+  }
+  return isr;
+}
+
 void VirtioPciDevice::update_irqfds() {
+  // Without MSI-X the driver takes INTx: the relay reads the interrupt eventfds and sets the ISR.
+  std::vector<int> intx_fds;
+  if (!msix_ || !msix_->enabled()) {
+    for (const Queue& q : queues_) intx_fds.push_back(q.call->fd());
+  }
+  if (intx_relay_) intx_relay_->watch(intx_fds);
   std::set<std::pair<int, uint32_t>> wanted;
   for (const Queue& q : queues_) {
     if (msix_ && msix_->active(q.msix_vector)) {

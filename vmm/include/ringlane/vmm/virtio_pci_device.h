@@ -1,10 +1,12 @@
 // VirtioPciDevice: the virtio 1.x PCI transport (virtio 1.2 section 4.1) for one VirtioDevice.
 // BAR 0 holds the common configuration, ISR, device configuration and doorbells; BAR 2 the
-// MSI-X table. Doorbells are ioeventfds (no exit to the VMM), interrupts irqfds on MSI-X GSIs.
+// MSI-X table. Doorbells are ioeventfds (no exit to the VMM), interrupts irqfds on MSI-X GSIs;
+// a driver that leaves MSI-X off gets INTx and the ISR instead (IntxRelay).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
@@ -12,6 +14,8 @@
 
 #include "ringlane/base/event_fd.h"
 #include "ringlane/vmm/gsi_routing.h"
+#include "ringlane/vmm/interrupt_line.h"
+#include "ringlane/vmm/intx_relay.h"
 #include "ringlane/vmm/kvm.h"
 #include "ringlane/vmm/msix_table.h"
 #include "ringlane/vmm/pci_device.h"
@@ -46,6 +50,8 @@ class VirtioPciDevice : public PciDevice {
   void bar_read(int bar, uint64_t offset, std::span<uint8_t> data) override;
   void bar_write(int bar, uint64_t offset, std::span<const uint8_t> data) override;
   void config_written(uint16_t offset, uint8_t size, bool decoding_changed) override;
+  // The interrupt line the bus wired INTA# to, for drivers that do not enable MSI-X.
+  void set_interrupt_line(std::unique_ptr<InterruptLine> line);
 
   uint8_t status() const { return status_; }
   const VirtioPciCounters& counters() const { return counters_; }
@@ -66,8 +72,13 @@ class VirtioPciDevice : public PciDevice {
   void reset();
   // Doorbell ioeventfds follow BAR 0 (registered while memory decoding is on).
   void update_doorbells();
-  // irqfds follow the queues' vectors and the vectors' masks.
+  // irqfds follow the queues' vectors and the vectors' masks; without MSI-X, the INTx relay
+  // watches the interrupt eventfds instead.
   void update_irqfds();
+  // A queue interrupt under INTx: ISR bit 0 and the line up (relay thread).
+  void raise_intx();
+  // Reading the ISR acknowledges it: bits returned and cleared, the line down.
+  uint8_t read_isr();
 
   std::shared_ptr<VirtioDevice> device_;
   Vm& vm_;
@@ -84,6 +95,11 @@ class VirtioPciDevice : public PciDevice {
   std::optional<uint64_t> doorbell_base_;      // where the ioeventfds are registered
   std::set<std::pair<int, uint32_t>> irqfds_;  // (eventfd, gsi) attached now
   VirtioPciCounters counters_;
+  std::mutex intx_mutex_;  // ISR and line: vCPU thread against the relay thread
+  std::unique_ptr<InterruptLine> intx_line_;
+  uint8_t isr_ = 0;
+  bool intx_high_ = false;
+  std::unique_ptr<IntxRelay> intx_relay_;  // last member: its thread stops first
 };
 
 }  // namespace ringlane::vmm
