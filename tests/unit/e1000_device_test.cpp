@@ -23,6 +23,8 @@ namespace {
 
 namespace e = e1000;
 constexpr std::array<uint8_t, 6> kMac{0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+constexpr uint64_t kDescriptor = 16;
+constexpr uint64_t kRingBytes = 8 * kDescriptor;  // the smallest ring: 8 descriptors
 
 class RecordedLine : public InterruptLine {
  public:
@@ -91,7 +93,7 @@ TEST_F(E1000DeviceTest, ResetKeepsTheMacAddressValidAndStatusShowsLinkUp) {
 }
 
 TEST_F(E1000DeviceTest, ATailWriteSendsTheRingsFramesAndWritesBackDone) {
-  uint64_t ring = guest_.alloc(16 * 8, 128);
+  uint64_t ring = guest_.alloc(kRingBytes, 128);
   std::vector<uint8_t> frame(60, 0xab);
   uint64_t buffer = guest_.put(frame);
   for (int i = 0; i < 2; ++i) {
@@ -99,11 +101,11 @@ TEST_F(E1000DeviceTest, ATailWriteSendsTheRingsFramesAndWritesBackDone) {
     std::memcpy(d, &buffer, 8);
     uint32_t cmd = 60 | e::kTxCmdEop | e::kTxCmdIfcs | e::kTxCmdRs;
     std::memcpy(d + 8, &cmd, 4);
-    guest_.write(ring + 16 * i, d, 16);
+    guest_.write(ring + kDescriptor * i, d, 16);
   }
   write(e::kTdbal, static_cast<uint32_t>(ring));
   write(e::kTdbah, 0);
-  write(e::kTdlen, 16 * 8);
+  write(e::kTdlen, kRingBytes);
   write(e::kTctl, e::kTctlEn);
   write(e::kIms, e::kIntTxdw);
   write(e::kTdt, 2);
@@ -112,7 +114,7 @@ TEST_F(E1000DeviceTest, ATailWriteSendsTheRingsFramesAndWritesBackDone) {
     uint8_t got[128];
     ASSERT_EQ(recv(wire_.get(), got, sizeof(got), 0), 60);
     EXPECT_EQ(std::memcmp(got, frame.data(), 60), 0);
-    EXPECT_NE(*guest_.host(ring + 16 * i + 12) & e::kTxStatusDd, 0) << "descriptor " << i;
+    EXPECT_NE(*guest_.host(ring + kDescriptor * i + 12) & e::kTxStatusDd, 0) << "descriptor " << i;
   }
   EXPECT_TRUE(line());
   EXPECT_NE(read(e::kIcr) & e::kIntTxdw, 0U);
@@ -122,7 +124,7 @@ TEST_F(E1000DeviceTest, ATailWriteSendsTheRingsFramesAndWritesBackDone) {
 
 TEST_F(E1000DeviceTest, ATailOutsideTheRingOrARingOutsideRamIsCountedNotFollowed) {
   write(e::kTdbal, 0x40000000);  // far outside guest memory
-  write(e::kTdlen, 16 * 8);
+  write(e::kTdlen, kRingBytes);
   write(e::kTctl, e::kTctlEn);
   write(e::kTdt, 3);
   EXPECT_EQ(device_->faults().bad_dma, 1U);
@@ -134,16 +136,16 @@ TEST_F(E1000DeviceTest, ATailOutsideTheRingOrARingOutsideRamIsCountedNotFollowed
 }
 
 TEST_F(E1000DeviceTest, ReceivedFramesFillTheRingAndABadBufferIsReportedAsAnError) {
-  uint64_t ring = guest_.alloc(16 * 8, 128);
+  uint64_t ring = guest_.alloc(kRingBytes, 128);
   uint64_t good = guest_.alloc(2048);
   uint64_t bad = 0x40000000;
   for (uint32_t i = 0; i < 8; ++i) {
     uint8_t d[16] = {};
     std::memcpy(d, i == 1 ? &bad : &good, 8);
-    guest_.write(ring + 16 * i, d, 16);
+    guest_.write(ring + kDescriptor * i, d, 16);
   }
   write(e::kRdbal, static_cast<uint32_t>(ring));
-  write(e::kRdlen, 16 * 8);
+  write(e::kRdlen, kRingBytes);
   write(e::kRdh, 0);
   write(e::kRdt, 2);  // two buffers for the device
   write(e::kIms, e::kIntRxt0);
@@ -171,13 +173,13 @@ TEST_F(E1000DeviceTest, ReceivedFramesFillTheRingAndABadBufferIsReportedAsAnErro
 }
 
 TEST_F(E1000DeviceTest, FramesForAnotherAddressAreFilteredOut) {
-  uint64_t ring = guest_.alloc(16 * 8, 128);
+  uint64_t ring = guest_.alloc(kRingBytes, 128);
   uint64_t buffer = guest_.alloc(2048);
   uint8_t d[16] = {};
   std::memcpy(d, &buffer, 8);
   guest_.write(ring, d, 16);
   write(e::kRdbal, static_cast<uint32_t>(ring));
-  write(e::kRdlen, 16 * 8);
+  write(e::kRdlen, kRingBytes);
   write(e::kRdt, 1);
   write(e::kRctl, e::kRctlEn | e::kRctlSecrc);
   std::vector<uint8_t> other(64, 0);
