@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import netns  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
+import vmm_api  # noqa: E402
 
 CTL = os.environ.get("RINGLANE_CTL_BIN", "")
 VMM = os.environ.get("RINGLANE_VMM_BIN", "")
@@ -33,31 +34,11 @@ def ctl(*args, timeout=20):
 
 def raw_request(path, data, shut_write=False, timeout=10):
     """Sends `data` as it is and returns (status code, parsed JSON body) of the answer."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(path)
-    try:
-        s.sendall(data)
-        if shut_write:
-            s.shutdown(socket.SHUT_WR)
-        reply = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                # The server answered before reading all we sent, and closed: the answer stays.
-                break
-            if not chunk:
-                break
-            reply += chunk
-    finally:
-        s.close()
+    reply = vmm_api.exchange(path, data, timeout, shut_write)
     head, _, body = reply.partition(b"\r\n\r\n")
     status_line = head.split(b"\r\n")[0].decode()
     assert status_line.startswith("HTTP/1.1 "), reply
     return int(status_line.split(" ")[1]), json.loads(body)
-
-
 
 
 class CtlChecks:

@@ -27,6 +27,23 @@ uint8_t bcd(int v) {
   return static_cast<uint8_t>(((v / 10) << 4) | (v % 10));
 }
 
+// The registers that show the host's clock rather than CMOS memory.
+bool is_clock_register(uint8_t index) {
+  switch (index) {
+    case kSeconds:
+    case kMinutes:
+    case kHours:
+    case kWeekday:
+    case kDayOfMonth:
+    case kMonth:
+    case kYear:
+    case kCentury:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 CmosRtc::CmosRtc(std::function<std::time_t()> now) : now_(std::move(now)) {
@@ -73,16 +90,8 @@ uint8_t CmosRtc::clock_register(uint8_t index) const {
 
 uint8_t CmosRtc::read(uint16_t port) {
   if (port == kIndexPort) return index_;
+  if (is_clock_register(index_)) return clock_register(index_);
   switch (index_) {
-    case kSeconds:
-    case kMinutes:
-    case kHours:
-    case kWeekday:
-    case kDayOfMonth:
-    case kMonth:
-    case kYear:
-    case kCentury:
-      return clock_register(index_);
     case kRegisterC:
       return 0;  // no interrupt flags, ever
     default:
@@ -95,18 +104,11 @@ void CmosRtc::write(uint16_t port, uint8_t value) {
     index_ = value & kIndexMask;
     return;
   }
+  if (is_clock_register(index_)) return;  // the host's clock
   switch (index_) {
-    case kSeconds:
-    case kMinutes:
-    case kHours:
-    case kWeekday:
-    case kDayOfMonth:
-    case kMonth:
-    case kYear:
-    case kCentury:
     case kRegisterC:
     case kRegisterD:
-      break;  // the host's clock, and read-only status
+      break;  // read-only status
     case kRegisterA:
       memory_[index_] = value & static_cast<uint8_t>(~kAUpdateInProgress);
       break;

@@ -14,6 +14,21 @@
 
 namespace ringlane::vmm {
 
+kvm_segment flat_segment(uint16_t selector, uint8_t type, bool code64) {
+  kvm_segment s{};
+  s.base = 0;
+  s.limit = 0xffffffff;
+  s.selector = selector;
+  s.type = type;
+  s.present = 1;
+  s.dpl = 0;
+  s.db = code64 ? 0 : 1;
+  s.l = code64 ? 1 : 0;
+  s.s = 1;
+  s.g = 1;
+  return s;
+}
+
 namespace {
 
 // ioctl with EINTR retried (a signal can interrupt KVM_RUN and friends).

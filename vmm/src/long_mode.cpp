@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "ringlane/vmm/kvm.h"
+
 namespace ringlane::vmm {
 
 namespace {
@@ -30,21 +32,6 @@ constexpr uint64_t kCr4Pae = 1ULL << 5;
 constexpr uint64_t kEferLme = 1ULL << 8;
 constexpr uint64_t kEferLma = 1ULL << 10;
 
-kvm_segment flat(uint16_t selector, uint8_t type, bool code64) {
-  kvm_segment s{};
-  s.base = 0;
-  s.limit = 0xffffffff;
-  s.selector = selector;
-  s.type = type;
-  s.present = 1;
-  s.dpl = 0;
-  s.db = code64 ? 0 : 1;  // a 64-bit code segment has D clear
-  s.l = code64 ? 1 : 0;
-  s.s = 1;
-  s.g = 1;
-  return s;
-}
-
 }  // namespace
 
 Result<kvm_sregs> enter_long_mode(const GuestRam& ram, kvm_sregs s) {
@@ -67,8 +54,8 @@ Result<kvm_sregs> enter_long_mode(const GuestRam& ram, kvm_sregs s) {
     }
   }
 
-  s.cs = flat(kBootCodeSelector, 0xb, true);  // execute/read, accessed
-  s.ds = s.es = s.fs = s.gs = s.ss = flat(kBootDataSelector, 0x3, false);
+  s.cs = flat_segment(kBootCodeSelector, 0xb, true);  // execute/read, accessed
+  s.ds = s.es = s.fs = s.gs = s.ss = flat_segment(kBootDataSelector, 0x3);
   // Entry checks want a busy TSS in TR even though nothing here switches tasks.
   s.tr = kvm_segment{};
   s.tr.limit = 0x67;

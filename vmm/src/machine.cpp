@@ -73,20 +73,6 @@ constexpr uint64_t kGdt[] = {
     0x00008b0000000067,  // 0x20: 32-bit TSS (busy)
 };
 
-kvm_segment flat_segment(uint16_t selector, uint8_t type) {
-  kvm_segment s{};
-  s.base = 0;
-  s.limit = 0xffffffff;
-  s.selector = selector;
-  s.type = type;
-  s.present = 1;
-  s.dpl = 0;
-  s.db = 1;
-  s.s = 1;
-  s.g = 1;
-  return s;
-}
-
 template <typename T>
 bool put(const GuestRam& ram, uint64_t gpa, const T& value) {
   std::span<uint8_t> dst = ram.bytes(gpa, sizeof(T));

@@ -13,6 +13,10 @@
 
 namespace ringlane::vmm {
 
+// A present, ring-0, 4 GiB, page-granular code or data segment (`type` as in the descriptor):
+// 32-bit, or 64-bit code (L set, D clear) with `code64`.
+kvm_segment flat_segment(uint16_t selector, uint8_t type, bool code64 = false);
+
 class Vcpu {
  public:
   Vcpu(Vcpu&& other) noexcept;
