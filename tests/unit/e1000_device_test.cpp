@@ -51,6 +51,7 @@ class E1000DeviceTest : public ::testing::Test {
     device_->set_interrupt_line(std::make_unique<RecordedLine>(levels_));
     // Memory decoding and bus mastering, as the driver's pci_enable does.
     device_->config().write(0x04, 2, 0x6);
+    device_->config_written(0x04, 2, true);  // as the PCI bus tells a device
   }
 
   uint32_t read(uint32_t reg) {

@@ -16,7 +16,6 @@ namespace e = e1000;
 namespace {
 
 constexpr PciIdentity kIdentity{0x8086, 0x100e, 0x020000, 0x03, 0x8086, 0x001e};
-constexpr uint16_t kCommandIntxDisable = 0x400;
 constexpr uint32_t kMinFrame = 60;     // shorter frames are padded on the wire
 constexpr uint32_t kFcsLength = 4;     // present in the buffer unless RCTL.SECRC
 constexpr uint32_t kFrameMax = 16384;  // what one TAP read may return (jumbo frames)
@@ -105,9 +104,9 @@ NetBackendCounters E1000Device::counters() const {
   NetBackendCounters c;
   {
     std::lock_guard lock(mutex_);
-    c.tx_frames = transmitter_.counters().frames;
-    c.tx_bytes = transmitter_.counters().bytes;
     const E1000TxCounters& t = transmitter_.counters();
+    c.tx_frames = t.frames;
+    c.tx_bytes = t.bytes;
     c.drops = t.bad_dma + t.oversized + t.bad_offload;
   }
   c.rx_frames = rx_frames_.load(std::memory_order_relaxed);
@@ -162,6 +161,16 @@ void E1000Device::bar_write(int bar, uint64_t offset, std::span<const uint8_t> d
     value = merged;
   }
   write_register(aligned, value);
+}
+
+void E1000Device::config_written(uint16_t offset, uint8_t size, bool decoding_changed) {
+  (void)offset;
+  (void)size;
+  (void)decoding_changed;
+  uint16_t command = config().command();
+  std::lock_guard lock(mutex_);
+  bus_master_ = (command & PciConfigSpace::kCommandBusMaster) != 0;
+  intx_disabled_ = (command & PciConfigSpace::kCommandIntxDisable) != 0;
 }
 
 uint32_t E1000Device::read_register(uint32_t offset) {
@@ -267,8 +276,7 @@ void E1000Device::raise(uint32_t causes) {
 }
 
 void E1000Device::update_interrupt() {
-  bool high = line_ != nullptr && (reg(e::kIcr) & reg(e::kIms)) != 0 &&
-              (config().command() & kCommandIntxDisable) == 0;
+  bool high = line_ != nullptr && (reg(e::kIcr) & reg(e::kIms)) != 0 && !intx_disabled_;
   if (high == line_high_) return;
   line_high_ = high;
   if (high) interrupts_.fetch_add(1, std::memory_order_relaxed);
@@ -281,7 +289,7 @@ void E1000Device::update_interrupt() {
 
 void E1000Device::transmit() {
   if ((reg(e::kTctl) & e::kTctlEn) == 0) return;
-  if ((config().command() & PciConfigSpace::kCommandBusMaster) == 0) return;
+  if (!bus_master_) return;
   uint32_t count = reg(e::kTdlen) / e::kDescriptorSize;
   if (reg(e::kTdh) == reg(e::kTdt)) return;
   if (count == 0 || reg(e::kTdh) >= count || reg(e::kTdt) >= count) {
@@ -335,9 +343,7 @@ uint32_t E1000Device::free_receive_descriptors() {
 }
 
 bool E1000Device::receive_ready() {
-  return (reg(e::kRctl) & e::kRctlEn) != 0 &&
-         (config().command() & PciConfigSpace::kCommandBusMaster) != 0 &&
-         free_receive_descriptors() != 0;
+  return (reg(e::kRctl) & e::kRctlEn) != 0 && bus_master_ && free_receive_descriptors() != 0;
 }
 
 bool E1000Device::accepts(std::span<const uint8_t> frame) {

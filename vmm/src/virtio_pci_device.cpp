@@ -315,6 +315,10 @@ void VirtioPciDevice::reset() {
 
 void VirtioPciDevice::config_written(uint16_t offset, uint8_t size, bool decoding_changed) {
   if (decoding_changed) update_doorbells();
+  {
+    std::lock_guard lock(intx_mutex_);
+    intx_disabled_ = (config().command() & PciConfigSpace::kCommandIntxDisable) != 0;
+  }
   // The MSI-X message control word (enable, function mask) lives at capability + 2.
   uint16_t control = msix_capability_ + 2;
   if (offset <= control + 1 && control < offset + size) {
@@ -347,8 +351,7 @@ void VirtioPciDevice::set_interrupt_line(std::unique_ptr<InterruptLine> line) {
 void VirtioPciDevice::raise_intx() {
   std::lock_guard lock(intx_mutex_);
   isr_ |= 1;  // a queue interrupt
-  bool disabled = (config().command() & 0x400) != 0;
-  if (intx_line_ == nullptr || intx_high_ || disabled) return;
+  if (intx_line_ == nullptr || intx_high_ || intx_disabled_) return;
   intx_high_ = true;
   if (Status s = intx_line_->set(true); !s.ok()) {
     log_line_limited(LogLevel::warn, name() + ": INTx: " + s.error().to_string());

@@ -42,6 +42,9 @@ class E1000Device : public PciDevice {
   std::string name() const override { return "e1000"; }
   void bar_read(int bar, uint64_t offset, std::span<uint8_t> data) override;
   void bar_write(int bar, uint64_t offset, std::span<const uint8_t> data) override;
+  // Keeps the command register's bus mastering and INTx disable bits where the receive thread
+  // may read them (configuration space itself is only touched on the vCPU thread).
+  void config_written(uint16_t offset, uint8_t size, bool decoding_changed) override;
 
   // The interrupt line the bus wired INTA# to; the device stays silent until it has one.
   void set_interrupt_line(std::unique_ptr<InterruptLine> line);
@@ -85,6 +88,8 @@ class E1000Device : public PciDevice {
   uint32_t io_address_ = 0;
   std::unique_ptr<InterruptLine> line_;
   bool line_high_ = false;
+  bool bus_master_ = false;     // PCI command: the device may use DMA
+  bool intx_disabled_ = false;  // PCI command: INTx disable
   E1000Faults faults_;
   std::thread receiver_;
 

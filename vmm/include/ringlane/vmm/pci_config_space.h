@@ -26,6 +26,7 @@ class PciConfigSpace {
   static constexpr uint16_t kCommandIo = 0x1;
   static constexpr uint16_t kCommandMemory = 0x2;
   static constexpr uint16_t kCommandBusMaster = 0x4;
+  static constexpr uint16_t kCommandIntxDisable = 0x400;
 
   explicit PciConfigSpace(const PciIdentity& id);
 

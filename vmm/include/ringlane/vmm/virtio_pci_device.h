@@ -99,6 +99,7 @@ class VirtioPciDevice : public PciDevice {
   std::unique_ptr<InterruptLine> intx_line_;
   uint8_t isr_ = 0;
   bool intx_high_ = false;
+  bool intx_disabled_ = false;             // PCI command bit, kept here for the relay thread
   std::unique_ptr<IntxRelay> intx_relay_;  // last member: its thread stops first
 };
 
