@@ -49,7 +49,7 @@ exec chroot /host /bin/sh {work}/$id/run.sh
 """
 
 RUN = """#!/bin/sh
-modprobe -d {kernel}/root -a kvm_amd tun veth 2>&1 || echo "ringlane-nested: modprobe failed"
+modprobe -d {kernel}/root -a kvm_amd tun veth {modules} 2>&1 || echo "ringlane-nested: modprobe failed"
 ip link set lo up
 echo {hugepages} > /proc/sys/vm/nr_hugepages
 cd {cwd}
@@ -114,8 +114,11 @@ def initramfs():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run(command, memory_mib=3072, cpus=2, hugepages=512, timeout=1800, env=None):
-    """Runs `command` (a list) in a TCG guest with KVM; returns its exit status."""
+def run(command, memory_mib=3072, cpus=2, hugepages=512, timeout=1800, env=None, devices=(),
+        cmdline="", modules=()):
+    """Runs `command` (a list) in a TCG guest with KVM; returns its exit status. `devices` are
+    extra QEMU arguments (an IOMMU, PCI devices to bind), `cmdline` extra kernel parameters and
+    `modules` extra modules the guest loads before the command."""
     if not os.path.exists(os.path.join(KERNEL_DIR, "ready")):
         print("nested_kvm: no guest kernel; run scripts/setup.sh first", file=sys.stderr)
         return 125
@@ -126,7 +129,7 @@ def run(command, memory_mib=3072, cpus=2, hugepages=512, timeout=1800, env=None)
     exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items())
                         if k.isidentifier() and k not in ("PWD", "OLDPWD", "SHLVL", "_"))
     with open(os.path.join(work, "run.sh"), "w") as f:
-        f.write(RUN.format(kernel=KERNEL_DIR, hugepages=hugepages, cwd=shlex.quote(os.getcwd()),
+        f.write(RUN.format(kernel=KERNEL_DIR, modules=" ".join(modules), hugepages=hugepages, cwd=shlex.quote(os.getcwd()),
                            exports=exports, inside=INSIDE, marker=MARKER,
                            command=" ".join(shlex.quote(c) for c in command)))
     qemu = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "EPYC",
@@ -134,8 +137,9 @@ def run(command, memory_mib=3072, cpus=2, hugepages=512, timeout=1800, env=None)
             "-no-reboot", "-nodefaults", "-serial", "stdio",
             "-kernel", os.path.join(KERNEL_DIR, "root", "boot", f"vmlinuz-{release()}"),
             "-initrd", initramfs(),
-            "-append", f"console=ttyS0 panic=-1 quiet loglevel=3 ringlane_run={run_id}",
-            "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap"]
+            "-append", f"console=ttyS0 panic=-1 quiet loglevel=3 {cmdline} ringlane_run={run_id}",
+            "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap",
+            *devices]
     start = time.monotonic()
     proc = subprocess.Popen(qemu, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
