@@ -206,4 +206,13 @@ Result<BindOutcome> DriverBinding::restore(const PciAddress& address) {
   return BindOutcome{*after, device->driver, changed};
 }
 
+Status DriverBinding::forget(const PciAddress& address) {
+  Result<std::vector<BindingRecord>> records = this->records();
+  if (!records.ok()) return records.error();
+  auto it = find_record(*records, address);
+  if (it == records->end()) return {};
+  records->erase(it);
+  return save_records(*records);
+}
+
 }  // namespace ringlane::vfio

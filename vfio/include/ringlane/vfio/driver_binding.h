@@ -49,6 +49,8 @@ class DriverBinding {
   // Back to the recorded original driver (none: the kernel's own choice, through
   // drivers_probe), the record dropped.
   Result<BindOutcome> restore(const PciAddress& address);
+  // Drops the record of a device that is gone (a destroyed VF). No record: nothing to do.
+  Status forget(const PciAddress& address);
   Result<std::vector<BindingRecord>> records() const;
 
  private:
