@@ -1,4 +1,5 @@
-// ringlane-ctl: drives a running ringlane-vmm through its REST API (--api-sock).
+// ringlane-ctl: drives a running ringlane-vmm through its REST API (--api-sock), and this host's
+// PCI devices (driver binding for VFIO) and SR-IOV virtual functions.
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "ringlane/ctl/api_client.h"
+#include "ringlane/ctl/host_commands.h"
 #include "ringlane/ctl/vm_view.h"
 
 namespace {
@@ -69,24 +71,46 @@ int call(const Options& o, const char* method, const std::string& path, const st
 int run_ctl(int argc, char** argv) {
   CLI::App app{
       "ringlane-ctl: shows and changes a running ringlane-vmm through the REST API it serves "
-      "on --api-sock (HTTP/1.1 on a Unix socket)."};
+      "on --api-sock (HTTP/1.1 on a Unix socket), and this host's PCI devices and SR-IOV "
+      "virtual functions (as root)."};
   app.footer(
       "Commands:\n"
       "  vm status                   machine state, memory, VM exits, API request counts\n"
       "  vm nics                     every NIC: name, mode, model, MAC, frame and byte counters\n"
       "  vm set-mode NAME MODE       switch a NIC live to virtio (VMM thread and TAP) or vhost\n"
       "                              (ringlane over vhost-user; needs socket= on its --nic)\n"
+      "  pci list [--class C]        PCI devices: IDs, class, driver, IOMMU group, NUMA node,\n"
+      "                              SR-IOV role, network interfaces\n"
+      "  pci show BDF                one device, with its IOMMU group and whether VFIO can use it\n"
+      "  pci bind BDF [--driver D]   move it to D (vfio-pci) via driver_override, remembering its\n"
+      "                              driver; refuses a non-viable IOMMU group (--whole-group "
+      "binds\n"
+      "                              the group) and a NIC carrying host routes (--force)\n"
+      "  pci unbind BDF              back to the driver it had before pci bind\n"
+      "  sriov list                  devices with SR-IOV and their virtual functions\n"
+      "  sriov create PF N [--driver D]\n"
+      "                              make N VFs (driver autoprobe off), bind each to D\n"
+      "  sriov destroy PF            remove the PF's VFs\n"
       "Examples:\n"
       "  ringlane-ctl --api-sock /run/vm0.api vm nics\n"
       "  ringlane-ctl --api-sock /run/vm0.api vm set-mode net0 vhost\n"
-      "Exit status: 0 done, 1 ringlane-vmm refused the request (its message is printed), 2 bad "
-      "command line, 3 no answer (cannot connect, timed out, or not an HTTP/JSON answer).");
+      "  ringlane-ctl pci bind 0000:03:00.0 --json\n"
+      "  ringlane-ctl sriov create 0000:03:00.0 4 --driver vfio-pci\n"
+      "Exit status: 0 done, 1 refused (ringlane-vmm or the kernel said no, or a check failed; "
+      "the reason is printed, and with --json also as {\"error\": ...} on stdout), 2 bad "
+      "command line, 3 no answer from ringlane-vmm (cannot connect, timed out, or not an "
+      "HTTP/JSON answer).");
   app.require_subcommand(1);
   app.fallthrough();  // global options also after the command
   Options o;
-  app.add_option("--api-sock", o.api_sock, "ringlane-vmm's API socket (its --api-sock)")
-      ->required();
-  app.add_flag("--json", o.json, "print ringlane-vmm's JSON answer as it is");
+  app.add_option("--api-sock", o.api_sock,
+                 "ringlane-vmm's API socket (its --api-sock); needed by the vm commands");
+  app.add_flag("--json", o.json, "print JSON (for vm commands, ringlane-vmm's answer as it is)");
+  ctl::HostOptions host;
+  app.add_option("--state-dir", host.state_dir,
+                 "where pci bind records each device's original driver (default /run/ringlane)");
+  app.add_option("--sysfs-root", host.root, "where sysfs and procfs are mounted (default /)")
+      ->group("");  // for tests on a fake tree
   app.add_option("--timeout", o.timeout_s, "seconds to wait for the whole exchange (default 5)")
       ->check(CLI::Range(0.001, 3600.0));
 
@@ -103,12 +127,52 @@ int run_ctl(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"virtio", "vhost"}));
 
+  CLI::App* pci = app.add_subcommand("pci", "host PCI devices: list, show, bind, unbind");
+  pci->require_subcommand(1);
+  CLI::App* pci_list = pci->add_subcommand("list", "PCI devices with driver and IOMMU group");
+  std::string class_name;
+  pci_list->add_option("--class", class_name, "only this class (network, storage, ...)");
+  CLI::App* pci_show = pci->add_subcommand("show", "one device and its IOMMU group");
+  CLI::App* pci_bind = pci->add_subcommand("bind", "bind a device to a driver (vfio-pci)");
+  CLI::App* pci_unbind = pci->add_subcommand("unbind", "return a device to its original driver");
+  std::string address;
+  vfio::BindOptions bind;
+  for (CLI::App* c : {pci_show, pci_bind, pci_unbind}) {
+    c->add_option("BDF", address, "the device: 0000:03:00.0 or 03:00.0")->required();
+  }
+  pci_bind->add_option("--driver", bind.driver, "the driver to bind to (default vfio-pci)");
+  pci_bind->add_flag("--force", bind.force, "even if host routes go through the NIC");
+  pci_bind->add_flag("--whole-group", bind.whole_group,
+                     "first bind the IOMMU group's other devices that keep it from being viable");
+
+  CLI::App* sriov = app.add_subcommand("sriov", "SR-IOV virtual functions: list, create, destroy");
+  sriov->require_subcommand(1);
+  CLI::App* sriov_list = sriov->add_subcommand("list", "devices with SR-IOV and their VFs");
+  CLI::App* sriov_create = sriov->add_subcommand("create", "make N VFs on a PF");
+  CLI::App* sriov_destroy = sriov->add_subcommand("destroy", "remove a PF's VFs");
+  uint32_t vf_count = 0;
+  std::string vf_driver;
+  for (CLI::App* c : {sriov_create, sriov_destroy}) {
+    c->add_option("PF", address, "the physical function: 0000:03:00.0")->required();
+  }
+  sriov_create->add_option("N", vf_count, "how many VFs")->required()->check(CLI::Range(1, 65535));
+  sriov_create->add_option("--driver", vf_driver, "bind each VF to this driver (vfio-pci)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kBadUsage;
   }
 
+  host.json = o.json;
+  if (pci_list->parsed()) return ctl::pci_list(host, class_name);
+  if (pci_show->parsed()) return ctl::pci_show(host, address);
+  if (pci_bind->parsed()) return ctl::pci_bind(host, address, bind);
+  if (pci_unbind->parsed()) return ctl::pci_unbind(host, address);
+  if (sriov_list->parsed()) return ctl::sriov_list(host);
+  if (sriov_create->parsed()) return ctl::sriov_create(host, address, vf_count, vf_driver);
+  if (sriov_destroy->parsed()) return ctl::sriov_destroy(host, address);
+  if (o.api_sock.empty()) return fail("the vm commands need --api-sock", kBadUsage);
   if (status->parsed()) return call(o, "GET", "/vm", "", ctl::format_vm);
   if (nics->parsed()) return call(o, "GET", "/vm/nics", "", ctl::format_nics);
   if (set_mode->parsed()) {

@@ -124,8 +124,16 @@ Result<PciDevice> read_pci_device(KernelFiles& files, const PciAddress& address)
       }
     }
   }
+  // A NIC's interfaces sit in net/, or for virtio in its virtioN child's net/.
   if (Result<std::vector<std::string>> net = files.list(dir + "/net"); net.ok()) {
     d.interfaces = std::move(*net);
+  } else if (Result<std::vector<std::string>> entries = files.list(dir); entries.ok()) {
+    for (const std::string& e : *entries) {
+      if (e.rfind("virtio", 0) != 0) continue;
+      if (Result<std::vector<std::string>> v = files.list(dir + "/" + e + "/net"); v.ok()) {
+        d.interfaces.insert(d.interfaces.end(), v->begin(), v->end());
+      }
+    }
   }
   return d;
 }
