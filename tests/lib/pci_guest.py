@@ -3,7 +3,8 @@ own kernel has no VFIO). The guest is nested_kvm's (this root over 9p, kvm_amd l
 cwd and environment) plus: an emulated Intel IOMMU with interrupt remapping, so that vfio-pci
 accepts devices; an e1000e NIC whose frames leave through a UDP socket on this machine's loopback
 (QEMU's socket netdev: each UDP datagram is one Ethernet frame); and an NVMe controller with
-SR-IOV (two VFs). The kernel's e1000e, nvme and vfio-pci drivers are loaded before the command.
+SR-IOV (two VFs). The kernel's e1000e, nvme, vfio-pci and ahci drivers are loaded before the
+command.
 
     python3 tests/lib/pci_guest.py [--frames-port N] -- COMMAND ARGS...
 
@@ -21,7 +22,9 @@ NIC_BDF = "0000:00:02.0"
 NIC_MAC = "52:54:00:12:34:56"
 NVME_BDF = "0000:00:03.0"
 NVME_MAX_VFS = 2
-MODULES = ["e1000e", "nvme", "vfio-pci"]
+# ahci claims the q35 chipset's SATA function, which shares an IOMMU group with the LPC bridge
+# and SMBus functions: a group that is not viable for VFIO.
+MODULES = ["e1000e", "nvme", "vfio-pci", "ahci"]
 
 
 def devices(frames_port, peer_port, nvme_image):
