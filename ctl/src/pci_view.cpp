@@ -47,7 +47,7 @@ void add_row(std::ostringstream& out, const vfio::PciDevice& d) {
   out << line;
 }
 
-const char* kHeader =
+constexpr const char* kHeader =
     "DEVICE        VEN:DEV    CLASS          DRIVER      GROUP  NUMA  SRIOV                   "
     "INTERFACES\n";
 

@@ -34,8 +34,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-const std::string kDevices = "sys/bus/pci/devices/";
-const std::string kDrivers = "sys/bus/pci/drivers/";
+constexpr std::string_view kDevices = "sys/bus/pci/devices/";
+constexpr std::string_view kDrivers = "sys/bus/pci/drivers/";
 
 }  // namespace
 
@@ -57,13 +57,13 @@ void FakeKernelFiles::link(const std::string& path, const std::string& target) {
 }
 
 void FakeKernelFiles::add_driver(const std::string& name) {
-  put(full(kDrivers + name + "/bind"), "");
-  put(full(kDrivers + name + "/unbind"), "");
+  put(full(std::string(kDrivers) + name + "/bind"), "");
+  put(full(std::string(kDrivers) + name + "/unbind"), "");
 }
 
 void FakeKernelFiles::add_device(const FakeDevice& d) {
   devices_[d.bdf] = d;
-  const std::string dir = full(kDevices + d.bdf);
+  const std::string dir = full(std::string(kDevices) + d.bdf);
   put(dir + "/vendor", hex(d.vendor, 4) + "\n");
   put(dir + "/device", hex(d.device, 4) + "\n");
   put(dir + "/class", hex(d.class_code, 6) + "\n");
@@ -71,7 +71,7 @@ void FakeKernelFiles::add_device(const FakeDevice& d) {
   put(dir + "/driver_override", "(null)\n");
   if (d.iommu_group >= 0) {
     std::string group = std::to_string(d.iommu_group);
-    link(kDevices + d.bdf + "/iommu_group", "../../../kernel/iommu_groups/" + group);
+    link(std::string(kDevices) + d.bdf + "/iommu_group", "../../../kernel/iommu_groups/" + group);
     link("sys/kernel/iommu_groups/" + group + "/devices/" + d.bdf,
          "../../../../bus/pci/devices/" + d.bdf);
   }
@@ -95,31 +95,31 @@ void FakeKernelFiles::fail_write(const std::string& suffix, int error) {
 }
 
 std::string FakeKernelFiles::driver_of(const std::string& bdf) {
-  Result<std::string> name = link_name(*this, kDevices + bdf + "/driver");
+  Result<std::string> name = link_name(*this, std::string(kDevices) + bdf + "/driver");
   return name.ok() ? *name : "";
 }
 
 void FakeKernelFiles::bind_device(const std::string& bdf, const std::string& driver) {
-  link(kDevices + bdf + "/driver", "../../drivers/" + driver);
+  link(std::string(kDevices) + bdf + "/driver", "../../drivers/" + driver);
   devices_[bdf].driver = driver;
 }
 
 Status FakeKernelFiles::write_numvfs(const std::string& pf, const std::string& value) {
   FakeDevice& d = devices_[pf];
   auto wanted = static_cast<uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
-  Result<std::string> now_text = read(kDevices + pf + "/sriov_numvfs");
+  Result<std::string> now_text = read(std::string(kDevices) + pf + "/sriov_numvfs");
   auto now = static_cast<uint32_t>(std::strtoul(now_text->c_str(), nullptr, 10));
   if (d.driver.empty()) return Error(ENOENT, "write " + pf + "/sriov_numvfs");
   if (wanted > d.total_vfs) return Error(ERANGE, "write " + pf + "/sriov_numvfs");
   if (now != 0 && wanted != 0 && now != wanted) return Error(EBUSY, "write sriov_numvfs");
-  bool autoprobe = *read(kDevices + pf + "/sriov_drivers_autoprobe") == "1";
+  bool autoprobe = *read(std::string(kDevices) + pf + "/sriov_drivers_autoprobe") == "1";
   // VFs take the functions after the PF's, as the NVMe controller in the tests does.
   std::string prefix = pf.substr(0, pf.size() - 1);
   int pf_function = pf.back() - '0';
   for (uint32_t i = 0; i < now; ++i) {
     std::string vf = prefix + std::to_string(pf_function + 1 + static_cast<int>(i));
-    fs::remove_all(full(kDevices + vf));
-    fs::remove(full(kDevices + pf + "/virtfn" + std::to_string(i)));
+    fs::remove_all(full(std::string(kDevices) + vf));
+    fs::remove(full(std::string(kDevices) + pf + "/virtfn" + std::to_string(i)));
     devices_.erase(vf);
   }
   for (uint32_t i = 0; i < wanted; ++i) {
@@ -133,10 +133,10 @@ Status FakeKernelFiles::write_numvfs(const std::string& pf, const std::string& v
     v.iommu_group = d.iommu_group >= 0 ? d.iommu_group + 10 + static_cast<int>(i) : -1;
     v.driver = autoprobe ? d.native_driver : "";
     add_device(v);
-    link(kDevices + vf + "/physfn", "../" + pf);
-    link(kDevices + pf + "/virtfn" + std::to_string(i), "../" + vf);
+    link(std::string(kDevices) + vf + "/physfn", "../" + pf);
+    link(std::string(kDevices) + pf + "/virtfn" + std::to_string(i), "../" + vf);
   }
-  put(full(kDevices + pf + "/sriov_numvfs"), std::to_string(wanted) + "\n");
+  put(full(std::string(kDevices) + pf + "/sriov_numvfs"), std::to_string(wanted) + "\n");
   return {};
 }
 
@@ -153,9 +153,9 @@ Status FakeKernelFiles::write(const std::string& path, const std::string& value)
     auto it = devices_.find(value);
     if (it == devices_.end()) return Error(ENODEV, "drivers_probe");
     if (!it->second.driver.empty()) return {};
-    std::string override_name = *read(kDevices + value + "/driver_override");
+    std::string override_name = *read(std::string(kDevices) + value + "/driver_override");
     std::string driver = override_name != "(null)" ? override_name : it->second.native_driver;
-    if (!driver.empty() && exists(kDrivers + driver)) bind_device(value, driver);
+    if (!driver.empty() && exists(std::string(kDrivers) + driver)) bind_device(value, driver);
     return {};
   }
   if (path.rfind(kDrivers, 0) == 0 && (ends_with(path, "/unbind") || ends_with(path, "/bind"))) {
@@ -166,12 +166,12 @@ Status FakeKernelFiles::write(const std::string& path, const std::string& value)
     if (it == devices_.end()) return Error(ENODEV, "write " + path);
     if (unbind) {
       if (it->second.driver != driver) return Error(ENODEV, "write " + path);
-      fs::remove(full(kDevices + value + "/driver"));
+      fs::remove(full(std::string(kDevices) + value + "/driver"));
       it->second.driver.clear();
       return {};
     }
     if (!it->second.driver.empty()) return Error(EBUSY, "write " + path);
-    std::string override_name = *read(kDevices + value + "/driver_override");
+    std::string override_name = *read(std::string(kDevices) + value + "/driver_override");
     if (override_name != "(null)" && override_name != driver) {
       return Error(ENODEV, "write " + path);
     }

@@ -11,7 +11,7 @@ using vfio::DriverBinding;
 using vfio::PciAddress;
 using vfio::testing::FakeKernelFiles;
 
-const PciAddress kPf = *PciAddress::parse("0000:00:03.0");
+constexpr PciAddress kPf{0, 0, 3, 0};  // 0000:00:03.0
 
 // An NVMe controller with two VFs to give, like the one in the integration tests' guest.
 class VirtualFunctionsTest : public ::testing::Test {
