@@ -190,7 +190,7 @@ Result<LinkVfs> parse_link(ByteView payload) {
         if (e.type != IFLA_VF_INFO) continue;
         auto info = parse_vf_info(e.payload);
         if (!info.ok()) return info.error();
-        link.vfs.push_back(std::move(*info));
+        link.vfs.push_back(*info);
       }
     }
   }

@@ -24,6 +24,7 @@ bool inside(ByteView part, ByteView whole) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A copy of exactly `size` bytes on the heap, so ASan sees any read past the end.
   std::unique_ptr<uint8_t[]> copy(new uint8_t[size == 0 ? 1 : size]);

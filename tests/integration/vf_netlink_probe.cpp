@@ -119,7 +119,8 @@ int set(const std::string& pf, const std::string& vf_text, const std::vector<std
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// Only std::bad_alloc can escape, and then ending the program is right.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 2 && args[0] == "show") return show(args[1]);
   if (args.size() >= 3 && args[0] == "set") {

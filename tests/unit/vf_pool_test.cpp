@@ -386,10 +386,11 @@ TEST_F(VfPoolTest, AnUnreadableStateFileIsRefusedAndKept) {
       << vf.error().message();
   EXPECT_EQ(*read_file(path_), "{\"version\": 1, \"vfs\": [{\"pf\": 7}]}");
   EXPECT_FALSE(pool().repair().ok());
-  for (const char* bad : {"", "[]", "{\"version\": 2, \"vfs\": []}", "{\"version\": 1}",
-                          "{\"version\": 1, \"vfs\": [{\"pf\": \"0000:01:00.0\", \"pf_ifname\": "
-                          "\"pf0\", \"index\": 0, \"address\": \"0000:01:02.0\", \"state\": "
-                          "\"allocated\"}]}"}) {
+  const char* allocated_without_guest =
+      "{\"version\": 1, \"vfs\": [{\"pf\": \"0000:01:00.0\", \"pf_ifname\": \"pf0\", "
+      "\"index\": 0, \"address\": \"0000:01:02.0\", \"state\": \"allocated\"}]}";
+  for (const char* bad :
+       {"", "[]", "{\"version\": 2, \"vfs\": []}", "{\"version\": 1}", allocated_without_guest}) {
     EXPECT_FALSE(state_from_json(bad).ok()) << bad;
   }
 }
