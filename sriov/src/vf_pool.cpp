@@ -248,18 +248,25 @@ Result<std::vector<HostVf>> VfPool::merge_inventory(std::vector<VfRecord>& recor
   return host_vfs;
 }
 
-Status VfPool::put_back(std::vector<VfRecord>& records, VfRecord& r) {
+Status VfPool::put_back(std::vector<VfRecord>& records, VfRecord& r,
+                        const std::vector<HostVf>& host_vfs) {
   const std::string context = "put back " + name(r) + " of guest '" + r.guest + "'";
-  // Settings first, then the driver: a host driver that probes the VF finds its own MAC again.
-  auto current = host_.settings(r.pf_ifname, r.index);
-  if (!current.ok()) return with_context(current.error(), context);
-  VfSettings undo = restoring_change(r.original_settings, r.settings, *current);
-  if (!undo.empty()) {
-    auto restored = host_.apply(r.pf_ifname, r.index, undo);
-    if (!restored.ok()) return with_context(restored.error(), context);
+  bool present = std::any_of(host_vfs.begin(), host_vfs.end(),
+                             [&](const HostVf& vf) { return vf.address == r.address; });
+  // A VF the host no longer has (its PF's VFs were destroyed) took its settings with it: there
+  // is nothing to restore, and keeping the record would hold its guest forever.
+  if (present) {
+    // Settings first, then the driver: a host driver that probes the VF finds its own MAC again.
+    auto current = host_.settings(r.pf_ifname, r.index);
+    if (!current.ok()) return with_context(current.error(), context);
+    VfSettings undo = restoring_change(r.original_settings, r.settings, *current);
+    if (!undo.empty()) {
+      auto restored = host_.apply(r.pf_ifname, r.index, undo);
+      if (!restored.ok()) return with_context(restored.error(), context);
+    }
+    auto driver = host_.restore_driver(r.address, r.original_driver);
+    if (!driver.ok()) return with_context(driver.error(), context);
   }
-  auto driver = host_.restore_driver(r.address, r.original_driver);
-  if (!driver.ok()) return with_context(driver.error(), context);
   make_free(r);
   return save(records);
 }
@@ -283,7 +290,7 @@ Result<VfRecord> VfPool::allocate(const std::string& guest, const VfRequest& req
                                "; release it first to change that");
     }
     // An allocation or release a crash interrupted: undo it, then start over.
-    auto repaired = put_back(*records, *mine);
+    auto repaired = put_back(*records, *mine, *host_vfs);
     if (!repaired.ok()) return with_context(repaired.error(), context);
     // The drivers as they are now that the VF is back on its original one.
     host_vfs = merge_inventory(*records);
@@ -323,7 +330,7 @@ Result<VfRecord> VfPool::allocate(const std::string& guest, const VfRequest& req
   if (!done.ok()) {
     Error failure = with_context(done.error(), context + " (" + name(r) + ")");
     r.state = VfState::allocating;
-    auto undone = put_back(*records, r);
+    auto undone = put_back(*records, r, *host_vfs);
     if (!undone.ok()) {
       return Error(failure.code(), failure.message() + "; then " + undone.error().to_string() +
                                        " (left for repair)");
@@ -348,7 +355,7 @@ Status VfPool::release(const std::string& guest) {
     auto saved = save(*records);
     if (!saved.ok()) return with_context(saved.error(), context);
   }
-  auto released = put_back(*records, *mine);
+  auto released = put_back(*records, *mine, *host_vfs);
   if (!released.ok()) return with_context(released.error(), context);
   return {};
 }
@@ -358,10 +365,12 @@ Status VfPool::repair() {
   if (!lock.ok()) return with_context(lock.error(), "repair the VF pool");
   auto records = load();
   if (!records.ok()) return with_context(records.error(), "repair the VF pool");
+  auto host_vfs = merge_inventory(*records);
+  if (!host_vfs.ok()) return with_context(host_vfs.error(), "repair the VF pool");
   Status first;
   for (auto& r : *records) {
     if (r.state != VfState::allocating && r.state != VfState::releasing) continue;
-    auto repaired = put_back(*records, r);
+    auto repaired = put_back(*records, r, *host_vfs);
     if (!repaired.ok() && first.ok()) {
       first = with_context(repaired.error(), "repair the VF pool");
     }

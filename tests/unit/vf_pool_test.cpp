@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "ringlane/base/atomic_file.h"
 
@@ -405,6 +406,37 @@ TEST_F(VfPoolTest, TheInventoryFollowsTheHost) {
   EXPECT_EQ((*records)[0].state, VfState::allocated);
   EXPECT_EQ((*records)[1].address, pci("0000:01:02.2"));
   EXPECT_EQ((*records)[1].index, 2u);
+}
+
+TEST_F(VfPoolTest, AVfTheHostLostIsFreedOnRelease) {
+  ASSERT_TRUE(pool().allocate("vm1", guest_request()).ok());
+  host_.vfs_.erase(host_.vfs_.begin());  // sriov_numvfs went down
+  auto records = pool().records();
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 2u) << "an allocated VF stays recorded while its guest has it";
+  ASSERT_TRUE(pool().release("vm1").ok());
+  records = pool().records();
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].address, pci("0000:01:02.1"));
+}
+
+// Pool objects (processes, in life) sharing a state file take turns: no VF is handed out twice.
+TEST_F(VfPoolTest, ConcurrentAllocationsGetDifferentVfs) {
+  std::vector<Result<VfRecord>> results(2, Error(0, ""));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([this, i, &results] {
+      results[i] = pool().allocate("vm" + std::to_string(i), VfRequest{});
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(results[0].ok() && results[1].ok());
+  EXPECT_NE(results[0]->address, results[1]->address);
+  auto records = pool().records();
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ((*records)[0].state, VfState::allocated);
+  EXPECT_EQ((*records)[1].state, VfState::allocated);
 }
 
 }  // namespace

@@ -69,7 +69,7 @@ class VfPool {
   Result<VfRecord> allocate(const std::string& guest, const VfRequest& request);
 
   // Restores the guest's VF's original settings and driver and frees it; success if the guest
-  // has none.
+  // has none. A VF the host no longer has is just freed.
   Status release(const std::string& guest);
 
   // Finishes what a crash interrupted: every VF left "allocating" or "releasing" gets its
@@ -85,8 +85,10 @@ class VfPool {
   Status save(const std::vector<VfRecord>& records);
   // The host's VFs, with the records brought up to date: new VFs free, vanished free ones gone.
   Result<std::vector<HostVf>> merge_inventory(std::vector<VfRecord>& records);
-  // Undoes whatever of record's allocation was done, saves it free.
-  Status put_back(std::vector<VfRecord>& records, VfRecord& record);
+  // Undoes whatever of record's allocation was done (nothing if the VF is no longer among
+  // `host_vfs`) and saves it free.
+  Status put_back(std::vector<VfRecord>& records, VfRecord& record,
+                  const std::vector<HostVf>& host_vfs);
 
   std::string path_;
   VfHost& host_;
