@@ -425,6 +425,7 @@ TEST_F(VfPoolTest, AVfTheHostLostIsFreedOnRelease) {
 TEST_F(VfPoolTest, ConcurrentAllocationsGetDifferentVfs) {
   std::vector<Result<VfRecord>> results(2, Error(0, ""));
   std::vector<std::thread> threads;
+  threads.reserve(2);
   for (int i = 0; i < 2; ++i) {
     threads.emplace_back([this, i, &results] {
       results[i] = pool().allocate("vm" + std::to_string(i), VfRequest{});
