@@ -4,9 +4,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 #include "ringlane/sriov/vf_link_messages.h"
 
@@ -31,10 +31,7 @@ Result<RouteSocket> RouteSocket::open(std::chrono::milliseconds timeout) {
   if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &length) != 0) {
     return errno_error("getsockname of a NETLINK_ROUTE socket");
   }
-  // Start where another process's socket is unlikely to be, for readable traces.
-  RouteSocket s(std::move(fd), local.nl_pid, timeout);
-  s.sequence_ = static_cast<uint32_t>(::time(nullptr));
-  return s;
+  return RouteSocket(std::move(fd), local.nl_pid, timeout);
 }
 
 Result<Bytes> RouteSocket::receive_datagram(const std::string& what) {

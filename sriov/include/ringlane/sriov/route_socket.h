@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "ringlane/base/result.h"
 #include "ringlane/base/unique_fd.h"

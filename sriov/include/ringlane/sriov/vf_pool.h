@@ -2,9 +2,11 @@
 // replaced atomically at every step. Before it changes a VF the pool records the VF's original
 // settings and driver and marks it "allocating" (or "releasing"), so a crash at any point leaves
 // a record that says what to undo: repair() (run it at start) puts such VFs back as they were
-// and frees them. Every command is idempotent: allocating for a guest that has its VF returns
-// that VF, releasing a guest that has none succeeds. Processes sharing a state file take turns
-// (an flock on "<state file>.lock").
+// and frees them. An interrupted allocation is rolled back rather than finished: whoever asked
+// got an error (or died with the process), so no guest waits for that VF, and asking again
+// starts over from the original settings. Every command is idempotent: allocating for a guest that
+// has its VF returns that VF, releasing a guest that has none succeeds. Processes sharing a state
+// file take turns (an flock on "<state file>.lock").
 #pragma once
 
 #include <functional>
