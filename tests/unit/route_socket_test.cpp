@@ -65,5 +65,24 @@ TEST(RouteSocket, RefusalCarriesTheKernelsErrno) {
   EXPECT_EQ(missing.error().message(), "no network interface named 'rl-no-such0'");
 }
 
+TEST(RouteSocket, RefusalCarriesTheKernelsExtendedAck) {
+  auto socket = RouteSocket::open();
+  ASSERT_TRUE(socket.ok());
+  // IFLA_EXT_MASK is a u32: two bytes fail the kernel's attribute policy, which explains itself.
+  NetlinkMessageBuilder b(RTM_GETLINK, NLM_F_REQUEST, socket->next_sequence());
+  ifinfomsg header{};
+  header.ifi_index = static_cast<int>(if_nametoindex("lo"));
+  b.put_header(header);
+  b.put_attribute(IFLA_EXT_MASK, uint16_t{1});
+  auto answer = socket->transact(std::move(b).finish(), "read lo");
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.error().code(), ERANGE);
+  // The kernel's own words after the request's name ("read lo: Attribute failed policy
+  // validation" on 6.x), not just strerror's.
+  const std::string& message = answer.error().message();
+  EXPECT_EQ(message.rfind("read lo: ", 0), 0u) << message;
+  EXPECT_GT(message.size(), std::string("read lo: ").size()) << message;
+}
+
 }  // namespace
 }  // namespace ringlane::sriov
