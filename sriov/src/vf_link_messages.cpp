@@ -40,16 +40,6 @@ std::string attribute_string(ByteView payload) {
   return std::string(begin, strnlen(begin, payload.size()));
 }
 
-// Keeps `index` as the VF every structure of one IFLA_VF_INFO names; they must agree.
-Status same_vf(std::optional<uint32_t>& index, uint32_t vf) {
-  if (index && *index != vf) {
-    return malformed("one IFLA_VF_INFO names VF " + std::to_string(*index) + " and VF " +
-                     std::to_string(vf));
-  }
-  index = vf;
-  return {};
-}
-
 Result<VlanProtocol> vlan_protocol(uint16_t network_order) {
   uint16_t value = ntohs(network_order);
   if (value == static_cast<uint16_t>(VlanProtocol::dot1q)) return VlanProtocol::dot1q;
@@ -70,14 +60,23 @@ Result<VfInfo> parse_vf_info(ByteView payload) {
   auto attributes = split_attributes(payload, "IFLA_VF_INFO");
   if (!attributes.ok()) return malformed(attributes.error().message());
   VfInfo info;
+  // Every structure in one IFLA_VF_INFO names its VF; they must agree.
   std::optional<uint32_t> index;
+  auto same_vf = [&index](uint32_t vf) -> Status {
+    if (index && *index != vf) {
+      return malformed("one IFLA_VF_INFO names VF " + std::to_string(*index) + " and VF " +
+                       std::to_string(vf));
+    }
+    index = vf;
+    return {};
+  };
   std::optional<VfVlan> listed_vlan;  // IFLA_VF_VLAN_LIST carries the protocol: it wins
   for (const auto& a : *attributes) {
     switch (a.type) {
       case IFLA_VF_MAC: {
         auto mac = read_struct<ifla_vf_mac>(a.payload, "IFLA_VF_MAC");
         if (!mac.ok()) return malformed(mac.error().message());
-        RINGLANE_TRY(same_vf(index, mac->vf));
+        RINGLANE_TRY(same_vf(mac->vf));
         MacAddress address;
         std::memcpy(address.bytes.data(), mac->mac, address.bytes.size());
         info.settings.mac = address;
@@ -86,7 +85,7 @@ Result<VfInfo> parse_vf_info(ByteView payload) {
       case IFLA_VF_VLAN: {
         auto vlan = read_struct<ifla_vf_vlan>(a.payload, "IFLA_VF_VLAN");
         if (!vlan.ok()) return malformed(vlan.error().message());
-        RINGLANE_TRY(same_vf(index, vlan->vf));
+        RINGLANE_TRY(same_vf(vlan->vf));
         if (vlan->vlan > 4095 || vlan->qos > 7) {
           return malformed("VLAN " + std::to_string(vlan->vlan) + " QoS " +
                            std::to_string(vlan->qos));
@@ -102,7 +101,7 @@ Result<VfInfo> parse_vf_info(ByteView payload) {
           if (e.type != IFLA_VF_VLAN_INFO) continue;
           auto vlan = read_struct<ifla_vf_vlan_info>(e.payload, "IFLA_VF_VLAN_INFO");
           if (!vlan.ok()) return malformed(vlan.error().message());
-          RINGLANE_TRY(same_vf(index, vlan->vf));
+          RINGLANE_TRY(same_vf(vlan->vf));
           if (vlan->vlan > 4095 || vlan->qos > 7) {
             return malformed("VLAN " + std::to_string(vlan->vlan) + " QoS " +
                              std::to_string(vlan->qos));
@@ -120,7 +119,7 @@ Result<VfInfo> parse_vf_info(ByteView payload) {
       case IFLA_VF_SPOOFCHK: {
         auto s = read_struct<ifla_vf_spoofchk>(a.payload, "IFLA_VF_SPOOFCHK");
         if (!s.ok()) return malformed(s.error().message());
-        RINGLANE_TRY(same_vf(index, s->vf));
+        RINGLANE_TRY(same_vf(s->vf));
         if (s->setting != kUnsupported) {
           auto on = on_off(s->setting, "spoof check");
           if (!on.ok()) return on.error();
@@ -131,7 +130,7 @@ Result<VfInfo> parse_vf_info(ByteView payload) {
       case IFLA_VF_TRUST: {
         auto t = read_struct<ifla_vf_trust>(a.payload, "IFLA_VF_TRUST");
         if (!t.ok()) return malformed(t.error().message());
-        RINGLANE_TRY(same_vf(index, t->vf));
+        RINGLANE_TRY(same_vf(t->vf));
         if (t->setting != kUnsupported) {
           auto on = on_off(t->setting, "trust");
           if (!on.ok()) return on.error();
@@ -142,14 +141,14 @@ Result<VfInfo> parse_vf_info(ByteView payload) {
       case IFLA_VF_RATE: {
         auto r = read_struct<ifla_vf_rate>(a.payload, "IFLA_VF_RATE");
         if (!r.ok()) return malformed(r.error().message());
-        RINGLANE_TRY(same_vf(index, r->vf));
+        RINGLANE_TRY(same_vf(r->vf));
         info.settings.rate = VfRate{r->min_tx_rate, r->max_tx_rate};
         break;
       }
       case IFLA_VF_LINK_STATE: {
         auto l = read_struct<ifla_vf_link_state>(a.payload, "IFLA_VF_LINK_STATE");
         if (!l.ok()) return malformed(l.error().message());
-        RINGLANE_TRY(same_vf(index, l->vf));
+        RINGLANE_TRY(same_vf(l->vf));
         if (l->link_state > IFLA_VF_LINK_STATE_DISABLE) {
           return malformed("VF link state " + std::to_string(l->link_state));
         }

@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
+#include "ringlane/sriov/vf_host.h"
 #include "ringlane/sriov/vf_link.h"
 #include "ringlane/sriov/vf_link_messages.h"
 
@@ -82,6 +83,25 @@ TEST(RouteSocket, RefusalCarriesTheKernelsExtendedAck) {
   const std::string& message = answer.error().message();
   EXPECT_EQ(message.rfind("read lo: ", 0), 0u) << message;
   EXPECT_GT(message.size(), std::string("read lo: ").size()) << message;
+}
+
+// The PCI side is the subclass's; here it has nothing.
+class NoPciHost : public NetlinkVfHost {
+ public:
+  using NetlinkVfHost::NetlinkVfHost;
+  Result<std::vector<HostVf>> vfs() override { return std::vector<HostVf>{}; }
+  Status bind(const vfio::PciAddress&, const std::string&) override { return {}; }
+  Status restore_driver(const vfio::PciAddress&, const std::string&) override { return {}; }
+};
+
+TEST(RouteSocket, NetlinkVfHostNamesAVfThePfDoesNotHave) {
+  auto link = VfLink::open();
+  ASSERT_TRUE(link.ok());
+  NoPciHost host(std::move(*link));
+  auto settings = host.settings("lo", 0);
+  ASSERT_FALSE(settings.ok());
+  EXPECT_EQ(settings.error().code(), ENOENT);
+  EXPECT_EQ(settings.error().message(), "lo has no VF 0 (it reports 0)");
 }
 
 }  // namespace
