@@ -11,7 +11,7 @@ Result<VfSettings> NetlinkVfHost::settings(const std::string& pf_ifname, uint32_
     if (vf.index == index) return vf.settings;
   }
   return Error(ENOENT, pf_ifname + " has no VF " + std::to_string(index) + " (it reports " +
-                           std::to_string(link->vfs.size()) + ")");
+                           std::to_string(link->vfs.size()) + " VFs)");
 }
 
 Status NetlinkVfHost::apply(const std::string& pf_ifname, uint32_t index,

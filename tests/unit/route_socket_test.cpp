@@ -101,7 +101,7 @@ TEST(RouteSocket, NetlinkVfHostNamesAVfThePfDoesNotHave) {
   auto settings = host.settings("lo", 0);
   ASSERT_FALSE(settings.ok());
   EXPECT_EQ(settings.error().code(), ENOENT);
-  EXPECT_EQ(settings.error().message(), "lo has no VF 0 (it reports 0)");
+  EXPECT_EQ(settings.error().message(), "lo has no VF 0 (it reports 0 VFs)");
 }
 
 }  // namespace

@@ -16,8 +16,9 @@
 namespace ringlane::sriov {
 
 // RTM_GETLINK for the link `ifindex`, IFLA_EXT_MASK = RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS:
-// the VF list without the per-VF counters, which nothing here reads and which make the answer
-// several times larger.
+// the VF list without the per-VF counters, which nothing here reads. Without them a VF takes
+// about 200 bytes instead of 300, and the whole list must fit IFLA_VFINFO_LIST's 16-bit length:
+// about 330 VFs instead of 220.
 Bytes build_get_vfs_request(uint32_t sequence, int ifindex);
 
 // RTM_SETLINK (NLM_F_ACK) on the PF `pf_ifindex`: IFLA_VFINFO_LIST > IFLA_VF_INFO > one
