@@ -409,7 +409,9 @@ TEST(VfLinkMessages, ErrorWithoutExtendedAckFallsBackToStrerror) {
 TEST(VfLinkMessages, MalformedErrorsAreRefused) {
   Bytes request;
   nlmsg_header(request, 16 + 400, RTM_SETLINK, NLM_F_REQUEST, 9);  // echo claims 400 more bytes
-  auto messages = split_messages(error_message(-EINVAL, NLM_F_ACK_TLVS, request, {}));
+  // The views split_messages returns point into this buffer: it must outlive them.
+  const Bytes overlong = error_message(-EINVAL, NLM_F_ACK_TLVS, request, {});
+  auto messages = split_messages(overlong);
   ASSERT_TRUE(messages.ok());
   EXPECT_FALSE(parse_error_message(messages->front()).ok());
   Bytes short_error;
