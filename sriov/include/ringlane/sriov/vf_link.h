@@ -1,7 +1,9 @@
-// VfLink: a PF's virtual functions read and changed over rtnetlink, by interface name, in the
-// network namespace of the calling thread.
+// VfLink: a PF's virtual functions read and changed over rtnetlink, by interface name. The
+// socket belongs to the network namespace it was opened in, while names are looked up in the
+// caller's: open and use a VfLink in one namespace.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
