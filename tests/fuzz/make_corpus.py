@@ -286,6 +286,59 @@ def e1000_transmit_seeds():
     write("fuzz_e1000_transmit", "vlan", bytes([0]) + vlan + frame[:100])
 
 
+# --- fuzz_vf_link_messages ---------------------------------------------------------------------
+# rtnetlink answers as the kernel lays them out (linux/if_link.h, linux/netlink.h).
+RTM_NEWLINK, NLMSG_ERROR, NLA_F_NESTED = 16, 2, 0x8000
+IFLA_IFNAME, IFLA_NUM_VF, IFLA_VFINFO_LIST, IFLA_VF_INFO = 3, 21, 22, 1
+VF_MAC, VF_VLAN, VF_TX_RATE, VF_SPOOFCHK, VF_LINK_STATE, VF_RATE = 1, 2, 3, 4, 5, 6
+VF_TRUST, VF_VLAN_LIST, VF_VLAN_INFO, VF_BROADCAST = 9, 12, 1, 13
+NLM_F_CAPPED, NLM_F_ACK_TLVS, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS = 0x100, 0x200, 1, 2
+
+
+def nla(kind, payload):
+    data = struct.pack("<HH", 4 + len(payload), kind) + payload
+    return data + b"\0" * (-len(data) % 4)
+
+
+def nlmsg(kind, flags, payload, seq=1):
+    return struct.pack("<IHHII", 16 + len(payload), kind, flags, seq, 4242) + payload
+
+
+def vf_info(vf, mac, vlan=0, qos=0, proto=0x8100, spoof=1, trust=0, rate=(0, 0), state=0):
+    return nla(IFLA_VF_INFO, b"".join([
+        nla(VF_MAC, struct.pack("<I", vf) + mac + b"\0" * 26),
+        nla(VF_BROADCAST, b"\xff" * 6 + b"\0" * 26),
+        nla(VF_VLAN, struct.pack("<III", vf, vlan, qos)),
+        nla(VF_RATE, struct.pack("<III", vf, *rate)),
+        nla(VF_TX_RATE, struct.pack("<II", vf, rate[1])),
+        nla(VF_SPOOFCHK, struct.pack("<II", vf, spoof)),
+        nla(VF_LINK_STATE, struct.pack("<II", vf, state)),
+        nla(VF_TRUST, struct.pack("<II", vf, trust)),
+        nla(VF_VLAN_LIST, nla(VF_VLAN_INFO, struct.pack("<III", vf, vlan, qos)
+                                + struct.pack("!H", proto) + b"\0\0")),
+    ]))
+
+
+def vf_link_seeds():
+    ifinfo = struct.pack("<BBHiII", 0, 0, 1, 4, 0x1003, 0)
+    vfs = nla(IFLA_VFINFO_LIST, vf_info(0, bytes.fromhex("020000000001"), 10, 3, rate=(0, 1000))
+              + vf_info(1, b"\0" * 6, 20, 0, 0x88A8, 0xFFFFFFFF, 0xFFFFFFFF, state=2))
+    write("fuzz_vf_link_messages", "two_vfs",
+          nlmsg(RTM_NEWLINK, 0, ifinfo + nla(IFLA_IFNAME, b"enp1s0f0\0")
+                + nla(IFLA_NUM_VF, struct.pack("<I", 2)) + vfs))
+    write("fuzz_vf_link_messages", "no_vfs",
+          nlmsg(RTM_NEWLINK, 0, ifinfo + nla(IFLA_IFNAME, b"dummy0\0")))
+    request = struct.pack("<IHHII", 80, 19, 5, 1, 0)
+    tlvs = nla(NLMSGERR_ATTR_MSG, b"VF does not support this\0") + nla(NLMSGERR_ATTR_OFFS, struct.pack("<I", 36))
+    write("fuzz_vf_link_messages", "error_capped_extack",
+          nlmsg(NLMSG_ERROR, NLM_F_CAPPED | NLM_F_ACK_TLVS, struct.pack("<i", -95) + request + tlvs))
+    whole = struct.pack("<IHHII", 28, 19, 5, 1, 0) + b"\0" * 12
+    write("fuzz_vf_link_messages", "error_echoed_extack",
+          nlmsg(NLMSG_ERROR, NLM_F_ACK_TLVS, struct.pack("<i", -22) + whole
+                + nla(NLMSGERR_ATTR_MSG, b"Invalid VF\0")))
+    write("fuzz_vf_link_messages", "ack", nlmsg(NLMSG_ERROR, NLM_F_CAPPED, struct.pack("<i", 0) + request))
+
+
 if __name__ == "__main__":
     message_seeds()
     chain_seeds()
@@ -293,3 +346,4 @@ if __name__ == "__main__":
     bzimage_seeds()
     http_seeds()
     e1000_transmit_seeds()
+    vf_link_seeds()
