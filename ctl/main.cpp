@@ -28,6 +28,31 @@ struct Options {
   double timeout_s = 5.0;
 };
 
+// The VF settings options `sriov set` and `sriov pool allocate` share.
+void add_vf_settings_options(CLI::App* command, ctl::VfSettingsArgs& a) {
+  command->add_option("--mac", a.mac, "the VF's MAC address");
+  command->add_option("--vlan", a.vlan, "VLAN id the VF's traffic is tagged with (0: none)")
+      ->check(CLI::Range(0, 4095));
+  command->add_option("--qos", a.qos, "802.1p priority with --vlan (0-7)")->check(CLI::Range(0, 7));
+  command->add_option("--vlan-proto", a.vlan_protocol, "802.1Q (default) or 802.1ad")
+      ->check(CLI::IsMember({"802.1Q", "802.1ad", "802.1q", "802.1AD"}));
+  auto on_off = CLI::IsMember({"on", "off"});
+  command
+      ->add_option_function<std::string>(
+          "--spoof-check", [&a](const std::string& v) { a.spoof_check = v == "on"; },
+          "drop frames the VF sends with another source MAC (on|off)")
+      ->check(on_off);
+  command
+      ->add_option_function<std::string>(
+          "--trust", [&a](const std::string& v) { a.trust = v == "on"; },
+          "let the VF change its MAC and enter promiscuous mode (on|off)")
+      ->check(on_off);
+  command->add_option("--min-rate", a.min_rate_mbps, "guaranteed transmit rate, Mbit/s");
+  command->add_option("--max-rate", a.max_rate_mbps, "transmit rate limit, Mbit/s (0: none)");
+  command->add_option("--link-state", a.link_state, "auto, enable or disable")
+      ->check(CLI::IsMember({"auto", "enable", "disable"}));
+}
+
 int fail(const std::string& message, int status) {
   std::cerr << "ringlane-ctl: " << message << "\n";
   return status;
@@ -91,6 +116,16 @@ int run_ctl(int argc, char** argv) {
       "  sriov create PF N [--driver D]\n"
       "                              make N VFs (driver autoprobe off), bind each to D\n"
       "  sriov destroy PF            remove the PF's VFs\n"
+      "  sriov vfs PF                the VFs' settings as the PF reports them (PF: interface or "
+      "BDF)\n"
+      "  sriov set PF VF [--mac M] [--vlan N [--qos Q] [--vlan-proto P]] [--spoof-check on|off]\n"
+      "            [--trust on|off] [--min-rate R] [--max-rate R] [--link-state S]\n"
+      "  sriov pool list             VFs with their state and guest\n"
+      "  sriov pool allocate GUEST [settings as for set] [--driver D]\n"
+      "                              a free VF for GUEST (again: the same VF), its original\n"
+      "                              settings and driver saved, then set and bound (vfio-pci)\n"
+      "  sriov pool release GUEST    the VF's original settings and driver back; free again\n"
+      "  sriov pool repair           undo what a crash left half-done\n"
       "Examples:\n"
       "  ringlane-ctl --api-sock /run/vm0.api vm nics\n"
       "  ringlane-ctl --api-sock /run/vm0.api vm set-mode net0 vhost\n"
@@ -145,7 +180,8 @@ int run_ctl(int argc, char** argv) {
   pci_bind->add_flag("--whole-group", bind.whole_group,
                      "first bind the IOMMU group's other devices that keep it from being viable");
 
-  CLI::App* sriov = app.add_subcommand("sriov", "SR-IOV virtual functions: list, create, destroy");
+  CLI::App* sriov =
+      app.add_subcommand("sriov", "SR-IOV virtual functions: list, create, destroy, set, pool");
   sriov->require_subcommand(1);
   CLI::App* sriov_list = sriov->add_subcommand("list", "devices with SR-IOV and their VFs");
   CLI::App* sriov_create = sriov->add_subcommand("create", "make N VFs on a PF");
@@ -157,6 +193,29 @@ int run_ctl(int argc, char** argv) {
   }
   sriov_create->add_option("N", vf_count, "how many VFs")->required()->check(CLI::Range(1, 65535));
   sriov_create->add_option("--driver", vf_driver, "bind each VF to this driver (vfio-pci)");
+  CLI::App* sriov_vfs = sriov->add_subcommand("vfs", "the VFs' settings (rtnetlink)");
+  CLI::App* sriov_set = sriov->add_subcommand("set", "change a VF's settings (rtnetlink)");
+  std::string pf_name;
+  for (CLI::App* c : {sriov_vfs, sriov_set}) {
+    c->add_option("PF", pf_name, "the PF: its network interface (eth0) or PCI address")->required();
+  }
+  uint32_t vf_index = 0;
+  sriov_set->add_option("VF", vf_index, "the VF's number on the PF")->required();
+  ctl::VfSettingsArgs vf_settings;
+  add_vf_settings_options(sriov_set, vf_settings);
+  CLI::App* pool = sriov->add_subcommand("pool", "VFs handed to named guests");
+  pool->require_subcommand(1);
+  CLI::App* pool_list = pool->add_subcommand("list", "every VF with its state and guest");
+  CLI::App* pool_allocate = pool->add_subcommand("allocate", "a VF for a guest");
+  CLI::App* pool_release = pool->add_subcommand("release", "take a guest's VF back");
+  CLI::App* pool_repair = pool->add_subcommand("repair", "undo what a crash left half-done");
+  std::string guest;
+  for (CLI::App* c : {pool_allocate, pool_release}) {
+    c->add_option("GUEST", guest, "the guest's name")->required();
+  }
+  add_vf_settings_options(pool_allocate, vf_settings);
+  std::string pool_driver = "vfio-pci";
+  pool_allocate->add_option("--driver", pool_driver, "bind the VF to it (default vfio-pci)");
 
   try {
     app.parse(argc, argv);
@@ -172,6 +231,14 @@ int run_ctl(int argc, char** argv) {
   if (sriov_list->parsed()) return ctl::sriov_list(host);
   if (sriov_create->parsed()) return ctl::sriov_create(host, address, vf_count, vf_driver);
   if (sriov_destroy->parsed()) return ctl::sriov_destroy(host, address);
+  if (sriov_vfs->parsed()) return ctl::sriov_vfs(host, pf_name);
+  if (sriov_set->parsed()) return ctl::sriov_set(host, pf_name, vf_index, vf_settings);
+  if (pool_list->parsed()) return ctl::pool_list(host);
+  if (pool_allocate->parsed()) {
+    return ctl::pool_allocate(host, guest, vf_settings, pool_driver);
+  }
+  if (pool_release->parsed()) return ctl::pool_release(host, guest);
+  if (pool_repair->parsed()) return ctl::pool_repair(host);
   if (o.api_sock.empty()) return fail("the vm commands need --api-sock", kBadUsage);
   if (status->parsed()) return call(o, "GET", "/vm", "", ctl::format_vm);
   if (nics->parsed()) return call(o, "GET", "/vm/nics", "", ctl::format_nics);

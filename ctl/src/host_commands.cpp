@@ -1,10 +1,15 @@
 #include "ringlane/ctl/host_commands.h"
 
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "ringlane/ctl/pci_view.h"
+#include "ringlane/sriov/sysfs_vf_host.h"
+#include "ringlane/sriov/vf_link.h"
+#include "ringlane/sriov/vf_pool.h"
+#include "ringlane/sriov/vf_settings_json.h"
 #include "ringlane/sriov/virtual_functions.h"
 #include "ringlane/vfio/iommu_group.h"
 #include "ringlane/vfio/kernel_files.h"
@@ -17,12 +22,13 @@ using nlohmann::json;
 
 constexpr int kRefused = 1;
 
+// The message and the errno's text: for the kernel's refusals that text is its reason.
 int refuse(const HostOptions& o, const Error& e) {
-  std::cerr << "ringlane-ctl: " << e.message() << "\n";
+  std::string message = e.to_string();
+  std::cerr << "ringlane-ctl: " << message << "\n";
   if (o.json) {
     const char* name = strerrorname_np(e.code());
-    std::cout << json{{"error", e.message()}, {"errno", name != nullptr ? name : "?"}}.dump()
-              << "\n";
+    std::cout << json{{"error", message}, {"errno", name != nullptr ? name : "?"}}.dump() << "\n";
   }
   return kRefused;
 }
@@ -42,6 +48,56 @@ std::string binding_state(const HostOptions& o) {
 
 std::string driver_name(const std::string& d) {
   return d.empty() ? "no driver" : d;
+}
+
+std::string pool_state(const HostOptions& o) {
+  return o.state_dir + "/vf-pool.json";
+}
+
+// A PF named by interface stays so; by PCI address, its (first) network interface.
+Result<std::string> pf_interface(const HostOptions& o, const std::string& pf) {
+  Result<vfio::PciAddress> a = vfio::PciAddress::parse(pf);
+  if (!a.ok()) return pf;
+  vfio::HostKernelFiles files(o.root);
+  Result<vfio::PciDevice> d = vfio::read_pci_device(files, *a);
+  if (!d.ok()) return d.error();
+  if (d->interfaces.empty()) {
+    return Error(EOPNOTSUPP, pf + " has no network interface (" + d->class_name() + ", driver " +
+                                 driver_name(d->driver) + "): VF settings go through a NIC's PF");
+  }
+  return d->interfaces.front();
+}
+
+json pool_json(const std::vector<sriov::VfRecord>& records) {
+  return json::parse(sriov::state_to_json(records))["vfs"];
+}
+
+std::string pool_table(const std::vector<sriov::VfRecord>& records) {
+  if (records.empty()) return "no VFs (sriov create makes some)\n";
+  std::string out =
+      "VF            PF            INDEX  STATE       GUEST         DRIVER      SETTINGS\n";
+  for (const sriov::VfRecord& r : records) {
+    char line[512];
+    bool free = r.state == sriov::VfState::free;
+    std::snprintf(line, sizeof(line), "%-12s  %-12s  %5u  %-10s  %-12s  %-10s  %s\n",
+                  r.address.to_string().c_str(), r.pf.to_string().c_str(), r.index,
+                  std::string(sriov::to_string(r.state)).c_str(), free ? "-" : r.guest.c_str(),
+                  free ? "-" : r.driver.c_str(), free ? "-" : sriov::describe(r.settings).c_str());
+    out += line;
+  }
+  return out;
+}
+
+// The pool over this host: sysfs for the VFs and their drivers, rtnetlink for their settings.
+template <typename Use>
+int with_pool(const HostOptions& o, Use use) {
+  Result<sriov::VfLink> link = sriov::VfLink::open();
+  if (!link.ok()) return refuse(o, link.error());
+  vfio::HostKernelFiles files(o.root);
+  vfio::DriverBinding binding(files, binding_state(o));
+  sriov::SysfsVfHost host(std::move(*link), files, binding);
+  sriov::VfPool pool(pool_state(o), host);
+  return use(pool);
 }
 
 }  // namespace
@@ -153,6 +209,115 @@ int sriov_destroy(const HostOptions& o, const std::string& pf) {
   Result<sriov::PhysicalFunction> r = sriov::destroy_vfs(files, binding, *a);
   if (!r.ok()) return refuse(o, r.error());
   return print(o, to_json(*r), a->to_string() + ": no VFs\n");
+}
+
+Result<sriov::VfSettings> to_vf_settings(const VfSettingsArgs& args) {
+  sriov::VfSettings s;
+  if (args.mac) {
+    Result<sriov::MacAddress> mac = sriov::MacAddress::parse(*args.mac);
+    if (!mac.ok()) return mac.error();
+    s.mac = *mac;
+  }
+  if (args.vlan) {
+    Result<sriov::VlanProtocol> protocol = sriov::parse_vlan_protocol(args.vlan_protocol);
+    if (!protocol.ok()) return protocol.error();
+    s.vlan = sriov::VfVlan{*args.vlan, args.qos, *protocol};
+  }
+  s.spoof_check = args.spoof_check;
+  s.trust = args.trust;
+  if (args.min_rate_mbps || args.max_rate_mbps) {
+    s.rate = sriov::VfRate{args.min_rate_mbps.value_or(0), args.max_rate_mbps.value_or(0)};
+  }
+  if (args.link_state) {
+    Result<sriov::VfLinkState> state = sriov::parse_vf_link_state(*args.link_state);
+    if (!state.ok()) return state.error();
+    s.link_state = *state;
+  }
+  return s;
+}
+
+int sriov_vfs(const HostOptions& o, const std::string& pf) {
+  Result<std::string> ifname = pf_interface(o, pf);
+  if (!ifname.ok()) return refuse(o, ifname.error());
+  Result<sriov::VfLink> link = sriov::VfLink::open();
+  if (!link.ok()) return refuse(o, link.error());
+  Result<sriov::LinkVfs> vfs = link->vf_settings(*ifname);
+  if (!vfs.ok()) return refuse(o, vfs.error());
+  json list = json::array();
+  std::string text = vfs->name + ": " +
+                     (vfs->num_vfs ? std::to_string(*vfs->num_vfs) + " VFs" : "no SR-IOV") + "\n";
+  for (const sriov::VfInfo& vf : vfs->vfs) {
+    json j = sriov::to_json(vf.settings);
+    j["index"] = vf.index;
+    list.push_back(std::move(j));
+    text += "  vf " + std::to_string(vf.index) + ": " + sriov::describe(vf.settings) + "\n";
+  }
+  json doc = {{"ifindex", vfs->ifindex},
+              {"name", vfs->name},
+              {"num_vfs", vfs->num_vfs ? json(*vfs->num_vfs) : json(nullptr)},
+              {"vfs", list}};
+  return print(o, doc, text);
+}
+
+int sriov_set(const HostOptions& o, const std::string& pf, uint32_t vf,
+              const VfSettingsArgs& args) {
+  Result<sriov::VfSettings> change = to_vf_settings(args);
+  if (!change.ok()) return refuse(o, change.error());
+  if (change->empty()) {
+    return refuse(o, Error(EINVAL,
+                           "nothing to set (give --mac, --vlan, --spoof-check, "
+                           "--trust, --min-rate/--max-rate or --link-state)"));
+  }
+  Result<std::string> ifname = pf_interface(o, pf);
+  if (!ifname.ok()) return refuse(o, ifname.error());
+  Result<sriov::VfLink> link = sriov::VfLink::open();
+  if (!link.ok()) return refuse(o, link.error());
+  Status applied = link->apply(*ifname, vf, *change);
+  if (!applied.ok()) return refuse(o, applied.error());
+  json doc = {{"pf", *ifname}, {"vf", vf}, {"set", sriov::to_json(*change)}};
+  return print(
+      o, doc,
+      "VF " + std::to_string(vf) + " of " + *ifname + ": " + sriov::describe(*change) + "\n");
+}
+
+int pool_list(const HostOptions& o) {
+  return with_pool(o, [&](sriov::VfPool& pool) {
+    Result<std::vector<sriov::VfRecord>> records = pool.records();
+    if (!records.ok()) return refuse(o, records.error());
+    return print(o, json{{"vfs", pool_json(*records)}}, pool_table(*records));
+  });
+}
+
+int pool_allocate(const HostOptions& o, const std::string& guest, const VfSettingsArgs& args,
+                  const std::string& driver) {
+  Result<sriov::VfSettings> settings = to_vf_settings(args);
+  if (!settings.ok()) return refuse(o, settings.error());
+  return with_pool(o, [&](sriov::VfPool& pool) {
+    Result<sriov::VfRecord> r = pool.allocate(guest, {*settings, driver});
+    if (!r.ok()) return refuse(o, r.error());
+    return print(o, pool_json({*r})[0],
+                 "guest '" + guest + "': VF " + std::to_string(r->index) + " of " +
+                     r->pf.to_string() + " at " + r->address.to_string() + ", bound to " +
+                     r->driver + "\n");
+  });
+}
+
+int pool_release(const HostOptions& o, const std::string& guest) {
+  return with_pool(o, [&](sriov::VfPool& pool) {
+    Status s = pool.release(guest);
+    if (!s.ok()) return refuse(o, s.error());
+    return print(o, json{{"released", guest}}, "guest '" + guest + "': no VF\n");
+  });
+}
+
+int pool_repair(const HostOptions& o) {
+  return with_pool(o, [&](sriov::VfPool& pool) {
+    Status s = pool.repair();
+    if (!s.ok()) return refuse(o, s.error());
+    Result<std::vector<sriov::VfRecord>> records = pool.records();
+    if (!records.ok()) return refuse(o, records.error());
+    return print(o, json{{"vfs", pool_json(*records)}}, pool_table(*records));
+  });
 }
 
 }  // namespace ringlane::ctl

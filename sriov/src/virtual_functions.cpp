@@ -39,8 +39,8 @@ Status write_numvfs(KernelFiles& files, const PciDevice& pf, uint32_t count) {
   Status s = files.write(device_dir(pf.address) + "/sriov_numvfs", std::to_string(count));
   if (s) return {};
   return Error(s.error().code(), "the kernel refused " + std::to_string(count) + " VFs on " +
-                                     pf.address.to_string() + ": " + s.error().to_string() + ": " +
-                                     numvfs_reason(s.error().code(), pf));
+                                     pf.address.to_string() +
+                                     " (sriov_numvfs): " + numvfs_reason(s.error().code(), pf));
 }
 
 }  // namespace

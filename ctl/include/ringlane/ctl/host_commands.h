@@ -3,8 +3,12 @@
 // reason on stderr, and as {"error": ...} on stdout with --json).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
+#include "ringlane/base/result.h"
+#include "ringlane/sriov/vf_settings.h"
 #include "ringlane/vfio/driver_binding.h"
 
 namespace ringlane::ctl {
@@ -12,7 +16,7 @@ namespace ringlane::ctl {
 struct HostOptions {
   bool json = false;
   std::string root = "/";                   // where sysfs and procfs are (tests: a fake tree)
-  std::string state_dir = "/run/ringlane";  // binding records
+  std::string state_dir = "/run/ringlane";  // binding records, the VF pool
 };
 
 int pci_list(const HostOptions& o, const std::string& class_name);
@@ -23,5 +27,28 @@ int sriov_list(const HostOptions& o);
 int sriov_create(const HostOptions& o, const std::string& pf, uint32_t count,
                  const std::string& driver);
 int sriov_destroy(const HostOptions& o, const std::string& pf);
+
+// VF settings as the command line gives them; absent ones are left alone.
+struct VfSettingsArgs {
+  std::optional<std::string> mac;
+  std::optional<uint16_t> vlan;
+  uint8_t qos = 0;
+  std::string vlan_protocol = "802.1Q";
+  std::optional<bool> spoof_check;
+  std::optional<bool> trust;
+  std::optional<uint32_t> min_rate_mbps;
+  std::optional<uint32_t> max_rate_mbps;
+  std::optional<std::string> link_state;
+};
+Result<sriov::VfSettings> to_vf_settings(const VfSettingsArgs& args);
+
+// PF: its network interface, or its PCI address (then its interface is looked up).
+int sriov_vfs(const HostOptions& o, const std::string& pf);
+int sriov_set(const HostOptions& o, const std::string& pf, uint32_t vf, const VfSettingsArgs& args);
+int pool_list(const HostOptions& o);
+int pool_allocate(const HostOptions& o, const std::string& guest, const VfSettingsArgs& args,
+                  const std::string& driver);
+int pool_release(const HostOptions& o, const std::string& guest);
+int pool_repair(const HostOptions& o);
 
 }  // namespace ringlane::ctl
