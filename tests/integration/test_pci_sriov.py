@@ -193,6 +193,81 @@ class SriovTest(unittest.TestCase):
         self.assertIn("no SR-IOV capability", answer["error"])
 
 
+class PoolTest(unittest.TestCase):
+    """The VF pool on the NVMe controller's VFs (created unbound, as a host would have them)."""
+
+    def setUp(self):
+        rc, pf, err = ctl("sriov", "create", NVME, "2")
+        self.assertEqual(rc, 0, err)
+        self.vfs = [vf["address"] for vf in pf["vfs"]]
+        self.pool_file = os.path.join(STATE_DIR, "vf-pool.json")
+
+    def tearDown(self):
+        for guest in ("g1", "g2", "g3", "crashed"):
+            ctl("sriov", "pool", "release", guest)
+        ctl("sriov", "destroy", NVME)
+        if os.path.exists(self.pool_file):
+            os.unlink(self.pool_file)
+
+    def test_allocate_is_idempotent_and_release_restores_the_driver(self):
+        rc, vf, err = ctl("sriov", "pool", "allocate", "g1")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(vf["state"], "allocated")
+        self.assertEqual(vf["guest"], "g1")
+        self.assertEqual(vf["pf"], NVME)
+        self.assertIn(vf["address"], self.vfs)
+        self.assertEqual(driver_of(vf["address"]), "vfio-pci")
+        rc, again, err = ctl("sriov", "pool", "allocate", "g1")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(again["address"], vf["address"])
+        rc, other, err = ctl("sriov", "pool", "allocate", "g2")
+        self.assertEqual(rc, 0, err)
+        self.assertNotEqual(other["address"], vf["address"])
+        rc, answer, err = ctl("sriov", "pool", "allocate", "g3")
+        self.assertEqual(rc, 1)
+        self.assertEqual(answer["errno"], "ENOSPC")
+        self.assertIn("no free VF", answer["error"])
+        rc, listed, err = ctl("sriov", "pool", "list")
+        self.assertEqual(rc, 0, err)
+        states = {r["address"]: (r["state"], r.get("guest")) for r in listed["vfs"]}
+        self.assertEqual(states[vf["address"]], ("allocated", "g1"))
+        self.assertEqual(states[other["address"]], ("allocated", "g2"))
+        rc, answer, err = ctl("sriov", "pool", "release", "g1")
+        self.assertEqual(rc, 0, err)
+        self.assertIsNone(driver_of(vf["address"]))
+        rc, answer, err = ctl("sriov", "pool", "release", "g1")
+        self.assertEqual(rc, 0, err)  # released already: nothing to do
+        with open(self.pool_file) as f:
+            self.assertEqual(json.load(f)["vfs"][self.vfs.index(vf["address"])]["state"], "free")
+
+    def test_settings_a_pf_without_an_interface_cannot_have_are_refused_and_undone(self):
+        rc, answer, err = ctl("sriov", "pool", "allocate", "g1", "--trust", "on")
+        self.assertEqual(rc, 1)
+        self.assertIn("has no network interface", answer["error"])
+        for vf in self.vfs:
+            self.assertIsNone(driver_of(vf))
+        rc, listed, err = ctl("sriov", "pool", "list")
+        self.assertTrue(all(r["state"] == "free" for r in listed["vfs"]), listed)
+
+    def test_repair_undoes_an_allocation_a_crash_interrupted(self):
+        # A crash after the VF was bound but before "allocated" was saved leaves this behind.
+        rc, vf, err = ctl("sriov", "pool", "allocate", "crashed")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(driver_of(vf["address"]), "vfio-pci")
+        with open(self.pool_file) as f:
+            state = json.load(f)
+        record = next(r for r in state["vfs"] if r["address"] == vf["address"])
+        record["state"] = "allocating"
+        with open(self.pool_file, "w") as f:
+            json.dump(state, f)
+        rc, listed, err = ctl("sriov", "pool", "repair")
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(all(r["state"] == "free" for r in listed["vfs"]), listed)
+        self.assertIsNone(driver_of(vf["address"]))
+        # The VF is the pool's to give again.
+        rc, again, err = ctl("sriov", "pool", "allocate", "g1")
+        self.assertEqual(rc, 0, err)
+
 if __name__ == "__main__":
     pci_guest.reexec_in_guest()
     STATE_DIR = tempfile.mkdtemp(prefix="rl-pci-state-")
