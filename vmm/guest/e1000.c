@@ -1,7 +1,11 @@
-/* A polling driver for the Intel 82540EM (e1000): one legacy receive ring and one legacy transmit
- * ring, no offloads, every interrupt masked. Register names, bits and descriptor layouts are from
- * the Intel PCI/PCI-X Family of Gigabit Ethernet Controllers Software Developer's Manual (8254x):
+/* A polling driver for the Intel 82540EM (e1000) and 82574L (e1000e, QEMU's e1000e and what a
+ * passthrough test gives the guest): one legacy receive ring and one legacy transmit ring, no
+ * offloads, every interrupt masked. Register names, bits and descriptor layouts are from the
+ * Intel PCI/PCI-X Family of Gigabit Ethernet Controllers Software Developer's Manual (8254x):
  * descriptors in sections 3.2-3.4, registers in section 13, the order of initialisation in 14.
+ * The 82574L (its datasheet) keeps those registers and legacy descriptors; where it differs, the
+ * driver says so: EERD's layout, and the transmit queue's enable bit in TARC0. Neither part's
+ * I/O BAR is used.
  *
  * Every register access costs a VM exit on a virtual device, and the VMM's model transmits on
  * each TDT write: send() only fills descriptors, flush() rings the doorbell once for the batch, and
@@ -13,6 +17,7 @@
 
 #define INTEL_VENDOR 0x8086
 #define DEV_82540EM 0x100e
+#define DEV_82574L 0x10d3
 
 /* Where BAR0 goes when neither firmware nor VMM assigned it (ringlane-vmm and SeaBIOS always
  * do): 128 KiB, the size the 82540EM decodes, aligned, just below the IOAPIC at 0xfec00000,
@@ -39,6 +44,7 @@
 #define TDLEN 0x3808
 #define TDH 0x3810
 #define TDT 0x3818
+#define TARC0 0x3840 /* 82574L */
 #define MTA 0x5200 /* 128 entries */
 #define RAL0 0x5400
 #define RAH0 0x5404
@@ -58,6 +64,12 @@
 #define EERD_DONE (1u << 4)
 #define EERD_ADDR_SHIFT 8
 #define EERD_DATA_SHIFT 16
+/* The 82574L's EERD (datasheet 10.2.2.6): DONE is bit 1, the word address starts at bit 2. */
+#define EERD_82574_DONE (1u << 1)
+#define EERD_82574_ADDR_SHIFT 2
+/* TARC0.ENABLE: the 82574L's transmit queue 0 works only with it set (QEMU's e1000e checks it on
+ * every TDT write). */
+#define TARC_ENABLE (1u << 10)
 
 #define RCTL_EN (1u << 1)
 #define RCTL_BAM (1u << 15)
@@ -108,6 +120,7 @@ struct rx_desc {
 
 static struct {
   uint64_t regs;
+  uint16_t device_id;
   volatile struct rx_desc* rx;
   volatile struct tx_desc* tx;
   uint16_t rx_next;     /* next receive descriptor the device will complete */
@@ -151,10 +164,13 @@ static void spin_cycles(uint64_t cycles) {
 
 /* One EEPROM word through EERD; 0xffff when the read never completes. */
 static uint16_t eeprom_read(uint8_t word) {
-  reg_write(EERD, EERD_START | ((uint32_t)word << EERD_ADDR_SHIFT));
+  int is_82574 = dev.device_id == DEV_82574L;
+  uint32_t done = is_82574 ? EERD_82574_DONE : EERD_DONE;
+  uint32_t shift = is_82574 ? EERD_82574_ADDR_SHIFT : EERD_ADDR_SHIFT;
+  reg_write(EERD, EERD_START | ((uint32_t)word << shift));
   for (int i = 0; i < 100000; ++i) {
     uint32_t v = reg_read(EERD);
-    if (v & EERD_DONE) return (uint16_t)(v >> EERD_DATA_SHIFT);
+    if (v & done) return (uint16_t)(v >> EERD_DATA_SHIFT);
   }
   return 0xffff;
 }
@@ -213,6 +229,7 @@ static void setup_tx(void) {
   reg_write(TDT, 0);
   dev.tx_tail = dev.tx_notified = dev.tx_clean = 0;
   reg_write(TIPG, TIPG_COPPER);
+  if (dev.device_id == DEV_82574L) reg_write(TARC0, reg_read(TARC0) | TARC_ENABLE);
   /* Collision threshold and distance as section 14.5 recommends (the Ethernet standard's 16,
    * full duplex); PSP pads short frames to the Ethernet minimum. */
   reg_write(TCTL, TCTL_EN | TCTL_PSP | TCTL_CT(0x10) | TCTL_COLD(0x40));
@@ -327,9 +344,10 @@ static uint64_t map_registers(const struct pci_device* pci) {
 }
 
 int e1000_probe(struct nic* nic) {
-  static const uint16_t ids[] = {DEV_82540EM};
+  static const uint16_t ids[] = {DEV_82540EM, DEV_82574L};
   struct pci_device pci;
-  if (!pci_find(INTEL_VENDOR, ids, 1, &pci)) return 0;
+  if (!pci_find(INTEL_VENDOR, ids, 2, &pci)) return 0;
+  dev.device_id = pci.device;
   dev.regs = map_registers(&pci);
   if (dev.regs == 0) {
     print("ringlane-guest: e1000 without a memory BAR\n");
@@ -369,7 +387,7 @@ int e1000_probe(struct nic* nic) {
   for (int i = 0; i < 1000 && (reg_read(STATUS) & STATUS_LU) == 0; ++i) spin_cycles(1000000);
   if ((reg_read(STATUS) & STATUS_LU) == 0) print("ringlane-guest: e1000 link is down\n");
 
-  nic->name = "e1000";
+  nic->name = dev.device_id == DEV_82574L ? "e1000e" : "e1000";
   nic->send = e1000_send;
   nic->flush = e1000_flush;
   nic->drain = e1000_drain;
