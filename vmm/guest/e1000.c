@@ -30,7 +30,10 @@
 #define STATUS 0x0008
 #define EERD 0x0014
 #define ICR 0x00c0
+#define ICS 0x00c8
+#define IMS 0x00d0
 #define IMC 0x00d8
+#define IVAR 0x00e4 /* 82574L */
 #define RCTL 0x0100
 #define TCTL 0x0400
 #define TIPG 0x0410
@@ -121,6 +124,7 @@ struct rx_desc {
 static struct {
   uint64_t regs;
   uint16_t device_id;
+  struct pci_device pci;
   volatile struct rx_desc* rx;
   volatile struct tx_desc* tx;
   uint16_t rx_next;     /* next receive descriptor the device will complete */
@@ -348,6 +352,7 @@ int e1000_probe(struct nic* nic) {
   struct pci_device pci;
   if (!pci_find(INTEL_VENDOR, ids, 2, &pci)) return 0;
   dev.device_id = pci.device;
+  dev.pci = pci;
   dev.regs = map_registers(&pci);
   if (dev.regs == 0) {
     print("ringlane-guest: e1000 without a memory BAR\n");
@@ -394,4 +399,49 @@ int e1000_probe(struct nic* nic) {
   nic->receive = e1000_receive;
   nic->driver = &dev;
   return 1;
+}
+
+/* The MSI-X check (82574L only): vector 0 of the device's MSI-X table is pointed at this CPU's
+ * local APIC with vector MSIX_TEST_VECTOR, every interrupt cause routed to it (IVAR), and a
+ * link-status change raised by software (ICS). The guest runs with interrupts off and no IDT, so
+ * the interrupt is never taken: it stays pending in the local APIC's IRR, which is read
+ * (0xfee00000 is identity-mapped like the rest of the PCI hole). That proves the whole path a
+ * passed-through device's interrupt takes: device, host VFIO, the VMM's irqfd and MSI route from
+ * the table the guest wrote, the guest's APIC. */
+#define MSIX_TEST_VECTOR 0x40
+#define LAPIC 0xfee00000ull
+#define LAPIC_SVR 0xf0
+#define LAPIC_IRR 0x200
+#define ICR_LSC (1u << 2)
+#define ICR_OTHER (1u << 24) /* with MSI-X, causes that are not a queue's signal as "other" */
+
+int e1000_msix_check(void) {
+  if (dev.device_id != DEV_82574L) return -1;
+  uint8_t cap = pci_find_capability(&dev.pci, 0x11, 0);
+  if (cap == 0) return -1;
+  uint32_t table = pci_read32(&dev.pci, (uint8_t)(cap + 4));
+  uint64_t bar = pci_bar_address(&dev.pci, (int)(table & 7));
+  if (bar == 0) return -1;
+  uint64_t entry = bar + (table & ~7u);
+  mmio_write32(entry + 0, (uint32_t)LAPIC); /* destination APIC ID 0 */
+  mmio_write32(entry + 4, 0);
+  mmio_write32(entry + 8, MSIX_TEST_VECTOR); /* fixed delivery, edge */
+  mmio_write32(entry + 12, 0);               /* unmasked */
+  uint16_t control = pci_read16(&dev.pci, (uint8_t)(cap + 2));
+  pci_write16(&dev.pci, (uint8_t)(cap + 2), (uint16_t)((control | 0x8000) & ~0x4000));
+  /* A software-disabled APIC drops fixed interrupts: enable it (spurious vector 0xff). */
+  mmio_write32(LAPIC + LAPIC_SVR, 0x1ff);
+  reg_write(IVAR, 0x00080808); /* receive queue 0, transmit queue 0, other: vector 0, valid */
+  (void)reg_read(ICR);
+  reg_write(IMS, ICR_LSC | ICR_OTHER);
+  reg_write(ICS, ICR_LSC | ICR_OTHER);
+  uint64_t irr = LAPIC + LAPIC_IRR + 0x10 * (MSIX_TEST_VECTOR / 32);
+  uint32_t bit = 1u << (MSIX_TEST_VECTOR % 32);
+  int delivered = 0;
+  for (int i = 0; i < 2000 && !delivered; ++i) {
+    delivered = (mmio_read32(irr) & bit) != 0;
+    if (!delivered) spin_cycles(1000000);
+  }
+  reg_write(IMC, 0xffffffffu);
+  return delivered;
 }
