@@ -149,7 +149,7 @@ bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds limit
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_probe(int argc, char** argv) {
   json out;
   auto options = parse(argc, argv);
   if (!options.ok()) finish(out, options.error().to_string());
@@ -250,19 +250,20 @@ int main(int argc, char** argv) {
     uint32_t ral = bar0->read32(kRal0);
     uint32_t rah = bar0->read32(kRah0);
     for (uint32_t seq = 0; seq < o.send; ++seq) {
-      uint8_t* f = bytes + kFramesAt + seq * 2048;
+      uint8_t* f = bytes + kFramesAt + uint64_t{seq} * 2048;
       std::memset(f, 0xff, 6);
       for (int i = 0; i < 4; ++i) f[6 + i] = static_cast<uint8_t>(ral >> (8 * i));
       f[10] = static_cast<uint8_t>(rah);
       f[11] = static_cast<uint8_t>(rah >> 8);
       f[12] = 0x88;
       f[13] = 0xb5;
-      std::memcpy(f + 14, "RLVP", 4);
+      static constexpr uint8_t kMagic[4] = {'R', 'L', 'V', 'P'};
+      std::memcpy(f + 14, kMagic, sizeof(kMagic));
       for (int i = 0; i < 4; ++i) f[18 + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
       for (uint32_t j = 22; j < o.frame_size; ++j) {
         f[j] = static_cast<uint8_t>(seq + (j - 22));
       }
-      ring[seq].buffer = kIova + kFramesAt + seq * 2048;
+      ring[seq].buffer = kIova + kFramesAt + uint64_t{seq} * 2048;
       ring[seq].length = static_cast<uint16_t>(o.frame_size);
       ring[seq].cmd = kCmdEop | kCmdIfcs | kCmdRs;
     }
@@ -318,4 +319,14 @@ int main(int argc, char** argv) {
   auto unmapped = session->container.dma_unmap(kIova, dma_size);
   if (!unmapped.ok()) finish(out, unmapped.error().to_string());
   finish(out, "");
+}
+
+// JSON building may throw (out of memory); say so instead of aborting.
+int main(int argc, char** argv) {
+  try {
+    return run_probe(argc, argv);
+  } catch (const std::exception& e) {
+    std::printf("{\"error\": \"exception: %s\"}\n", e.what());
+    return 1;
+  }
 }
