@@ -3,13 +3,15 @@ guest the e1000e is given to vfio-pci, and ringlane-vmm passes it to the test gu
 (`--nic mode=passthrough,pci=0000:00:02.0`), whose own e1000 driver (82574L path) sends
 sequence-numbered frames from guest RAM. The NIC reads them by DMA through the IOMMU at the
 guest's physical addresses, and they leave QEMU as UDP datagrams to this process, which checks
-every one (count, order, bytes, the device's MAC as source). Devices not bound to vfio-pci, or
+every one (count, order, bytes, the device's MAC as source), then sends frames the other way,
+which the NIC writes into guest RAM by DMA and the guest echoes. Devices not bound to vfio-pci, or
 absent, are refused with a message and a non-zero exit.
 
 The guest boots once; its half (--in-guest) records what it saw in a JSON file and the cases run
 here, outside, so frame checks and guest checks count alike in the report."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,8 @@ VMM = os.environ.get("RINGLANE_VMM_BIN", "")
 GUEST = os.environ.get("RINGLANE_NIC_GUEST", "")
 SEND = 64
 SIZE = 200
+RECV = 100  # frames sent to the guest once its own have all arrived; fewer than its 255 buffers
+PEER_MAC = b"\x02\x00\x00\x00\x00\x01"
 ABSENT_BDF = "0000:00:09.0"
 
 
@@ -47,13 +51,37 @@ def in_guest(result_path):
         try:
             results["driver_bound"] = vfio_guest.driver_of(nic)
             results["send"] = vmm(f"mode=passthrough,pci={nic}",
-                                  f"nic=e1000 msix=1 send={SEND} size={SIZE}")
+                                  f"nic=e1000 msix=1 send={SEND} size={SIZE} recv={RECV} echo=1")
         finally:
             vfio_guest.restore(nic, old)
             results["driver_after"] = vfio_guest.driver_of(nic)
     finally:
         with open(result_path, "w") as f:
             json.dump(results, f, indent=1)
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EchoPeer(vfio_guest.FrameCollector):
+    """Once the guest's last test frame has arrived, sends RECV test frames to it (even ones to
+    its address, odd ones broadcast) for it to echo."""
+
+    def __init__(self):
+        self.peer_port = free_udp_port()
+        self.sent = 0
+        super().__init__()
+
+    def on_frame(self, data):
+        if self.sent == 0 and guest_frames.parse(data) == SEND - 1:
+            guest = bytes.fromhex(pci_guest.NIC_MAC.replace(":", ""))
+            for seq in range(RECV):
+                dst = guest if seq % 2 == 0 else guest_frames.BROADCAST
+                self.send(guest_frames.build(seq, SIZE, src=PEER_MAC, dst=dst), self.peer_port)
+                self.sent += 1
 
 
 class VmmPassthrough(unittest.TestCase):
@@ -63,14 +91,17 @@ class VmmPassthrough(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        collector = vfio_guest.FrameCollector()
+        collector = EchoPeer()
+        cls.peer_sent = 0
         with tempfile.NamedTemporaryFile(prefix="rl-vmm-pt-", suffix=".json", dir="/tmp",
                                          delete=False) as f:
             path = f.name
         try:
             cls.status = pci_guest.run([sys.executable, os.path.abspath(__file__), "--in-guest",
-                                        path], frames_port=collector.port, timeout=800)
+                                        path], frames_port=collector.port,
+                                       peer_port=collector.peer_port, timeout=800)
             cls.frames = collector.stop()
+            cls.peer_sent = collector.sent
             with open(path) as f:
                 text = f.read()
             cls.guest = json.loads(text) if text else None
@@ -99,7 +130,9 @@ class VmmPassthrough(unittest.TestCase):
 
     def test_frames_arrive_in_order_and_intact(self):
         mac = bytes.fromhex(pci_guest.NIC_MAC.replace(":", ""))
-        test_frames = [f for f in self.frames if guest_frames.is_test_ethertype(f)]
+        # The guest's own frames are broadcast; its echoes go to the peer.
+        test_frames = [f for f in self.frames if guest_frames.is_test_ethertype(f)
+                       and f[:6] == guest_frames.BROADCAST]
         seqs = [guest_frames.parse(f) for f in test_frames]
         self.assertNotIn(None, seqs, "a test frame arrived corrupted")
         self.assertEqual(seqs, list(range(SEND)),
@@ -107,6 +140,18 @@ class VmmPassthrough(unittest.TestCase):
         for f in test_frames:
             self.assertEqual(len(f), SIZE)
             self.assertEqual(f[6:12], mac)
+
+    def test_frames_to_the_guest_come_back_echoed(self):
+        # The NIC wrote them into guest RAM by DMA; the guest echoes each, addresses swapped.
+        self.assertEqual(self.peer_sent, RECV)
+        guest = bytes.fromhex(pci_guest.NIC_MAC.replace(":", ""))
+        echoes = [f for f in self.frames if guest_frames.is_test_ethertype(f)
+                  and f[:6] == PEER_MAC]
+        expected = [guest_frames.build(seq, SIZE, src=guest, dst=PEER_MAC) for seq in range(RECV)]
+        self.assertEqual(len(echoes), RECV)
+        self.assertEqual(echoes, expected)
+        self.assertIn(f"ringlane-guest: received {RECV} frames (0 bad, 0 out of order, "
+                      f"0 duplicate", self.guest["send"]["stdout"])
 
     def test_e1000e_goes_back_to_its_driver(self):
         self.assertEqual(self.guest["driver_after"], "e1000e")

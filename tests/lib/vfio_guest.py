@@ -41,7 +41,8 @@ def restore(bdf, driver):
 
 class FrameCollector:
     """Receives datagrams on 127.0.0.1 in a thread from construction (before the guest boots, so
-    no frame is lost) until stop(); `frames` holds them in arrival order."""
+    no frame is lost) until stop(); `frames` holds them in arrival order. send() puts a frame on
+    the NIC's wire the other way, to QEMU's end of it (pci_guest's peer_port)."""
 
     def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -61,6 +62,13 @@ class FrameCollector:
             except socket.timeout:
                 continue
             self.frames.append(data)
+            self.on_frame(data)
+
+    def on_frame(self, data):
+        """Called in the receiving thread for every frame; subclasses answer traffic here."""
+
+    def send(self, frame, peer_port):
+        self.sock.sendto(frame, ("127.0.0.1", peer_port))
 
     def stop(self):
         self._stop.set()
