@@ -47,6 +47,12 @@ def in_guest(result_path):
         # Before binding: the e1000e is still the kernel's.
         results["not_vfio"] = vmm(f"mode=passthrough,pci={nic}")
         results["absent"] = vmm(f"mode=passthrough,pci={ABSENT_BDF}")
+        smbus = vfio_guest.make_group_not_viable()
+        try:
+            results["smbus_driver"] = vfio_guest.driver_of(smbus)
+            results["not_viable"] = vmm(f"mode=passthrough,pci={smbus}")
+        finally:
+            vfio_guest.restore(smbus, "")
         old = vfio_guest.bind_vfio(nic)
         try:
             results["driver_bound"] = vfio_guest.driver_of(nic)
@@ -161,6 +167,16 @@ class VmmPassthrough(unittest.TestCase):
         self.assertNotIn(run["rc"], (0, -6, -11), run["stderr"])  # an error, not a crash
         self.assertIn(f"PCI device {pci_guest.NIC_BDF} is bound to e1000e, not vfio-pci",
                       run["stderr"])
+
+    def test_group_that_is_not_viable_is_refused(self):
+        # The SMBus controller is vfio-pci's, but its group's SATA controller is ahci's.
+        run = self.guest["not_viable"]
+        self.assertEqual(self.guest["smbus_driver"], "vfio-pci")
+        self.assertNotIn(run["rc"], (0, -6, -11), run["stderr"])
+        self.assertRegex(run["stderr"], r"IOMMU group \d+ of 0000:00:1f.3 is not viable: every "
+                                        r"device in /sys/kernel/iommu_groups/\d+/devices must be "
+                                        r"bound to vfio-pci")
+        self.assertIn(f"{vfio_guest.SATA_BDF} (ahci)", run["stderr"])
 
     def test_absent_device_is_refused(self):
         run = self.guest["absent"]

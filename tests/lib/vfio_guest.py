@@ -4,6 +4,7 @@ outside the guest, the collector of the frames the guest's e1000e sends (one UDP
 Ethernet frame on 127.0.0.1)."""
 import os
 import socket
+import subprocess
 import threading
 
 DEVICES = "/sys/bus/pci/devices"
@@ -37,6 +38,25 @@ def restore(bdf, driver):
     _write(os.path.join(DEVICES, bdf, "driver_override"), "\n")
     if driver:
         _write("/sys/bus/pci/drivers_probe", bdf)
+
+
+# In pci_guest's q35 machine the ICH9's functions share IOMMU group: LPC 00:1f.0, SATA 00:1f.2,
+# SMBus 00:1f.3, with no driver bound (the guest loads only what the tests need).
+SMBUS_BDF = "0000:00:1f.3"
+SATA_BDF = "0000:00:1f.2"
+
+
+def make_group_not_viable():
+    """Gives the SMBus controller to vfio-pci while its group's SATA controller gets ahci, a kernel
+    driver that does DMA: a group VFIO must refuse. Returns the SMBus controller's address; undo
+    with restore(SMBUS_BDF, "")."""
+    import nested_kvm  # noqa: E402 (tests/lib is on the caller's path)
+    subprocess.run(["modprobe", "-d", os.path.join(nested_kvm.KERNEL_DIR, "root"), "ahci"],
+                   check=True)
+    if driver_of(SATA_BDF) != "ahci":
+        raise RuntimeError(f"ahci did not bind {SATA_BDF} (driver: {driver_of(SATA_BDF)!r})")
+    bind_vfio(SMBUS_BDF)
+    return SMBUS_BDF
 
 
 class FrameCollector:
