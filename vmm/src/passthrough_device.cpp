@@ -31,7 +31,6 @@ std::string hex(uint64_t v) {
 PassthroughDevice::PassthroughDevice(Machine& machine, vfio::VfioSession session,
                                      const PciIdentity& id)
     : PciDevice(id),
-      machine_(machine),
       vm_(machine.vm()),
       session_(std::move(session)),
       address_(session_.device.address()),

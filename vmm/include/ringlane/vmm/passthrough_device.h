@@ -91,7 +91,6 @@ class PassthroughDevice : public PciDevice {
   // Follows the guest's MSI-X state: VFIO's vectors on or off, irqfds for the unmasked ones.
   void update_msix();
 
-  Machine& machine_;
   Vm& vm_;
   vfio::VfioSession session_;
   vfio::PciAddress address_;
