@@ -122,6 +122,7 @@ Result<std::shared_ptr<PassthroughDevice>> PassthroughDevice::create(
           m.events.push_back(std::move(*event));
         }
         self->has_msix_ = true;
+        self->config_split_ = PassthroughConfig(m.capability);
         break;
       }
       at = (*header >> 8) & 0xfc;
@@ -188,15 +189,6 @@ std::string PassthroughDevice::ids() const {
   return text;
 }
 
-bool PassthroughDevice::emulated(uint16_t at) const {
-  if (at >= 0x04 && at < 0x06) return true;   // command: decoding is the bus's business too
-  if (at >= 0x10 && at < 0x28) return true;   // BARs
-  if (at >= 0x30 && at < 0x34) return true;   // expansion ROM: none offered
-  if (at == 0x3c || at == 0x3d) return true;  // interrupt line and pin: no INTx
-  if (has_msix_ && (at == msix_.capability + 2 || at == msix_.capability + 3)) return true;
-  return false;
-}
-
 uint8_t PassthroughDevice::emulated_byte(uint16_t at) const {
   if (has_msix_ && at == msix_.capability + 2) return static_cast<uint8_t>(msix_.control);
   if (has_msix_ && at == msix_.capability + 3) return static_cast<uint8_t>(msix_.control >> 8);
@@ -207,23 +199,21 @@ uint32_t PassthroughDevice::config_read(uint16_t offset, uint8_t size) {
   if ((size != 1 && size != 2 && size != 4) || offset + size > PciConfigSpace::kSize) {
     return 0xffffffff;
   }
-  bool all_emulated = true;
-  for (uint16_t i = 0; i < size; ++i) all_emulated = all_emulated && emulated(offset + i);
-  uint32_t value = 0;
-  if (!all_emulated) {
+  uint32_t device_value = 0;
+  if (config_split_.needs_device(offset, size)) {
     auto real = session_.device.read_config(offset, size);
     if (!real.ok()) {
       log_line_limited(LogLevel::warn, real.error().to_string());
       return 0xffffffff;
     }
-    value = *real;
+    device_value = *real;
   }
+  // Every byte of the access, of which merge() keeps the emulated ones.
+  uint32_t emulated_value = 0;
   for (uint16_t i = 0; i < size; ++i) {
-    if (!emulated(offset + i)) continue;
-    value &= ~(0xffU << (8 * i));
-    value |= uint32_t{emulated_byte(offset + i)} << (8 * i);
+    emulated_value |= uint32_t{emulated_byte(offset + i)} << (8 * i);
   }
-  return value;
+  return config_split_.merge(offset, size, device_value, emulated_value);
 }
 
 bool PassthroughDevice::config_write(uint16_t offset, uint8_t size, uint32_t value) {
@@ -233,29 +223,17 @@ bool PassthroughDevice::config_write(uint16_t offset, uint8_t size, uint32_t val
   // The emulation takes what is its own (BARs, command, line; its write mask keeps the rest).
   bool decoding_changed = config().write(offset, size, value);
   bool msix_touched = false;
-  bool forward_whole = true;
   for (uint16_t i = 0; i < size; ++i) {
-    uint16_t at = offset + i;
-    bool forwarded = !emulated(at) || (at >= 0x04 && at < 0x06);
-    forward_whole = forward_whole && forwarded;
-    if (has_msix_ && (at == msix_.capability + 3)) {
-      auto byte = static_cast<uint8_t>(value >> (8 * i));
+    if (has_msix_ && offset + i == msix_.capability + 3) {  // enable and function mask
+      auto byte = static_cast<uint16_t>((value >> (8 * i)) & 0xff);
       msix_.control = static_cast<uint16_t>((msix_.control & ~(kMsixEnable | kMsixFunctionMask)) |
                                             ((byte << 8) & (kMsixEnable | kMsixFunctionMask)));
       msix_touched = true;
     }
   }
-  if (forward_whole) {
-    if (Status s = session_.device.write_config(offset, value, size); !s.ok()) {
+  for (const auto& w : config_split_.device_writes(offset, size, value)) {
+    if (Status s = session_.device.write_config(w.offset, w.value, w.size); !s.ok()) {
       log_line_limited(LogLevel::warn, s.error().to_string());
-    }
-  } else {
-    for (uint16_t i = 0; i < size; ++i) {
-      uint16_t at = offset + i;
-      if (emulated(at) && !(at >= 0x04 && at < 0x06)) continue;
-      if (Status s = session_.device.write_config(at, (value >> (8 * i)) & 0xff, 1); !s.ok()) {
-        log_line_limited(LogLevel::warn, s.error().to_string());
-      }
     }
   }
   if (msix_touched) msix_.table->set_control(msix_.control);

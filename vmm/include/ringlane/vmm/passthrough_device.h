@@ -28,6 +28,7 @@
 #include "ringlane/vfio/vfio_session.h"
 #include "ringlane/vmm/machine.h"
 #include "ringlane/vmm/msix_table.h"
+#include "ringlane/vmm/passthrough_config.h"
 #include "ringlane/vmm/pci_device.h"
 
 namespace ringlane::vmm {
@@ -82,8 +83,7 @@ class PassthroughDevice : public PciDevice {
 
   PassthroughDevice(Machine& machine, vfio::VfioSession session, const PciIdentity& id);
 
-  // Which bytes of configuration space the guest sees from the emulation (not the device).
-  bool emulated(uint16_t at) const;
+  // The emulation's byte at `at` (PassthroughConfig says which of them the guest sees).
   uint8_t emulated_byte(uint16_t at) const;
   bool in_msix_table(int bar, uint64_t offset, uint64_t len) const;
   // Moves the BARs' memory slots to where the BARs decode now (or removes them).
@@ -99,6 +99,7 @@ class PassthroughDevice : public PciDevice {
   std::vector<std::optional<Bar>> bars_;  // by BAR index; empty for unused ones
   Msix msix_;
   bool has_msix_ = false;
+  PassthroughConfig config_split_{std::nullopt};
   uint64_t trapped_accesses_ = 0;
   uint64_t dma_bytes_ = 0;
 };
