@@ -109,11 +109,12 @@ int run_vmm(int argc, char** argv) {
   std::vector<std::string> nic_args;
   app.add_option("--nic", nic_args,
                  "a network card, repeatable: mode=emulated|virtio|vhost[,tap=NAME][,socket=PATH]"
-                 "[,mac=52:54:00:12:34:56][,queue-size=256]. emulated (or e1000): an Intel "
-                 "82540EM model, frames to the TAP device; virtio: virtio-net-pci served by "
-                 "a VMM thread, frames to the TAP device; vhost: the same card served by the "
-                 "vhost-user backend listening on PATH (ringlane). Give both tap= and socket= "
-                 "to switch modes live");
+                 "[,mac=52:54:00:12:34:56][,queue-size=256], or mode=passthrough,pci=BDF. "
+                 "emulated (or e1000): an Intel 82540EM model, frames to the TAP device; "
+                 "virtio: virtio-net-pci served by a VMM thread, frames to the TAP device; "
+                 "vhost: the same card served by the vhost-user backend listening on PATH "
+                 "(ringlane); passthrough: the host PCI device BDF, bound to vfio-pci, through "
+                 "VFIO. Give both tap= and socket= to switch modes live");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

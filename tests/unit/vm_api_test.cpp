@@ -111,8 +111,9 @@ TEST_F(VmApiTest, BadBodiesAreRefusedWithTheReason) {
            Case{R"({"mode": null})", "\"mode\" (a string) is required"},
            Case{R"({"mode": "vhost", "queues": 2})", "unknown field 'queues'"},
            Case{R"({"mode": "rtl8139"})",
-                "mode must be emulated (or e1000), virtio or vhost, not 'rtl8139'"},
-           Case{R"({"mode": "VHOST"})", "mode must be emulated (or e1000), virtio or vhost"},
+                "mode must be emulated (or e1000), virtio, vhost or passthrough, not 'rtl8139'"},
+           Case{R"({"mode": "VHOST"})",
+                "mode must be emulated (or e1000), virtio, vhost or passthrough"},
            Case{"{\"mode\": \"\xff\"}", "JSON object"},  // not UTF-8: not JSON
        }) {
     ApiAnswer a = api_.handle("PUT", "/vm/nics/net0", c.body);

@@ -1,7 +1,11 @@
-/* A polling driver for the Intel 82540EM (e1000): one legacy receive ring and one legacy transmit
- * ring, no offloads, every interrupt masked. Register names, bits and descriptor layouts are from
- * the Intel PCI/PCI-X Family of Gigabit Ethernet Controllers Software Developer's Manual (8254x):
+/* A polling driver for the Intel 82540EM (e1000) and 82574L (e1000e, QEMU's e1000e and what a
+ * passthrough test gives the guest): one legacy receive ring and one legacy transmit ring, no
+ * offloads, every interrupt masked. Register names, bits and descriptor layouts are from the
+ * Intel PCI/PCI-X Family of Gigabit Ethernet Controllers Software Developer's Manual (8254x):
  * descriptors in sections 3.2-3.4, registers in section 13, the order of initialisation in 14.
+ * The 82574L (its datasheet) keeps those registers and legacy descriptors; where it differs, the
+ * driver says so: EERD's layout, and the transmit queue's enable bit in TARC0. Neither part's
+ * I/O BAR is used.
  *
  * Every register access costs a VM exit on a virtual device, and the VMM's model transmits on
  * each TDT write: send() only fills descriptors, flush() rings the doorbell once for the batch, and
@@ -13,6 +17,7 @@
 
 #define INTEL_VENDOR 0x8086
 #define DEV_82540EM 0x100e
+#define DEV_82574L 0x10d3
 
 /* Where BAR0 goes when neither firmware nor VMM assigned it (ringlane-vmm and SeaBIOS always
  * do): 128 KiB, the size the 82540EM decodes, aligned, just below the IOAPIC at 0xfec00000,
@@ -25,7 +30,10 @@
 #define STATUS 0x0008
 #define EERD 0x0014
 #define ICR 0x00c0
+#define ICS 0x00c8
+#define IMS 0x00d0
 #define IMC 0x00d8
+#define IVAR 0x00e4 /* 82574L */
 #define RCTL 0x0100
 #define TCTL 0x0400
 #define TIPG 0x0410
@@ -39,6 +47,7 @@
 #define TDLEN 0x3808
 #define TDH 0x3810
 #define TDT 0x3818
+#define TARC0 0x3840 /* 82574L */
 #define MTA 0x5200 /* 128 entries */
 #define RAL0 0x5400
 #define RAH0 0x5404
@@ -58,6 +67,12 @@
 #define EERD_DONE (1u << 4)
 #define EERD_ADDR_SHIFT 8
 #define EERD_DATA_SHIFT 16
+/* The 82574L's EERD (datasheet 10.2.2.6): DONE is bit 1, the word address starts at bit 2. */
+#define EERD_82574_DONE (1u << 1)
+#define EERD_82574_ADDR_SHIFT 2
+/* TARC0.ENABLE: the 82574L's transmit queue 0 works only with it set (QEMU's e1000e checks it on
+ * every TDT write). */
+#define TARC_ENABLE (1u << 10)
 
 #define RCTL_EN (1u << 1)
 #define RCTL_BAM (1u << 15)
@@ -108,6 +123,8 @@ struct rx_desc {
 
 static struct {
   uint64_t regs;
+  uint16_t device_id;
+  struct pci_device pci;
   volatile struct rx_desc* rx;
   volatile struct tx_desc* tx;
   uint16_t rx_next;     /* next receive descriptor the device will complete */
@@ -151,10 +168,13 @@ static void spin_cycles(uint64_t cycles) {
 
 /* One EEPROM word through EERD; 0xffff when the read never completes. */
 static uint16_t eeprom_read(uint8_t word) {
-  reg_write(EERD, EERD_START | ((uint32_t)word << EERD_ADDR_SHIFT));
+  int is_82574 = dev.device_id == DEV_82574L;
+  uint32_t done = is_82574 ? EERD_82574_DONE : EERD_DONE;
+  uint32_t shift = is_82574 ? EERD_82574_ADDR_SHIFT : EERD_ADDR_SHIFT;
+  reg_write(EERD, EERD_START | ((uint32_t)word << shift));
   for (int i = 0; i < 100000; ++i) {
     uint32_t v = reg_read(EERD);
-    if (v & EERD_DONE) return (uint16_t)(v >> EERD_DATA_SHIFT);
+    if (v & done) return (uint16_t)(v >> EERD_DATA_SHIFT);
   }
   return 0xffff;
 }
@@ -213,6 +233,7 @@ static void setup_tx(void) {
   reg_write(TDT, 0);
   dev.tx_tail = dev.tx_notified = dev.tx_clean = 0;
   reg_write(TIPG, TIPG_COPPER);
+  if (dev.device_id == DEV_82574L) reg_write(TARC0, reg_read(TARC0) | TARC_ENABLE);
   /* Collision threshold and distance as section 14.5 recommends (the Ethernet standard's 16,
    * full duplex); PSP pads short frames to the Ethernet minimum. */
   reg_write(TCTL, TCTL_EN | TCTL_PSP | TCTL_CT(0x10) | TCTL_COLD(0x40));
@@ -327,9 +348,11 @@ static uint64_t map_registers(const struct pci_device* pci) {
 }
 
 int e1000_probe(struct nic* nic) {
-  static const uint16_t ids[] = {DEV_82540EM};
+  static const uint16_t ids[] = {DEV_82540EM, DEV_82574L};
   struct pci_device pci;
-  if (!pci_find(INTEL_VENDOR, ids, 1, &pci)) return 0;
+  if (!pci_find(INTEL_VENDOR, ids, 2, &pci)) return 0;
+  dev.device_id = pci.device;
+  dev.pci = pci;
   dev.regs = map_registers(&pci);
   if (dev.regs == 0) {
     print("ringlane-guest: e1000 without a memory BAR\n");
@@ -369,11 +392,56 @@ int e1000_probe(struct nic* nic) {
   for (int i = 0; i < 1000 && (reg_read(STATUS) & STATUS_LU) == 0; ++i) spin_cycles(1000000);
   if ((reg_read(STATUS) & STATUS_LU) == 0) print("ringlane-guest: e1000 link is down\n");
 
-  nic->name = "e1000";
+  nic->name = dev.device_id == DEV_82574L ? "e1000e" : "e1000";
   nic->send = e1000_send;
   nic->flush = e1000_flush;
   nic->drain = e1000_drain;
   nic->receive = e1000_receive;
   nic->driver = &dev;
   return 1;
+}
+
+/* The MSI-X check (82574L only): vector 0 of the device's MSI-X table is pointed at this CPU's
+ * local APIC with vector MSIX_TEST_VECTOR, every interrupt cause routed to it (IVAR), and a
+ * link-status change raised by software (ICS). The guest runs with interrupts off and no IDT, so
+ * the interrupt is never taken: it stays pending in the local APIC's IRR, which is read
+ * (0xfee00000 is identity-mapped like the rest of the PCI hole). That proves the whole path a
+ * passed-through device's interrupt takes: device, host VFIO, the VMM's irqfd and MSI route from
+ * the table the guest wrote, the guest's APIC. */
+#define MSIX_TEST_VECTOR 0x40
+#define LAPIC 0xfee00000ull
+#define LAPIC_SVR 0xf0
+#define LAPIC_IRR 0x200
+#define ICR_LSC (1u << 2)
+#define ICR_OTHER (1u << 24) /* with MSI-X, causes that are not a queue's signal as "other" */
+
+int e1000_msix_check(void) {
+  if (dev.device_id != DEV_82574L) return -1;
+  uint8_t cap = pci_find_capability(&dev.pci, 0x11, 0);
+  if (cap == 0) return -1;
+  uint32_t table = pci_read32(&dev.pci, (uint8_t)(cap + 4));
+  uint64_t bar = pci_bar_address(&dev.pci, (int)(table & 7));
+  if (bar == 0) return -1;
+  uint64_t entry = bar + (table & ~7u);
+  mmio_write32(entry + 0, (uint32_t)LAPIC); /* destination APIC ID 0 */
+  mmio_write32(entry + 4, 0);
+  mmio_write32(entry + 8, MSIX_TEST_VECTOR); /* fixed delivery, edge */
+  mmio_write32(entry + 12, 0);               /* unmasked */
+  uint16_t control = pci_read16(&dev.pci, (uint8_t)(cap + 2));
+  pci_write16(&dev.pci, (uint8_t)(cap + 2), (uint16_t)((control | 0x8000) & ~0x4000));
+  /* A software-disabled APIC drops fixed interrupts: enable it (spurious vector 0xff). */
+  mmio_write32(LAPIC + LAPIC_SVR, 0x1ff);
+  reg_write(IVAR, 0x00080808); /* receive queue 0, transmit queue 0, other: vector 0, valid */
+  (void)reg_read(ICR);
+  reg_write(IMS, ICR_LSC | ICR_OTHER);
+  reg_write(ICS, ICR_LSC | ICR_OTHER);
+  uint64_t irr = LAPIC + LAPIC_IRR + 0x10 * (MSIX_TEST_VECTOR / 32);
+  uint32_t bit = 1u << (MSIX_TEST_VECTOR % 32);
+  int delivered = 0;
+  for (int i = 0; i < 2000 && !delivered; ++i) {
+    delivered = (mmio_read32(irr) & bit) != 0;
+    if (!delivered) spin_cycles(1000000);
+  }
+  reg_write(IMC, 0xffffffffu);
+  return delivered;
 }

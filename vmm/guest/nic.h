@@ -21,3 +21,6 @@ struct nic {
 /* Each driver probes bus 0 for its devices; 0 when none is present or it fails to start. */
 int virtio_net_probe(struct nic* nic);
 int e1000_probe(struct nic* nic);
+/* After e1000_probe: raises an MSI-X interrupt and looks for it at the local APIC; 1 delivered,
+ * 0 not, -1 when the device cannot (not an 82574L, no MSI-X). */
+int e1000_msix_check(void);

@@ -11,6 +11,8 @@
  *                      the device's notification suppression then decides what a doorbell costs
  *   rx_any=1           count any frame toward recv=M, not only test frames (for traffic
  *                      generators such as testpmd's txonly mode)
+ *   msix=1             (e1000 driver on an 82574L) first check that an MSI-X interrupt reaches
+ *                      the guest's local APIC
  * The receive report's cycles run from the first frame received to the last, so a sender that
  * starts late does not dilute the rate.
  * Test frames carry "RLG1", a 32-bit sequence number and a byte pattern derived from it, so the
@@ -117,6 +119,13 @@ void guest_main(uint64_t start_info) {
   }
   print("ringlane-guest: nic %s mac %02x:%02x:%02x:%02x:%02x:%02x\n", nic.name, nic.mac[0],
         nic.mac[1], nic.mac[2], nic.mac[3], nic.mac[4], nic.mac[5]);
+
+  if (cmdline_is("msix", "1", 0)) {
+    int delivered = e1000_msix_check(); /* -1 unless the e1000 driver runs an 82574L */
+    print("ringlane-guest: msix %s\n", delivered == 1   ? "interrupt delivered"
+                                       : delivered == 0 ? "interrupt not delivered"
+                                                        : "check not available");
+  }
 
   uint64_t count = cmdline_number("send", 0);
   uint64_t size = cmdline_number("size", 64);

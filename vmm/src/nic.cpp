@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <map>
 
+#include "ringlane/vfio/pci_address.h"
 #include "ringlane/vmm/e1000_nic.h"
+#include "ringlane/vmm/passthrough_nic.h"
 #include "ringlane/vmm/virtio_nic.h"
 
 namespace ringlane::vmm {
@@ -33,6 +35,8 @@ const char* to_string(NicMode mode) {
       return "virtio";
     case NicMode::vhost:
       return "vhost";
+    case NicMode::passthrough:
+      return "passthrough";
   }
   return "?";
 }
@@ -42,7 +46,9 @@ Result<NicMode> parse_nic_mode(const std::string& text) {
   if (text == "emulated" || text == "e1000") return NicMode::emulated;
   if (text == "virtio") return NicMode::virtio;
   if (text == "vhost") return NicMode::vhost;
-  return Error(EINVAL, "mode must be emulated (or e1000), virtio or vhost, not '" + text + "'");
+  if (text == "passthrough") return NicMode::passthrough;
+  return Error(
+      EINVAL, "mode must be emulated (or e1000), virtio, vhost or passthrough, not '" + text + "'");
 }
 
 Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
@@ -73,6 +79,10 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
       spec.tap = value;
     } else if (key == "socket") {
       spec.socket = value;
+    } else if (key == "pci") {
+      Result<vfio::PciAddress> address = vfio::PciAddress::parse(value);
+      if (!address.ok()) return address.error();
+      spec.pci = address->to_string();
     } else if (key == "mac") {
       Result<std::array<uint8_t, 6>> mac = parse_mac(value);
       if (!mac.ok()) return mac.error();
@@ -85,10 +95,20 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
       }
       spec.queue_size = static_cast<uint16_t>(n);
     } else {
-      return Error(EINVAL, "unknown key '" + key + "' (mode, tap, socket, mac, queue-size)");
+      return Error(EINVAL, "unknown key '" + key + "' (mode, tap, socket, pci, mac, queue-size)");
     }
   }
   if (!fields.count("mode")) return Error(EINVAL, "mode= is required");
+  if (spec.mode == NicMode::passthrough) {
+    if (spec.pci.empty()) return Error(EINVAL, "pci= is required in mode passthrough");
+    if (!spec.tap.empty() || !spec.socket.empty() || fields.count("mac") ||
+        fields.count("queue-size")) {
+      return Error(EINVAL,
+                   "mode passthrough takes only pci= (the device has its own MAC and queues)");
+    }
+    return spec;
+  }
+  if (!spec.pci.empty()) return Error(EINVAL, "pci= is only for mode passthrough");
   if (spec.mode != NicMode::vhost && spec.tap.empty()) {
     return Error(EINVAL, std::string("tap= is required in mode ") + to_string(spec.mode));
   }
@@ -100,6 +120,7 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
 
 Result<std::unique_ptr<Nic>> attach_nic(Machine& machine, const NicSpec& spec) {
   if (spec.mode == NicMode::emulated) return E1000Nic::create(machine, spec);
+  if (spec.mode == NicMode::passthrough) return PassthroughNic::create(machine, spec);
   return VirtioNic::create(machine, spec);
 }
 

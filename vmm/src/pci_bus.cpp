@@ -76,7 +76,7 @@ void PciBus::port_read(uint16_t port, std::span<uint8_t> data) {
     if (port - kConfigDataPort + data.size() > 4) {
       ++counters_.bad_config_accesses;
     } else if (PciDevice* d = selected()) {
-      value = d->config().read(offset, static_cast<uint8_t>(data.size()));
+      value = d->config_read(offset, static_cast<uint8_t>(data.size()));
     }
   } else {
     ++counters_.bad_config_accesses;
@@ -98,7 +98,7 @@ void PciBus::port_write(uint16_t port, std::span<const uint8_t> data) {
   if (d == nullptr) return;
   auto offset = static_cast<uint16_t>((address_ & 0xfc) + (port - kConfigDataPort));
   auto size = static_cast<uint8_t>(data.size());
-  bool decoding_changed = d->config().write(offset, size, load(data));
+  bool decoding_changed = d->config_write(offset, size, load(data));
   d->config_written(offset, size, decoding_changed);
 }
 

@@ -55,10 +55,11 @@ NetBackendCounters VirtioNic::counters() const {
 }
 
 Status VirtioNic::set_mode(NicMode mode) {
-  if (mode == NicMode::emulated) {
+  if (mode == NicMode::emulated || mode == NicMode::passthrough) {
     return Error(EINVAL, spec_.name +
                              " is a virtio-net card: its guest would need another driver "
-                             "for emulated mode, so it cannot switch live");
+                             "for " +
+                             to_string(mode) + " mode, so it cannot switch live");
   }
   std::lock_guard lock(mutex_);
   if (mode == mode_) return {};

@@ -86,6 +86,8 @@ class Machine {
   Vm& vm() { return vm_; }
   GsiRouting& gsi_routing() { return gsi_routing_; }
   PciBus& pci() { return pci_; }
+  // A KVM memory slot of its own for a device's memory (a passed-through BAR); slot 0 is RAM.
+  uint32_t allocate_memory_slot() { return next_memory_slot_++; }
 
  private:
   Machine(Kvm kvm, Vm vm, GuestRam ram, vhost_user::GuestMemory memory, std::vector<Vcpu> vcpus,
@@ -127,6 +129,7 @@ class Machine {
   MachineCounters counters_;
   BootTimes boot_times_;
   std::map<uint16_t, uint64_t> unhandled_ports_;  // under io_mutex_
+  uint32_t next_memory_slot_ = 1;                 // at set-up and under io_mutex_
 
   // While run() runs: the vCPU threads (index 0 unused: the caller's), and how it ended.
   std::mutex stop_mutex_;

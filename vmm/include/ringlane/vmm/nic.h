@@ -14,9 +14,10 @@
 namespace ringlane::vmm {
 
 enum class NicMode {
-  emulated,  // an Intel 82540EM (e1000) model, every register access a VM exit, frames to a TAP
-  virtio,    // virtio-net-pci, queues served by a VMM thread, frames to a TAP device
-  vhost,     // virtio-net-pci, queues served by a vhost-user backend (ringlane)
+  emulated,     // an Intel 82540EM (e1000) model, every register access a VM exit, frames to a TAP
+  virtio,       // virtio-net-pci, queues served by a VMM thread, frames to a TAP device
+  vhost,        // virtio-net-pci, queues served by a vhost-user backend (ringlane)
+  passthrough,  // a host PCI device (a NIC or an SR-IOV VF) given to the guest through VFIO
 };
 const char* to_string(NicMode mode);
 Result<NicMode> parse_nic_mode(const std::string& text);
@@ -26,12 +27,14 @@ struct NicSpec {
   NicMode mode = NicMode::virtio;
   std::string tap;     // TAP device for emulated and virtio modes
   std::string socket;  // vhost-user socket for vhost mode
+  std::string pci;     // the host device's address (BDF) for passthrough mode
   std::array<uint8_t, 6> mac{};
   uint16_t queue_size = 256;
 };
 
-// Parses "mode=emulated|virtio|vhost[,tap=NAME][,socket=PATH][,mac=..][,queue-size=N]"; `index`
-// names the NIC (net<index>) and picks its default MAC address (52:54:00:12:34:56 + index).
+// Parses "mode=emulated|virtio|vhost[,tap=NAME][,socket=PATH][,mac=..][,queue-size=N]" or
+// "mode=passthrough,pci=BDF"; `index` names the NIC (net<index>) and picks its default MAC
+// address (52:54:00:12:34:56 + index; a passed-through device keeps its own).
 Result<NicSpec> parse_nic_spec(const std::string& text, size_t index);
 
 class Nic {

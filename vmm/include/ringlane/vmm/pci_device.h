@@ -21,6 +21,14 @@ class PciDevice {
   PciConfigSpace& config() { return config_; }
   const PciConfigSpace& config() const { return config_; }
 
+  // Configuration space as the guest sees it. Models answer from config(); a passed-through
+  // device overrides these to forward what it does not emulate to the real device. `write`
+  // returns whether address decoding may have changed (as PciConfigSpace::write).
+  virtual uint32_t config_read(uint16_t offset, uint8_t size) { return config_.read(offset, size); }
+  virtual bool config_write(uint16_t offset, uint8_t size, uint32_t value) {
+    return config_.write(offset, size, value);
+  }
+
   // Register reads and writes inside BAR `bar`; `offset` and the access lie inside the BAR.
   virtual void bar_read(int bar, uint64_t offset, std::span<uint8_t> data) = 0;
   virtual void bar_write(int bar, uint64_t offset, std::span<const uint8_t> data) = 0;
