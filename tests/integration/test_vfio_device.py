@@ -46,7 +46,7 @@ def in_guest(result_path):
     print("\nvfio test: the guest half starts", flush=True)
     nic = pci_guest.NIC_BDF
     results = {"driver_before": vfio_guest.driver_of(nic)}
-    old = vfio_guest.bind_vfio(nic)
+    vfio_guest.bind_vfio(nic)
     try:
         results["driver_bound"] = vfio_guest.driver_of(nic)
         results["main"] = probe(nic, "--send", str(SEND), "--frame-size", str(FRAME_SIZE))
@@ -59,7 +59,7 @@ def in_guest(result_path):
         results["nvme_driver"] = vfio_guest.driver_of(pci_guest.NVME_BDF)
         results["absent"] = probe(ABSENT_BDF, "--send", "0", "--no-irq")
     finally:
-        vfio_guest.restore(nic, old)
+        vfio_guest.restore(nic)
         results["driver_after"] = vfio_guest.driver_of(nic)
         with open(result_path, "w") as f:
             json.dump(results, f, indent=1)

@@ -1,13 +1,15 @@
 """Helpers of the VFIO tests that run in tests/lib/pci_guest.py's guest: giving a PCI device to
-vfio-pci and back with plain sysfs writes (ringlane-ctl's `pci bind` will take this over), and,
-outside the guest, the collector of the frames the guest's e1000e sends (one UDP datagram per
-Ethernet frame on 127.0.0.1)."""
+vfio-pci and back with `ringlane-ctl pci bind` / `pci unbind`, a deliberately non-viable IOMMU
+group (which ringlane-ctl refuses to make, so plain sysfs writes make it), and, outside the
+guest, the collector of the frames the guest's e1000e sends (one UDP datagram per Ethernet frame
+on 127.0.0.1)."""
 import os
 import socket
 import subprocess
 import threading
 
 DEVICES = "/sys/bus/pci/devices"
+CTL = os.environ.get("RINGLANE_CTL_BIN", "")
 
 
 def driver_of(bdf):
@@ -21,23 +23,21 @@ def _write(path, text):
         f.write(text)
 
 
+def _ctl(*args):
+    r = subprocess.run([CTL, "--json", *args], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"ringlane-ctl {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
 def bind_vfio(bdf):
-    """Gives `bdf` to vfio-pci; returns the driver it had, for restore()."""
-    old = driver_of(bdf)
-    _write(os.path.join(DEVICES, bdf, "driver_override"), "vfio-pci")
-    if old:
-        _write(os.path.join(DEVICES, bdf, "driver", "unbind"), bdf)
-    _write("/sys/bus/pci/drivers_probe", bdf)
-    return old
+    """Gives `bdf` to vfio-pci with ringlane-ctl (which records its driver)."""
+    _ctl("pci", "bind", bdf)
 
 
-def restore(bdf, driver):
-    """Takes `bdf` from whatever driver has it and lets `driver` (its own) probe it again."""
-    if driver_of(bdf):
-        _write(os.path.join(DEVICES, bdf, "driver", "unbind"), bdf)
-    _write(os.path.join(DEVICES, bdf, "driver_override"), "\n")
-    if driver:
-        _write("/sys/bus/pci/drivers_probe", bdf)
+def restore(bdf):
+    """Back to the driver ringlane-ctl recorded."""
+    _ctl("pci", "unbind", bdf)
 
 
 # In pci_guest's q35 machine the ICH9's functions share IOMMU group: LPC 00:1f.0, SATA 00:1f.2,
@@ -47,16 +47,21 @@ SATA_BDF = "0000:00:1f.2"
 
 
 def make_group_not_viable():
-    """Gives the SMBus controller to vfio-pci while its group's SATA controller gets ahci, a kernel
-    driver that does DMA: a group VFIO must refuse. Returns the SMBus controller's address; undo
-    with restore(SMBUS_BDF, "")."""
-    import nested_kvm  # noqa: E402 (tests/lib is on the caller's path)
-    subprocess.run(["modprobe", "-d", os.path.join(nested_kvm.KERNEL_DIR, "root"), "ahci"],
-                   check=True)
+    """Gives the SMBus controller to vfio-pci while its group's SATA controller has ahci (which
+    pci_guest loads), a kernel driver that does DMA: a group VFIO must refuse. ringlane-ctl would
+    refuse to do this, so sysfs is written directly. Returns the SMBus controller's address; undo
+    with undo_group_not_viable()."""
     if driver_of(SATA_BDF) != "ahci":
-        raise RuntimeError(f"ahci did not bind {SATA_BDF} (driver: {driver_of(SATA_BDF)!r})")
-    bind_vfio(SMBUS_BDF)
+        raise RuntimeError(f"ahci does not hold {SATA_BDF} (driver: {driver_of(SATA_BDF)!r})")
+    _write(os.path.join(DEVICES, SMBUS_BDF, "driver_override"), "vfio-pci")
+    _write("/sys/bus/pci/drivers_probe", SMBUS_BDF)
     return SMBUS_BDF
+
+
+def undo_group_not_viable():
+    if driver_of(SMBUS_BDF):
+        _write(os.path.join(DEVICES, SMBUS_BDF, "driver", "unbind"), SMBUS_BDF)
+    _write(os.path.join(DEVICES, SMBUS_BDF, "driver_override"), "\n")
 
 
 class FrameCollector:

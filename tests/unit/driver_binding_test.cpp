@@ -182,6 +182,20 @@ TEST_F(DriverBindingTest, WithTheWholeGroupTheOtherMembersGoToVfioFirst) {
   EXPECT_EQ(files_.driver_of("0000:00:1f.2"), "ahci");
 }
 
+TEST_F(DriverBindingTest, WholeGroupAlsoCompletesTheGroupOfADeviceAlreadyOnVfio) {
+  files_.add_device({.bdf = "0000:00:1f.4", .driver = "vfio-pci", .iommu_group = 4});
+  DriverBinding binding(files_, state_);
+  Result<BindOutcome> plain = binding.bind(at("00:1f.4"), {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->changed);
+  Result<BindOutcome> r = binding.bind(at("00:1f.4"), {.whole_group = true});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_TRUE(r->changed);
+  EXPECT_EQ(files_.driver_of("0000:00:1f.0"), "vfio-pci");
+  EXPECT_EQ(files_.driver_of("0000:00:1f.2"), "vfio-pci");
+  EXPECT_EQ(binding.records()->size(), 2u);  // not the one that was on vfio-pci already
+}
+
 TEST_F(DriverBindingTest, RefusesANicCarryingHostRoutesUnlessForced) {
   files_.set_ipv4_routes(
       "eth0\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"

@@ -136,7 +136,11 @@ Result<BindOutcome> DriverBinding::bind(const PciAddress& address, const BindOpt
   Result<PciDevice> device = read_pci_device(files_, address);
   if (!device.ok()) return device.error();
   const std::string bdf = address.to_string();
-  if (device->driver == options.driver) return BindOutcome{*device, device->driver, false};
+  // Already there: nothing to do, unless the rest of its IOMMU group is to follow.
+  const bool already = device->driver == options.driver;
+  if (already && !(options.whole_group && options.driver == "vfio-pci")) {
+    return BindOutcome{*device, device->driver, false};
+  }
 
   if (!files_.exists(driver_dir(options.driver))) {
     return Error(ENOENT,
@@ -163,12 +167,12 @@ Result<BindOutcome> DriverBinding::bind(const PciAddress& address, const BindOpt
   }
   // Every check before the first change.
   for (const PciDevice& other : group_first) RINGLANE_TRY(check_routes(other, options.force));
-  RINGLANE_TRY(check_routes(*device, options.force));
+  if (!already) RINGLANE_TRY(check_routes(*device, options.force));
   for (const PciDevice& other : group_first) RINGLANE_TRY(bind_one(other, options.driver));
-  RINGLANE_TRY(bind_one(*device, options.driver));
+  if (!already) RINGLANE_TRY(bind_one(*device, options.driver));
   Result<PciDevice> after = read_pci_device(files_, address);
   if (!after.ok()) return after.error();
-  return BindOutcome{*after, device->driver, true};
+  return BindOutcome{*after, device->driver, !already || !group_first.empty()};
 }
 
 Result<BindOutcome> DriverBinding::restore(const PciAddress& address) {

@@ -4,27 +4,35 @@
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
 
+#include "ringlane/vfio/iommu_group.h"
+#include "ringlane/vfio/pci_device.h"
 #include "ringlane/vfio/vfio_device.h"
 
 namespace ringlane::vfio {
 
-Result<VfioGroup> VfioGroup::open_for(const PciAddress& address, const PciSysfs& sysfs,
+Result<VfioGroup> VfioGroup::open_for(const PciAddress& address) {
+  HostKernelFiles files;
+  return open_for(address, files, "/dev/vfio");
+}
+
+Result<VfioGroup> VfioGroup::open_for(const PciAddress& address, KernelFiles& files,
                                       const std::string& dev_vfio) {
   const std::string bdf = address.to_string();
-  auto driver = sysfs.driver(address);
-  if (!driver.ok()) return driver.error();
-  if (*driver != "vfio-pci") {
-    return Error(EBUSY,
-                 "PCI device " + bdf + " is " +
-                     (driver->empty() ? std::string("bound to no driver") : "bound to " + *driver) +
-                     ", not vfio-pci; bind it first (`ringlane-ctl pci bind " + bdf +
-                     "`, or echo vfio-pci > " + sysfs.device_path(address) +
-                     "/driver_override, unbind it and echo " + bdf +
-                     " > /sys/bus/pci/drivers_probe)");
+  Result<PciDevice> device = read_pci_device(files, address);
+  if (!device.ok()) return device.error();
+  if (device->driver != "vfio-pci") {
+    return Error(EBUSY, "PCI device " + bdf + " is " +
+                            (device->driver.empty() ? std::string("bound to no driver")
+                                                    : "bound to " + device->driver) +
+                            ", not vfio-pci; bind it first (ringlane-ctl pci bind " + bdf + ")");
   }
-  auto number = sysfs.iommu_group(address);
-  if (!number.ok()) return number.error();
-  const std::string path = dev_vfio + "/" + std::to_string(*number);
+  if (!device->iommu_group) {
+    return Error(ENODEV, "PCI device " + bdf +
+                             " is in no IOMMU group: is the IOMMU on (intel_iommu=on or "
+                             "amd_iommu=on on the kernel command line)?");
+  }
+  const uint32_t number = *device->iommu_group;
+  const std::string path = dev_vfio + "/" + std::to_string(number);
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd) {
     if (errno == EBUSY) {
@@ -39,23 +47,16 @@ Result<VfioGroup> VfioGroup::open_for(const PciAddress& address, const PciSysfs&
     return errno_error("VFIO_GROUP_GET_STATUS on " + path);
   }
   if ((status.flags & VFIO_GROUP_FLAGS_VIABLE) == 0) {
-    std::string members;
-    if (auto names = sysfs.group_devices(*number); names.ok()) {
-      for (const auto& name : *names) {
-        auto d = PciAddress::parse(name);
-        auto bound = d.ok() ? sysfs.driver(*d) : Result<std::string>(std::string("?"));
-        members += (members.empty() ? "" : ", ") + name + " (" +
-                   (bound.ok() && !bound->empty() ? *bound : std::string("no driver")) + ")";
-      }
-    }
-    return Error(EPERM, "IOMMU group " + std::to_string(*number) + " of " + bdf +
-                            " is not viable: every device in /sys/kernel/iommu_groups/" +
-                            std::to_string(*number) +
-                            "/devices must be bound to vfio-pci (or to no driver); its "
-                            "members: " +
-                            members);
+    Result<IommuGroup> group = read_iommu_group(files, number);
+    std::string members =
+        group.ok() ? describe_devices(devices_blocking_vfio(*group, address)) : "?";
+    return Error(EPERM, "IOMMU group " + std::to_string(number) + " of " + bdf +
+                            " is not viable: every device in it must be bound to vfio-pci (or to "
+                            "no driver), and these are not: " +
+                            members + "; ringlane-ctl pci bind --whole-group " + bdf +
+                            " binds them too");
   }
-  return VfioGroup(std::move(fd), *number);
+  return VfioGroup(std::move(fd), static_cast<int>(number));
 }
 
 Result<VfioDevice> VfioGroup::open_device(const PciAddress& address) {

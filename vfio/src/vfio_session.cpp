@@ -2,9 +2,9 @@
 
 namespace ringlane::vfio {
 
-Result<VfioSession> VfioSession::open(const PciAddress& address, const PciSysfs& sysfs) {
+Result<VfioSession> VfioSession::open(const PciAddress& address) {
   // The group first: its checks (bound to vfio-pci, viable) say more than the container's.
-  auto group = VfioGroup::open_for(address, sysfs);
+  auto group = VfioGroup::open_for(address);
   if (!group.ok()) return group.error();
   auto container = VfioContainer::open();
   if (!container.ok()) return container.error();

@@ -7,8 +7,8 @@
 
 #include "ringlane/base/result.h"
 #include "ringlane/base/unique_fd.h"
+#include "ringlane/vfio/kernel_files.h"
 #include "ringlane/vfio/pci_address.h"
-#include "ringlane/vfio/pci_sysfs.h"
 
 namespace ringlane::vfio {
 
@@ -19,8 +19,10 @@ class VfioGroup {
   // The group of the device at `address`: checks that the device exists and is bound to
   // vfio-pci, opens /dev/vfio/N and checks that the group is viable, each with a message that
   // says what to do.
-  static Result<VfioGroup> open_for(const PciAddress& address, const PciSysfs& sysfs = PciSysfs(),
-                                    const std::string& dev_vfio = "/dev/vfio");
+  static Result<VfioGroup> open_for(const PciAddress& address);
+  // The same with sysfs and /dev/vfio elsewhere (tests).
+  static Result<VfioGroup> open_for(const PciAddress& address, KernelFiles& files,
+                                    const std::string& dev_vfio);
 
   // The device's own fd; the group must be in a container.
   Result<VfioDevice> open_device(const PciAddress& address);

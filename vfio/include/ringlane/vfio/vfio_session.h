@@ -18,7 +18,7 @@ struct VfioSession {
   VfioGroup group;
   VfioDevice device;
 
-  static Result<VfioSession> open(const PciAddress& address, const PciSysfs& sysfs = PciSysfs());
+  static Result<VfioSession> open(const PciAddress& address);
 };
 
 }  // namespace ringlane::vfio
