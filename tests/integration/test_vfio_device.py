@@ -41,9 +41,6 @@ def probe(*args, wrap=()):
 def in_guest(result_path):
     """Runs in the guest: every step's outcome into `result_path`, then exit 0 (the outer cases
     judge)."""
-    # A line of our own first: nested_kvm finds the exit marker only at the start of a line, and
-    # the firmware's last output has no newline.
-    print("\nvfio test: the guest half starts", flush=True)
     nic = pci_guest.NIC_BDF
     results = {"driver_before": vfio_guest.driver_of(nic)}
     vfio_guest.bind_vfio(nic)

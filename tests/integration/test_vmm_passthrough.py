@@ -90,8 +90,6 @@ def vmm_linux(nic, work):
 
 
 def in_guest(result_path):
-    # A line of our own first: nested_kvm finds the exit marker only at the start of a line.
-    print("\nvmm passthrough test: the guest half starts", flush=True)
     nic = pci_guest.NIC_BDF
     results = {}
     try:

@@ -147,8 +147,10 @@ def run(command, memory_mib=3072, cpus=2, hugepages=512, timeout=1800, env=None,
     try:
         for raw in proc.stdout:
             line = raw.decode(errors="replace").rstrip("\r\n")
-            if line.startswith(MARKER):
-                status = int(line[len(MARKER):].strip() or 1)
+            # Anywhere in the line: when the command printed nothing, the marker follows the
+            # firmware's last output, which ends without a newline.
+            if MARKER in line:
+                status = int(line[line.index(MARKER) + len(MARKER):].strip() or 1)
                 continue
             if not line.startswith("qemu-system-x86_64: warning: TCG doesn't support"):
                 print(line, flush=True)
