@@ -271,18 +271,26 @@ Status VfPool::put_back(std::vector<VfRecord>& records, VfRecord& r,
   return save(records);
 }
 
+Result<VfPool::LockedPool> VfPool::open_locked() {
+  auto lock = lock_state(path_);
+  if (!lock.ok()) return lock.error();
+  auto records = load();
+  if (!records.ok()) return records.error();
+  auto host_vfs = merge_inventory(*records);
+  if (!host_vfs.ok()) return host_vfs.error();
+  return LockedPool{std::move(*lock), std::move(*records), std::move(*host_vfs)};
+}
+
 Result<VfRecord> VfPool::allocate(const std::string& guest, const VfRequest& request) {
   const std::string context = "allocate a VF for guest '" + guest + "'";
   if (guest.empty()) return Error(EINVAL, context + ": a guest needs a name");
   if (request.driver.empty()) return Error(EINVAL, context + ": no driver to bind the VF to");
-  auto lock = lock_state(path_);
-  if (!lock.ok()) return with_context(lock.error(), context);
-  auto records = load();
-  if (!records.ok()) return with_context(records.error(), context);
-  auto host_vfs = merge_inventory(*records);
-  if (!host_vfs.ok()) return with_context(host_vfs.error(), context);
+  auto pool = open_locked();
+  if (!pool.ok()) return with_context(pool.error(), context);
+  auto& records = pool->records;
+  auto& host_vfs = pool->host_vfs;
 
-  if (VfRecord* mine = find_guest(*records, guest)) {
+  if (VfRecord* mine = find_guest(records, guest)) {
     if (mine->state == VfState::allocated) {
       if (mine->settings == request.settings && mine->driver == request.driver) return *mine;
       return Error(EEXIST, context + ": it has " + name(*mine) + " already, bound to " +
@@ -290,23 +298,24 @@ Result<VfRecord> VfPool::allocate(const std::string& guest, const VfRequest& req
                                "; release it first to change that");
     }
     // An allocation or release a crash interrupted: undo it, then start over.
-    auto repaired = put_back(*records, *mine, *host_vfs);
+    auto repaired = put_back(records, *mine, host_vfs);
     if (!repaired.ok()) return with_context(repaired.error(), context);
     // The drivers as they are now that the VF is back on its original one.
-    host_vfs = merge_inventory(*records);
-    if (!host_vfs.ok()) return with_context(host_vfs.error(), context);
+    auto refreshed = merge_inventory(records);
+    if (!refreshed.ok()) return with_context(refreshed.error(), context);
+    host_vfs = std::move(*refreshed);
   }
 
-  auto chosen = std::find_if(records->begin(), records->end(),
+  auto chosen = std::find_if(records.begin(), records.end(),
                              [](const VfRecord& r) { return r.state == VfState::free; });
-  if (chosen == records->end()) {
-    return Error(ENOSPC, context + ": no free VF (all " + std::to_string(records->size()) +
+  if (chosen == records.end()) {
+    return Error(ENOSPC, context + ": no free VF (all " + std::to_string(records.size()) +
                              " are allocated or being repaired)");
   }
   VfRecord& r = *chosen;
   auto original = host_.settings(r.pf_ifname, r.index);
   if (!original.ok()) return with_context(original.error(), context);
-  auto host_vf = std::find_if(host_vfs->begin(), host_vfs->end(),
+  auto host_vf = std::find_if(host_vfs.begin(), host_vfs.end(),
                               [&](const HostVf& vf) { return vf.address == r.address; });
   r.state = VfState::allocating;
   r.guest = guest;
@@ -315,7 +324,7 @@ Result<VfRecord> VfPool::allocate(const std::string& guest, const VfRequest& req
   r.original_settings = *original;
   r.original_driver = host_vf->driver;
   // On disk before anything changes: from here on a crash leaves a record repair() can undo.
-  auto saved = save(*records);
+  auto saved = save(records);
   if (!saved.ok()) return with_context(saved.error(), context);
 
   auto set_up = [&]() -> Status {
@@ -324,13 +333,13 @@ Result<VfRecord> VfPool::allocate(const std::string& guest, const VfRequest& req
     }
     RINGLANE_TRY(host_.bind(r.address, request.driver));
     r.state = VfState::allocated;
-    return save(*records);
+    return save(records);
   };
   auto done = set_up();
   if (!done.ok()) {
     Error failure = with_context(done.error(), context + " (" + name(r) + ")");
     r.state = VfState::allocating;
-    auto undone = put_back(*records, r, *host_vfs);
+    auto undone = put_back(records, r, host_vfs);
     if (!undone.ok()) {
       return Error(failure.code(), failure.message() + "; then " + undone.error().to_string() +
                                        " (left for repair)");
@@ -342,35 +351,31 @@ Result<VfRecord> VfPool::allocate(const std::string& guest, const VfRequest& req
 
 Status VfPool::release(const std::string& guest) {
   const std::string context = "release the VF of guest '" + guest + "'";
-  auto lock = lock_state(path_);
-  if (!lock.ok()) return with_context(lock.error(), context);
-  auto records = load();
-  if (!records.ok()) return with_context(records.error(), context);
-  auto host_vfs = merge_inventory(*records);
-  if (!host_vfs.ok()) return with_context(host_vfs.error(), context);
-  VfRecord* mine = find_guest(*records, guest);
+  auto pool = open_locked();
+  if (!pool.ok()) return with_context(pool.error(), context);
+  auto& records = pool->records;
+  auto& host_vfs = pool->host_vfs;
+  VfRecord* mine = find_guest(records, guest);
   if (mine == nullptr) return {};  // released already, or never allocated
   if (mine->state == VfState::allocated) {
     mine->state = VfState::releasing;
-    auto saved = save(*records);
+    auto saved = save(records);
     if (!saved.ok()) return with_context(saved.error(), context);
   }
-  auto released = put_back(*records, *mine, *host_vfs);
+  auto released = put_back(records, *mine, host_vfs);
   if (!released.ok()) return with_context(released.error(), context);
   return {};
 }
 
 Status VfPool::repair() {
-  auto lock = lock_state(path_);
-  if (!lock.ok()) return with_context(lock.error(), "repair the VF pool");
-  auto records = load();
-  if (!records.ok()) return with_context(records.error(), "repair the VF pool");
-  auto host_vfs = merge_inventory(*records);
-  if (!host_vfs.ok()) return with_context(host_vfs.error(), "repair the VF pool");
+  auto pool = open_locked();
+  if (!pool.ok()) return with_context(pool.error(), "repair the VF pool");
+  auto& records = pool->records;
+  auto& host_vfs = pool->host_vfs;
   Status first;
-  for (auto& r : *records) {
+  for (auto& r : records) {
     if (r.state != VfState::allocating && r.state != VfState::releasing) continue;
-    auto repaired = put_back(*records, r, *host_vfs);
+    auto repaired = put_back(records, r, host_vfs);
     if (!repaired.ok() && first.ok()) {
       first = with_context(repaired.error(), "repair the VF pool");
     }
@@ -379,13 +384,9 @@ Status VfPool::repair() {
 }
 
 Result<std::vector<VfRecord>> VfPool::records() {
-  auto lock = lock_state(path_);
-  if (!lock.ok()) return lock.error();
-  auto records = load();
-  if (!records.ok()) return records.error();
-  auto host_vfs = merge_inventory(*records);
-  if (!host_vfs.ok()) return host_vfs.error();
-  return records;
+  auto pool = open_locked();
+  if (!pool.ok()) return pool.error();
+  return std::move(pool->records);
 }
 
 }  // namespace ringlane::sriov

@@ -140,9 +140,12 @@ class VfioDevice(unittest.TestCase):
             expected = bytes((seq + j) & 0xff for j in range(FRAME_SIZE - 22))
             self.assertEqual(frame[22:], expected, f"frame {seq}: payload differs")
 
-    def test_msix_reaches_an_eventfd(self):
-        out = self.main_probe("msix_interrupts")
+    def test_msix_msi_and_intx_reach_an_eventfd(self):
+        out = self.main_probe("msix_interrupts", "msi_interrupts", "intx_interrupts")
         self.assertGreaterEqual(out["msix_interrupts"], 1)
+        self.assertGreaterEqual(out["msi_interrupts"], 1)
+        # Two INTx interrupts: the second proves unmask_intx re-armed the masked line.
+        self.assertGreaterEqual(out["intx_interrupts"], 2)
         p = self.guest["main"]
         self.assertEqual(p["rc"], 0, f"vfio_probe: {out.get('error')}\n{p['stderr']}")
 

@@ -26,6 +26,7 @@
 
 #include "ringlane/base/unique_fd.h"
 #include "ringlane/vfio/vfio_session.h"
+#include "ringlane/vmm/e1000_registers.h"
 
 using namespace ringlane;
 using namespace ringlane::vfio;
@@ -33,29 +34,13 @@ using nlohmann::json;
 
 namespace {
 
-// Intel 8257x registers (the 82574 datasheet's names).
-constexpr uint32_t kCtrl = 0x0000;
-constexpr uint32_t kStatus = 0x0008;
-constexpr uint32_t kIcr = 0x00c0;
-constexpr uint32_t kIcs = 0x00c8;
-constexpr uint32_t kIms = 0x00d0;
-constexpr uint32_t kImc = 0x00d8;
+using namespace ringlane::vmm::e1000;  // the 8254x registers the 82574 shares
+
+// What the 82574 has beyond the 8254x (the 82574 datasheet's names).
 constexpr uint32_t kIvar = 0x00e4;
-constexpr uint32_t kTctl = 0x0400;
-constexpr uint32_t kTdbal = 0x3800;
-constexpr uint32_t kTdbah = 0x3804;
-constexpr uint32_t kTdlen = 0x3808;
-constexpr uint32_t kTdh = 0x3810;
-constexpr uint32_t kTdt = 0x3818;
 constexpr uint32_t kTarc0 = 0x3840;
-constexpr uint32_t kRal0 = 0x5400;
-constexpr uint32_t kRah0 = 0x5404;
-constexpr uint32_t kCtrlSlu = 1u << 6;
-constexpr uint32_t kCtrlRst = 1u << 26;
-constexpr uint32_t kTctlEn = 1u << 1;
 constexpr uint32_t kTctlPsp = 1u << 3;
 constexpr uint32_t kTarcEnable = 1u << 10;
-constexpr uint32_t kIcrLsc = 1u << 2;
 // With MSI-X the 82574 signals causes that are not a queue's only as "other", which must be
 // enabled and set alongside them.
 constexpr uint32_t kIcrOther = 1u << 24;
@@ -294,25 +279,46 @@ int run_probe(int argc, char** argv) {
   }
 
   if (o.irq) {
-    // MSI-X vector 0 to an eventfd, every cause routed to it (IVAR), then a link-status change
-    // cause set by software (ICS): the interrupt must reach the eventfd.
-    UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    int fds[1] = {event.get()};
-    auto s = device.set_irq_eventfds(IrqIndex::msix, 0, fds);
-    if (!s.ok()) finish(out, s.error().to_string());
-    bar0->write32(kIvar, 0x00080808);  // RxQ0, TxQ0, other: vector 0, valid
-    (void)bar0->read32(kIcr);
-    bar0->write32(kIms, kIcrLsc | kIcrOther);
-    bar0->write32(kIcs, kIcrLsc | kIcrOther);
-    pollfd p{event.get(), POLLIN, 0};
-    int ready = ::poll(&p, 1, 3000);
-    uint64_t count = 0;
-    if (ready == 1 && ::read(event.get(), &count, sizeof(count)) != sizeof(count)) count = 0;
-    bar0->write32(kImc, 0xffffffff);
-    auto off = device.disable_irqs(IrqIndex::msix);
-    out["msix_interrupts"] = count;
-    if (!off.ok()) finish(out, off.error().to_string());
-    if (count == 0) finish(out, "no MSI-X interrupt reached the eventfd within 3 s");
+    // Each kind of interrupt in turn to an eventfd: every cause routed to vector 0 (IVAR, for
+    // MSI-X), then a link-status change cause set by software (ICS); it must reach the eventfd.
+    auto fire = [&](IrqIndex index) -> Result<uint64_t> {
+      UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      int fds[1] = {event.get()};
+      RINGLANE_TRY(device.set_irq_eventfds(index, 0, fds));
+      if (index == IrqIndex::msix) bar0->write32(kIvar, 0x00080808);  // RxQ0, TxQ0, other: 0
+      (void)bar0->read32(kIcr);
+      bar0->write32(kIms, kIntLsc | kIcrOther);
+      uint64_t total = 0;
+      // INTx twice: the kernel masks the line when it fires, so the second interrupt arrives
+      // only if unmask_intx re-armed it.
+      for (int round = 0; round < (index == IrqIndex::intx ? 2 : 1); ++round) {
+        bar0->write32(kIcs, kIntLsc | kIcrOther);
+        pollfd p{event.get(), POLLIN, 0};
+        uint64_t count = 0;
+        if (::poll(&p, 1, 3000) == 1 && ::read(event.get(), &count, sizeof(count)) != 8) {
+          count = 0;
+        }
+        if (count == 0) break;
+        total += count;
+        (void)bar0->read32(kIcr);  // clears the cause: the level drops
+        if (index == IrqIndex::intx) RINGLANE_TRY(device.unmask_intx());
+      }
+      bar0->write32(kImc, 0xffffffff);
+      RINGLANE_TRY(device.disable_irqs(index));
+      return total;
+    };
+    for (auto [index, key] :
+         {std::pair{IrqIndex::msix, "msix_interrupts"}, std::pair{IrqIndex::msi, "msi_interrupts"},
+          std::pair{IrqIndex::intx, "intx_interrupts"}}) {
+      Result<uint64_t> count = fire(index);
+      if (!count.ok())
+        finish(out, std::string(to_string(index)) + ": " + count.error().to_string());
+      out[key] = *count;
+      if (*count == 0) {
+        finish(out,
+               std::string("no ") + to_string(index) + " interrupt reached the eventfd in 3 s");
+      }
+    }
   }
 
   bar0->write32(kTctl, 0);

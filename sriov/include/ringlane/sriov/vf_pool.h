@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ringlane/base/result.h"
+#include "ringlane/base/unique_fd.h"
 #include "ringlane/sriov/vf_host.h"
 #include "ringlane/sriov/vf_settings.h"
 #include "ringlane/vfio/pci_address.h"
@@ -83,6 +84,13 @@ class VfPool {
   Result<std::vector<VfRecord>> records();
 
  private:
+  // The state file locked (released with `lock`), its records, and the host's VFs merged in.
+  struct LockedPool {
+    UniqueFd lock;
+    std::vector<VfRecord> records;
+    std::vector<HostVf> host_vfs;
+  };
+  Result<LockedPool> open_locked();
   Result<std::vector<VfRecord>> load();
   Status save(const std::vector<VfRecord>& records);
   // The host's VFs, with the records brought up to date: new VFs free, vanished free ones gone.
