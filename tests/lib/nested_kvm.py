@@ -65,7 +65,9 @@ sync
 echo "{marker}$rc"
 echo 1 > /proc/sys/kernel/sysrq
 echo o > /proc/sysrq-trigger
-sleep 60  # init must not exit while the power-off completes
+# init must not exit while the power-off completes; a builtin loop, since the shared root may
+# already be gone for an external command such as sleep.
+while :; do :; done
 """
 
 
