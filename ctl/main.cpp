@@ -47,8 +47,13 @@ void add_vf_settings_options(CLI::App* command, ctl::VfSettingsArgs& a) {
           "--trust", [&a](const std::string& v) { a.trust = v == "on"; },
           "let the VF change its MAC and enter promiscuous mode (on|off)")
       ->check(on_off);
-  command->add_option("--min-rate", a.min_rate_mbps, "guaranteed transmit rate, Mbit/s");
-  command->add_option("--max-rate", a.max_rate_mbps, "transmit rate limit, Mbit/s (0: none)");
+  // The kernel sets both rates at once: one alone would reset the other to 0 unseen.
+  CLI::Option* min_rate = command->add_option("--min-rate", a.min_rate_mbps,
+                                              "guaranteed transmit rate, Mbit/s (with --max-rate)");
+  CLI::Option* max_rate = command->add_option(
+      "--max-rate", a.max_rate_mbps, "transmit rate limit, Mbit/s, 0: none (with --min-rate)");
+  min_rate->needs(max_rate);
+  max_rate->needs(min_rate);
   command->add_option("--link-state", a.link_state, "auto, enable or disable")
       ->check(CLI::IsMember({"auto", "enable", "disable"}));
 }

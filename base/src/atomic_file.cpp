@@ -1,6 +1,7 @@
 #include "ringlane/base/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,6 +50,22 @@ Status write_file_atomically(const std::string& path, const std::string& content
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd) ::fsync(dir_fd.get());
   return {};
+}
+
+Result<UniqueFd> lock_state_file(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return Error(ec.value(), "create directory " + parent.string());
+  }
+  const std::string lock_path = path + ".lock";
+  UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return errno_error("open " + lock_path);
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return errno_error("lock " + lock_path);
+  }
+  return fd;
 }
 
 Result<std::string> read_file(const std::string& path) {

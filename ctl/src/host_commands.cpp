@@ -28,14 +28,16 @@ int refuse(const HostOptions& o, const Error& e) {
   std::cerr << "ringlane-ctl: " << message << "\n";
   if (o.json) {
     const char* name = strerrorname_np(e.code());
-    std::cout << json{{"error", message}, {"errno", name != nullptr ? name : "?"}}.dump() << "\n";
+    std::cout << json{{"error", message}, {"errno", name != nullptr ? name : "?"}}.dump(
+                     -1, ' ', false, json::error_handler_t::replace)
+              << "\n";
   }
   return kRefused;
 }
 
 int print(const HostOptions& o, const json& doc, const std::string& text) {
   if (o.json) {
-    std::cout << doc.dump() << "\n";
+    std::cout << doc.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   } else {
     std::cout << text;
   }

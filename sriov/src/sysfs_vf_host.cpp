@@ -1,6 +1,7 @@
 #include "ringlane/sriov/sysfs_vf_host.h"
 
 #include <cerrno>
+#include <optional>
 
 #include "ringlane/sriov/virtual_functions.h"
 
@@ -43,22 +44,34 @@ Status SysfsVfHost::bind(const vfio::PciAddress& vf, const std::string& driver) 
 Status SysfsVfHost::restore_driver(const vfio::PciAddress& vf, const std::string& original) {
   Result<vfio::PciDevice> device = vfio::read_pci_device(files_, vf);
   if (!device.ok()) return device.error();
-  if (device->driver == original && device->driver_override.empty()) {
-    return binding_.forget(vf);
+  Result<std::vector<vfio::BindingRecord>> records = binding_.records();
+  if (!records.ok()) return records.error();
+  std::optional<vfio::BindingRecord> record;
+  for (const vfio::BindingRecord& r : *records) {
+    if (r.device == vf) record = r;
   }
-  Result<vfio::BindOutcome> r = binding_.restore(vf);
-  if (r.ok()) return {};
-  if (r.error().code() != ENOENT) return r.error();
-  // No record (the VF was bound before the pool knew it): back to `original` directly.
+  // The binding record may be older than the pool's (sriov create --driver wrote it, with the
+  // VF's driver before that): then it stays, and the VF goes back to what the pool found.
+  const bool record_is_pools = record && record->original_driver == original;
+  if (device->driver == original) {
+    // Nothing claims an unbound VF later because of an override the pool left.
+    if (original.empty())
+      RINGLANE_TRY(files_.write(vfio::device_dir(vf) + "/driver_override", "\n"));
+    return record_is_pools ? binding_.forget(vf) : Status{};
+  }
+  if (record_is_pools) {
+    Result<vfio::BindOutcome> r = binding_.restore(vf);
+    if (!r.ok()) return r.error();
+    return {};
+  }
   if (original.empty()) {
     RINGLANE_TRY(files_.write(vfio::device_dir(vf) + "/driver_override", "\n"));
-    if (device->driver.empty()) return {};
     return files_.write("sys/bus/pci/drivers/" + device->driver + "/unbind", vf.to_string());
   }
   Result<vfio::BindOutcome> bound = binding_.bind(vf, {.driver = original});
   if (!bound.ok()) return bound.error();
-  RINGLANE_TRY(files_.write(vfio::device_dir(vf) + "/driver_override", "\n"));
-  return binding_.forget(vf);
+  // Without an older record this bind made one, whose "original" is merely the pool's driver.
+  return record ? Status{} : binding_.forget(vf);
 }
 
 }  // namespace ringlane::sriov

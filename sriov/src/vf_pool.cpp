@@ -19,22 +19,6 @@ constexpr int kStateVersion = 1;
 
 // Held for one command: the pool's read-change-write of the state file must not interleave with
 // another process's.
-Result<UniqueFd> lock_state(const std::string& state_path) {
-  std::filesystem::path parent = std::filesystem::path(state_path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) return Error(ec.value(), "create the directory of " + state_path);
-  }
-  const std::string lock_path = state_path + ".lock";
-  UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) return errno_error("open " + lock_path);
-  while (::flock(fd.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) return errno_error("lock " + lock_path);
-  }
-  return fd;
-}
-
 Result<VfState> parse_state(const std::string& text) {
   for (VfState s : {VfState::free, VfState::allocating, VfState::allocated, VfState::releasing}) {
     if (text == to_string(s)) return s;
@@ -167,7 +151,8 @@ std::string state_to_json(const std::vector<VfRecord>& records) {
     vfs.push_back(std::move(j));
   }
   nlohmann::json doc = {{"version", kStateVersion}, {"vfs", std::move(vfs)}};
-  return doc.dump(2) + "\n";
+  // Names come from sysfs and the command line: bytes that are not UTF-8 are replaced.
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Result<std::vector<VfRecord>> state_from_json(const std::string& text) {
@@ -272,7 +257,7 @@ Status VfPool::put_back(std::vector<VfRecord>& records, VfRecord& r,
 }
 
 Result<VfPool::LockedPool> VfPool::open_locked() {
-  auto lock = lock_state(path_);
+  auto lock = lock_state_file(path_);
   if (!lock.ok()) return lock.error();
   auto records = load();
   if (!records.ok()) return records.error();
@@ -284,6 +269,10 @@ Result<VfPool::LockedPool> VfPool::open_locked() {
 Result<VfRecord> VfPool::allocate(const std::string& guest, const VfRequest& request) {
   const std::string context = "allocate a VF for guest '" + guest + "'";
   if (guest.empty()) return Error(EINVAL, context + ": a guest needs a name");
+  if (guest.size() > 64 ||
+      std::any_of(guest.begin(), guest.end(), [](char c) { return c <= ' ' || c >= 0x7f; })) {
+    return Error(EINVAL, "a guest's name is up to 64 printable ASCII characters, no spaces");
+  }
   if (request.driver.empty()) return Error(EINVAL, context + ": no driver to bind the VF to");
   auto pool = open_locked();
   if (!pool.ok()) return with_context(pool.error(), context);
@@ -341,8 +330,9 @@ Result<VfRecord> VfPool::allocate(const std::string& guest, const VfRequest& req
     r.state = VfState::allocating;
     auto undone = put_back(records, r, host_vfs);
     if (!undone.ok()) {
-      return Error(failure.code(), failure.message() + "; then " + undone.error().to_string() +
-                                       " (left for repair)");
+      // The first failure's reason where it belongs; the undo's after it.
+      return Error(undone.error().code(), failure.to_string() + "; then, undoing it, " +
+                                              undone.error().message() + " (left for repair)");
     }
     return failure;
   }

@@ -240,6 +240,20 @@ class PoolTest(unittest.TestCase):
         with open(self.pool_file) as f:
             self.assertEqual(json.load(f)["vfs"][self.vfs.index(vf["address"])]["state"], "free")
 
+    def test_vfs_created_on_vfio_go_back_to_vfio_on_release(self):
+        ctl("sriov", "destroy", NVME)
+        rc, pf, err = ctl("sriov", "create", NVME, "2", "--driver", "vfio-pci")
+        self.assertEqual(rc, 0, err)
+        rc, vf, err = ctl("sriov", "pool", "allocate", "g1")
+        self.assertEqual(rc, 0, err)
+        rc, answer, err = ctl("sriov", "pool", "release", "g1")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(driver_of(vf["address"]), "vfio-pci")
+        # sriov create's record of the VF's driver before it (none) is still there.
+        rc, answer, err = ctl("pci", "unbind", vf["address"])
+        self.assertEqual(rc, 0, err)
+        self.assertIsNone(driver_of(vf["address"]))
+
     def test_settings_a_pf_without_an_interface_cannot_have_are_refused_and_undone(self):
         rc, answer, err = ctl("sriov", "pool", "allocate", "g1", "--trust", "on")
         self.assertEqual(rc, 1)

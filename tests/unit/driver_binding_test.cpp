@@ -147,6 +147,9 @@ TEST_F(DriverBindingTest, ACrashAfterTheUnbindIsUndoneByRestore) {
   Result<BindOutcome> r = binding.bind(at("00:02.0"), {});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("binding 0000:00:02.0 to vfio-pci"), std::string::npos);
+  // The errno's text once, as ringlane-ctl prints it.
+  std::string shown = r.error().to_string();
+  EXPECT_EQ(shown.find("Input/output error"), shown.rfind("Input/output error")) << shown;
   EXPECT_EQ(files_.driver_of("0000:00:02.0"), "");  // stranded with no driver
   Result<BindOutcome> back = DriverBinding(files_, state_).restore(at("00:02.0"));
   ASSERT_TRUE(back.ok()) << back.error().to_string();
@@ -220,6 +223,16 @@ TEST_F(DriverBindingTest, RoutesThatAreDownOrElsewhereDoNotCount) {
   Result<std::vector<HostRoute>> routes = routes_through(files_, {"eth0"});
   ASSERT_TRUE(routes.ok());
   EXPECT_TRUE(routes->empty());
+}
+
+TEST_F(DriverBindingTest, DriverNamesThatAreNotNamesAreRefused) {
+  DriverBinding binding(files_, state_);
+  for (const char* name : {"../../../devices", "a/b", "", ".hidden", "two words"}) {
+    Result<BindOutcome> r = binding.bind(at("00:02.0"), {.driver = name});
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_NE(r.error().message().find("is not a driver's name"), std::string::npos) << name;
+  }
+  EXPECT_TRUE(files_.writes().empty());
 }
 
 TEST_F(DriverBindingTest, ADriverThatIsNotLoadedIsNamed) {

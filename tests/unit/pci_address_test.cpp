@@ -16,8 +16,10 @@ TEST(PciAddress, ParsesLongAndShortForms) {
   EXPECT_EQ(b->device, 0x1f);
   EXPECT_EQ(b->function, 7);
   EXPECT_EQ(b->to_string(), "0000:3a:1f.7");
-  auto c = PciAddress::parse("10000:00:00.0");
-  EXPECT_FALSE(c.ok());
+  auto c = PciAddress::parse("10000:00:00.0");  // a VMD domain
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->to_string(), "10000:00:00.0");
+  EXPECT_FALSE(PciAddress::parse("100000000:00:00.0").ok());
   auto d = PciAddress::parse("abcd:ff:00.1");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->domain, 0xabcdu);

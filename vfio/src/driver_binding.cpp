@@ -22,6 +22,16 @@ std::string driver_dir(const std::string& driver) {
   return "sys/bus/pci/drivers/" + driver;
 }
 
+// A driver's name becomes a sysfs path: nothing that could leave drivers/.
+Status check_driver_name(const std::string& driver) {
+  if (driver.empty() || driver.size() > 64 || driver.find('/') != std::string::npos ||
+      driver.front() == '.' ||
+      std::any_of(driver.begin(), driver.end(), [](char c) { return c <= ' ' || c >= 0x7f; })) {
+    return Error(EINVAL, "'" + driver + "' is not a driver's name");
+  }
+  return {};
+}
+
 std::vector<BindingRecord>::iterator find_record(std::vector<BindingRecord>& records,
                                                  const PciAddress& address) {
   return std::find_if(records.begin(), records.end(),
@@ -31,6 +41,12 @@ std::vector<BindingRecord>::iterator find_record(std::vector<BindingRecord>& rec
 }  // namespace
 
 Result<std::vector<BindingRecord>> DriverBinding::records() const {
+  Result<UniqueFd> lock = lock_state_file(state_path_);
+  if (!lock.ok()) return lock.error();
+  return load_records();
+}
+
+Result<std::vector<BindingRecord>> DriverBinding::load_records() const {
   Result<std::string> text = read_file(state_path_);
   if (!text.ok()) {
     if (text.error().code() == ENOENT) return std::vector<BindingRecord>{};
@@ -67,7 +83,9 @@ Status DriverBinding::save_records(const std::vector<BindingRecord>& records) co
                     {"original_driver", r.original_driver},
                     {"driver", r.driver}});
   }
-  return write_file_atomically(state_path_, json{{"bindings", list}}.dump(1) + "\n");
+  return write_file_atomically(
+      state_path_,
+      json{{"bindings", list}}.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 Result<PciDevice> DriverBinding::wait_for_driver(const PciAddress& address,
@@ -78,10 +96,10 @@ Result<PciDevice> DriverBinding::wait_for_driver(const PciAddress& address,
     if (!device.ok()) return device.error();
     if (device->driver == driver) return device;
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Error(EIO, address.to_string() + " did not bind to " +
-                            (driver.empty() ? std::string("no driver") : driver) + " (it has " +
-                            (device->driver.empty() ? std::string("none") : device->driver) +
-                            "); the kernel log (dmesg) says why");
+      return Error(ENODEV, address.to_string() + " did not bind to " +
+                               (driver.empty() ? std::string("no driver") : driver) + " (it has " +
+                               (device->driver.empty() ? std::string("none") : device->driver) +
+                               "); the kernel log (dmesg) says why");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -114,7 +132,7 @@ Status DriverBinding::check_routes(const PciDevice& device, bool force) {
 
 // Records the original driver before touching anything, so a crash half-way can be undone.
 Status DriverBinding::bind_one(const PciDevice& device, const std::string& driver) {
-  Result<std::vector<BindingRecord>> records = this->records();
+  Result<std::vector<BindingRecord>> records = load_records();
   if (!records.ok()) return records.error();
   auto it = find_record(*records, device.address);
   if (it == records->end()) {
@@ -125,7 +143,7 @@ Status DriverBinding::bind_one(const PciDevice& device, const std::string& drive
   RINGLANE_TRY(save_records(*records));
   if (Status moved = move_to(device, driver); !moved) {
     return Error(moved.error().code(), "binding " + device.address.to_string() + " to " + driver +
-                                           ": " + moved.error().to_string());
+                                           ": " + moved.error().message());
   }
   Result<PciDevice> after = wait_for_driver(device.address, driver);
   if (!after.ok()) return after.error();
@@ -133,6 +151,8 @@ Status DriverBinding::bind_one(const PciDevice& device, const std::string& drive
 }
 
 Result<BindOutcome> DriverBinding::bind(const PciAddress& address, const BindOptions& options) {
+  Result<UniqueFd> lock = lock_state_file(state_path_);
+  if (!lock.ok()) return lock.error();
   Result<PciDevice> device = read_pci_device(files_, address);
   if (!device.ok()) return device.error();
   const std::string bdf = address.to_string();
@@ -142,6 +162,7 @@ Result<BindOutcome> DriverBinding::bind(const PciAddress& address, const BindOpt
     return BindOutcome{*device, device->driver, false};
   }
 
+  RINGLANE_TRY(check_driver_name(options.driver));
   if (!files_.exists(driver_dir(options.driver))) {
     return Error(ENOENT,
                  "driver " + options.driver + " is not loaded (modprobe " + options.driver + ")");
@@ -176,9 +197,11 @@ Result<BindOutcome> DriverBinding::bind(const PciAddress& address, const BindOpt
 }
 
 Result<BindOutcome> DriverBinding::restore(const PciAddress& address) {
+  Result<UniqueFd> lock = lock_state_file(state_path_);
+  if (!lock.ok()) return lock.error();
   Result<PciDevice> device = read_pci_device(files_, address);
   if (!device.ok()) return device.error();
-  Result<std::vector<BindingRecord>> records = this->records();
+  Result<std::vector<BindingRecord>> records = load_records();
   if (!records.ok()) return records.error();
   auto it = find_record(*records, address);
   if (it == records->end()) {
@@ -187,6 +210,7 @@ Result<BindOutcome> DriverBinding::restore(const PciAddress& address) {
                              "), so its original driver is unknown; bind it yourself");
   }
   const std::string original = it->original_driver;
+  if (!original.empty()) RINGLANE_TRY(check_driver_name(original));
   if (!original.empty() && !files_.exists(driver_dir(original))) {
     return Error(ENOENT, "driver " + original + ", " + address.to_string() +
                              "'s original, is not loaded (modprobe " + original + ")");
@@ -211,7 +235,9 @@ Result<BindOutcome> DriverBinding::restore(const PciAddress& address) {
 }
 
 Status DriverBinding::forget(const PciAddress& address) {
-  Result<std::vector<BindingRecord>> records = this->records();
+  Result<UniqueFd> lock = lock_state_file(state_path_);
+  if (!lock.ok()) return lock.error();
+  Result<std::vector<BindingRecord>> records = load_records();
   if (!records.ok()) return records.error();
   auto it = find_record(*records, address);
   if (it == records->end()) return {};

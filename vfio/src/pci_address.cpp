@@ -48,7 +48,13 @@ Result<PciAddress> PciAddress::parse(std::string_view text) {
   uint32_t function = 0;
   // The long form has two colons; the short one only the bus's.
   bool long_form = text.find(':') != text.rfind(':');
-  if (long_form && !(take_hex(text, 4, domain) && take_char(text, ':'))) return bad();
+  // sysfs prints the domain with at least 4 digits; VMD domains (0x10000 and up) take more.
+  if (long_form) {
+    size_t digits = text.find(':');
+    if (digits < 4 || digits > 8 || !(take_hex(text, digits, domain) && take_char(text, ':'))) {
+      return bad();
+    }
+  }
   if (!(take_hex(text, 2, bus) && take_char(text, ':') && take_hex(text, 2, device) &&
         take_char(text, '.') && take_hex(text, 1, function) && text.empty())) {
     return bad();
@@ -59,7 +65,7 @@ Result<PciAddress> PciAddress::parse(std::string_view text) {
 }
 
 std::string PciAddress::to_string() const {
-  char text[16];
+  char text[24];
   std::snprintf(text, sizeof(text), "%04x:%02x:%02x.%x", domain, bus, device, function);
   return text;
 }

@@ -90,8 +90,15 @@ Result<PciDevice> read_pci_device(KernelFiles& files, const PciAddress& address)
   }
   if (files.exists(dir + "/iommu_group")) {
     Result<std::string> group = link_name(files, dir + "/iommu_group");
-    if (group.ok())
-      d.iommu_group = static_cast<uint32_t>(std::strtoul(group->c_str(), nullptr, 10));
+    if (group.ok()) {
+      char* end = nullptr;
+      errno = 0;
+      unsigned long number = std::strtoul(group->c_str(), &end, 10);
+      // Not a number: as if there were no group, rather than group 0.
+      if (errno == 0 && end != group->c_str() && *end == '\0' && number <= UINT32_MAX) {
+        d.iommu_group = static_cast<uint32_t>(number);
+      }
+    }
   }
   if (Result<int64_t> node = read_number(files, dir + "/numa_node"); node.ok()) {
     d.numa_node = static_cast<int>(*node);

@@ -76,6 +76,11 @@ Result<std::shared_ptr<PassthroughDevice>> PassthroughDevice::create(
     if (!raw.ok()) return raw.error();
     bool io = (*raw & 1) != 0;
     bool is_64bit = !io && ((*raw >> 1) & 3) == 2;
+    if (is_64bit && i == PciConfigSpace::kBarCount - 1) {
+      return Error(EINVAL, bdf + ": BAR" + std::to_string(i) +
+                               " claims to be 64-bit, but there is no BAR after it for its upper "
+                               "half");
+    }
     if (io) {
       self->config().add_io_bar(i, static_cast<uint32_t>(region->size));
     } else {
@@ -107,7 +112,7 @@ Result<std::shared_ptr<PassthroughDevice>> PassthroughDevice::create(
         m.control = static_cast<uint16_t>(*control & kMsixTableSize);
         uint16_t vectors = static_cast<uint16_t>((*control & kMsixTableSize) + 1);
         m.table_bytes = uint64_t{vectors} * MsixTable::kEntrySize;
-        if (!self->bars_[m.bar]) {
+        if (m.bar >= PciConfigSpace::kBarCount || !self->bars_[m.bar]) {
           return Error(EINVAL, bdf + ": its MSI-X table is in BAR" + std::to_string(m.bar) +
                                    ", which the device does not have");
         }
@@ -273,9 +278,11 @@ void PassthroughDevice::update_mappings() {
   }
 }
 
+// Wholly inside: an access that only overlaps the table (a guest's odd access across its edge)
+// goes to the device, whose own table the guest never programs.
 bool PassthroughDevice::in_msix_table(int bar, uint64_t offset, uint64_t len) const {
-  return has_msix_ && bar == msix_.bar && offset + len > msix_.table_offset &&
-         offset < msix_.table_offset + msix_.table_bytes;
+  return has_msix_ && bar == msix_.bar && offset >= msix_.table_offset &&
+         len <= msix_.table_bytes && offset - msix_.table_offset <= msix_.table_bytes - len;
 }
 
 void PassthroughDevice::bar_read(int bar, uint64_t offset, std::span<uint8_t> data) {
@@ -325,17 +332,24 @@ void PassthroughDevice::update_msix() {
   for (uint16_t v = 0; v < table.vectors(); ++v) {
     if (msix_.vfio_enabled && table.active(v)) wanted.emplace(msix_.events[v].fd(), table.gsi(v));
   }
-  for (const auto& attached : msix_.irqfds) {
-    if (wanted.count(attached) == 0) (void)vm_.set_irqfd(attached.first, attached.second, false);
+  for (const auto& old : msix_.irqfds) {
+    if (wanted.count(old) == 0) (void)vm_.set_irqfd(old.first, old.second, false);
   }
+  // Only what is attached counts as attached: a failed one is tried again at the next change.
+  std::set<std::pair<int, uint32_t>> attached;
   for (const auto& w : wanted) {
-    if (msix_.irqfds.count(w) != 0) continue;
+    if (msix_.irqfds.count(w) != 0) {
+      attached.insert(w);
+      continue;
+    }
     // A vector that fired while masked left its count in the eventfd: KVM delivers it now.
     if (Status s = vm_.set_irqfd(w.first, w.second, true); !s.ok()) {
       log_line_limited(LogLevel::warn, name() + ": " + s.error().to_string());
+      continue;
     }
+    attached.insert(w);
   }
-  msix_.irqfds = std::move(wanted);
+  msix_.irqfds = std::move(attached);
 }
 
 uint64_t PassthroughDevice::mapped_bytes() const {

@@ -2,7 +2,8 @@
 // driver_override names the new driver, the old one lets go (unbind), drivers_probe binds —
 // never new_id, which would also claim every other device with the same IDs. The original
 // driver of each device it moves is recorded in a state file (written atomically, before the
-// move) so that restore() returns the device to it, in this run or a later one.
+// move, under a lock so concurrent commands take turns) so that restore() returns the device to
+// it, in this run or a later one.
 // Refusals, each with a message that says what to do: a device whose IOMMU group other devices
 // keep from being viable for VFIO (they are named), a NIC carrying host routes (unless forced),
 // a driver that is not loaded.
@@ -54,6 +55,8 @@ class DriverBinding {
   Result<std::vector<BindingRecord>> records() const;
 
  private:
+  // The state file as it is; callers of these hold the state file's lock.
+  Result<std::vector<BindingRecord>> load_records() const;
   Status save_records(const std::vector<BindingRecord>& records) const;
   Status check_routes(const PciDevice& device, bool force);
   Status bind_one(const PciDevice& device, const std::string& driver);

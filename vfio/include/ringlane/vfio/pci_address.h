@@ -16,7 +16,8 @@ struct PciAddress {
   uint8_t device = 0;    // 0..31
   uint8_t function = 0;  // 0..7
 
-  // "0000:00:02.0", or "00:02.0" for domain 0 (lspci's short form); hex digits either case.
+  // "0000:00:02.0" (4 to 8 domain digits), or "00:02.0" for domain 0 (lspci's short form); hex
+  // digits either case.
   static Result<PciAddress> parse(std::string_view text);
   // Always the long, lower-case form sysfs uses.
   std::string to_string() const;
