@@ -84,6 +84,19 @@ void FakeKernelFiles::add_device(const FakeDevice& d) {
   if (!d.driver.empty()) bind_device(d.bdf, d.driver);
 }
 
+void FakeKernelFiles::add_nvme_with_sriov() {
+  add_driver("nvme");
+  add_driver("vfio-pci");
+  add_device({.bdf = "0000:00:03.0",
+              .vendor = 0x1b36,
+              .device = 0x0010,
+              .class_code = 0x010802,
+              .driver = "nvme",
+              .native_driver = "nvme",
+              .iommu_group = 3,
+              .total_vfs = 2});
+}
+
 void FakeKernelFiles::set_ipv4_routes(const std::string& table) {
   put(full("proc/net/route"),
       "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" +

@@ -34,6 +34,9 @@ class FakeKernelFiles : public HostKernelFiles {
 
   void add_driver(const std::string& name);
   void add_device(const FakeDevice& device);
+  // The integration tests' guest's NVMe controller: 0000:00:03.0 on nvme, two VFs to give, with
+  // the nvme and vfio-pci drivers loaded.
+  void add_nvme_with_sriov();
   void set_ipv4_routes(const std::string& table);  // /proc/net/route's text
   // The next write to a path ending in `suffix` fails with `error` (once).
   void fail_write(const std::string& suffix, int error);

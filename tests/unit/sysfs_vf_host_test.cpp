@@ -19,16 +19,7 @@ constexpr PciAddress kVf0{0, 0, 3, 1};
 class SysfsVfHostTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    files_.add_driver("nvme");
-    files_.add_driver("vfio-pci");
-    files_.add_device({.bdf = "0000:00:03.0",
-                       .vendor = 0x1b36,
-                       .device = 0x0010,
-                       .class_code = 0x010802,
-                       .driver = "nvme",
-                       .native_driver = "nvme",
-                       .iommu_group = 3,
-                       .total_vfs = 2});
+    files_.add_nvme_with_sriov();
   }
   SysfsVfHost host() {
     Result<VfLink> link = VfLink::open();

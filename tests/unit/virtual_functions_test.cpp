@@ -17,16 +17,7 @@ constexpr PciAddress kPf{0, 0, 3, 0};  // 0000:00:03.0
 class VirtualFunctionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    files_.add_driver("nvme");
-    files_.add_driver("vfio-pci");
-    files_.add_device({.bdf = "0000:00:03.0",
-                       .vendor = 0x1b36,
-                       .device = 0x0010,
-                       .class_code = 0x010802,
-                       .driver = "nvme",
-                       .native_driver = "nvme",
-                       .iommu_group = 3,
-                       .total_vfs = 2});
+    files_.add_nvme_with_sriov();
     files_.add_device(
         {.bdf = "0000:00:02.0", .driver = "e1000e", .native_driver = "e1000e", .iommu_group = 2});
   }
