@@ -120,7 +120,8 @@ int run_ctl(int argc, char** argv) {
       "  sriov list                  devices with SR-IOV and their virtual functions\n"
       "  sriov create PF N [--driver D]\n"
       "                              make N VFs (driver autoprobe off), bind each to D\n"
-      "  sriov destroy PF            remove the PF's VFs\n"
+      "  sriov destroy PF [--force]  remove the PF's VFs (refused while the pool has given one\n"
+      "                              to a guest)\n"
       "  sriov vfs PF                the VFs' settings as the PF reports them (PF: interface or "
       "BDF)\n"
       "  sriov set PF VF [--mac M] [--vlan N [--qos Q] [--vlan-proto P]] [--spoof-check on|off]\n"
@@ -198,6 +199,9 @@ int run_ctl(int argc, char** argv) {
   }
   sriov_create->add_option("N", vf_count, "how many VFs")->required()->check(CLI::Range(1, 65535));
   sriov_create->add_option("--driver", vf_driver, "bind each VF to this driver (vfio-pci)");
+  bool destroy_force = false;
+  sriov_destroy->add_flag("--force", destroy_force,
+                          "even while the VF pool has given VFs of this PF to guests");
   CLI::App* sriov_vfs = sriov->add_subcommand("vfs", "the VFs' settings (rtnetlink)");
   CLI::App* sriov_set = sriov->add_subcommand("set", "change a VF's settings (rtnetlink)");
   std::string pf_name;
@@ -235,7 +239,7 @@ int run_ctl(int argc, char** argv) {
   if (pci_unbind->parsed()) return ctl::pci_unbind(host, address);
   if (sriov_list->parsed()) return ctl::sriov_list(host);
   if (sriov_create->parsed()) return ctl::sriov_create(host, address, vf_count, vf_driver);
-  if (sriov_destroy->parsed()) return ctl::sriov_destroy(host, address);
+  if (sriov_destroy->parsed()) return ctl::sriov_destroy(host, address, destroy_force);
   if (sriov_vfs->parsed()) return ctl::sriov_vfs(host, pf_name);
   if (sriov_set->parsed()) return ctl::sriov_set(host, pf_name, vf_index, vf_settings);
   if (pool_list->parsed()) return ctl::pool_list(host);

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "ringlane/base/atomic_file.h"
 #include "ringlane/ctl/pci_view.h"
 #include "ringlane/sriov/sysfs_vf_host.h"
 #include "ringlane/sriov/vf_link.h"
@@ -203,9 +204,23 @@ int sriov_create(const HostOptions& o, const std::string& pf, uint32_t count,
   return print(o, to_json(*r), format_physical_functions({*r}));
 }
 
-int sriov_destroy(const HostOptions& o, const std::string& pf) {
+int sriov_destroy(const HostOptions& o, const std::string& pf, bool force) {
   Result<vfio::PciAddress> a = vfio::PciAddress::parse(pf);
   if (!a.ok()) return refuse(o, a.error());
+  // A VF the pool gave a guest may be in use by its VM: destroying it would pull the device
+  // from under the guest (or block in the kernel until the VM lets go).
+  if (Result<std::string> state = read_file(pool_state(o)); state.ok() && !force) {
+    Result<std::vector<sriov::VfRecord>> records = sriov::state_from_json(*state);
+    if (records.ok()) {
+      for (const sriov::VfRecord& r : *records) {
+        if (r.pf != *a || r.state == sriov::VfState::free) continue;
+        return refuse(
+            o, Error(EBUSY, "VF " + std::to_string(r.index) + " of " + pf + " is " +
+                                std::string(sriov::to_string(r.state)) + " for guest '" + r.guest +
+                                "' (sriov pool release " + r.guest + " first, or --force)"));
+      }
+    }
+  }
   vfio::HostKernelFiles files(o.root);
   vfio::DriverBinding binding(files, binding_state(o));
   Result<sriov::PhysicalFunction> r = sriov::destroy_vfs(files, binding, *a);

@@ -227,6 +227,12 @@ class PoolTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertEqual(answer["errno"], "ENOSPC")
         self.assertIn("no free VF", answer["error"])
+        # Destroying VFs a guest holds is refused, naming the guest.
+        rc, answer, err = ctl("sriov", "destroy", NVME)
+        self.assertEqual(rc, 1)
+        self.assertEqual(answer["errno"], "EBUSY")
+        self.assertIn("for guest 'g1'", answer["error"])
+        self.assertTrue(os.path.exists(f"/sys/bus/pci/devices/{vf['address']}"))
         rc, listed, err = ctl("sriov", "pool", "list")
         self.assertEqual(rc, 0, err)
         states = {r["address"]: (r["state"], r.get("guest")) for r in listed["vfs"]}

@@ -38,6 +38,8 @@ using namespace ringlane::vmm::e1000;  // the 8254x registers the 82574 shares
 
 // What the 82574 has beyond the 8254x (the 82574 datasheet's names).
 constexpr uint32_t kIvar = 0x00e4;
+constexpr uint32_t kEitr0 = 0x00e8;  // five of them, one per MSI-X vector
+constexpr uint32_t kEitrCount = 5;
 constexpr uint32_t kTarc0 = 0x3840;
 constexpr uint32_t kTctlPsp = 1u << 3;
 constexpr uint32_t kTarcEnable = 1u << 10;
@@ -281,6 +283,10 @@ int run_probe(int argc, char** argv) {
   if (o.irq) {
     // Each kind of interrupt in turn to an eventfd: every cause routed to vector 0 (IVAR, for
     // MSI-X), then a link-status change cause set by software (ICS); it must reach the eventfd.
+    // No interrupt throttling: QEMU 7.2's e1000e asserts (and dies) when a throttling timer
+    // armed under MSI-X fires after MSI-X is off, and Linux's driver left EITR set.
+    bar0->write32(kItr, 0);
+    for (uint32_t i = 0; i < kEitrCount; ++i) bar0->write32(kEitr0 + 4 * i, 0);
     auto fire = [&](IrqIndex index) -> Result<uint64_t> {
       UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
       int fds[1] = {event.get()};

@@ -26,7 +26,8 @@ int pci_unbind(const HostOptions& o, const std::string& address);
 int sriov_list(const HostOptions& o);
 int sriov_create(const HostOptions& o, const std::string& pf, uint32_t count,
                  const std::string& driver);
-int sriov_destroy(const HostOptions& o, const std::string& pf);
+// Refuses while the VF pool has given one of the PF's VFs to a guest, unless `force`.
+int sriov_destroy(const HostOptions& o, const std::string& pf, bool force);
 
 // VF settings as the command line gives them; absent ones are left alone.
 struct VfSettingsArgs {
