@@ -1,8 +1,6 @@
 #include "ringlane/sriov/virtual_functions.h"
 
-#include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <thread>
 
 namespace ringlane::sriov {
@@ -55,21 +53,13 @@ Result<PhysicalFunction> read_physical_function(KernelFiles& files, const PciAdd
                                       : ""));
   }
   PhysicalFunction result{*device, {}};
-  Result<std::vector<std::string>> entries = files.list(device_dir(pf));
-  if (!entries.ok()) return entries.error();
-  for (const std::string& e : *entries) {
-    if (e.rfind("virtfn", 0) != 0) continue;
-    Result<std::string> name = vfio::link_name(files, device_dir(pf) + "/" + e);
-    if (!name.ok()) continue;
-    Result<PciAddress> address = PciAddress::parse(*name);
-    if (!address.ok()) continue;
-    Result<PciDevice> vf = vfio::read_pci_device(files, *address);
+  Result<std::vector<vfio::VirtualFunctionLink>> links = vfio::virtual_function_links(files, pf);
+  if (!links.ok()) return links.error();
+  for (const vfio::VirtualFunctionLink& link : *links) {
+    Result<PciDevice> vf = vfio::read_pci_device(files, link.address);
     if (!vf.ok()) continue;  // going away
-    result.vfs.push_back(
-        {static_cast<uint32_t>(std::strtoul(e.c_str() + 6, nullptr, 10)), std::move(*vf)});
+    result.vfs.push_back({link.index, std::move(*vf)});
   }
-  std::sort(result.vfs.begin(), result.vfs.end(),
-            [](const VirtualFunction& a, const VirtualFunction& b) { return a.index < b.index; });
   return result;
 }
 

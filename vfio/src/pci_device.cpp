@@ -118,14 +118,10 @@ Result<PciDevice> read_pci_device(KernelFiles& files, const PciAddress& address)
       if (Result<PciAddress> pf = PciAddress::parse(*pf_name); pf.ok()) {
         d.physical_function = *pf;
         // Which virtfnN of the PF points back here.
-        std::string pf_dir = device_dir(*pf);
-        if (Result<std::vector<std::string>> entries = files.list(pf_dir); entries.ok()) {
-          for (const std::string& e : *entries) {
-            if (e.rfind("virtfn", 0) != 0) continue;
-            Result<std::string> vf = link_name(files, pf_dir + "/" + e);
-            if (vf.ok() && *vf == address.to_string()) {
-              d.vf_index = static_cast<uint32_t>(std::strtoul(e.c_str() + 6, nullptr, 10));
-            }
+        if (Result<std::vector<VirtualFunctionLink>> vfs = virtual_function_links(files, *pf);
+            vfs.ok()) {
+          for (const VirtualFunctionLink& vf : *vfs) {
+            if (vf.address == address) d.vf_index = vf.index;
           }
         }
       }
@@ -143,6 +139,26 @@ Result<PciDevice> read_pci_device(KernelFiles& files, const PciAddress& address)
     }
   }
   return d;
+}
+
+Result<std::vector<VirtualFunctionLink>> virtual_function_links(KernelFiles& files,
+                                                                const PciAddress& pf) {
+  const std::string dir = device_dir(pf);
+  Result<std::vector<std::string>> entries = files.list(dir);
+  if (!entries.ok()) return entries.error();
+  std::vector<VirtualFunctionLink> links;
+  for (const std::string& e : *entries) {
+    if (e.rfind("virtfn", 0) != 0) continue;
+    Result<std::string> name = link_name(files, dir + "/" + e);
+    if (!name.ok()) continue;  // going away
+    Result<PciAddress> address = PciAddress::parse(*name);
+    if (!address.ok()) continue;
+    links.push_back({static_cast<uint32_t>(std::strtoul(e.c_str() + 6, nullptr, 10)), *address});
+  }
+  std::sort(
+      links.begin(), links.end(),
+      [](const VirtualFunctionLink& a, const VirtualFunctionLink& b) { return a.index < b.index; });
+  return links;
 }
 
 Result<std::vector<PciDevice>> list_pci_devices(KernelFiles& files) {

@@ -41,6 +41,14 @@ struct PciDevice {
 std::string device_dir(const PciAddress& address);
 
 Result<PciDevice> read_pci_device(KernelFiles& files, const PciAddress& address);
+
+// A PF's virtfnN links: each VF's number on the PF and its address, by number.
+struct VirtualFunctionLink {
+  uint32_t index = 0;
+  PciAddress address;
+};
+Result<std::vector<VirtualFunctionLink>> virtual_function_links(KernelFiles& files,
+                                                                const PciAddress& pf);
 // Every PCI function sysfs lists, in address order.
 Result<std::vector<PciDevice>> list_pci_devices(KernelFiles& files);
 
