@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_guest.h"
+#include "log_capture.h"
 #include "ringlane/base/event_fd.h"
 
 namespace ringlane::vhost_user {
@@ -103,6 +104,20 @@ TEST_F(SplitQueueTest, ResumesFromTheUsedIndexInTheRing) {
   EXPECT_EQ(ring_.used_idx(), 10);
   EXPECT_EQ(ring_.used(9).id, 4u);
   EXPECT_EQ(ring_.used(9).len, 100u);
+}
+
+TEST_F(SplitQueueTest, BrokenQueueLogsItsLabel) {
+  queue_.set_label("vm0 queue 1 (tx of pair 0)");
+  configure(false);
+  ring_.set_avail_idx(17);  // one more than the ring holds
+  LogCapture log;
+  EXPECT_EQ(queue_.avail_count(), 0);
+  queue_.mark_broken(ChainStatus::bad_head, 3);  // already broken: counted, not logged again
+  EXPECT_TRUE(queue_.broken());
+  EXPECT_EQ(queue_.stats().ring_errors.get(), 2u);
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_EQ(log.lines()[0],
+            "vm0 queue 1 (tx of pair 0): virtqueue broken: avail index jumped from 0 to 17");
 }
 
 TEST(EventIdx, NeedEventMatchesTheSpecFormula) {

@@ -56,7 +56,13 @@ BackendConfig backend_config(const NetDeviceConfig& c) {
 }  // namespace
 
 NetDevice::NetDevice(const NetDeviceConfig& config, QuiescentState* grace)
-    : VhostUserBackend(backend_config(config), grace) {}
+    : VhostUserBackend(backend_config(config), grace) {
+  // In the guest's terms, as the frontend numbers them: virtqueue 2n is pair n's RX.
+  for (uint16_t i = 0; i < vring_count(); ++i) {
+    vring(i).set_label(name() + " queue " + std::to_string(i) + " (" + (i % 2 ? "tx" : "rx") +
+                       " of pair " + std::to_string(i / 2) + ")");
+  }
+}
 
 void NetDevice::on_features(uint64_t acked) {
   features_ = NetFeatures::from_bits(acked);

@@ -58,17 +58,21 @@ void SplitQueue::notify_guest() {
 void SplitQueue::mark_broken(ChainStatus status, uint16_t head) {
   stats_.ring_errors.inc();
   if (broken_.exchange(true, std::memory_order_relaxed)) return;
-  log_line_limited(LogLevel::warn, std::string("virtqueue broken: ") + to_string(status) +
-                                       " (head " + std::to_string(head) + ")");
+  log_broken(std::string(to_string(status)) + " (head " + std::to_string(head) + ")");
   if (err_fd_ >= 0) signal_event_fd(err_fd_);
 }
 
 void SplitQueue::mark_broken_avail(uint16_t idx) {
   stats_.ring_errors.inc();
   if (broken_.exchange(true, std::memory_order_relaxed)) return;
-  log_line_limited(LogLevel::warn, "virtqueue broken: avail index jumped from " +
-                                       std::to_string(last_avail_) + " to " + std::to_string(idx));
+  log_broken("avail index jumped from " + std::to_string(last_avail_) + " to " +
+             std::to_string(idx));
   if (err_fd_ >= 0) signal_event_fd(err_fd_);
+}
+
+void SplitQueue::log_broken(const std::string& reason) const {
+  std::string prefix = label_.empty() ? std::string() : label_ + ": ";
+  log_line_limited(LogLevel::warn, prefix + "virtqueue broken: " + reason);
 }
 
 }  // namespace ringlane::vhost_user

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
 
 namespace ringlane {
@@ -14,6 +15,12 @@ void log_line(LogLevel level, const std::string& text);
 
 // Rate-limited variant for messages a hostile peer can trigger repeatedly.
 void log_line_limited(LogLevel level, const std::string& text);
+
+// For tests: lines go to `sink` instead of stderr; an empty sink restores stderr. Setting it
+// also restarts the rate limit, so a test sees its own lines whatever ran before it. The sink
+// runs under the log's lock, so it must not log itself.
+using LogSink = std::function<void(LogLevel level, const std::string& text)>;
+void set_log_sink(LogSink sink);
 
 }  // namespace ringlane
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "ringlane/base/prefetch.h"
 #include "ringlane/vhost_user/counter.h"
@@ -41,6 +42,9 @@ class SplitQueue {
                  uint16_t last_avail_idx);
   void set_call_fd(int fd) { call_fd_ = fd; }
   void set_err_fd(int fd) { err_fd_ = fd; }
+  // Names the queue in its log lines, e.g. "vm0 queue 1 (tx of pair 0)": set once by the owner,
+  // which knows the port; a queue alone knows neither.
+  void set_label(std::string label) { label_ = std::move(label); }
   void set_live(bool live) { live_.store(live, std::memory_order_release); }
   void clear_broken() { broken_.store(false, std::memory_order_relaxed); }
   uint16_t last_avail_idx() const { return last_avail_; }
@@ -53,6 +57,7 @@ class SplitQueue {
   const QueueStats& stats() const { return stats_; }
   QueueStats& stats() { return stats_; }
   uint16_t size() const { return layout_.size; }
+  const std::string& label() const { return label_; }
 
   // --- the serving worker ------------------------------------------------------------------
   // Number of heads the guest made available. An index that moved by more than the ring size
@@ -149,6 +154,7 @@ class SplitQueue {
   }
   void notify_guest();
   void mark_broken_avail(uint16_t idx);
+  void log_broken(const std::string& reason) const;
 
   const GuestMemory* mem_ = nullptr;
   RingLayout layout_;
@@ -165,6 +171,7 @@ class SplitQueue {
   std::atomic<bool> live_{false};
   std::atomic<bool> broken_{false};
   QueueStats stats_;
+  std::string label_;  // cold: read only when the queue breaks
 };
 
 }  // namespace ringlane::vhost_user
