@@ -29,6 +29,23 @@ class CommandLine(unittest.TestCase):
         for needle in needles:
             self.assertIn(needle, r.stderr)
 
+    def test_errors_the_parser_finds_exit_2_too(self):
+        # Unknown options, missing arguments and failed validators are CLI11's to find; they
+        # must exit 2 like every other command-line error, not with CLI11's own codes.
+        port = ["--port", "name=a,path=/tmp/a.sock"]
+        self.assert_refused([*port, "--colour", "red"], "--colour")
+        self.assert_refused([*port, "--stats-interval"], "--stats-interval")
+        self.assert_refused([*port, "--stats-interval", "-1"], "--stats-interval")
+        self.assert_refused([*port, "--mac-aging", "0"], "--mac-aging")
+        self.assert_refused([*port, "--duration", "soon"], "--duration")
+        self.assert_refused(["--config", "/nonexistent/ringlane.toml"], "/nonexistent/ringlane.toml")
+
+    def test_help_exits_0_even_with_other_options(self):
+        for args in (["--help"], ["-h"], ["--port", "name=a", "--help"]):
+            r = run(*args)
+            self.assertEqual(r.returncode, 0, args)
+            self.assertIn("--stats-interval", r.stdout)
+
     def test_bad_port_specs_are_refused_with_the_reason(self):
         self.assert_refused(["--port", "name=a"], "missing path=")
         self.assert_refused(["--port", "name=a,path=/tmp/x.sock,queues=99"], "queues must be 1-16")
