@@ -12,6 +12,7 @@ Tests call reexec_with_kvm() first thing: it returns at once when KVM is here, a
 runs the test itself in such a guest and exits with its status."""
 import argparse
 import hashlib
+import json
 import os
 import shlex
 import shutil
@@ -26,6 +27,10 @@ MARKER = "ringlane-nested: exit "
 INSIDE = "RINGLANE_NESTED_GUEST"
 # What the guest needs before it can reach the shared root (their dependencies come along).
 INITRAMFS_MODULES = ["virtio_pci", "9pnet_virtio", "9p"]
+# The guest's CPU model, and the -march values whose code it can execute: TCG's EPYC has AVX2 but
+# no AVX-512, so a -march=native build from a host that has AVX-512 dies there with SIGILL.
+GUEST_CPU = "EPYC"
+GUEST_MARCH = {"x86-64", "x86-64-v2", "x86-64-v3", "znver1"}
 
 INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -116,6 +121,40 @@ def initramfs():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def build_dir_of(path):
+    """The Meson build directory a binary belongs to, or None."""
+    d = os.path.dirname(os.path.abspath(path))
+    while d != "/":
+        if os.path.exists(os.path.join(d, "meson-info", "intro-buildoptions.json")):
+            return d
+        d = os.path.dirname(d)
+    return None
+
+
+def unrunnable_builds(command, env):
+    """Messages for each Meson build whose binaries `command` may run (named in the command or
+    in the environment) but that was built for an instruction set the guest's CPU lacks."""
+    builds = set()
+    for value in list(command) + list(env.values()):
+        for word in str(value).split(":"):
+            if os.path.isabs(word) and os.path.isfile(word) and os.access(word, os.X_OK):
+                d = build_dir_of(word)
+                if d:
+                    builds.add(d)
+    problems = []
+    for d in sorted(builds):
+        with open(os.path.join(d, "meson-info", "intro-buildoptions.json")) as f:
+            options = {o["name"]: o["value"] for o in json.load(f)}
+        march = options.get("march")
+        if march is not None and march not in GUEST_MARCH:
+            problems.append(
+                f"{d} is built with -march={march}, but this command runs its binaries in a QEMU "
+                f"TCG guest (-cpu {GUEST_CPU}) that cannot execute all of that instruction set "
+                f"(it has no AVX-512); they would die with SIGILL. Build for the guest: "
+                f"meson configure {d} -Dmarch=x86-64-v3 (scripts/setup.sh does).")
+    return problems
+
+
 def run(command, memory_mib=3072, cpus=2, hugepages=512, timeout=1800, env=None, devices=(),
         cmdline="", modules=()):
     """Runs `command` (a list) in a TCG guest with KVM; returns its exit status. `devices` are
@@ -125,6 +164,11 @@ def run(command, memory_mib=3072, cpus=2, hugepages=512, timeout=1800, env=None,
         print("nested_kvm: no guest kernel; run scripts/setup.sh first", file=sys.stderr)
         return 125
     env = dict(os.environ if env is None else env)
+    problems = unrunnable_builds(command, env)
+    if problems:
+        for p in problems:
+            print(f"nested_kvm: {p}", file=sys.stderr)
+        return 126
     os.makedirs(WORK_DIR, exist_ok=True)
     work = tempfile.mkdtemp(prefix="run-", dir=WORK_DIR)
     run_id = os.path.basename(work)
@@ -134,7 +178,7 @@ def run(command, memory_mib=3072, cpus=2, hugepages=512, timeout=1800, env=None,
         f.write(RUN.format(kernel=KERNEL_DIR, modules=" ".join(modules), hugepages=hugepages, cwd=shlex.quote(os.getcwd()),
                            exports=exports, inside=INSIDE, marker=MARKER,
                            command=" ".join(shlex.quote(c) for c in command)))
-    qemu = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "EPYC",
+    qemu = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", GUEST_CPU,
             "-machine", "q35", "-smp", str(cpus), "-m", str(memory_mib), "-nographic",
             "-no-reboot", "-nodefaults", "-serial", "stdio",
             "-kernel", os.path.join(KERNEL_DIR, "root", "boot", f"vmlinuz-{release()}"),
