@@ -12,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -28,14 +29,17 @@ constexpr uint64_t kRingBytes = 8 * kDescriptor;  // the smallest ring: 8 descri
 
 class RecordedLine : public InterruptLine {
  public:
-  explicit RecordedLine(std::vector<bool>& levels) : levels_(levels) {}
+  // The device's receive thread sets the line too: the levels are shared under a lock.
+  RecordedLine(std::vector<bool>& levels, std::mutex& mutex) : levels_(levels), mutex_(mutex) {}
   Status set(bool high) override {
+    std::lock_guard lock(mutex_);
     levels_.push_back(high);
     return {};
   }
 
  private:
   std::vector<bool>& levels_;
+  std::mutex& mutex_;
 };
 
 class E1000DeviceTest : public ::testing::Test {
@@ -48,7 +52,7 @@ class E1000DeviceTest : public ::testing::Test {
         E1000Device::create(guest_.memory(), Tap::adopt(UniqueFd(fds[0]), "pair"), kMac);
     ASSERT_TRUE(d.ok());
     device_ = *d;
-    device_->set_interrupt_line(std::make_unique<RecordedLine>(levels_));
+    device_->set_interrupt_line(std::make_unique<RecordedLine>(levels_, levels_mutex_));
     // Memory decoding and bus mastering, as the driver's pci_enable does.
     device_->config().write(0x04, 2, 0x6);
     device_->config_written(0x04, 2, true);  // as the PCI bus tells a device
@@ -62,10 +66,14 @@ class E1000DeviceTest : public ::testing::Test {
   void write(uint32_t reg, uint32_t v) {
     device_->bar_write(0, reg, {reinterpret_cast<const uint8_t*>(&v), 4});
   }
-  bool line() const { return !levels_.empty() && levels_.back(); }
+  bool line() const {
+    std::lock_guard lock(levels_mutex_);
+    return !levels_.empty() && levels_.back();
+  }
 
   vhost_user::FakeGuest guest_;
   UniqueFd wire_;
+  mutable std::mutex levels_mutex_;
   std::vector<bool> levels_;
   std::shared_ptr<E1000Device> device_;
 };
@@ -156,7 +164,8 @@ TEST_F(E1000DeviceTest, ReceivedFramesFillTheRingAndABadBufferIsReportedAsAnErro
   ASSERT_EQ(send(wire_.get(), frame.data(), frame.size(), 0), 100);
   ASSERT_EQ(send(wire_.get(), frame.data(), frame.size(), 0), 100);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (read(e::kRdh) != 2 && std::chrono::steady_clock::now() < deadline) {
+  // The receive thread moves the head, then raises the line: wait for both.
+  while ((read(e::kRdh) != 2 || !line()) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ASSERT_EQ(read(e::kRdh), 2U);
