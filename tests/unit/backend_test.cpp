@@ -218,7 +218,9 @@ TEST_F(BackendTest, VringBaseResumesWhereTheDriverSays) {
   FakeRing tx(guest_, 16);
   negotiate();
   ASSERT_TRUE(set_mem_table(guest_).ok());
+  // An earlier device completed the first 1000 buffers and handed the ring over.
   tx.set_avail_idx(1000);
+  tx.set_used_idx(1000);
   set_up_ring(1, tx);
   ASSERT_TRUE(request_state(Request::set_vring_base, 1, 1000).ok());
   ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 1).ok());
@@ -226,6 +228,42 @@ TEST_F(BackendTest, VringBaseResumesWhereTheDriverSays) {
   EXPECT_EQ(device_.tx_queue(0).last_avail_idx(), 1000);
   EXPECT_EQ(device_.tx_queue(0).avail_count(), 0);
   EXPECT_FALSE(device_.tx_queue(0).broken());
+}
+
+TEST_F(BackendTest, AStaleVringBaseIsRefusedNotServed) {
+  FakeRing tx(guest_, 16);
+  negotiate();
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  // 1000 buffers came back to the driver, but the base handed over says only 990 were taken:
+  // serving from 990 would complete ten of them a second time.
+  tx.set_avail_idx(1004);
+  tx.set_used_idx(1000);
+  set_up_ring(1, tx);
+  ASSERT_TRUE(request_state(Request::set_vring_base, 1, 990).ok());
+  EXPECT_FALSE(request_state(Request::set_vring_enable, 1, 1).ok());
+  EXPECT_FALSE(device_.tx_queue(0).live());
+  EXPECT_EQ(tx.used_idx(), 1000);
+  // The right base starts it.
+  ASSERT_TRUE(request_state(Request::set_vring_base, 1, 1000).ok());
+  EXPECT_TRUE(device_.tx_queue(0).live());
+  EXPECT_EQ(device_.tx_queue(0).avail_count(), 4);
+}
+
+TEST_F(BackendTest, AStoppedRingWaitsForEnableBeforeItServesAgain) {
+  FakeRing tx(guest_, 16);
+  negotiate();
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_ring(1, tx);
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 1).ok());
+  ASSERT_TRUE(device_.tx_queue(0).live());
+  ASSERT_TRUE(request_state(Request::get_vring_base, 1, 0).ok());
+  ASSERT_TRUE(reply().has_value());
+  EXPECT_FALSE(device_.tx_queue(0).live());
+  // The next hand-over sets the ring up again; it must not start before SET_VRING_ENABLE.
+  set_up_ring(1, tx);
+  EXPECT_FALSE(device_.tx_queue(0).live());
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 1).ok());
+  EXPECT_TRUE(device_.tx_queue(0).live());
 }
 
 TEST_F(BackendTest, GetVringBaseWithNeedReplyRepliesOnlyOnce) {

@@ -201,6 +201,10 @@ void FakeRing::set_used_event(uint16_t value) const {
   layout().avail->ring[size_] = value;
 }
 
+void FakeRing::set_used_idx(uint16_t idx) const {
+  __atomic_store_n(&layout().used->idx, idx, __ATOMIC_RELEASE);
+}
+
 uint16_t FakeRing::used_idx() const {
   return __atomic_load_n(&layout().used->idx, __ATOMIC_ACQUIRE);
 }

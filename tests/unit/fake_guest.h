@@ -101,6 +101,8 @@ class FakeRing {
   void set_avail_flags(uint16_t flags) const;
   void set_used_event(uint16_t value) const;
 
+  // The used index as an earlier device left it (for hand-over tests).
+  void set_used_idx(uint16_t idx) const;
   // Driver's view of the used ring.
   uint16_t used_idx() const;
   uint16_t used_flags() const;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "ringlane/base/log.h"
+#include "ringlane/vhost_user/ring_resume.h"
 
 namespace ringlane::vhost_user {
 
@@ -163,7 +164,10 @@ Result<VhostUserBackend::Reply> VhostUserBackend::dispatch(Message& m) {
       auto v = vring_for(state.index);
       if (!v) return v.error();
       stop_queue(state.index);
+      // Stopped means stopped until the frontend starts it again, as a new ring would be: by
+      // SET_VRING_ENABLE when protocol features are on, else by SET_VRING_KICK.
       (*v)->started = false;
+      (*v)->enabled = false;
       (*v)->kick.reset();
       return Reply::of(VringState{state.index, (*v)->base});
     }
@@ -308,6 +312,9 @@ Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
   if (!layout.desc || !layout.avail || !layout.used) {
     return Error(EFAULT,
                  "vring " + std::to_string(index) + ": ring addresses outside guest memory");
+  }
+  if (Status s = check_resume_position(layout, v.base); !s.ok()) {
+    return Error(s.error().code(), "vring " + std::to_string(index) + ": " + s.error().message());
   }
   q.configure(memory_.get(), layout, event_idx,
               (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, v.base);

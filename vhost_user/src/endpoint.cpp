@@ -80,8 +80,10 @@ void VhostUserEndpoint::on_connection_ready(uint32_t events) {
 void VhostUserEndpoint::drop_connection(const std::string& why) {
   if (!channel_) return;
   loop_.unwatch(channel_->fd());
-  channel_.reset();
+  // Stop every ring before closing: a frontend that gave up on us (a request it timed out on)
+  // takes our end-of-file as the sign that we no longer touch its rings.
   backend_.disconnect();
+  channel_.reset();
   log_line(LogLevel::info, backend_.name() + ": frontend disconnected (" + why + ")");
   if (mode_ == SocketMode::client) next_attempt_ = Clock::now() + backoff_;
 }
