@@ -1,6 +1,7 @@
 #include "ringlane/vhost_user/frontend.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <vector>
 
@@ -25,33 +26,70 @@ Result<VhostUserFrontend> VhostUserFrontend::connect(const std::string& path) {
   return VhostUserFrontend(MessageChannel(std::move(*fd)));
 }
 
+Error VhostUserFrontend::end(Error why) {
+  if (!ended_) {
+    ended_ = true;
+    end_reason_ = why.message();
+    // No more requests: the backend sees end-of-file after the ones it has.
+    ::shutdown(channel_.fd(), SHUT_WR);
+  }
+  return why;
+}
+
 Result<Message> VhostUserFrontend::await_reply(Request r) {
-  auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  auto deadline = std::chrono::steady_clock::now() + timeout_;
   for (;;) {
     Result<std::optional<Message>> m = channel_.receive();
-    if (!m.ok()) return m.error();
+    if (!m.ok()) {
+      backend_closed_ = true;
+      return end(Error(m.error().code(), std::string("waiting for the answer to ") + to_string(r) +
+                                             ": " + m.error().message()));
+    }
     if (m->has_value()) {
       Message& reply = **m;
       if (reply.request() != r || (reply.header.flags & kFlagReply) == 0) {
-        return Error(EPROTO, std::string("backend answered ") + to_string(reply.request()) +
-                                 " to " + to_string(r));
+        return end(Error(EPROTO, std::string("backend answered ") + to_string(reply.request()) +
+                                     " to " + to_string(r)));
       }
       return std::move(reply);
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      return Error(ETIMEDOUT, std::string("no answer from the backend to ") + to_string(r));
+      return end(Error(ETIMEDOUT, std::string("no answer from the backend to ") + to_string(r) +
+                                      " within " + std::to_string(timeout_.count()) + " ms"));
     }
     pollfd p{channel_.fd(), POLLIN, 0};
     ::poll(&p, 1, static_cast<int>(left.count()));
   }
 }
 
+bool VhostUserFrontend::release(std::chrono::milliseconds wait) {
+  (void)end(Error(ECONNABORTED, "released by the frontend"));
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (!backend_closed_) {
+    Result<std::optional<Message>> m = channel_.receive();
+    if (!m.ok()) {
+      backend_closed_ = true;
+      break;
+    }
+    if (m->has_value()) continue;  // a late reply: its request was given up on
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{channel_.fd(), POLLIN, 0};
+    ::poll(&p, 1, static_cast<int>(left.count()));
+  }
+  return true;
+}
+
 Status VhostUserFrontend::request(Request r, const void* payload, uint32_t size, const int* fds,
                                   size_t fd_count) {
+  if (ended_) return Error(ENOTCONN, "vhost-user connection ended: " + end_reason_);
   uint32_t flags = reply_ack() ? kFlagNeedReply : 0;
-  RINGLANE_TRY(channel_.send(r, flags, payload, size, fds, fd_count));
+  if (Status s = channel_.send(r, flags, payload, size, fds, fd_count); !s.ok()) {
+    return end(s.error());
+  }
   if (!reply_ack()) return {};
   Result<Message> ack = await_reply(r);
   if (!ack.ok()) return ack.error();
@@ -62,7 +100,8 @@ Status VhostUserFrontend::request(Request r, const void* payload, uint32_t size,
 }
 
 Result<Message> VhostUserFrontend::request_reply(Request r, const void* payload, uint32_t size) {
-  RINGLANE_TRY(channel_.send(r, 0, payload, size));
+  if (ended_) return Error(ENOTCONN, "vhost-user connection ended: " + end_reason_);
+  if (Status s = channel_.send(r, 0, payload, size); !s.ok()) return end(s.error());
   return await_reply(r);
 }
 
@@ -79,7 +118,10 @@ Result<uint64_t> VhostUserFrontend::get_features() {
     }
     uint64_t wanted = p->u64() & kWantedProtocolFeatures;
     // Without an ack of its own: REPLY_ACK is not on until the backend has this message.
-    RINGLANE_TRY(channel_.send(Request::set_protocol_features, 0, &wanted, sizeof(wanted)));
+    if (Status s = channel_.send(Request::set_protocol_features, 0, &wanted, sizeof(wanted));
+        !s.ok()) {
+      return end(s.error());
+    }
     protocol_features_ = wanted;
   }
   return backend_features_ & ~virtio::bit(kFProtocolFeatures);

@@ -7,6 +7,7 @@
 #include "ringlane/base/log.h"
 #include "ringlane/vhost_user/net_rx.h"
 #include "ringlane/vhost_user/net_tx.h"
+#include "ringlane/vmm/receive_drain.h"
 #include "ringlane/vmm/ring_layout.h"
 
 namespace ringlane::vmm {
@@ -54,7 +55,11 @@ Status TapNetBackend::start(const NetQueues& queues) {
 Result<QueuePositions> TapNetBackend::stop() {
   if (!running()) return QueuePositions{rx_.last_avail_idx(), tx_.last_avail_idx()};
   transmit_stopped_.store(true, std::memory_order_relaxed);
-  std::this_thread::sleep_for(kReceiveDrain);
+  if (!drain_until_quiet([this] { return rx_frames_.load(std::memory_order_relaxed); })) {
+    log_line(LogLevel::warn, "TAP backend: frames still arriving after " +
+                                 std::to_string(kDrainLimit.count()) +
+                                 " ms of drain; stopping the receive queue anyway");
+  }
   (void)stop_.signal();
   thread_.join();
   rx_.set_live(false);

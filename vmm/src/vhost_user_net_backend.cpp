@@ -1,8 +1,8 @@
 #include "ringlane/vmm/vhost_user_net_backend.h"
 
-#include <thread>
-
+#include "ringlane/base/log.h"
 #include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/vmm/receive_drain.h"
 
 namespace ringlane::vmm {
 
@@ -11,6 +11,8 @@ namespace {
 // queues only and is never asked for them.
 constexpr uint64_t kConfigSpaceFeatures =
     virtio::bit(virtio::kNetFMac) | virtio::bit(virtio::kNetFStatus);
+constexpr uint32_t kRxRing = 0;
+constexpr uint32_t kTxRing = 1;
 }  // namespace
 
 Result<std::unique_ptr<VhostUserNetBackend>> VhostUserNetBackend::create(
@@ -40,6 +42,9 @@ vhost_user::FrontendVring VhostUserNetBackend::vring(uint32_t index, const Virtq
 
 Status VhostUserNetBackend::start(const NetQueues& queues) {
   if (running_) return Error(EBUSY, "vhost-user backend already serving");
+  if (!frontend_.usable()) {
+    return Error(ENOTCONN, "the vhost-user connection has ended (" + frontend_.end_reason() + ")");
+  }
   uint64_t features = queues.features & ~kConfigSpaceFeatures;
   if ((features & ~backend_features_) != 0) {
     return Error(ENOTSUP, "the vhost-user backend does not offer features " +
@@ -50,26 +55,72 @@ Status VhostUserNetBackend::start(const NetQueues& queues) {
   if (ram_.bytes(queues.rx.desc, 1).empty() || ram_.bytes(queues.tx.desc, 1).empty()) {
     return Error(EFAULT, "virtqueue rings outside guest memory");
   }
+  queues_ = queues;
   // Features may change only with the rings stopped (they are, between start and stop).
   if (acked_ != features) {
     RINGLANE_TRY(frontend_.set_features(features));
     acked_ = features;
   }
-  RINGLANE_TRY(frontend_.start_vring(vring(0, queues.rx, queues.rx_next_avail)));
-  RINGLANE_TRY(frontend_.start_vring(vring(1, queues.tx, queues.tx_next_avail)));
+  // Receive first: answers to the guest's first frames find the ring up.
+  if (Status s = frontend_.start_vring(vring(kRxRing, queues.rx, queues.rx_next_avail)); !s.ok()) {
+    return abandon_start(s.error(), {kRxRing});
+  }
+  if (Status s = frontend_.start_vring(vring(kTxRing, queues.tx, queues.tx_next_avail)); !s.ok()) {
+    return abandon_start(s.error(), {kRxRing, kTxRing});
+  }
   running_ = true;
   return {};
 }
 
+Status VhostUserNetBackend::abandon_start(const Error& why, std::initializer_list<uint32_t> rings) {
+  // A ring the backend started (or may have started: the failing request may have been carried
+  // out) is taken back, so it never serves the rings beside whoever serves them next.
+  for (uint32_t ring : rings) {
+    if (!frontend_.usable()) break;
+    (void)frontend_.stop_vring(ring);
+  }
+  if (!frontend_.usable() && !frontend_.release(kReleaseWait)) {
+    running_ = true;  // it may still hold them
+    return Error(why.code(), "starting the vhost-user backend failed (" + why.message() +
+                                 "), and it has not let go of the rings");
+  }
+  return Error(why.code(), "starting the vhost-user backend failed: " + why.message());
+}
+
+uint64_t VhostUserNetBackend::receive_used_index() const {
+  std::span<uint8_t> used = ram_.bytes(queues_.rx.used, 4);
+  if (used.empty()) return 0;
+  return __atomic_load_n(reinterpret_cast<const uint16_t*>(used.data() + 2), __ATOMIC_ACQUIRE);
+}
+
 Result<QueuePositions> VhostUserNetBackend::stop() {
-  if (!running_) return QueuePositions{};
+  if (!running_) return Error(EINVAL, "the vhost-user backend is not serving");
+  Result<uint16_t> tx = frontend_.stop_vring(kTxRing);
+  if (tx.ok()) {
+    // The backend's receive ring keeps going until answers to the guest's frames stop coming.
+    if (!drain_until_quiet([this] { return receive_used_index(); })) {
+      log_line(LogLevel::warn, "vhost-user backend: frames still arriving after " +
+                                   std::to_string(kDrainLimit.count()) +
+                                   " ms of drain; stopping the receive ring anyway");
+    }
+    Result<uint16_t> rx = frontend_.stop_vring(kRxRing);
+    if (rx.ok()) {
+      running_ = false;
+      return QueuePositions{*rx, *tx};
+    }
+  }
+  // The backend failed or did not answer, and the connection has ended. It has let go of the
+  // rings once it closes its end; until then nothing else may serve them.
+  std::string why = frontend_.end_reason();
+  if (!frontend_.release(kReleaseWait)) {
+    return Error(ETIMEDOUT, "the vhost-user backend stopped answering (" + why +
+                                ") and has not closed the connection within " +
+                                std::to_string(kReleaseWait.count()) +
+                                " ms: it may still use the rings, so they stay with it");
+  }
   running_ = false;
-  Result<uint16_t> tx = frontend_.stop_vring(1);
-  if (!tx.ok()) return tx.error();
-  std::this_thread::sleep_for(kReceiveDrain);
-  Result<uint16_t> rx = frontend_.stop_vring(0);
-  if (!rx.ok()) return rx.error();
-  return QueuePositions{*rx, *tx};
+  return Error(ECONNRESET, "the vhost-user backend did not say where it stopped (" + why +
+                               "); it has closed the connection");
 }
 
 }  // namespace ringlane::vmm

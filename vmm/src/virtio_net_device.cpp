@@ -3,7 +3,9 @@
 #include <cstring>
 
 #include "ringlane/base/log.h"
+#include "ringlane/vhost_user/ring_resume.h"
 #include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/vmm/ring_layout.h"
 
 namespace ringlane::vmm {
 
@@ -59,20 +61,82 @@ Status VirtioNetDevice::activate(uint64_t features, std::span<const VirtqueueCon
 
 void VirtioNetDevice::reset() {
   std::lock_guard lock(mutex_);
-  if (active_) (void)backend_->stop();
+  if (active_) {
+    if (Result<QueuePositions> at = backend_->stop(); !at.ok()) {
+      log_line(LogLevel::warn, config_.name + ": stopping the " + backend_->kind() +
+                                   " backend at reset: " + at.error().message());
+    }
+  }
   active_ = false;
+}
+
+Result<QueuePositions> VirtioNetDevice::completed_positions() const {
+  Result<vhost_user::RingLayout> rx = ring_layout(memory_, queues_.rx);
+  if (!rx.ok()) return rx.error();
+  Result<vhost_user::RingLayout> tx = ring_layout(memory_, queues_.tx);
+  if (!tx.ok()) return tx.error();
+  return QueuePositions{__atomic_load_n(&rx->used->idx, __ATOMIC_ACQUIRE),
+                        __atomic_load_n(&tx->used->idx, __ATOMIC_ACQUIRE)};
+}
+
+Status VirtioNetDevice::check_positions() const {
+  Result<vhost_user::RingLayout> rx = ring_layout(memory_, queues_.rx);
+  if (!rx.ok()) return rx.error();
+  Result<vhost_user::RingLayout> tx = ring_layout(memory_, queues_.tx);
+  if (!tx.ok()) return tx.error();
+  if (Status s = vhost_user::check_resume_position(*rx, queues_.rx_next_avail); !s.ok()) {
+    return Error(s.error().code(), "receive queue: " + s.error().message());
+  }
+  if (Status s = vhost_user::check_resume_position(*tx, queues_.tx_next_avail); !s.ok()) {
+    return Error(s.error().code(), "transmit queue: " + s.error().message());
+  }
+  return {};
+}
+
+Status VirtioNetDevice::take_back() {
+  Result<QueuePositions> at = backend_->stop();
+  if (!at.ok()) {
+    if (backend_->running()) return at.error();  // it may still use the rings: they stay there
+    // Stopped without saying where: every buffer it took came back, so the used rings tell.
+    log_line(LogLevel::warn, config_.name + ": " + backend_->kind() + " backend: " +
+                                 at.error().message() + "; resuming where the used rings stand");
+    at = completed_positions();
+    if (!at.ok()) return at.error();
+  }
+  queues_.rx_next_avail = at->rx_next_avail;
+  queues_.tx_next_avail = at->tx_next_avail;
+  return check_positions();
 }
 
 Result<std::unique_ptr<NetBackend>> VirtioNetDevice::switch_backend(
     std::unique_ptr<NetBackend> next) {
   std::lock_guard lock(mutex_);
   if (active_) {
-    Result<QueuePositions> at = backend_->stop();
-    if (!at.ok()) return at.error();
-    queues_.rx_next_avail = at->rx_next_avail;
-    queues_.tx_next_avail = at->tx_next_avail;
+    if (Status s = take_back(); !s.ok()) {
+      if (backend_->running()) {
+        return Error(s.error().code(), "cannot take the queues back from the " + backend_->kind() +
+                                           " backend: " + s.error().message());
+      }
+      // Positions that disagree with the used rings: no backend may start there.
+      active_ = false;
+      log_line(LogLevel::error, config_.name + ": " + s.error().message() +
+                                    "; the device needs a reset by its driver");
+      return s.error();
+    }
     if (Status s = next->start(queues_); !s.ok()) {
-      // Keep serving with the old backend rather than leave the guest without a NIC.
+      if (next->running()) {
+        // It failed half-way and could not be made to let go: it holds the rings now.
+        log_line(LogLevel::error, config_.name + ": " + s.error().message());
+        std::unique_ptr<NetBackend> previous = std::move(backend_);
+        backend_ = std::move(next);
+        return s.error();
+      }
+      // Keep serving with the old backend rather than leave the guest without a NIC. The new one
+      // may have served a little before it failed: the used rings say where it left off.
+      if (Result<QueuePositions> at = completed_positions(); at.ok()) {
+        queues_.rx_next_avail = at->rx_next_avail;
+        queues_.tx_next_avail = at->tx_next_avail;
+      }
       if (Status back = backend_->start(queues_); !back.ok()) {
         log_line(LogLevel::error, config_.name + ": cannot restart " + backend_->kind() +
                                       " backend either: " + back.error().to_string());

@@ -9,7 +9,6 @@ Result<std::unique_ptr<Nic>> VirtioNic::create(Machine& machine, const NicSpec& 
   std::unique_ptr<VirtioNic> nic(new VirtioNic(machine, spec));
   Result<std::unique_ptr<NetBackend>> backend = nic->make_backend(spec.mode);
   if (!backend.ok()) return backend.error();
-  nic->mode_ = spec.mode;
   VirtioNetConfig config;
   config.name = spec.name;
   std::copy(spec.mac.begin(), spec.mac.end(), config.mac);
@@ -43,8 +42,9 @@ Result<std::unique_ptr<NetBackend>> VirtioNic::make_backend(NicMode mode) const 
 }
 
 NicMode VirtioNic::mode() const {
-  std::lock_guard lock(mutex_);
-  return mode_;
+  // Whoever holds the queues, whatever was asked for last: after a failed switch that is the
+  // truth an operator needs.
+  return device_->backend_kind() == "tap" ? NicMode::virtio : NicMode::vhost;
 }
 
 NetBackendCounters VirtioNic::counters() const {
@@ -62,8 +62,10 @@ Status VirtioNic::set_mode(NicMode mode) {
                              to_string(mode) + " mode, so it cannot switch live");
   }
   std::lock_guard lock(mutex_);
-  if (mode == mode_) return {};
+  if (mode == this->mode()) return {};
   std::unique_ptr<NetBackend> next = std::move(parked_);
+  // A vhost-user backend whose connection ended cannot serve again: connect anew.
+  if (next && !next->usable()) next.reset();
   if (!next) {
     Result<std::unique_ptr<NetBackend>> made = make_backend(mode);
     if (!made.ok()) return made.error();
@@ -72,7 +74,6 @@ Status VirtioNic::set_mode(NicMode mode) {
   Result<std::unique_ptr<NetBackend>> previous = device_->switch_backend(std::move(next));
   if (!previous.ok()) return previous.error();
   parked_ = std::move(*previous);
-  mode_ = mode;
   return {};
 }
 

@@ -3,6 +3,12 @@
 // position the backend stopped at (GET_VRING_BASE). Every call waits for the backend's answer
 // (its reply, or a REPLY_ACK when negotiated), with a timeout, so the caller knows the backend
 // has acted before it goes on.
+//
+// vhost-user has no way to cancel a request or to match a reply to it except by order, so a
+// request left unanswered at the timeout ends the connection: nothing further is sent, and a late
+// reply can never be taken for the answer to another request. release() then tells whether the
+// backend has let go of the rings: a backend closes its end only after it stopped serving them
+// (ringlane does; a backend that exits does), so its end-of-file is the proof.
 #pragma once
 
 #include <chrono>
@@ -43,6 +49,19 @@ class VhostUserFrontend {
 
   // Connects to a backend listening on `path`.
   static Result<VhostUserFrontend> connect(const std::string& path);
+  // Speaks over a connected socket (a socketpair in tests).
+  static VhostUserFrontend adopt(UniqueFd fd) { return VhostUserFrontend(MessageChannel(std::move(fd))); }
+  // How long each request waits for its answer (kTimeout unless changed).
+  void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+
+  // Connected, and every request so far answered: requests may be sent.
+  bool usable() const { return !ended_; }
+  // Why the connection ended (empty while it is usable).
+  const std::string& end_reason() const { return end_reason_; }
+  // Ends the connection (if it is not ended yet) and waits up to `wait` for the backend to close
+  // its end, discarding late replies. True once it has: it no longer touches the rings. False
+  // when it still holds the connection open (stopped or hung): the rings may still be in use.
+  bool release(std::chrono::milliseconds wait);
 
   // GET_FEATURES (and protocol features when offered); SET_OWNER.
   Result<uint64_t> get_features();
@@ -65,8 +84,14 @@ class VhostUserFrontend {
   // Sends a request that has an answer and returns the answer's payload as a u64 or VringState.
   Result<Message> request_reply(Request r, const void* payload, uint32_t size);
   Result<Message> await_reply(Request r);
+  // The connection failed or a request went unanswered: stop using it.
+  Error end(Error why);
 
   MessageChannel channel_;
+  std::chrono::milliseconds timeout_ = kTimeout;
+  bool ended_ = false;
+  bool backend_closed_ = false;  // its end-of-file (or reset) was seen
+  std::string end_reason_;
   uint64_t backend_features_ = 0;
   uint64_t protocol_features_ = 0;
 };

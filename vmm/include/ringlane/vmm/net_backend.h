@@ -3,7 +3,6 @@
 // gives them back, with the position where it stopped, so another backend can take over.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -51,20 +50,22 @@ struct NetBackendCounters {
   }
 };
 
-// How long a stopping backend keeps receiving after it stopped transmitting.
-inline constexpr std::chrono::milliseconds kReceiveDrain{50};
-
 class NetBackend {
  public:
   virtual ~NetBackend() = default;
   virtual std::string kind() const = 0;  // "tap", "vhost-user"
-  // Begins serving. Fails without touching guest memory if the rings are unusable.
+  // Begins serving. On failure nothing of the start is left behind (a ring started before the
+  // failure is taken back), unless running() still says so: then the backend may hold the rings.
   virtual Status start(const NetQueues& queues) = 0;
-  // Stops serving; every buffer taken from an avail ring has been returned in the used ring.
-  // The transmit queue stops first and the receive queue a drain period later, so frames that
-  // are answers to the guest's last transmissions still arrive instead of meeting a stopped ring.
+  // Stops serving: the transmit queue first, and the receive queue once answers to the guest's
+  // last frames stop arriving (receive_drain.h). Every buffer taken from an avail ring has been
+  // returned in the used ring. Returns where each ring stopped. On failure, running() tells
+  // whether the backend may still touch the rings (then nothing else may serve them) or has let
+  // go of them without saying where it stopped (then the used rings tell: see ring_resume.h).
   virtual Result<QueuePositions> stop() = 0;
   virtual bool running() const = 0;
+  // Can start (again): false once a vhost-user connection has ended; a new backend is needed.
+  virtual bool usable() const { return true; }
   virtual NetBackendCounters counters() const = 0;
 };
 

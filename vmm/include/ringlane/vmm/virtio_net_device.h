@@ -37,7 +37,9 @@ class VirtioNetDevice : public VirtioDevice {
   Status activate(uint64_t features, std::span<const VirtqueueConfig> queues) override;
   void reset() override;
 
-  // Hands the queues to `next` (running or not). Returns the backend that was replaced.
+  // Hands the queues to `next` (running or not). Returns the backend that was replaced. On
+  // failure the queues stay with (or go back to) the current backend, unless it cannot serve
+  // them any more, and backend_kind() says who serves them.
   Result<std::unique_ptr<NetBackend>> switch_backend(std::unique_ptr<NetBackend> next);
   std::string backend_kind() const;
   bool active() const;
@@ -45,6 +47,14 @@ class VirtioNetDevice : public VirtioDevice {
   NetBackendCounters counters() const;
 
  private:
+  // Stops the current backend and records where the next one resumes (checked against the
+  // used rings). Fails, leaving the rings where they are, when the backend may still use them.
+  Status take_back();
+  // Where a server that completes every buffer it takes stopped, by the used rings.
+  Result<QueuePositions> completed_positions() const;
+  // The recorded positions agree with the used rings.
+  Status check_positions() const;
+
   VirtioNetConfig config_;
   const vhost_user::GuestMemory& memory_;
   mutable std::mutex mutex_;  // vCPU (activate, reset) against the API thread (switch)

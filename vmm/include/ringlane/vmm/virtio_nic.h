@@ -34,7 +34,6 @@ class VirtioNic : public Nic {
   Machine& machine_;
   NicSpec spec_;
   mutable std::mutex mutex_;  // API calls against each other
-  NicMode mode_ = NicMode::virtio;
   std::shared_ptr<VirtioNetDevice> device_;
   std::unique_ptr<NetBackend> parked_;  // the other mode's backend, once it has been used
 };
