@@ -238,6 +238,10 @@ Status validate(const DaemonConfig& config) {
   if (config.mode != "xconnect" && config.mode != "l2") {
     return Error(EINVAL, "mode must be 'xconnect' or 'l2', got '" + config.mode + "'");
   }
+  if (config.ports.size() > kMaxPorts) {
+    return Error(EINVAL, std::to_string(config.ports.size()) + " ports configured; at most " +
+                             std::to_string(kMaxPorts) + " are supported");
+  }
   std::set<std::string> names, paths;
   for (const auto& p : config.ports) {
     if (p.type != "vhost-user-net") {

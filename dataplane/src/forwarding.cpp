@@ -54,11 +54,11 @@ bool read_macs(const PacketBatch& batch, const vhost_user::PacketView& p, uint64
 }
 
 uint32_t forward_l2(const SwitchView& view, unsigned worker, uint16_t in, const PacketBatch& batch,
-                    WorkerStats& stats) {
-  constexpr size_t kMaxPorts = 64;
-  size_t nports = view.ports.size() < kMaxPorts ? view.ports.size() : kMaxPorts;
-  uint16_t lists[kMaxPorts][vhost_user::kBurstSize];
-  uint8_t counts[kMaxPorts] = {};
+                    OutputLists& outputs, WorkerStats& stats) {
+  size_t nports = view.ports.size();
+  if (nports > outputs.port_capacity()) [[unlikely]] {
+    outputs.grow(nports);  // once per new high in the port count
+  }
   uint64_t now = read_tsc();
   for (uint16_t i = 0; i < batch.count; ++i) {
     uint64_t dst, src;
@@ -71,32 +71,30 @@ uint32_t forward_l2(const SwitchView& view, unsigned worker, uint16_t in, const 
     if (out == MacTable::kNoPort) {
       stats.flooded.inc();
       for (size_t p = 0; p < nports; ++p) {
-        if (p != in && view.ports[p] != nullptr) lists[p][counts[p]++] = i;
+        if (p != in && view.ports[p] != nullptr) outputs.add(static_cast<uint16_t>(p), i);
       }
     } else if (out == in || out >= nports) {
       stats.drop_filtered.inc();
     } else {
-      lists[out][counts[out]++] = i;
+      outputs.add(out, i);
     }
   }
   uint32_t sent = 0;
-  for (size_t p = 0; p < nports; ++p) {
-    if (counts[p]) {
-      sent += send_to(view, worker, static_cast<uint16_t>(p), batch,
-                      std::span<const uint16_t>(lists[p], counts[p]), stats);
-    }
+  for (uint16_t p : outputs.ports()) {
+    sent += send_to(view, worker, p, batch, outputs.packets_for(p), stats);
   }
+  outputs.clear();
   return sent;
 }
 
 }  // namespace
 
 uint32_t forward_batch(const SwitchView& view, unsigned worker, uint16_t in,
-                       const PacketBatch& batch, WorkerStats& stats) {
+                       const PacketBatch& batch, OutputLists& outputs, WorkerStats& stats) {
   if (view.mode == ForwardingMode::cross_connect) {
     return forward_cross_connect(view, worker, in, batch, stats);
   }
-  return forward_l2(view, worker, in, batch, stats);
+  return forward_l2(view, worker, in, batch, outputs, stats);
 }
 
 }  // namespace ringlane::dataplane

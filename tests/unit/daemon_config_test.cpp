@@ -228,6 +228,21 @@ TEST(Validate, GoodConfig) {
   EXPECT_TRUE(validate(c).ok());
 }
 
+TEST(Validate, PortCountIsLimitedOnlyByTheIndexWidth) {
+  DaemonConfig c;
+  c.mode = "l2";
+  PortConfig port;
+  for (size_t i = 0; i < kMaxPorts; ++i) {
+    port.name = std::to_string(i);
+    port.socket_path = "/run/" + port.name;
+    c.ports.push_back(port);
+  }
+  EXPECT_TRUE(validate(c).ok()) << error_of(validate(c));
+  port.name = port.socket_path = "one-more";
+  c.ports.push_back(port);
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("65536 ports configured; at most 65535"));
+}
+
 TEST(Validate, DuplicateNames) {
   DaemonConfig c = two_ports();
   c.ports[1].name = "a";

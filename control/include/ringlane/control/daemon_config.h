@@ -2,6 +2,7 @@
 // flags (flags win). Parsing never crashes on bad input: it returns an error naming the key.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,10 @@ struct PortConfig {
   uint16_t queue_pairs = 1;
   std::vector<std::string> disabled_features;  // e.g. "event_idx", "mrg_rxbuf"
 };
+
+// Ports the switch can index: port numbers are 16 bits, and the MAC table keeps 0xffff for
+// "no port".
+inline constexpr size_t kMaxPorts = 65535;
 
 struct DaemonConfig {
   std::string cores = "1";
@@ -36,7 +41,8 @@ struct DaemonConfig {
 Result<PortConfig> parse_port_spec(std::string_view spec);
 // Parses TOML text into `config` (keys present override what is there).
 Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& config);
-// Checks cross-field rules: unique names and paths, cross-connect ends exist, mode known.
+// Checks cross-field rules: unique names and paths, cross-connect ends exist, mode known, at
+// most kMaxPorts ports.
 Status validate(const DaemonConfig& config);
 // Maps feature names to virtio bits; unknown names are an error.
 Result<uint64_t> feature_mask(const std::vector<std::string>& names);

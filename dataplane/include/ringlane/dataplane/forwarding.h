@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ringlane/dataplane/mac_table.h"
+#include "ringlane/dataplane/output_lists.h"
 #include "ringlane/dataplane/port.h"
 #include "ringlane/dataplane/worker_stats.h"
 
@@ -31,7 +32,9 @@ struct SwitchView {
 };
 
 // Sends a batch received on port `in` to its destinations. Returns packets delivered.
+// `outputs` is the calling worker's scratch space for sorting an L2 burst by destination; it
+// grows (allocating) the first time a view has more ports than it holds.
 uint32_t forward_batch(const SwitchView& view, unsigned worker, uint16_t in,
-                       const PacketBatch& batch, WorkerStats& stats);
+                       const PacketBatch& batch, OutputLists& outputs, WorkerStats& stats);
 
 }  // namespace ringlane::dataplane

@@ -33,6 +33,7 @@ class Worker {
   QuiescentState& grace_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  OutputLists outputs_;  // the run thread's alone
   WorkerStats stats_;
 };
 
