@@ -2,9 +2,12 @@
 machine's KVM, finds its virtio-net-pci card on the PCI bus, and exchanges frames with a peer:
 a TAP device inside a network namespace this test creates (virtio mode), or ringlane over
 vhost-user with DPDK testpmd reflecting frames behind it (vhost mode). Every frame is checked on
-both sides."""
+both sides. The same guest, told to fault, shows that its exception handler reports the fault
+and resets the machine."""
 import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -174,6 +177,52 @@ class VhostRinglane(unittest.TestCase):
 
     def test_full_size_frames_round_trip(self):
         self.check(frames=5000, size=1514)
+
+
+class GuestExceptions(unittest.TestCase):
+    """The guest's IDT (vmm/guest/entry.S, exception.c): fault=ud and fault=pf make guest_main
+    fault at CPL3 before it looks for a NIC; the handler prints the vector, error code, RIP and
+    CR2 and resets through the i8042, which ends ringlane-vmm with status 0 (without an IDT the
+    fault was a triple fault: status 1, and no report)."""
+    LINE = re.compile(r"^ringlane-guest: exception vector (\d+) error 0x([0-9a-f]{16}) "
+                      r"rip 0x([0-9a-f]{16}) cr2 0x([0-9a-f]{16})$", re.M)
+
+    def symbol(self, name):
+        """The address and size of a symbol of the guest's ELF file."""
+        out = subprocess.run(["nm", "-S", GUEST], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            words = line.split()
+            if len(words) == 4 and words[3] == name:
+                return int(words[0], 16), int(words[1], 16)
+        self.fail(f"no symbol {name} in {GUEST}")
+
+    def fault(self, kind):
+        r = subprocess.run([VMM, "--kernel", GUEST, "--cmdline", f"fault={kind}"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("guest reset the machine", r.stderr)
+        self.assertNotIn("triple fault", r.stderr)
+        m = self.LINE.search(r.stdout)
+        self.assertIsNotNone(m, r.stdout)
+        # The report is the guest's last word: the handler resets right after it.
+        self.assertTrue(r.stdout.endswith(m[0] + "\n"), r.stdout)
+        vector, error, rip, cr2 = int(m[1]), int(m[2], 16), int(m[3], 16), int(m[4], 16)
+        # The faulting instruction is in nic_main.c's raise_fault: the frame's layout is right.
+        start, size = self.symbol("raise_fault")
+        self.assertTrue(start <= rip < start + size, f"rip {rip:#x} not in raise_fault {start:#x}")
+        print(f"fault={kind}: {m[0]}")
+        return vector, error, cr2
+
+    def test_invalid_opcode(self):
+        vector, error, _ = self.fault("ud")
+        self.assertEqual(vector, 6)
+        self.assertEqual(error, 0)  # #UD pushes none: the stub's 0
+
+    def test_page_fault_above_4gib(self):
+        vector, error, cr2 = self.fault("pf")
+        self.assertEqual(vector, 14)
+        self.assertEqual(cr2, 0x123456780)  # nic_main.c's FAULT_ADDRESS, beyond the identity map
+        self.assertEqual(error, 0x4)  # a read from user mode of a page that is not present
 
 
 if __name__ == "__main__":

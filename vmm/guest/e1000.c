@@ -403,8 +403,9 @@ int e1000_probe(struct nic* nic) {
 
 /* The MSI-X check (82574L only): vector 0 of the device's MSI-X table is pointed at this CPU's
  * local APIC with vector MSIX_TEST_VECTOR, every interrupt cause routed to it (IVAR), and a
- * link-status change raised by software (ICS). The guest runs with interrupts off and no IDT, so
- * the interrupt is never taken: it stays pending in the local APIC's IRR, which is read
+ * link-status change raised by software (ICS). The guest runs with interrupts off (its IDT has
+ * exception gates only), so the interrupt is never taken: it stays pending in the local APIC's
+ * IRR, which is read
  * (0xfee00000 is identity-mapped like the rest of the PCI hole). That proves the whole path a
  * passed-through device's interrupt takes: device, host VFIO, the VMM's irqfd and MSI route from
  * the table the guest wrote, the guest's APIC. */

@@ -2,7 +2,9 @@
  * identity map of the first 4 GiB (RAM and the PCI hole, user-accessible), then down to CPL3 with
  * port I/O allowed, where it calls guest_main(start_info) in C. On hosts whose KVM emulates kernel
  * mode slowly (PVM) only these few hundred instructions run at CPL0; the rest runs in user mode at
- * full speed. Nothing handles exceptions: a fault ends the machine with a triple fault. */
+ * full speed. Exceptions (vectors 0-31) go through interrupt gates to CPL0 stubs here and to
+ * exception_report (exception.c), which prints the vector, error code, RIP and CR2 on the serial
+ * port and resets the machine. Interrupts stay off and have no gates. */
 #include "pvh_note.h"
 
         .text
@@ -53,6 +55,20 @@ long_mode:
         movb $0xff, tss_iomap_end
         mov $0x28, %ax
         ltr %ax
+        /* The IDT: each gate's selector and type are assembled in, but a relocation cannot split
+         * a stub's address into the gate's two offset fields, so this loop does (32 rounds of 8
+         * instructions). Addresses are below 4 GiB: offset 63:32 stays 0. */
+        mov $exception_stub_table, %esi
+        mov $idt, %edi
+1:      mov (%rsi), %eax
+        mov %ax, (%rdi)                         /* offset 15:0 */
+        shr $16, %eax
+        mov %ax, 6(%rdi)                        /* offset 31:16 */
+        add $4, %esi
+        add $16, %edi
+        cmp $idt_end, %edi
+        jne 1b
+        lidt idt_descriptor
         /* iretq to CPL3: SS, RSP, RFLAGS (IOPL=3), CS, RIP. */
         pushq $0x1b
         pushq $user_stack_top
@@ -60,6 +76,33 @@ long_mode:
         pushq $0x23
         pushq $enter_c
         iretq
+
+/* --- Exceptions, at CPL0 ------------------------------------------------------------------- */
+/* One stub per vector. The CPU pushes an error code for some vectors only; the others push a 0
+ * in its place, so exception_common sees one frame layout: vector, error code, then the CPU's
+ * RIP, CS, RFLAGS, RSP, SS. */
+        .macro exception_stub vector
+exception_stub_\vector:
+        .if \vector == 8 || (\vector >= 10 && \vector <= 14) || \vector == 17 || \vector == 21 || \vector == 29 || \vector == 30
+        .else
+        pushq $0
+        .endif
+        pushq $\vector
+        jmp exception_common
+        .endm
+
+        .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+        exception_stub \vector
+        .endr
+
+/* On the TSS's RSP0 stack when the fault came from CPL3, interrupts off (interrupt gates). CR2 is
+ * read first, before anything could fault again. */
+exception_common:
+        mov %rsp, %rdi                          /* the frame */
+        mov %cr2, %rsi
+        and $-16, %rsp                          /* the C ABI's alignment at a call */
+        call exception_report                   /* reports and resets: does not return */
+2:      jmp 2b
 
 /* --- CPL3 from here on --------------------------------------------------------------------- */
 enter_c:
@@ -86,6 +129,24 @@ gdt_descriptor:
         .balign 4
 start_info:
         .long 0
+
+exception_stub_table:
+        .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+        .long exception_stub_\vector
+        .endr
+
+        /* 64-bit interrupt gates: offset 15:0, kernel code selector, present DPL 0 interrupt
+         * gate (IF cleared on entry), offset 31:16, offset 63:32, reserved. */
+        .balign 16
+idt:
+        .rept 32
+        .word 0, 0x08, 0x8e00, 0
+        .long 0, 0
+        .endr
+idt_end:
+idt_descriptor:
+        .word idt_end - idt - 1
+        .quad idt
 
         /* The page tables are built by the assembler, not at run time: every instruction at CPL0
          * is expensive under PVM. 2048 2 MiB pages map 4 GiB: present, writable, user, large. */
