@@ -2,8 +2,8 @@
 machine's KVM, finds its virtio-net-pci card on the PCI bus, and exchanges frames with a peer:
 a TAP device inside a network namespace this test creates (virtio mode), or ringlane over
 vhost-user with DPDK testpmd reflecting frames behind it (vhost mode). Every frame is checked on
-both sides. The same guest, told to fault, shows that its exception handler reports the fault
-and resets the machine."""
+both sides, and the guest's drivers must have caught no device error. The same guest, told to
+fault, shows that its exception handler reports the fault and resets the machine."""
 import json
 import os
 import re
@@ -35,6 +35,25 @@ def guest_report(console, prefix):
                     numbers[words[i + 1]] = int(w)
             return numbers
     return None
+
+
+DEVICE_ERRORS = re.compile(r"^ringlane-guest: device errors (\d+) \(double (\d+), bad id (\d+), "
+                           r"overrun (\d+), bad length (\d+)\)", re.M)
+
+
+def guest_device_errors(console):
+    """The guest's device error counts (what its drivers caught the device doing wrong) as a dict
+    with total, double, bad_id, overrun and bad_length; None when the line is missing."""
+    m = DEVICE_ERRORS.search(console)
+    if m is None:
+        return None
+    return dict(zip(("total", "double", "bad_id", "overrun", "bad_length"), map(int, m.groups())))
+
+
+def assert_no_device_errors(test, console):
+    errors = guest_device_errors(console)
+    test.assertIsNotNone(errors, console)
+    test.assertEqual(errors["total"], 0, console)
 
 
 class TapModes:
@@ -82,6 +101,7 @@ class TapModes:
         self.assertEqual(got["frames"], recv, console)
         self.assertEqual(got["bad"], 0, console)
         self.assertEqual(got["out"], 0, console)  # "N out of order"
+        assert_no_device_errors(self, console)
         self.assertIn("0 unhandled", console)
 
     def test_small_frames_both_ways(self):
@@ -118,6 +138,7 @@ class EmulatedTap(TapModes, unittest.TestCase):
         self.assertGreaterEqual(doorbells, 2000 // 256, console)
         self.assertGreaterEqual(exits, doorbells, console)
         self.assertIn("2000 frames from the guest", console)
+        assert_no_device_errors(self, console)
 
 
 class VhostRinglane(unittest.TestCase):
@@ -171,6 +192,7 @@ class VhostRinglane(unittest.TestCase):
         self.assertEqual(got["bad"], 0, console)
         self.assertEqual(got["duplicate"], 0, console)
         self.assertEqual(got["out"], 0, console)
+        assert_no_device_errors(self, console)
 
     def test_small_frames_round_trip(self):
         self.check(frames=20000, size=64)

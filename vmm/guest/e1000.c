@@ -9,7 +9,11 @@
  *
  * Every register access costs a VM exit on a virtual device, and the VMM's model transmits on
  * each TDT write: send() only fills descriptors, flush() rings the doorbell once for the batch, and
- * receive() hands buffers back to the device in batches of RX_BATCH. */
+ * receive() hands buffers back to the device in batches of RX_BATCH.
+ *
+ * The rings' indexes are the driver's own; the device only writes descriptors back. What it
+ * writes is checked, never trusted: DD on a descriptor the device does not hold (completed
+ * twice) or a received length past its buffer is a device error (nic.h), counted and ignored. */
 #include "console.h"
 #include "nic.h"
 #include "pci.h"
@@ -48,7 +52,7 @@
 #define TDH 0x3810
 #define TDT 0x3818
 #define TARC0 0x3840 /* 82574L */
-#define MTA 0x5200 /* 128 entries */
+#define MTA 0x5200   /* 128 entries */
 #define RAL0 0x5400
 #define RAH0 0x5404
 
@@ -240,10 +244,20 @@ static void setup_tx(void) {
 }
 
 /* Takes back transmit descriptors the device has finished: only those already behind a TDT
- * write can be, and each carries RS, so each gets DD written back. */
+ * write can be (at most a ring's worth), and each carries RS, so each gets DD written back. The
+ * status is cleared so that a second write-back shows when the slot is filled again. */
 static void reap_tx(void) {
   while (dev.tx_clean != dev.tx_notified && (dev.tx[dev.tx_clean].status & TXD_STAT_DD)) {
+    dev.tx[dev.tx_clean].status = 0;
     dev.tx_clean = ring_next(dev.tx_clean);
+  }
+}
+
+/* A free transmit descriptor with DD set was written back after the driver took it back. */
+static void check_free_tx(uint16_t i) {
+  if ((dev.tx[i].status & TXD_STAT_DD) == 0) return;
+  if (device_error(DEVICE_ERROR_DOUBLE)) {
+    print("ringlane-guest: device error: e1000 transmit descriptor %u completed twice\n", i);
   }
 }
 
@@ -261,6 +275,7 @@ static int e1000_send(struct nic* nic, const void* frame, uint32_t len) {
   if (ring_next(dev.tx_tail) == dev.tx_clean) reap_tx();
   if (ring_next(dev.tx_tail) == dev.tx_clean) return 0; /* full: one slot always stays empty */
   uint16_t i = dev.tx_tail;
+  check_free_tx(i);
   memcpy(tx_buffers[i], frame, len);
   volatile struct tx_desc* d = &dev.tx[i];
   d->length = (uint16_t)len;
@@ -284,9 +299,23 @@ static void e1000_flush(struct nic* nic) {
   reap_tx();
 }
 
+/* Waits until the device has finished every queued frame, or erred and stalled (device_stalled):
+ * the workload still reports then. */
 static void e1000_drain(struct nic* nic) {
   e1000_flush(nic);
-  while (dev.tx_clean != dev.tx_tail) reap_tx();
+  uint16_t clean = dev.tx_clean;
+  uint64_t since = 0;
+  while (dev.tx_clean != dev.tx_tail) {
+    reap_tx();
+    if (dev.tx_clean != clean) {
+      clean = dev.tx_clean;
+      since = 0;
+    } else if (device_stalled(&since)) {
+      print("ringlane-guest: transmit drain gave up: the device still holds %u descriptors\n",
+            (uint16_t)((dev.tx_tail + RING_SIZE - dev.tx_clean) % RING_SIZE));
+      break;
+    }
+  }
   /* Errors are rare and the workload's report has no place for them: say so here, whenever
    * there are new ones. */
   if (dev.rx_errors + dev.rx_spanning != dev.reported) {
@@ -296,10 +325,38 @@ static void e1000_drain(struct nic* nic) {
   }
 }
 
+/* DD on the descriptor at RDT: the device holds none from there on, so it wrote back one it did
+ * not hold. Cleared, so that it counts once. */
+static void check_rx_tail(volatile struct rx_desc* d) {
+  if ((d->status & RXD_STAT_DD) == 0) return;
+  d->status = 0;
+  if (device_error(DEVICE_ERROR_DOUBLE)) {
+    print("ringlane-guest: device error: e1000 receive descriptor %u completed twice (RDT %u)\n",
+          dev.rx_next, dev.rx_tail);
+  }
+}
+
+/* A length past the 2048-byte buffer: nothing past it is read. */
+static int rx_length_ok(uint32_t len) {
+  if (len <= BUF_SIZE) return 1;
+  if (device_error(DEVICE_ERROR_BAD_LENGTH)) {
+    print(
+        "ringlane-guest: device error: e1000 receive descriptor %u length %u larger than its "
+        "buffer of %u\n",
+        (uint16_t)((dev.rx_next + RING_SIZE - 1) % RING_SIZE), len, BUF_SIZE);
+  }
+  return 0;
+}
+
+/* At most a ring's worth of descriptors per call, each one the device held. */
 static uint32_t e1000_receive(struct nic* nic, void* out, uint32_t cap) {
   (void)nic;
-  for (;;) {
+  for (int n = 0; n < RING_SIZE; ++n) {
     volatile struct rx_desc* d = &dev.rx[dev.rx_next];
+    if (dev.rx_next == dev.rx_tail) {
+      check_rx_tail(d);
+      return 0;
+    }
     uint8_t status = d->status;
     if ((status & RXD_STAT_DD) == 0) return 0;
     compiler_barrier(); /* length and errors after the DD that covers them */
@@ -328,7 +385,8 @@ static uint32_t e1000_receive(struct nic* nic, void* out, uint32_t cap) {
       ++dev.rx_errors;
       continue;
     }
-    if (len == 0 || len > BUF_SIZE) {
+    if (!rx_length_ok(len)) continue;
+    if (len == 0) {
       ++dev.rx_errors;
       continue;
     }
@@ -336,6 +394,7 @@ static uint32_t e1000_receive(struct nic* nic, void* out, uint32_t cap) {
     memcpy(out, buf, len);
     return len;
   }
+  return 0;
 }
 
 /* BAR0 where the firmware or VMM put it; if nobody did, the fallback window (one device only). */

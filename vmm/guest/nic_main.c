@@ -18,7 +18,8 @@
  * The receive report's cycles run from the first frame received to the last, so a sender that
  * starts late does not dilute the rate.
  * Test frames carry "RLG1", a 32-bit sequence number and a byte pattern derived from it, so the
- * peer can check each one; an "RLGE" frame ends the receive phase. */
+ * peer can check each one; an "RLGE" frame ends the receive phase. The last report before "done"
+ * counts the device errors the driver caught (nic.h). */
 #include "cmdline.h"
 #include "console.h"
 #include "nic.h"
@@ -34,6 +35,31 @@
 __attribute__((noinline)) static void raise_fault(void) {
   if (cmdline_is("fault", "ud", 0)) __asm__ volatile("ud2");
   if (cmdline_is("fault", "pf", 0)) (void)*(volatile uint64_t*)FAULT_ADDRESS;
+}
+
+/* About a second at a few GHz: the guest does not know its TSC's rate. */
+#define STALL_CYCLES (1ull << 32)
+
+static uint64_t device_errors[DEVICE_ERROR_KINDS];
+static uint64_t device_errors_total;
+
+int device_error(enum device_error kind) {
+  ++device_errors_total;
+  return device_errors[kind]++ == 0;
+}
+
+int device_stalled(uint64_t* since) {
+  if (device_errors_total == 0) return 0; /* no rdtsc on the path of a healthy device */
+  uint64_t now = rdtsc();
+  if (*since == 0) *since = now;
+  return now - *since > STALL_CYCLES;
+}
+
+static void report_device_errors(void) {
+  const uint64_t* n = device_errors;
+  print("ringlane-guest: device errors %lu (double %lu, bad id %lu, overrun %lu, bad length %lu)\n",
+        device_errors_total, n[DEVICE_ERROR_DOUBLE], n[DEVICE_ERROR_BAD_ID],
+        n[DEVICE_ERROR_OVERRUN], n[DEVICE_ERROR_BAD_LENGTH]);
 }
 
 static void build_frame(uint8_t* f, const uint8_t* src_mac, uint32_t seq, uint32_t len) {
@@ -60,8 +86,14 @@ static int classify(const uint8_t* f, uint32_t len, uint32_t* seq) {
   return 1;
 }
 
-static void send_one(struct nic* nic, const uint8_t* frame, uint32_t len) {
-  while (!nic->send(nic, frame, len)) nic->flush(nic);
+/* Retries while the ring is full; 0 when the device erred and stalled (the frame is not sent). */
+static int send_one(struct nic* nic, const uint8_t* frame, uint32_t len) {
+  uint64_t since = 0;
+  while (!nic->send(nic, frame, len)) {
+    nic->flush(nic);
+    if (device_stalled(&since)) return 0;
+  }
+  return 1;
 }
 
 #define SEQ_TRACKED (1u << 20)
@@ -111,10 +143,59 @@ static int poll_receive(struct nic* nic) {
     memcpy(mac, frame + 6, 6);
     memcpy(frame, mac, 6);
     memcpy(frame + 6, nic->mac, 6);
-    send_one(nic, frame, len);
-    ++rx.echoed;
+    if (send_one(nic, frame, len)) ++rx.echoed;
   }
   return 1;
+}
+
+/* Waits until fewer than `window` frames are unanswered; 0 when the device erred and stalled. */
+static int wait_for_window(struct nic* nic, uint64_t seq, uint64_t window) {
+  if (seq - rx.good < window) return 1;
+  nic->flush(nic); /* answers come back only once the device has our frames */
+  uint64_t since = 0;
+  while (seq - rx.good >= window) {
+    if (poll_receive(nic)) {
+      since = 0;
+    } else if (device_stalled(&since)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* The send phase: how many frames went out (fewer than `count` when the device stalled). */
+static uint64_t send_frames(struct nic* nic, uint64_t count, uint64_t size, uint64_t window,
+                            uint64_t batch) {
+  for (uint64_t seq = 0; seq < count; ++seq) {
+    int sent = window == 0 || wait_for_window(nic, seq, window);
+    if (sent) {
+      build_frame(frame, nic->mac, (uint32_t)seq, (uint32_t)size);
+      sent = send_one(nic, frame, (uint32_t)size);
+    }
+    if (!sent) {
+      print("ringlane-guest: the device erred and stalled: sending ends at frame %lu\n", seq);
+      return seq;
+    }
+    if (batch != 0 && (seq + 1) % batch == 0) nic->flush(nic);
+    if (window != 0) poll_receive(nic);
+  }
+  return count;
+}
+
+/* The receive phase: until `want` frames or an end frame arrived, or the device stalled. */
+static void receive_frames(struct nic* nic, uint64_t want, int rx_any) {
+  uint64_t since = 0;
+  while ((rx_any ? rx.good + rx.other : rx.good) < want && !rx.ended) {
+    if (poll_receive(nic)) {
+      since = 0;
+      continue;
+    }
+    if (rx.echo) nic->flush(nic);
+    if (device_stalled(&since)) {
+      print("ringlane-guest: the device erred and stalled: receiving ends\n");
+      return;
+    }
+  }
 }
 
 void guest_main(uint64_t start_info) {
@@ -146,30 +227,19 @@ void guest_main(uint64_t start_info) {
   rx.echo = cmdline_is("echo", "1", 0);
   if (size < HEADER_LEN || size > FRAME_MAX) size = 64;
   uint64_t start = rdtsc();
-  for (uint64_t seq = 0; seq < count; ++seq) {
-    if (window != 0) {
-      /* Answers come back only once the device has our frames: ring the doorbell first. */
-      if (seq - rx.good >= window) nic.flush(&nic);
-      while (seq - rx.good >= window) poll_receive(&nic);
-    }
-    build_frame(frame, nic.mac, (uint32_t)seq, (uint32_t)size);
-    send_one(&nic, frame, (uint32_t)size);
-    if (batch != 0 && (seq + 1) % batch == 0) nic.flush(&nic);
-    if (window != 0) poll_receive(&nic);
-  }
+  count = send_frames(&nic, count, size, window, batch);
   nic.drain(&nic);
   print("ringlane-guest: sent %lu frames of %lu bytes in %lu cycles\n", count, size,
         rdtsc() - start);
 
-  int rx_any = cmdline_is("rx_any", "1", 0);
   rx.first_tsc = 0;
-  while ((rx_any ? rx.good + rx.other : rx.good) < want && !rx.ended) {
-    if (!poll_receive(&nic) && rx.echo) nic.flush(&nic);
-  }
+  receive_frames(&nic, want, cmdline_is("rx_any", "1", 0));
   nic.drain(&nic);
-  print("ringlane-guest: received %lu frames (%lu bad, %lu out of order, %lu duplicate, %lu other) "
-        "in %lu cycles, echoed %lu\n",
-        rx.good, rx.bad, rx.out_of_order, rx.duplicates, rx.other,
-        rx.first_tsc == 0 ? 0 : rx.last_tsc - rx.first_tsc, rx.echoed);
+  print(
+      "ringlane-guest: received %lu frames (%lu bad, %lu out of order, %lu duplicate, %lu other) "
+      "in %lu cycles, echoed %lu\n",
+      rx.good, rx.bad, rx.out_of_order, rx.duplicates, rx.other,
+      rx.first_tsc == 0 ? 0 : rx.last_tsc - rx.first_tsc, rx.echoed);
+  report_device_errors();
   print("ringlane-guest: done\n");
 }

@@ -1,6 +1,10 @@
 /* A polling virtio-net driver for a modern (virtio 1.x) PCI device: split rings, one receive and
  * one transmit queue, no offloads, no interrupts. Feature bits and register offsets are from the
- * virtio 1.2 specification, sections 2.7 and 4.1. */
+ * virtio 1.2 specification, sections 2.7 and 4.1.
+ *
+ * Nothing the device writes is trusted: the driver knows which descriptors the device holds, and
+ * a used index that jumps past a ring's worth, an id outside the ring or not held (completed
+ * twice), or a received length past its buffer is a device error (nic.h), never acted on. */
 #include "cmdline.h"
 #include "console.h"
 #include "nic.h"
@@ -59,6 +63,7 @@ struct used_elem {
 };
 
 struct queue {
+  const char* name; /* for device error reports */
   uint16_t index;
   uint16_t size;
   struct desc* desc;
@@ -71,6 +76,9 @@ struct queue {
   uint8_t* buffers;
   uint16_t free_ids[QUEUE_MAX];
   uint16_t free_count;
+  uint8_t held[QUEUE_MAX]; /* 1 while the device holds the descriptor: made available, not used */
+  uint16_t outstanding;    /* how many it holds */
+  uint32_t rejected_used;  /* the used index last refused as an overrun; 0x10000 before any */
 };
 
 static struct {
@@ -100,11 +108,13 @@ static void common_feature_write(uint32_t select, uint32_t value) {
   mmio_write32(dev.common + COMMON_GF, value);
 }
 
-static int setup_queue(struct queue* q, uint16_t index) {
+static int setup_queue(struct queue* q, uint16_t index, const char* name) {
   mmio_write16(dev.common + COMMON_Q_SELECT, index);
   uint16_t max = mmio_read16(dev.common + COMMON_Q_SIZE);
   if (max == 0) return 0;
+  q->name = name;
   q->index = index;
+  q->rejected_used = 0x10000;
   q->size = max < QUEUE_MAX ? max : QUEUE_MAX;
   q->desc = (struct desc*)ring_memory[index][0];
   q->avail = (volatile uint16_t*)ring_memory[index][1];
@@ -131,6 +141,8 @@ static int setup_queue(struct queue* q, uint16_t index) {
 
 /* Publishes one descriptor chain head in the avail ring (visible at the next notify). */
 static void make_available(struct queue* q, uint16_t id) {
+  q->held[id] = 1;
+  q->outstanding++;
   q->avail[2 + (q->avail_idx % q->size)] = id;
   q->avail_idx++;
   compiler_barrier(); /* the ring entry before the index */
@@ -151,14 +163,55 @@ static void notify(struct queue* q) {
   if (needed) mmio_write16(q->notify_addr, q->index);
 }
 
-/* Takes finished transmit buffers back; keeps used_event out of reach (no interrupts). */
+/* The device's used index; when it has moved past more elements than a ring holds, nothing is
+ * new (last_used comes back) and the overrun is counted once per bad index. */
+static uint16_t used_index(struct queue* q) {
+  uint16_t idx = q->used[1];
+  compiler_barrier(); /* the index before the elements it covers */
+  if ((uint16_t)(idx - q->last_used) <= q->size) return idx;
+  if (idx != q->rejected_used) {
+    q->rejected_used = idx;
+    if (device_error(DEVICE_ERROR_OVERRUN)) {
+      print("ringlane-guest: device error: %s used index jumped from %u to %u (ring of %u)\n",
+            q->name, q->last_used, idx, q->size);
+    }
+  }
+  return q->last_used;
+}
+
+/* Takes the used element at last_used: its id when the device held that descriptor, which is
+ * then ours again, or -1 for a device error. */
+static int32_t take_used(struct queue* q, uint32_t* len) {
+  volatile struct used_elem* e = &used_ring(q)[q->last_used % q->size];
+  uint32_t id = e->id;
+  *len = e->len;
+  uint16_t at = q->last_used++;
+  if (id >= q->size) {
+    if (device_error(DEVICE_ERROR_BAD_ID)) {
+      print("ringlane-guest: device error: %s id %u out of range (used index %u, ring of %u)\n",
+            q->name, id, at, q->size);
+    }
+    return -1;
+  }
+  if (!q->held[id]) {
+    if (device_error(DEVICE_ERROR_DOUBLE)) {
+      print("ringlane-guest: device error: %s id %u completed twice (used index %u)\n", q->name, id,
+            at);
+    }
+    return -1;
+  }
+  q->held[id] = 0;
+  q->outstanding--;
+  return (int32_t)id;
+}
+
+/* Takes finished transmit buffers back; keeps used_event out of reach (no interrupts). At most a
+ * ring's worth per call: used_index bounds it. */
 static void reap_tx(struct queue* q) {
-  uint16_t used_idx = q->used[1];
-  compiler_barrier();
-  while (q->last_used != used_idx) {
-    uint32_t id = used_ring(q)[q->last_used % q->size].id;
-    q->last_used++;
-    if (id < q->size) q->free_ids[q->free_count++] = (uint16_t)id;
+  for (uint16_t n = (uint16_t)(used_index(q) - q->last_used); n > 0; --n) {
+    uint32_t len;
+    int32_t id = take_used(q, &len);
+    if (id >= 0) q->free_ids[q->free_count++] = (uint16_t)id;
   }
   q->avail[2 + q->size] = (uint16_t)(q->last_used + 0x8000);
 }
@@ -185,28 +238,54 @@ static void virtio_flush(struct nic* nic) {
   reap_tx(&dev.tx);
 }
 
+/* Waits until the device has given back every transmit buffer. One that completed an id twice
+ * may never complete the id it skipped: then the wait ends (device_stalled), so the workload
+ * still reports. */
 static void virtio_drain(struct nic* nic) {
   virtio_flush(nic);
-  while (dev.tx.free_count != dev.tx.size) reap_tx(&dev.tx);
+  struct queue* q = &dev.tx;
+  uint16_t left = q->outstanding;
+  uint64_t since = 0;
+  while (q->outstanding != 0) {
+    reap_tx(q);
+    if (q->outstanding != left) {
+      left = q->outstanding;
+      since = 0;
+    } else if (device_stalled(&since)) {
+      print("ringlane-guest: transmit drain gave up: the device still holds %u buffers\n", left);
+      return;
+    }
+  }
+}
+
+/* Copies a received frame out of its buffer: 0 for a runt, and for a length the buffer cannot
+ * hold, a device error (nothing past the buffer is read). */
+static uint32_t copy_frame(struct queue* q, uint32_t id, uint32_t len, void* out, uint32_t cap) {
+  if (len > BUF_SIZE) {
+    if (device_error(DEVICE_ERROR_BAD_LENGTH)) {
+      print(
+          "ringlane-guest: device error: %s id %u length %u larger than its buffer of %u "
+          "(used index %u)\n",
+          q->name, id, len, BUF_SIZE, (uint16_t)(q->last_used - 1));
+    }
+    return 0;
+  }
+  if (len <= NET_HDR_LEN) return 0;
+  uint32_t frame_len = len - NET_HDR_LEN;
+  if (frame_len > cap) frame_len = cap;
+  memcpy(out, q->buffers + (uint64_t)id * BUF_SIZE + NET_HDR_LEN, frame_len);
+  return frame_len;
 }
 
 static uint32_t virtio_receive(struct nic* nic, void* out, uint32_t cap) {
   (void)nic;
   struct queue* q = &dev.rx;
-  if (q->last_used == q->used[1]) return 0;
-  compiler_barrier(); /* the element after the index that covers it */
-  volatile struct used_elem* e = &used_ring(q)[q->last_used % q->size];
-  uint32_t id = e->id;
-  uint32_t len = e->len;
-  q->last_used++;
+  if (q->last_used == used_index(q)) return 0;
+  uint32_t len;
+  int32_t id = take_used(q, &len);
   q->avail[2 + q->size] = (uint16_t)(q->last_used + 0x8000);
-  if (id >= q->size) return 0; /* a device bug; the buffer is lost rather than trusted */
-  uint32_t frame_len = 0;
-  if (len > NET_HDR_LEN && len <= BUF_SIZE) {
-    frame_len = len - NET_HDR_LEN;
-    if (frame_len > cap) frame_len = cap;
-    memcpy(out, q->buffers + (uint64_t)id * BUF_SIZE + NET_HDR_LEN, frame_len);
-  }
+  if (id < 0) return 0; /* not a buffer the device held: nothing to read or give back */
+  uint32_t frame_len = copy_frame(q, (uint32_t)id, len, out, cap);
   make_available(q, (uint16_t)id);
   /* Hand buffers back in batches: one doorbell per 32 frames, or when the ring runs low. */
   if ((uint16_t)(q->avail_idx - q->notified_idx) >= 32) notify(q);
@@ -258,7 +337,7 @@ int virtio_net_probe(struct nic* nic) {
     return 0;
   }
   mmio_write16(dev.common + COMMON_MSIX, NO_VECTOR);
-  if (!setup_queue(&dev.rx, 0) || !setup_queue(&dev.tx, 1)) {
+  if (!setup_queue(&dev.rx, 0, "receive") || !setup_queue(&dev.tx, 1, "transmit")) {
     print("ringlane-guest: virtio-net queues missing\n");
     mmio_write8(dev.common + COMMON_STATUS, STATUS_FAILED);
     return 0;
@@ -275,7 +354,8 @@ int virtio_net_probe(struct nic* nic) {
   notify(&dev.rx);
   nic->name = dev.event_idx ? "virtio-net event_idx" : "virtio-net";
   for (int i = 0; i < 6; ++i) {
-    nic->mac[i] = (features & F_MAC) ? mmio_read8(dev.device_cfg + (uint64_t)i) : (uint8_t)(i == 0 ? 2 : i);
+    nic->mac[i] =
+        (features & F_MAC) ? mmio_read8(dev.device_cfg + (uint64_t)i) : (uint8_t)(i == 0 ? 2 : i);
   }
   nic->send = virtio_send;
   nic->flush = virtio_flush;
