@@ -55,6 +55,18 @@ int device_stalled(uint64_t* since) {
   return now - *since > STALL_CYCLES;
 }
 
+/* give_up=CYCLES: frames may be lost on the way (a backend killed under the guest's traffic);
+ * waiting this long without an answer gives the unanswered ones up instead of waiting forever.
+ * A full transmit ring is waited out whatever the time: a backend may hold it for a while. */
+static uint64_t give_up_cycles;
+
+static int no_answer_for_too_long(uint64_t* since) {
+  if (give_up_cycles == 0) return 0;
+  uint64_t now = rdtsc();
+  if (*since == 0) *since = now;
+  return now - *since > give_up_cycles;
+}
+
 static void report_device_errors(void) {
   const uint64_t* n = device_errors;
   print("ringlane-guest: device errors %lu (double %lu, bad id %lu, overrun %lu, bad length %lu)\n",
@@ -96,13 +108,14 @@ static int send_one(struct nic* nic, const uint8_t* frame, uint32_t len) {
   return 1;
 }
 
-#define SEQ_TRACKED (1u << 20)
+#define SEQ_TRACKED (1u << 23) /* 8 Mi frames: enough for the long switch stress run */
 
 static uint8_t frame[FRAME_MAX];
 static uint8_t seen[SEQ_TRACKED / 8]; /* sequence numbers received, to find duplicates */
 
 static struct {
   uint64_t good, bad, other, echoed, out_of_order, duplicates;
+  uint64_t given_up;            /* frames sent whose answers were given up on (give_up=) */
   uint64_t first_tsc, last_tsc; /* when the first and the latest frame arrived */
   uint32_t expected;
   int echo;
@@ -148,16 +161,26 @@ static int poll_receive(struct nic* nic) {
   return 1;
 }
 
-/* Waits until fewer than `window` frames are unanswered; 0 when the device erred and stalled. */
+/* Frames sent and neither answered nor given up on (negative once late answers to frames given
+ * up on arrive). */
+static int64_t unanswered(uint64_t seq) {
+  return (int64_t)(seq - rx.good - rx.given_up);
+}
+
+/* Waits until fewer than `window` frames are unanswered; 0 when the device erred and stalled.
+ * With give_up=, answers that do not come are given up on and sending goes on. */
 static int wait_for_window(struct nic* nic, uint64_t seq, uint64_t window) {
-  if (seq - rx.good < window) return 1;
+  if (unanswered(seq) < (int64_t)window) return 1;
   nic->flush(nic); /* answers come back only once the device has our frames */
   uint64_t since = 0;
-  while (seq - rx.good >= window) {
+  while (unanswered(seq) >= (int64_t)window) {
     if (poll_receive(nic)) {
       since = 0;
     } else if (device_stalled(&since)) {
       return 0;
+    } else if (no_answer_for_too_long(&since)) {
+      rx.given_up += (uint64_t)unanswered(seq);
+      since = 0;
     }
   }
   return 1;
@@ -195,6 +218,10 @@ static void receive_frames(struct nic* nic, uint64_t want, int rx_any) {
       print("ringlane-guest: the device erred and stalled: receiving ends\n");
       return;
     }
+    if (no_answer_for_too_long(&since)) {
+      print("ringlane-guest: no frame for give_up cycles: receiving ends\n");
+      return;
+    }
   }
 }
 
@@ -225,6 +252,7 @@ void guest_main(uint64_t start_info) {
   uint64_t batch = cmdline_number("batch", 0);
   uint64_t want = cmdline_number("recv", 0);
   rx.echo = cmdline_is("echo", "1", 0);
+  give_up_cycles = cmdline_number("give_up", 0);
   if (size < HEADER_LEN || size > FRAME_MAX) size = 64;
   uint64_t start = rdtsc();
   count = send_frames(&nic, count, size, window, batch);
@@ -241,5 +269,6 @@ void guest_main(uint64_t start_info) {
       rx.good, rx.bad, rx.out_of_order, rx.duplicates, rx.other,
       rx.first_tsc == 0 ? 0 : rx.last_tsc - rx.first_tsc, rx.echoed);
   report_device_errors();
+  if (give_up_cycles != 0) print("ringlane-guest: gave up on %lu unanswered frames\n", rx.given_up);
   print("ringlane-guest: done\n");
 }

@@ -17,18 +17,18 @@ constexpr uint32_t kTxRing = 1;
 
 Result<std::unique_ptr<VhostUserNetBackend>> VhostUserNetBackend::create(
     const std::string& socket_path, const GuestRam& ram) {
+  auto failed = [&](const Error& e) {
+    return Error(e.code(), "vhost-user socket " + socket_path + ": " + e.message());
+  };
   Result<vhost_user::VhostUserFrontend> frontend =
       vhost_user::VhostUserFrontend::connect(socket_path);
-  if (!frontend.ok()) {
-    return Error(frontend.error().code(),
-                 "vhost-user socket " + socket_path + ": " + frontend.error().message());
-  }
+  if (!frontend.ok()) return failed(frontend.error());
   Result<uint64_t> features = frontend->get_features();
-  if (!features.ok()) return features.error();
-  RINGLANE_TRY(frontend->set_owner());
+  if (!features.ok()) return failed(features.error());
+  if (Status s = frontend->set_owner(); !s.ok()) return failed(s.error());
   vhost_user::SharedRegion region{0, ram.size(), reinterpret_cast<uint64_t>(ram.base()), 0,
                                   ram.fd()};
-  RINGLANE_TRY(frontend->set_mem_table(&region, 1));
+  if (Status s = frontend->set_mem_table(&region, 1); !s.ok()) return failed(s.error());
   return std::unique_ptr<VhostUserNetBackend>(
       new VhostUserNetBackend(std::move(*frontend), ram, *features));
 }
