@@ -13,8 +13,10 @@ import report  # noqa: E402
 from switch_bench import NESTED, SLOW, SwitchBench  # noqa: E402
 
 FRAMES = 40000 if NESTED else 200000
-# The short form of the stress test: switches done while the guest sends.
-STRESS_SWITCHES = 10 if NESTED else 40
+# The short form of the stress test: switches done while the guest sends. perf/switch_stress.py
+# runs the long form through these variables.
+STRESS_SWITCHES = int(os.environ.get("RINGLANE_STRESS_SWITCHES", 10 if NESTED else 40))
+STRESS_FRAMES = int(os.environ.get("RINGLANE_STRESS_FRAMES", FRAMES))
 
 
 class LiveSwitch(SwitchBench):
@@ -56,7 +58,7 @@ class LiveSwitch(SwitchBench):
         self.finish_exact()
 
     def test_many_switches_under_traffic_lose_nothing(self):
-        self.start_vmm(FRAMES)
+        self.start_vmm(STRESS_FRAMES)
         self.wait_for_tap_traffic(2000)
         started = time.monotonic()
         done = 0
