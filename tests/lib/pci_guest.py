@@ -25,6 +25,12 @@ NVME_MAX_VFS = 2
 # ahci claims the q35 chipset's SATA function, which shares an IOMMU group with the LPC bridge
 # and SMBus functions: a group that is not viable for VFIO.
 MODULES = ["e1000e", "nvme", "vfio-pci", "ahci"]
+# QEMU 7.2's e1000e aborts (e1000e_intrmgr_on_msix_throttling_timer: msix_enabled) when an
+# MSI-X throttling timer is still armed as MSI-X goes off, as when the guest's driver lets the
+# device go to vfio-pci. Linux's e1000e arms one on every MSI-X interrupt (it writes EITR 1 even
+# with throttling off), so here it uses MSI (IntMode=1): no MSI-X timer is ever armed by it.
+# modprobe takes the parameters from the kernel command line.
+E1000E_PARAMS = "e1000e.IntMode=1 e1000e.InterruptThrottleRate=0"
 
 
 def devices(frames_port, peer_port, nvme_image):
@@ -56,7 +62,7 @@ def run(command, frames_port=0, peer_port=0, memory_mib=2048, timeout=1200, env=
             f.truncate(16 << 20)
         return nested_kvm.run(command, memory_mib=memory_mib, timeout=timeout, env=env,
                               devices=devices(frames_port or 9, peer_port or 47999, image),
-                              cmdline="intel_iommu=on iommu=pt", modules=MODULES)
+                              cmdline="intel_iommu=on iommu=pt " + E1000E_PARAMS, modules=MODULES)
 
 
 def reexec_in_guest(**kwargs):
