@@ -40,6 +40,9 @@ Status TapNetBackend::start(const NetQueues& queues) {
   bool indirect = (queues.features & virtio::bit(virtio::kFRingIndirectDesc));
   rx_.configure(queues.memory, *rx, event_idx, indirect, queues.rx_next_avail);
   tx_.configure(queues.memory, *tx, event_idx, indirect, queues.tx_next_avail);
+  // Virtqueue numbers as the guest's driver has them.
+  rx_.set_label(queues.nic + " queue 0 (rx)");
+  tx_.set_label(queues.nic + " queue 1 (tx)");
   rx_.set_call_fd(queues.rx.call_fd);
   tx_.set_call_fd(queues.tx.call_fd);
   rx_.clear_broken();

@@ -51,6 +51,7 @@ Status VirtioNetDevice::activate(uint64_t features, std::span<const VirtqueueCon
   if (queues.size() != 2) return Error(EINVAL, "virtio-net needs two queues");
   queues_ = {};
   queues_.features = features;
+  queues_.nic = config_.name;
   queues_.memory = &memory_;
   queues_.rx = queues[0];
   queues_.tx = queues[1];

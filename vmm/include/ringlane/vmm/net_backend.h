@@ -13,6 +13,7 @@
 namespace ringlane::vmm {
 
 struct NetQueues {
+  std::string nic;  // the card's name, for log lines about its queues
   uint64_t features = 0;
   const vhost_user::GuestMemory* memory = nullptr;
   VirtqueueConfig rx;  // virtqueue 0: the guest's receive queue
