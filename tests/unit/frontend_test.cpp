@@ -68,8 +68,7 @@ TEST_F(FrontendTest, AnUnansweredRequestEndsTheConnection) {
   ASSERT_FALSE(base.ok());
   EXPECT_EQ(base.error().code(), ETIMEDOUT);
   EXPECT_FALSE(front_->usable());
-  EXPECT_NE(front_->end_reason().find("GET_VRING_BASE"), std::string::npos)
-      << front_->end_reason();
+  EXPECT_NE(front_->end_reason().find("GET_VRING_BASE"), std::string::npos) << front_->end_reason();
   // The backend got the request and then end-of-file: nothing more was sent.
   auto m = backend_receive();
   ASSERT_TRUE(m.has_value());

@@ -50,7 +50,9 @@ class VhostUserFrontend {
   // Connects to a backend listening on `path`.
   static Result<VhostUserFrontend> connect(const std::string& path);
   // Speaks over a connected socket (a socketpair in tests).
-  static VhostUserFrontend adopt(UniqueFd fd) { return VhostUserFrontend(MessageChannel(std::move(fd))); }
+  static VhostUserFrontend adopt(UniqueFd fd) {
+    return VhostUserFrontend(MessageChannel(std::move(fd)));
+  }
   // How long each request waits for its answer (kTimeout unless changed).
   void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
