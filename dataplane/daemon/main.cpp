@@ -209,7 +209,19 @@ int run_daemon(int argc, char** argv) {
   }
   double seconds = elapsed();
   engine.stop();
-  std::string summary = dataplane::summary_json(engine, seconds).dump(2);
+  nlohmann::json doc = dataplane::summary_json(engine, seconds);
+  // The vhost-user connection's own counters (the control thread's; read on it).
+  for (auto& port : doc["ports"]) {
+    for (auto* p : vhost_ports) {
+      if (p->name() != port["name"].get<std::string>()) continue;
+      const auto& s = p->device().stats();
+      port["vhost_user"] = {{"messages", s.messages.get()},
+                            {"bad_messages", s.bad_messages.get()},
+                            {"connections", s.connections.get()},
+                            {"disconnects", s.disconnects.get()}};
+    }
+  }
+  std::string summary = doc.dump(2);
   if (cfg.summary_path.empty() || cfg.summary_path == "-") {
     std::printf("%s\n", summary.c_str());
   } else {

@@ -1,7 +1,11 @@
 """A hostile guest on one port of a running ringlane: every malformed ring of the issue's list
 breaks only that guest's queue (NEEDS_RESET, counted), ringlane keeps running, and the guests on
-the other ports, served by the same worker, lose nothing."""
+the other ports, served by the same worker, lose nothing. The same for hostile messages: ring
+addresses outside the memory table and an oversized message cost at most the one queue (or the
+one connection) they came on, and the whole attack loop (tests/integration/hostile_frontend
+--loop) leaves the neighbours forwarding."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -14,6 +18,11 @@ import report  # noqa: E402
 
 HOSTILE = os.environ.get("RINGLANE_HOSTILE_FRONTEND",
                          os.path.join(peers.ROOT, "build", "tests", "integration", "hostile_frontend"))
+
+
+def port_vhost_user(summary, name):
+    """The port's vhost-user connection counters: messages, bad_messages, connections, disconnects."""
+    return next(p["vhost_user"] for p in summary["ports"] if p["name"] == name)
 
 
 class HostileGuest(unittest.TestCase):
@@ -51,6 +60,95 @@ class HostileGuest(unittest.TestCase):
             self.assertEqual(totals["drops"], 0, summary)
             self.assertEqual(sum(q["ring_errors"] for q in peers.port_queues(summary, name)), 0)
         self.assertEqual(peers.port_totals(summary, "vm0")["rx_packets"], stats[0]["tx"])
+
+    def start_neighbours(self):
+        """ringlane with vm0 <-> vm1 forwarding testpmd's traffic, and evil free for an attacker."""
+        work = tempfile.mkdtemp(prefix="rl-hostile-")
+        ports = [{"name": n, "path": os.path.join(work, f"{n}.sock")} for n in ("vm0", "vm1", "evil")]
+        rl = peers.Ringlane(ports, workdir=work, extra=["--xconnect", "vm0:vm1"])
+        self.addCleanup(rl.kill)
+        vdevs = [peers.virtio_user(i, p["path"]) for i, p in enumerate(ports[:2])]
+        tp = peers.Testpmd(vdevs, "rlhostile", main_lcore=1, interactive=True, workdir=work)
+        self.addCleanup(tp.kill)
+        tp.wait_output("testpmd>", timeout=30)
+        tp.command("start tx_first")
+        time.sleep(0.5)
+        return ports[2]["path"], rl, tp
+
+    def assert_forwarding(self, before, after, when):
+        for p in (0, 1):
+            self.assertGreater(after[p]["rx"] - before[p]["rx"], 10_000, f"neighbours stalled {when}")
+
+    def stop_neighbours(self, rl, tp):
+        """Stops traffic, then ringlane; its summary and log. Checks the neighbours lost nothing,
+        saw no bad message, ring error or reconnection, and no warning names them."""
+        tp.command("stop")
+        time.sleep(0.5)
+        stats = tp.port_stats()
+        tp.quit()
+        summary = rl.stop()
+        log = rl.process.output()
+        for name in ("vm0", "vm1"):
+            vu = port_vhost_user(summary, name)
+            self.assertEqual(vu["connections"], 1, summary)
+            self.assertLessEqual(vu["disconnects"], 1, summary)  # testpmd quitting
+            self.assertEqual(vu["bad_messages"], 0, summary)
+            self.assertEqual(peers.port_totals(summary, name)["drops"], 0, summary)
+            self.assertEqual(sum(q["ring_errors"] for q in peers.port_queues(summary, name)), 0)
+            self.assertIsNone(re.search(rf"^\S+ ringlane warn: {name}\b", log, re.M), log[-3000:])
+        self.assertEqual(peers.port_totals(summary, "vm0")["rx_packets"], stats[0]["tx"])
+        self.assertEqual(peers.port_totals(summary, "vm1")["rx_packets"], stats[1]["tx"])
+        return summary, log
+
+    def test_outside_memory_table_and_oversized_cost_one_queue(self):
+        evil, rl, tp = self.start_neighbours()
+        t0 = tp.port_stats()
+        # REPLY_ACK: the receive queue's rings outside the memory table are refused with an error
+        # reply; the connection stays and the transmit queue of the same device is still served.
+        outside = subprocess.run([HOSTILE, evil, "ring_outside_table"], capture_output=True, text=True,
+                                 timeout=20)
+        t1 = tp.port_stats()
+        # A 64 KiB payload: ringlane drops that connection, and only it.
+        oversized = subprocess.run([HOSTILE, evil, "oversized"], capture_output=True, text=True, timeout=20)
+        t2 = tp.port_stats()
+        time.sleep(0.5)
+        t3 = tp.port_stats()
+        summary, log = self.stop_neighbours(rl, tp)
+        self.assertEqual(outside.returncode, 0, outside.stdout + outside.stderr)
+        self.assertIn("refused", outside.stdout)
+        self.assertEqual(oversized.returncode, 0, oversized.stdout + oversized.stderr)
+        self.assertIn("connection dropped", oversized.stdout)
+        self.assert_forwarding(t0, t1, "around the ring addresses outside the table")
+        self.assert_forwarding(t1, t2, "around the oversized message")
+        self.assert_forwarding(t2, t3, "after the attacks")
+        evil_vu = port_vhost_user(summary, "evil")
+        self.assertEqual(evil_vu["connections"], 2, summary)
+        self.assertEqual(evil_vu["disconnects"], 2, summary)
+        self.assertEqual(evil_vu["bad_messages"], 2, summary)
+        self.assertEqual(sum(q["ring_errors"] for q in peers.port_queues(summary, "evil")), 0, summary)
+        self.assertRegex(log, r"warn: evil: vring 0: ring addresses outside guest memory")
+        self.assertRegex(log, r"evil: frontend disconnected \(message payload of 65536 bytes")
+
+    def test_attack_loop_leaves_neighbours_forwarding(self):
+        evil, rl, tp = self.start_neighbours()
+        t0 = tp.port_stats()
+        loop = subprocess.run([HOSTILE, evil, "--loop", "3", "--flood-ms", "10"], capture_output=True,
+                              text=True, timeout=30)
+        t1 = tp.port_stats()
+        time.sleep(0.5)
+        t2 = tp.port_stats()
+        summary, _ = self.stop_neighbours(rl, tp)
+        # Exit 0: ringlane answered every attack as the attacker expected.
+        self.assertEqual(loop.returncode, 0, loop.stdout + loop.stderr)
+        counts = dict(kv.split("=") for kv in loop.stdout.split("loop: ", 1)[1].split())
+        self.assertGreaterEqual(int(counts["cycles"]), 1, loop.stdout)
+        self.assert_forwarding(t0, t1, "during the attack loop")
+        self.assert_forwarding(t1, t2, "after the attack loop")
+        evil_vu = port_vhost_user(summary, "evil")
+        # Every connection the attacker set up was ringlane's, and each ended.
+        self.assertEqual(evil_vu["connections"], int(counts["connections"]), summary)
+        self.assertEqual(evil_vu["disconnects"], int(counts["connections"]), summary)
+        self.assertGreaterEqual(evil_vu["bad_messages"], int(counts["invalid_refused"]), summary)
 
     def test_descriptor_loop(self):
         self.attack("loop")

@@ -65,6 +65,8 @@ void VhostUserEndpoint::on_connection_ready(uint32_t events) {
   for (int budget = 0; budget < 256 && channel_; ++budget) {
     auto message = channel_->receive();
     if (!message) {
+      // A malformed message (oversized, too many fds) counts; the frontend closing does not.
+      if (message.error().code() != ECONNRESET) backend_.stats().bad_messages.inc();
       drop_connection(message.error().to_string());
       return;
     }
