@@ -36,6 +36,15 @@ Error VhostUserFrontend::end(Error why) {
   return why;
 }
 
+bool VhostUserFrontend::wait_readable(std::chrono::steady_clock::time_point deadline) const {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  pollfd p{channel_.fd(), POLLIN, 0};
+  ::poll(&p, 1, static_cast<int>(left.count()));
+  return true;
+}
+
 Result<Message> VhostUserFrontend::await_reply(Request r) {
   auto deadline = std::chrono::steady_clock::now() + timeout_;
   for (;;) {
@@ -53,14 +62,10 @@ Result<Message> VhostUserFrontend::await_reply(Request r) {
       }
       return std::move(reply);
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+    if (!wait_readable(deadline)) {
       return end(Error(ETIMEDOUT, std::string("no answer from the backend to ") + to_string(r) +
                                       " within " + std::to_string(timeout_.count()) + " ms"));
     }
-    pollfd p{channel_.fd(), POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>(left.count()));
   }
 }
 
@@ -74,11 +79,7 @@ bool VhostUserFrontend::release(std::chrono::milliseconds wait) {
       break;
     }
     if (m->has_value()) continue;  // a late reply: its request was given up on
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{channel_.fd(), POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>(left.count()));
+    if (!wait_readable(deadline)) return false;
   }
   return true;
 }

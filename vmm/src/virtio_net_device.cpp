@@ -81,14 +81,14 @@ Result<QueuePositions> VirtioNetDevice::completed_positions() const {
 }
 
 Status VirtioNetDevice::check_positions() const {
-  Result<vhost_user::RingLayout> rx = ring_layout(memory_, queues_.rx);
-  if (!rx.ok()) return rx.error();
-  Result<vhost_user::RingLayout> tx = ring_layout(memory_, queues_.tx);
-  if (!tx.ok()) return tx.error();
-  if (Status s = vhost_user::check_resume_position(*rx, queues_.rx_next_avail); !s.ok()) {
+  Result<QueuePositions> used = completed_positions();
+  if (!used.ok()) return used.error();
+  if (Status s = vhost_user::check_resume_position(used->rx_next_avail, queues_.rx_next_avail);
+      !s.ok()) {
     return Error(s.error().code(), "receive queue: " + s.error().message());
   }
-  if (Status s = vhost_user::check_resume_position(*tx, queues_.tx_next_avail); !s.ok()) {
+  if (Status s = vhost_user::check_resume_position(used->tx_next_avail, queues_.tx_next_avail);
+      !s.ok()) {
     return Error(s.error().code(), "transmit queue: " + s.error().message());
   }
   return {};
@@ -128,7 +128,6 @@ Result<std::unique_ptr<NetBackend>> VirtioNetDevice::switch_backend(
       if (next->running()) {
         // It failed half-way and could not be made to let go: it holds the rings now.
         log_line(LogLevel::error, config_.name + ": " + s.error().message());
-        std::unique_ptr<NetBackend> previous = std::move(backend_);
         backend_ = std::move(next);
         return s.error();
       }

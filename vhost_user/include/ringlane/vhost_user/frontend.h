@@ -86,6 +86,8 @@ class VhostUserFrontend {
   // Sends a request that has an answer and returns the answer's payload as a u64 or VringState.
   Result<Message> request_reply(Request r, const void* payload, uint32_t size);
   Result<Message> await_reply(Request r);
+  // Waits until the socket is readable or `deadline` passes; false once it has passed.
+  bool wait_readable(std::chrono::steady_clock::time_point deadline) const;
   // The connection failed or a request went unanswered: stop using it.
   Error end(Error why);
 
