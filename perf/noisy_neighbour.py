@@ -20,6 +20,8 @@ machine. Reported per phase:
   rl ctl       CPU used by ringlane's control thread (every vhost-user message, connect and
                disconnect is handled there), in cores;
   attacker     CPU used by the attacker, in cores (from its own summary, over its lifetime);
+  gen on CPU   the share of the interval the generator's forwarding thread was on a core, and
+               Mpps per gen core, the Mpps divided by it;
   foreign      CPU used by processes this script did not start, in cores;
   and per second: how often ringlane's worker thread and the generator's forwarding thread were
   preempted (involuntary context switches), the worker's page faults, and the TLB-shootdown and
@@ -33,14 +35,20 @@ attacks, kicks, invalid and dropping messages, anything ringlane answered unexpe
 ringlane's summary counters per port (vhost-user messages, bad messages, connections,
 disconnects, ring errors, drops).
 
-The machine has two cores and both are busy-polled, so the attacker necessarily takes CPU from
-one of them: --attacker-cpu chooses which (default 0, the guests' core: testpmd stands for the
-good guests) or 'any' to leave it to the scheduler. Its CPU use is reported so its share of any
-loss can be told from ringlane's. By default it attacks as fast as it can (--rate 0) and floods
-for 20 ms per cycle; --rate N caps its cycles per second, so the attack is the same whatever
-answers it how fast, and --flood-ms sets the floods' length. --attacks plays only some attacks
-(ring, kicks, invalid, dropping), --control-cpu pins ringlane's control thread to a core: both
-are for finding out where a loss comes from.
+Where everything runs: ringlane's worker on core 1, the generator on core 0. On a machine with 4
+cores or more, the attacker gets core 2 and ringlane's control thread core 3, as in a deployment
+where a hostile guest's vCPUs and ringlane's housekeeping are each on their own cores; with 3, the
+attacker and the control thread share core 2. With 2 cores (the machines this was written on),
+there is no core to spare: the attacker and the control thread (which by default keeps off the
+worker cores) run on core 0 and take CPU from the generator, which stands for the good guests. A
+kick flood, which ringlane never reads, then lowers the Mpps as much as any attack. So each phase
+also reports the generator thread's time on its core ("gen on CPU") and the Mpps per second it
+ran ("Mpps per gen core"): the Mpps the good guests would reach with their core to themselves.
+Its ratio noisy/quiet is the attack's cost through ringlane; the plain Mpps ratio is the figure the
+target is judged on. --attacker-cpu and --control-cpu move them; --rate N caps the attacker's
+cycles per second (default 0: as fast as it can) and --flood-ms sets the floods' length (default
+20 ms per cycle); --attacks plays only some attacks (ring, kicks, invalid, dropping), to find out
+where a loss comes from.
 
 Exit status 0 when the run completed (whether or not the target was met: it is a benchmark),
 1 when something could not be set up, 130 when interrupted. Run as root:
@@ -105,8 +113,10 @@ def thread_sample(pid, tid):
             stat = f.read().rsplit(")", 1)[1].split()
         with open(f"/proc/{pid}/task/{tid}/status") as f:
             nv = re.search(r"^nonvoluntary_ctxt_switches:\s*(\d+)", f.read(), re.M)
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            on_cpu_ns = int(f.read().split()[0])
         return {"ticks": int(stat[11]) + int(stat[12]), "minflt": int(stat[7]),
-                "preempted": int(nv.group(1)) if nv else 0}
+                "preempted": int(nv.group(1)) if nv else 0, "on_cpu": on_cpu_ns / 1e9}
     except (OSError, IndexError, ValueError):
         return None
 
@@ -176,18 +186,17 @@ class Bench:
 
     def start(self):
         log(f"ringlane: ports vm0 <-> vm1 and evil, one worker on core {WORKER_CORE}")
-        self.rl = peers.Ringlane(self.ports, cores=str(WORKER_CORE), workdir=self.work,
-                                 extra=["--xconnect", "vm0:vm1", "--stats-interval", "0.5"])
+        extra = ["--xconnect", "vm0:vm1", "--stats-interval", "0.5"]
+        if self.args.control_cpu is not None:
+            extra += ["--control-cores", self.args.control_cpu]
+        self.rl = peers.Ringlane(self.ports, cores=str(WORKER_CORE), workdir=self.work, extra=extra)
+        log("ringlane: " + re.search(r"running: .*", self.rl.process.output()).group(0))
         log("generator: testpmd, two net_virtio_user ports (vm0, vm1), io forwarding on core 0")
         vc.GEN_PREFIX = GEN_PREFIX
         self.gen = vc.Generator([p["path"] for p in self.ports[:2]], False, self.args.size, self.work,
                                 self.args.bursts, "")
         peers.wait_for(lambda: self.rl.process.output().count("frontend connected") >= 2, 20,
                        "both generator ports to connect to ringlane")
-        if self.args.control_cpu is not None:
-            # The main thread's id is the process id: this pins that thread alone.
-            os.sched_setaffinity(self.rl.pid, {self.args.control_cpu})
-            log(f"ringlane's control thread pinned to core {self.args.control_cpu}")
         self.gen.start()
 
     def attacker_argv(self, seconds):
@@ -209,6 +218,7 @@ class Bench:
                 raise Failure("the attacker exited at once:\n" + attacker.output()[-2000:])
         worker_tid = find_thread(self.rl.pid, "rl-worker")
         gen_tid = find_thread(self.gen.tp.process.pid, "rte-worker")
+        mono0 = time.monotonic()
         ctl0, wk0 = thread_sample(self.rl.pid, self.rl.pid), thread_sample(self.rl.pid, worker_tid)
         gw0, irq0 = thread_sample(self.gen.tp.process.pid, gen_tid), interrupts(WORKER_CORE)
         self.gen.clear()
@@ -224,6 +234,7 @@ class Bench:
         gen_cycles = self.gen.cycles()
         ctl1, wk1 = thread_sample(self.rl.pid, self.rl.pid), thread_sample(self.rl.pid, worker_tid)
         gw1, irq1 = thread_sample(self.gen.tp.process.pid, gen_tid), interrupts(WORKER_CORE)
+        sampled = time.monotonic() - mono0  # the threads' samples span a little more than [t0, t1]
         seconds = t1 - t0
         tick = 1.0 / os.sysconf("SC_CLK_TCK")
         pkts = sum(s1[p]["rx"] - s0[p]["rx"] for p in (0, 1))
@@ -242,6 +253,12 @@ class Bench:
             "generator_thread": rates(gw0, gw1, seconds),
             "worker_core_irqs": rates(irq0, irq1, seconds),
             "foreign_cores": vc.foreign_cores(cpu0, cpu1, seconds),
+            # The share of the interval the generator's forwarding thread was on its core, and the
+            # Mpps it moved per second it ran: what the good guests would reach with their core to
+            # themselves. On two cores the attacker's CPU comes out of the generator's core; this
+            # takes that out and leaves what the attack cost through ringlane.
+            "gen_on_cpu": (gw1["on_cpu"] - gw0["on_cpu"]) / sampled if gw0 and gw1 else None,
+            "worker_on_cpu": (wk1["on_cpu"] - wk0["on_cpu"]) / sampled if wk0 and wk1 else None,
             "attacker": None,
         }
         if attacker is not None:
@@ -258,6 +275,8 @@ class Bench:
             counts["cores"] = counts["cpu_seconds"] / counts["seconds"] if counts["seconds"] else None
             result["attacker"] = counts
             self.hostile_runs.append(counts)
+        result["mpps_per_gen_core"] = (result["mpps"] / result["gen_on_cpu"]
+                                       if result["gen_on_cpu"] else None)
         time.sleep(a.settle)
         if pkts < 1000 or min(per_dir) <= 0:
             raise Failure(f"phase {kind}{index}: traffic did not flow both ways ({per_dir} Mpps)")
@@ -309,19 +328,19 @@ def report(bench, summary, args):
     print(f"Noisy neighbour: {args.size}-byte frames, {args.seconds:g} s per phase, attacker on "
           f"{'any core' if args.attacker_cpu == 'any' else 'core ' + args.attacker_cpu}, "
           f"--flood-ms {args.flood_ms} --pause-ms {args.pause_ms} --rate {args.rate:g} --attacks {args.attacks}"
-          + (f", ringlane's control thread pinned to core {args.control_cpu}" if args.control_cpu is not None
-             else ""))
+          + f", ringlane's control thread on core(s) {args.control_cpu or 'apart from the worker (its default)'}")
     print()
-    print("| phase | Mpps | gen cyc/pkt | gen busy | rl cyc/pkt | rl busy | rl control | attacker | foreign "
+    print("| phase | Mpps | gen on CPU | Mpps per gen core | gen cyc/pkt | gen busy | rl cyc/pkt | rl busy | rl control | attacker | foreign "
           "| worker preempted/s | worker faults/s | gen preempted/s | core 1 TLB/s | core 1 CAL/s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
     def per_s(d, k):
         return vc.fmt(d and d.get(k), ".0f")
 
     for p in phases:
         att = p["attacker"]
-        print(f"| {p['phase']}{p['index']} | {p['mpps']:.3f} | {vc.fmt(p['gen_cycles_per_packet'], '.0f')} | "
+        print(f"| {p['phase']}{p['index']} | {p['mpps']:.3f} | {vc.pct(p['gen_on_cpu'])} | "
+              f"{vc.fmt(p['mpps_per_gen_core'], '.3f')} | {vc.fmt(p['gen_cycles_per_packet'], '.0f')} | "
               f"{vc.pct(p['gen_busy'])} | {vc.fmt(p.get('rl_cycles_per_packet'), '.0f')} | "
               f"{vc.pct(p.get('rl_busy'))} | {vc.fmt(p['control_cores'], '.3f')} | "
               f"{vc.fmt(att and att['cores'], '.3f')} | {p['foreign_cores']:.2f} | "
@@ -344,15 +363,21 @@ def report(bench, summary, args):
         cpps = [p.get("rl_cycles_per_packet") for p in (before, b, after)]
         if None not in cpps and cpps[1] * FASTER < min(cpps[0], cpps[2]):
             steady = False
+        per_core = [p["mpps_per_gen_core"] for p in (before, b, after)]
+        core_ratio = (per_core[1] / statistics.mean([per_core[0], per_core[2]])
+                      if None not in per_core else None)
         rounds.append({"round": b["index"], "quiet_mpps": ref, "noisy_mpps": b["mpps"], "ratio": b["mpps"] / ref,
-                       "steady": steady})
+                       "per_gen_core_ratio": core_ratio, "steady": steady})
     overall = statistics.mean(p["mpps"] for p in noisy) / statistics.mean(p["mpps"] for p in quiet)
     steady = [r["ratio"] for r in rounds if r["steady"]]
     verdict = statistics.median(steady) if steady else overall
+    steady_core = [r["per_gen_core_ratio"] for r in rounds if r["steady"] and r["per_gen_core_ratio"]]
+    core_verdict = statistics.median(steady_core) if steady_core else None
     print()
     for r in rounds:
         print(f"round {r['round']}: noisy {r['noisy_mpps']:.3f} Mpps / quiet {r['quiet_mpps']:.3f} Mpps "
-              f"(mean of the quiet phases either side) = {r['ratio']:.3f}"
+              f"(mean of the quiet phases either side) = {r['ratio']:.3f}; per generator core "
+              f"{vc.fmt(r['per_gen_core_ratio'], '.3f')}"
               + ("" if r["steady"] else "  (unsteady: the machine changed state)"))
     met = verdict >= TARGET
     print(f"overall: mean noisy {statistics.mean(p['mpps'] for p in noisy):.3f} / mean quiet "
@@ -360,6 +385,10 @@ def report(bench, summary, args):
     print(f"median of the {len(steady)} steady round(s): "
           + (f"{verdict:.3f}" if steady else "none steady, the overall ratio counts")
           + f"; target >= {TARGET:.2f}: {'met' if met else 'NOT met'}")
+    if core_verdict is not None:
+        print(f"per generator core (Mpps / the generator thread's time on its core), median of the steady "
+              f"rounds: {core_verdict:.3f}: the loss left when the attacker's and ringlane's control "
+              f"thread's CPU on the generator's core is taken out")
     att = {}
     for k in ("seconds", "cycles", "connections", "setup_failures", "ring_attacks", "ring_expected", "kicks",
               "invalid_sent", "invalid_refused", "valid_sent", "dropping_sent", "dropped", "unexpected",
@@ -384,6 +413,7 @@ def report(bench, summary, args):
               f"{vc.fmt(r['connections'], 'd')} | {vc.fmt(r['disconnects'], 'd')} | {r['ring_errors']} | {r['drops']} |")
     return {"rounds": rounds, "overall_ratio": overall, "steady_median_ratio": statistics.median(steady)
             if steady else None, "target": TARGET, "target_met": met,
+            "steady_median_per_gen_core_ratio": core_verdict,
             "attacker_totals": att, "ringlane_ports": ports}
 
 
@@ -407,10 +437,15 @@ def main():
                          "rate keeps the attack the same wherever ringlane's control thread runs")
     ap.add_argument("--attacks", default="ring,kicks,invalid,dropping",
                     help="the attacks the attacker plays (hostile_frontend --attacks; default all)")
-    ap.add_argument("--control-cpu", type=int,
-                    help="pin ringlane's control thread to this core (an experiment: where its work lands)")
-    ap.add_argument("--attacker-cpu", default="0",
-                    help="core the attacker is pinned to (taskset), or 'any' (default 0, the guests' core)")
+    cores = os.cpu_count() or 1
+    ap.add_argument("--control-cpu", default="3" if cores >= 4 else "2" if cores == 3 else None,
+                    help="ringlane --control-cores for its control thread (default: core 3 when the machine "
+                         "has 4 cores or more, 2 when it has 3, else ringlane's own default, every core "
+                         "but the worker's)")
+    ap.add_argument("--attacker-cpu", default="2" if cores >= 3 else "0",
+                    help="core the attacker is pinned to (taskset), or 'any' (default: core 2 when the "
+                         "machine has 3 cores or more, a core of its own as a hostile guest's vCPU would "
+                         "have; else 0, the guests' core)")
     ap.add_argument("--ringlane", default=peers.RINGLANE, help=f"ringlane binary (default {peers.RINGLANE})")
     ap.add_argument("--hostile", default=HOSTILE, help=f"hostile_frontend binary (default {HOSTILE})")
     ap.add_argument("--microbench", default=os.path.join(peers.ROOT, "build", "perf", "ringlane_microbench"),

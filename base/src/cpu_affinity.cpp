@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <string>
 
 namespace ringlane {
 
@@ -47,12 +48,54 @@ Result<std::vector<int>> parse_core_list(std::string_view text) {
 }
 
 Status pin_current_thread(int core) {
+  return pin_current_thread(std::vector<int>{core});
+}
+
+Status pin_current_thread(const std::vector<int>& cores) {
+  if (cores.empty()) return Error(EINVAL, "pin thread: no core given");
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(core, &set);
+  for (int c : cores) {
+    if (c < 0 || c >= CPU_SETSIZE)
+      return Error(EINVAL, "pin thread: bad core " + std::to_string(c));
+    CPU_SET(c, &set);
+  }
   int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-  if (rc != 0) return Error(rc, "pin thread to core " + std::to_string(core));
+  if (rc != 0) return Error(rc, "pin thread to core(s) " + format_core_list(cores));
   return {};
+}
+
+Result<std::vector<int>> allowed_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (int rc = pthread_getaffinity_np(pthread_self(), sizeof(set), &set); rc != 0) {
+    return Error(rc, "read this thread's CPU affinity");
+  }
+  std::vector<int> cores;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cores.push_back(c);
+  }
+  return cores;
+}
+
+std::vector<int> cores_except(std::vector<int> cores, const std::vector<int>& excluded) {
+  std::erase_if(cores, [&](int c) {
+    return std::find(excluded.begin(), excluded.end(), c) != excluded.end();
+  });
+  return cores;
+}
+
+std::string format_core_list(const std::vector<int>& cores) {
+  std::string out;
+  for (size_t i = 0; i < cores.size();) {
+    size_t j = i;
+    while (j + 1 < cores.size() && cores[j + 1] == cores[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += std::to_string(cores[i]);
+    if (j > i) out += '-' + std::to_string(cores[j]);
+    i = j + 1;
+  }
+  return out;
 }
 
 int online_core_count() {

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <mutex>
 
+#include "ringlane/base/log_limit.h"
+
 namespace ringlane {
 
 namespace {
@@ -12,9 +14,11 @@ namespace {
 std::atomic<LogLevel> g_level{LogLevel::info};
 std::mutex g_mutex;
 LogSink g_sink;  // guarded by g_mutex
-// log_line_limited's window (a second of CLOCK_MONOTONIC) and the lines logged in it.
-std::atomic<long> g_limit_window{0};
-std::atomic<int> g_limit_count{0};
+
+LogLimit& shared_limit() {
+  static LogLimit limit;
+  return limit;
+}
 
 const char* level_name(LogLevel level) {
   switch (level) {
@@ -52,18 +56,15 @@ void log_line(LogLevel level, const std::string& text) {
 }
 
 void log_line_limited(LogLevel level, const std::string& text) {
-  // At most 10 lines per second; the counters carry the full story.
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  long now = ts.tv_sec;
-  if (g_limit_window.exchange(now) != now) g_limit_count.store(0);
-  if (g_limit_count.fetch_add(1) < 10) log_line(level, text);
+  shared_limit().log(level, text);
 }
 
 void set_log_sink(LogSink sink) {
-  std::lock_guard lock(g_mutex);
-  g_sink = std::move(sink);
-  g_limit_count.store(0);
+  {
+    std::lock_guard lock(g_mutex);
+    g_sink = std::move(sink);
+  }
+  shared_limit().reset();
 }
 
 }  // namespace ringlane

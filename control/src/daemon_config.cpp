@@ -138,9 +138,9 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   }
   toml::table& t = parsed.table();
   std::string o(origin);
-  static const std::set<std::string> known = {"cores",     "mode",      "stats_interval",
-                                              "duration",  "mac_aging", "summary",
-                                              "log_level", "port",      "xconnect"};
+  static const std::set<std::string> known = {
+      "cores",     "control_cores", "mode",      "stats_interval", "duration",
+      "mac_aging", "summary",       "log_level", "port",           "xconnect"};
   for (auto&& [key, value] : t) {
     if (!known.count(std::string(key.str()))) {
       return Error(EINVAL, o + ": unknown key '" + std::string(key.str()) + "'");
@@ -164,11 +164,16 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
     }
     return {};
   };
-  if (auto* node = t.get("cores"); node && node->is_integer()) {
-    config.cores = std::to_string(node->as_integer()->get());
-  } else {
-    RINGLANE_TRY(get_string("cores", config.cores));
-  }
+  // A core list may be written as a number when it is a single core.
+  auto get_cores = [&](const char* key, std::string& out) -> Status {
+    if (auto* node = t.get(key); node && node->is_integer()) {
+      out = std::to_string(node->as_integer()->get());
+      return {};
+    }
+    return get_string(key, out);
+  };
+  RINGLANE_TRY(get_cores("cores", config.cores));
+  RINGLANE_TRY(get_cores("control_cores", config.control_cores));
   RINGLANE_TRY(get_string("mode", config.mode));
   RINGLANE_TRY(get_string("summary", config.summary_path));
   RINGLANE_TRY(get_string("log_level", config.log_level));

@@ -55,6 +55,11 @@ int run_daemon(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "TOML configuration file")->check(CLI::ExistingFile);
   auto* cores_opt =
       app.add_option("--cores", cfg.cores, "worker cores, e.g. 1 or 2-3 or 1,3 (default 1)");
+  auto* control_cores_opt = app.add_option(
+      "--control-cores", cfg.control_cores,
+      "cores for the control thread (vhost-user messages, connections, statistics), same syntax "
+      "(default: every core ringlane may use apart from the workers', or the workers' own when "
+      "there is no other)");
   auto* mode_opt =
       app.add_option("--mode", cfg.mode, "forwarding: xconnect or l2 (default xconnect)");
   app.add_option("--port", port_specs,
@@ -90,6 +95,7 @@ int run_daemon(int argc, char** argv) {
     }
     // Flags given on the command line override the file.
     if (!cores_opt->count()) cfg.cores = from_file.cores;
+    if (!control_cores_opt->count()) cfg.control_cores = from_file.control_cores;
     if (!mode_opt->count()) cfg.mode = from_file.mode;
     if (!stats_opt->count()) cfg.stats_interval = from_file.stats_interval;
     if (!duration_opt->count()) cfg.duration = from_file.duration;
@@ -118,13 +124,38 @@ int run_daemon(int argc, char** argv) {
   auto level = parse_log_level(cfg.log_level);
   if (!level) return fail(level.error().message());
   set_log_level(*level);
-  auto cores = parse_core_list(cfg.cores);
-  if (!cores) return fail("--cores: " + cores.error().message());
-  for (int c : *cores) {
-    if (c >= online_core_count()) {
-      return fail("--cores: core " + std::to_string(c) + " is not online (this machine has " +
-                  std::to_string(online_core_count()) + ")");
+  auto online_cores = [](const std::string& flag,
+                         const std::string& text) -> Result<std::vector<int>> {
+    auto cores = parse_core_list(text);
+    if (!cores) return Error(EINVAL, flag + ": " + cores.error().message());
+    for (int c : *cores) {
+      if (c >= online_core_count()) {
+        return Error(EINVAL, flag + ": core " + std::to_string(c) +
+                                 " is not online (this machine has " +
+                                 std::to_string(online_core_count()) + ")");
+      }
     }
+    return cores;
+  };
+  auto cores = online_cores("--cores", cfg.cores);
+  if (!cores) return fail(cores.error().message());
+  // The control thread handles every frontend's messages: off the worker cores, a flood of
+  // them costs a worker nothing. Workers pin themselves, from whatever mask they inherit.
+  std::vector<int> control_cores;
+  if (!cfg.control_cores.empty()) {
+    auto chosen = online_cores("--control-cores", cfg.control_cores);
+    if (!chosen) return fail(chosen.error().message());
+    control_cores = *chosen;
+  } else if (auto allowed = allowed_cores(); allowed.ok()) {
+    control_cores = cores_except(*allowed, *cores);
+  }
+  std::string control_text;
+  if (control_cores.empty()) {
+    control_text = "shares the worker cores (no other core is allowed)";
+  } else if (Status s = pin_current_thread(control_cores); !s.ok()) {
+    return fail("--control-cores: " + s.error().to_string());
+  } else {
+    control_text = "on core(s) " + format_core_list(control_cores);
   }
 
   // Signals arrive through a signalfd on the control thread; workers inherit the mask.
@@ -170,10 +201,9 @@ int run_daemon(int argc, char** argv) {
     log_line(LogLevel::info, "cross-connect " + a + " <-> " + b);
   }
   if (Status s = engine.start(); !s.ok()) return fail(s.error().message());
-  std::string core_text;
-  for (int c : *cores) core_text += (core_text.empty() ? "" : ",") + std::to_string(c);
   log_line(LogLevel::info, "running: " + std::to_string(cores->size()) + " worker(s) on core(s) " +
-                               core_text + ", mode " + cfg.mode);
+                               format_core_list(*cores) + ", control thread " + control_text +
+                               ", mode " + cfg.mode);
 
   bool stopping = false;
   Status watching = (*loop)->watch(sigfd.get(), EPOLLIN, [&](uint32_t) {

@@ -1,8 +1,10 @@
 // Fuzzes everything that parses operator input: the TOML file, --port specs and core lists.
 // Any input must give a value or an error, never a crash, a hang or a leak.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "ringlane/base/cpu_affinity.h"
 #include "ringlane/control/daemon_config.h"
@@ -18,6 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     (void)parse_core_list(config.cores);
+    if (!config.control_cores.empty()) (void)parse_core_list(config.control_cores);
   }
   if (auto port = control::parse_port_spec(text); port.ok()) {
     if (port->name.empty() || port->socket_path.empty()) __builtin_trap();
@@ -29,6 +32,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (int c : *cores) {
       if (c < 0 || c >= 1024) __builtin_trap();
     }
+    // Formatting folds runs but never changes the set.
+    auto again = parse_core_list(format_core_list(*cores));
+    if (!again.ok()) __builtin_trap();
+    std::vector<int> a = *cores, b = *again;
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    if (a != b) __builtin_trap();
   }
   return 0;
 }

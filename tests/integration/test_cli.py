@@ -19,7 +19,7 @@ class CommandLine(unittest.TestCase):
     def test_help_lists_every_option(self):
         r = run("--help")
         self.assertEqual(r.returncode, 0)
-        for option in ("--cores", "--mode", "--port", "--xconnect", "--config", "--stats-interval",
+        for option in ("--cores", "--control-cores", "--mode", "--port", "--xconnect", "--config", "--stats-interval",
                        "--duration", "--summary", "--mac-aging", "--log-level"):
             self.assertIn(option, r.stdout)
 
@@ -61,6 +61,10 @@ class CommandLine(unittest.TestCase):
         self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--xconnect", "a:b"], "unknown port 'b'")
         self.assert_refused([], "no ports configured")
         self.assert_refused(["--port", "name=a,path=" + "x" * 200], "longer than")
+        self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--control-cores", "999"],
+                            "--control-cores: core 999 is not online")
+        self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--control-cores", "0-x"],
+                            "--control-cores: bad core number 'x'")
 
     def test_bad_config_files_name_file_and_line(self):
         work = tempfile.mkdtemp(prefix="rl-cli-")
@@ -93,6 +97,62 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(peers.port_totals(summary, "vm0")["rx_packets"], stats[0]["tx"])
         self.assertGreater(stats[0]["tx"], 10_000)
         self.assertEqual(peers.total_drops(summary), 0)
+
+
+def thread_named(pid, prefix):
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().startswith(prefix):
+                return int(tid)
+    return None
+
+
+class ControlThread(unittest.TestCase):
+    """The control thread (every vhost-user message, connect and statistics line) keeps off the
+    worker cores by default, so a frontend flooding messages never preempts a worker."""
+
+    def start(self, extra=(), cores="1"):
+        work = tempfile.mkdtemp(prefix="rl-ctl-cores-")
+        rl = peers.Ringlane([{"name": "a", "path": os.path.join(work, "a.sock")}], cores=cores,
+                            workdir=work, extra=list(extra))
+        self.addCleanup(rl.kill)
+        peers.wait_for(lambda: thread_named(rl.pid, "rl-worker") is not None, 10, "the worker thread")
+        worker = thread_named(rl.pid, "rl-worker")
+        # The worker pins itself once running: wait for that rather than race it.
+        peers.wait_for(lambda: os.sched_getaffinity(worker) == {1}, 10, "the worker to pin itself to core 1")
+        return rl
+
+    def test_default_is_every_allowed_core_but_the_workers(self):
+        others = sorted(os.sched_getaffinity(0) - {1})
+        if not others or 1 not in os.sched_getaffinity(0):
+            self.skipTest("needs core 1 and another core this test may use")
+        rl = self.start()
+        self.assertEqual(os.sched_getaffinity(rl.pid), set(others))
+        self.assertRegex(rl.process.output(), r"running: 1 worker\(s\) on core\(s\) 1, control thread on core\(s\) "
+                         + ("0" if others == [0] else r"[\d,-]+"))
+        rl.stop()
+
+    def test_flag_chooses_the_cores(self):
+        if 1 not in os.sched_getaffinity(0):
+            self.skipTest("needs core 1")
+        rl = self.start(["--control-cores", "1"])
+        self.assertEqual(os.sched_getaffinity(rl.pid), {1})
+        self.assertIn("control thread on core(s) 1,", rl.process.output())
+        rl.stop()
+
+    def test_config_file_chooses_the_cores_and_the_flag_wins(self):
+        if not {0, 1} <= os.sched_getaffinity(0):
+            self.skipTest("needs cores 0 and 1")
+        work = tempfile.mkdtemp(prefix="rl-ctl-cores-")
+        config = os.path.join(work, "ringlane.toml")
+        with open(config, "w") as f:
+            f.write("control_cores = 1\n")
+        rl = self.start(["--config", config])
+        self.assertEqual(os.sched_getaffinity(rl.pid), {1})
+        rl.stop()
+        rl = self.start(["--config", config, "--control-cores", "0"])
+        self.assertEqual(os.sched_getaffinity(rl.pid), {0})
+        rl.stop()
 
 
 if __name__ == "__main__":

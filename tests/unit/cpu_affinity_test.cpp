@@ -72,5 +72,43 @@ TEST(PinCurrentThread, PinsToAnAllowedCore) {
   EXPECT_GE(online_core_count(), 1);
 }
 
+TEST(CoresExcept, RemovesTheExcludedAndKeepsOrder) {
+  EXPECT_EQ(cores_except({3, 0, 1, 2}, {1, 5}), (std::vector<int>{3, 0, 2}));
+  EXPECT_EQ(cores_except({1}, {1}), std::vector<int>{});
+  EXPECT_EQ(cores_except({0, 1}, {}), (std::vector<int>{0, 1}));
+}
+
+TEST(FormatCoreList, FoldsRunsAndParsesBack) {
+  EXPECT_EQ(format_core_list({}), "");
+  EXPECT_EQ(format_core_list({0}), "0");
+  EXPECT_EQ(format_core_list({0, 2, 3, 4, 7, 9, 10}), "0,2-4,7,9-10");
+  EXPECT_EQ(parse_ok(format_core_list({0, 2, 3, 4, 7})), (std::vector<int>{0, 2, 3, 4, 7}));
+}
+
+TEST(PinCurrentThread, ToASetOfCoresAndBack) {
+  auto allowed = allowed_cores();
+  ASSERT_TRUE(allowed.ok());
+  ASSERT_FALSE(allowed->empty());
+  std::thread t([&] {
+    std::vector<int> first{allowed->front()};
+    ASSERT_TRUE(pin_current_thread(first).ok());
+    auto now = allowed_cores();
+    ASSERT_TRUE(now.ok());
+    EXPECT_EQ(*now, first);
+    ASSERT_TRUE(pin_current_thread(*allowed).ok());
+    EXPECT_EQ(*allowed_cores(), *allowed);
+  });
+  t.join();
+}
+
+TEST(PinCurrentThread, RefusesNoCoreOrABadOne) {
+  std::thread t([] {
+    EXPECT_EQ(pin_current_thread(std::vector<int>{}).error().code(), EINVAL);
+    EXPECT_EQ(pin_current_thread(std::vector<int>{-1}).error().code(), EINVAL);
+    EXPECT_EQ(pin_current_thread(std::vector<int>{CPU_SETSIZE}).error().code(), EINVAL);
+  });
+  t.join();
+}
+
 }  // namespace
 }  // namespace ringlane

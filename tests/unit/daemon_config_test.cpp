@@ -132,6 +132,15 @@ TEST(ApplyToml, CoresMayBeAnInteger) {
   EXPECT_EQ(config.cores, "3");
 }
 
+TEST(ApplyToml, ControlCoresAsListOrInteger) {
+  DaemonConfig config;
+  EXPECT_EQ(config.control_cores, "") << "default: chosen at start, apart from the workers";
+  ASSERT_TRUE(apply_toml("control_cores = \"0,2-3\"\n", "c.toml", config).ok());
+  EXPECT_EQ(config.control_cores, "0,2-3");
+  ASSERT_TRUE(apply_toml("control_cores = 0\n", "c.toml", config).ok());
+  EXPECT_EQ(config.control_cores, "0");
+}
+
 TEST(ApplyToml, BadFilesNameTheProblem) {
   struct Case {
     const char* text;
@@ -141,6 +150,7 @@ TEST(ApplyToml, BadFilesNameTheProblem) {
            Case{"colour = \"blue\"\n", "unknown key 'colour'"},
            Case{"mode = 5\n", "'mode' must be a string"},
            Case{"cores = true\n", "'cores' must be a string"},
+           Case{"control_cores = [0]\n", "'control_cores' must be a string"},
            Case{"summary = 1\n", "'summary' must be a string"},
            Case{"stats_interval = \"often\"\n", "'stats_interval' must be a number"},
            Case{"duration = -1\n", "'duration' must not be negative"},

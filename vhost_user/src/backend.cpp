@@ -61,7 +61,7 @@ Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
   bool ack = (acked_protocol_ & virtio::bit(protocol::kReplyAck)) && message.needs_reply();
   if (!result.ok()) {
     stats_.bad_messages.inc();
-    log_line_limited(LogLevel::warn, config_.name + ": " + result.error().to_string());
+    log_limit_.log(LogLevel::warn, config_.name + ": " + result.error().to_string());
     if (!ack) return result.error();
     uint64_t failure = 1;
     return channel.reply(message, &failure, sizeof(failure));

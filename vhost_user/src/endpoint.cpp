@@ -38,7 +38,8 @@ void VhostUserEndpoint::on_listen_ready() {
   if (!fd) return;
   if (channel_) {
     // One frontend per device; a second one is turned away rather than queued forever.
-    log_line(LogLevel::warn, backend_.name() + ": refusing a second frontend on " + path_);
+    backend_.log_limit().log(LogLevel::warn,
+                             backend_.name() + ": refusing a second frontend on " + path_);
     backend_.stats().bad_messages.inc();
     return;
   }
@@ -51,7 +52,7 @@ void VhostUserEndpoint::adopt(UniqueFd fd) {
   backend_.stats().connections.inc();
   backoff_ = kMinBackoff;
   connect_error_logged_ = false;
-  log_line(LogLevel::info, backend_.name() + ": frontend connected on " + path_);
+  backend_.log_limit().log(LogLevel::info, backend_.name() + ": frontend connected on " + path_);
   if (Status s =
           loop_.watch(raw, EPOLLIN | EPOLLRDHUP, [this](uint32_t e) { on_connection_ready(e); });
       !s.ok()) {
@@ -86,7 +87,8 @@ void VhostUserEndpoint::drop_connection(const std::string& why) {
   // takes our end-of-file as the sign that we no longer touch its rings.
   backend_.disconnect();
   channel_.reset();
-  log_line(LogLevel::info, backend_.name() + ": frontend disconnected (" + why + ")");
+  backend_.log_limit().log(LogLevel::info,
+                           backend_.name() + ": frontend disconnected (" + why + ")");
   if (mode_ == SocketMode::client) next_attempt_ = Clock::now() + backoff_;
 }
 

@@ -66,7 +66,7 @@ NetDevice::NetDevice(const NetDeviceConfig& config, QuiescentState* grace)
 
 void NetDevice::on_features(uint64_t acked) {
   features_ = NetFeatures::from_bits(acked);
-  log_line(LogLevel::info, name() + ": features " + net_feature_names(acked));
+  log_limit().log(LogLevel::info, name() + ": features " + net_feature_names(acked));
 }
 
 std::optional<Status> NetDevice::handle_device_request(const Message& message) {

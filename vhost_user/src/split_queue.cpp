@@ -72,7 +72,7 @@ void SplitQueue::mark_broken_avail(uint16_t idx) {
 
 void SplitQueue::log_broken(const std::string& reason) const {
   std::string prefix = label_.empty() ? std::string() : label_ + ": ";
-  log_line_limited(LogLevel::warn, prefix + "virtqueue broken: " + reason);
+  log_limit_.log(LogLevel::warn, prefix + "virtqueue broken: " + reason);
 }
 
 }  // namespace ringlane::vhost_user

@@ -26,6 +26,10 @@ inline constexpr size_t kMaxPorts = 65535;
 
 struct DaemonConfig {
   std::string cores = "1";
+  // Cores for the control thread (vhost-user messages, connects, statistics); empty = every
+  // core the process may use apart from the workers', so a frontend's messages never preempt a
+  // worker.
+  std::string control_cores;
   std::string mode = "xconnect";  // or "l2"
   std::vector<PortConfig> ports;
   std::vector<std::pair<std::string, std::string>> cross_connects;

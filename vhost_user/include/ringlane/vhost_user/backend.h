@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "ringlane/base/log_limit.h"
 #include "ringlane/base/quiescent_state.h"
 #include "ringlane/vhost_user/counter.h"
 #include "ringlane/vhost_user/guest_memory.h"
@@ -61,6 +62,8 @@ class VhostUserBackend {
   size_t memory_regions() const { return memory_ ? memory_->region_count() : 0; }
   const BackendStats& stats() const { return stats_; }
   BackendStats& stats() { return stats_; }
+  // This port's limit for lines its frontend can provoke (bad messages, connects).
+  LogLimit& log_limit() { return log_limit_; }
 
  protected:
   // Called with every queue stopped when the driver acks features.
@@ -128,6 +131,7 @@ class VhostUserBackend {
   std::array<Vring, kMaxVrings> vrings_;
   std::array<SplitQueue, kMaxVrings> queues_;
   BackendStats stats_;
+  LogLimit log_limit_;
 };
 
 }  // namespace ringlane::vhost_user

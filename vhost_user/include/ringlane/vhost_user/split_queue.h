@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ringlane/base/log_limit.h"
 #include "ringlane/base/prefetch.h"
 #include "ringlane/vhost_user/counter.h"
 #include "ringlane/vhost_user/desc_chain.h"
@@ -172,6 +173,9 @@ class SplitQueue {
   std::atomic<bool> broken_{false};
   QueueStats stats_;
   std::string label_;  // cold: read only when the queue breaks
+  // Each queue its own: a hostile port breaking its rings over and over cannot crowd a
+  // neighbour's line out.
+  mutable LogLimit log_limit_;
 };
 
 }  // namespace ringlane::vhost_user
