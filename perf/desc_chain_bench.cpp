@@ -6,14 +6,14 @@
 #include <span>
 
 #include "guest_ring.h"
-#include "ringlane/vhost_user/desc_chain.h"
+#include "ringlane/virtio/desc_chain.h"
 
 namespace ringlane::perf {
 namespace {
 
-using vhost_user::Access;
-using vhost_user::ChainStatus;
-using vhost_user::HostSpan;
+using virtio::Access;
+using virtio::ChainStatus;
+using virtio::HostSpan;
 
 constexpr uint32_t kHdr = 12;
 constexpr uint32_t kFrame = 64;
@@ -47,13 +47,13 @@ uint64_t build_chain(GuestRing& ring, Shape shape) {
 void BM_WalkChain(benchmark::State& state, Shape shape) {
   GuestRing ring;
   uint64_t expect = build_chain(ring, shape);
-  HostSpan spans[16];
+  virtio::HostSpan spans[16];
   for (auto _ : state) {
-    vhost_user::ChainWalk w = vhost_user::walk_chain(ring.memory(), ring.desc(), GuestRing::kSize,
-                                                     0, Access::device_reads, true, spans);
+    virtio::ChainWalk w = virtio::walk_chain(ring.memory(), ring.desc(), GuestRing::kSize, 0,
+                                             Access::device_reads, true, spans);
     benchmark::DoNotOptimize(w);
     benchmark::DoNotOptimize(spans);
-    if (w.status != ChainStatus::ok || w.bytes != expect) [[unlikely]] {
+    if (w.status != virtio::ChainStatus::ok || w.bytes != expect) [[unlikely]] {
       state.SkipWithError("walk_chain failed");
       break;
     }

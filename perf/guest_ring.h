@@ -10,9 +10,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "ringlane/vhost_user/guest_memory.h"
-#include "ringlane/vhost_user/split_queue.h"
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/spec.h"
+#include "ringlane/virtio/split_queue.h"
 
 namespace ringlane::perf {
 
@@ -36,9 +36,9 @@ class GuestRing {
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (p == MAP_FAILED) die("mmap");
     host_ = static_cast<uint8_t*>(p);
-    vhost_user::RegionDescriptor region{kGuestBase, kArenaBytes, kGuestBase, 0};
-    auto mem = vhost_user::GuestMemory::create({vhost_user::MappedRegion::wrap(region, host_)});
-    if (!mem) die("GuestMemory::create");
+    virtio::RegionDescriptor region{kGuestBase, kArenaBytes, kGuestBase, 0};
+    auto mem = virtio::GuestMemory::create({virtio::MappedRegion::wrap(region, host_)});
+    if (!mem) die("virtio::GuestMemory::create");
     mem_ = std::move(*mem);
     layout_.desc = reinterpret_cast<virtio::VringDesc*>(host_ + kDescOffset);
     layout_.avail = reinterpret_cast<virtio::VringAvail*>(host_ + kAvailOffset);
@@ -53,8 +53,8 @@ class GuestRing {
   static uint64_t buffer_offset(uint16_t head) { return kBufferOffset + head * kBufferStride; }
   uint8_t* host(uint64_t offset) { return host_ + offset; }
   virtio::VringDesc* desc() { return layout_.desc; }
-  const vhost_user::GuestMemory& memory() const { return mem_; }
-  vhost_user::SplitQueue& queue() { return queue_; }
+  const virtio::GuestMemory& memory() const { return mem_; }
+  virtio::SplitQueue& queue() { return queue_; }
 
   // Every head is a single descriptor over its own buffer slot of `len` bytes.
   void one_buffer_per_head(uint32_t len, bool device_writes) {
@@ -97,9 +97,9 @@ class GuestRing {
 
  private:
   uint8_t* host_ = nullptr;
-  vhost_user::GuestMemory mem_;
-  vhost_user::RingLayout layout_;
-  vhost_user::SplitQueue queue_;
+  virtio::GuestMemory mem_;
+  virtio::RingLayout layout_;
+  virtio::SplitQueue queue_;
   uint16_t avail_idx_ = 0;
   uint16_t last_used_ = 0;
 };

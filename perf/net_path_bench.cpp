@@ -9,22 +9,22 @@
 #include <memory>
 
 #include "guest_ring.h"
-#include "ringlane/vhost_user/net_features.h"
-#include "ringlane/vhost_user/net_rx.h"
-#include "ringlane/vhost_user/net_tx.h"
+#include "ringlane/net/features.h"
+#include "ringlane/net/rx.h"
+#include "ringlane/net/tx.h"
 
 namespace ringlane::perf {
 namespace {
 
-using vhost_user::kBurstSize;
-using vhost_user::NetFeatures;
-using vhost_user::PacketBatch;
+using net::kBurstSize;
+using net::NetFeatures;
+using net::PacketBatch;
 
-NetFeatures features(bool mergeable) {
+net::NetFeatures features(bool mergeable) {
   // DPDK's and Linux's drivers always negotiate VERSION_1 (12-byte header).
   uint64_t bits = virtio::bit(virtio::kFVersion1);
   if (mergeable) bits |= virtio::bit(virtio::kNetFMrgRxbuf);
-  return NetFeatures::from_bits(bits);
+  return net::NetFeatures::from_bits(bits);
 }
 
 // An Ethernet/IPv4/UDP-looking frame: contents do not matter to the data path, only length.
@@ -36,7 +36,7 @@ void fill_frame(uint8_t* p, uint32_t len) {
 
 // Reports time per packet next to Google Benchmark's per-iteration time.
 void report_packets(benchmark::State& state, uint32_t frame_len) {
-  int64_t packets = state.iterations() * kBurstSize;
+  int64_t packets = state.iterations() * net::kBurstSize;
   state.SetItemsProcessed(packets);
   state.SetBytesProcessed(packets * frame_len);
   state.counters["time/pkt"] = benchmark::Counter(
@@ -47,20 +47,21 @@ void report_packets(benchmark::State& state, uint32_t frame_len) {
 // front of the frame).
 void BM_TxDequeueComplete(benchmark::State& state) {
   constexpr uint32_t kFrame = 64;
-  NetFeatures f = features(true);
+  net::NetFeatures f = features(true);
   GuestRing ring;
   ring.one_buffer_per_head(f.hdr_len + kFrame, /*device_writes=*/false);
   for (uint16_t i = 0; i < GuestRing::kSize; ++i) {
     fill_frame(ring.host(GuestRing::buffer_offset(i)) + f.hdr_len, kFrame);
   }
   ring.start();
-  auto batch = std::make_unique<PacketBatch>();
+  auto batch = std::make_unique<net::PacketBatch>();
   for (auto _ : state) {
     batch->clear();
-    uint16_t n = vhost_user::dequeue_burst(ring.queue(), f, *batch);
-    vhost_user::complete_burst(ring.queue(), *batch);
+    uint16_t n = net::dequeue_burst(ring.queue(), f, *batch);
+    net::complete_burst(ring.queue(), *batch);
     uint16_t back = ring.recycle();
-    if (n != kBurstSize || back != kBurstSize || batch->packets[0].len != kFrame) [[unlikely]] {
+    if (n != net::kBurstSize || back != net::kBurstSize || batch->packets[0].len != kFrame)
+        [[unlikely]] {
       state.SkipWithError("dequeue/complete did not move a full burst");
       break;
     }
@@ -75,7 +76,7 @@ void BM_RxEnqueue(benchmark::State& state) {
   auto frame = static_cast<uint32_t>(state.range(0));
   bool mergeable = state.range(1) != 0;
   auto buf = static_cast<uint32_t>(state.range(2));
-  NetFeatures f = features(mergeable);
+  net::NetFeatures f = features(mergeable);
   uint64_t need = f.hdr_len + uint64_t{frame};
   uint64_t heads_per_packet = (need + buf - 1) / buf;
   GuestRing ring;
@@ -83,24 +84,24 @@ void BM_RxEnqueue(benchmark::State& state) {
   ring.start();
 
   // The source packets, as dequeue_burst would have left them: one span each, no offloads.
-  auto batch = std::make_unique<PacketBatch>();
-  uint16_t which[kBurstSize];
-  for (uint16_t i = 0; i < kBurstSize; ++i) {
+  auto batch = std::make_unique<net::PacketBatch>();
+  uint16_t which[net::kBurstSize];
+  for (uint16_t i = 0; i < net::kBurstSize; ++i) {
     uint8_t* src = ring.host(GuestRing::kSourceOffset + i * GuestRing::kBufferStride);
     fill_frame(src, frame);
     batch->spans[i] = {src, frame};
     batch->packets[i] = {i, 1, i, frame, {}};
     which[i] = i;
   }
-  batch->count = kBurstSize;
-  batch->spans_used = kBurstSize;
+  batch->count = net::kBurstSize;
+  batch->spans_used = net::kBurstSize;
 
   for (auto _ : state) {
-    uint16_t delivered = vhost_user::enqueue_burst(ring.queue(), f, *batch, which);
+    uint16_t delivered = net::enqueue_burst(ring.queue(), f, *batch, which);
     uint64_t bytes = 0;
     uint16_t back = ring.recycle(&bytes);
-    if (delivered != kBurstSize || back != kBurstSize * heads_per_packet ||
-        bytes != kBurstSize * need) [[unlikely]] {
+    if (delivered != net::kBurstSize || back != net::kBurstSize * heads_per_packet ||
+        bytes != net::kBurstSize * need) [[unlikely]] {
       state.SkipWithError("enqueue did not deliver a full burst");
       break;
     }

@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/virtio/spec.h"
 
 namespace ringlane::control {
 

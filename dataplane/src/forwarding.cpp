@@ -1,7 +1,7 @@
 #include "ringlane/dataplane/forwarding.h"
 
 #include "ringlane/base/tsc_clock.h"
-#include "ringlane/vhost_user/span_cursor.h"
+#include "ringlane/virtio/span_cursor.h"
 
 namespace ringlane::dataplane {
 
@@ -11,12 +11,13 @@ const char* to_string(ForwardingMode mode) {
 
 namespace {
 
-uint16_t all_indices_storage[vhost_user::kBurstSize] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-                                                        11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
-                                                        22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+uint16_t all_indices_storage[net::kBurstSize] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                                 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                                 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
-uint32_t send_to(const SwitchView& view, unsigned worker, uint16_t out, const PacketBatch& batch,
-                 std::span<const uint16_t> which, WorkerStats& stats) {
+uint32_t send_to(const SwitchView& view, unsigned worker, uint16_t out,
+                 const net::PacketBatch& batch, std::span<const uint16_t> which,
+                 WorkerStats& stats) {
   Port* port = out < view.ports.size() ? view.ports[out] : nullptr;
   int qp = port ? port->transmit_queue_for(worker) : -1;
   if (qp < 0) [[unlikely]] {
@@ -27,7 +28,7 @@ uint32_t send_to(const SwitchView& view, unsigned worker, uint16_t out, const Pa
 }
 
 uint32_t forward_cross_connect(const SwitchView& view, unsigned worker, uint16_t in,
-                               const PacketBatch& batch, WorkerStats& stats) {
+                               const net::PacketBatch& batch, WorkerStats& stats) {
   int peer = in < view.peer.size() ? view.peer[in] : -1;
   std::span<const uint16_t> all(all_indices_storage, batch.count);
   if (peer < 0) [[unlikely]] {
@@ -38,14 +39,14 @@ uint32_t forward_cross_connect(const SwitchView& view, unsigned worker, uint16_t
 }
 
 // Destination and source MACs of a packet, even if the guest split the Ethernet header.
-bool read_macs(const PacketBatch& batch, const vhost_user::PacketView& p, uint64_t& dst,
+bool read_macs(const net::PacketBatch& batch, const net::PacketView& p, uint64_t& dst,
                uint64_t& src) {
   if (p.len < 14) return false;
-  const vhost_user::HostSpan* spans = batch.spans_of(p);
+  const virtio::HostSpan* spans = batch.spans_of(p);
   uint8_t header[12];
   const uint8_t* h = spans[0].data;
   if (spans[0].len < 12) {
-    vhost_user::SpanCursor(spans, p.span_count).read(header, sizeof(header));
+    virtio::SpanCursor(spans, p.span_count).read(header, sizeof(header));
     h = header;
   }
   dst = read_mac(h);
@@ -53,8 +54,8 @@ bool read_macs(const PacketBatch& batch, const vhost_user::PacketView& p, uint64
   return true;
 }
 
-uint32_t forward_l2(const SwitchView& view, unsigned worker, uint16_t in, const PacketBatch& batch,
-                    OutputLists& outputs, WorkerStats& stats) {
+uint32_t forward_l2(const SwitchView& view, unsigned worker, uint16_t in,
+                    const net::PacketBatch& batch, OutputLists& outputs, WorkerStats& stats) {
   size_t nports = view.ports.size();
   if (nports > outputs.port_capacity()) [[unlikely]] {
     outputs.grow(nports);  // once per new high in the port count
@@ -90,7 +91,7 @@ uint32_t forward_l2(const SwitchView& view, unsigned worker, uint16_t in, const 
 }  // namespace
 
 uint32_t forward_batch(const SwitchView& view, unsigned worker, uint16_t in,
-                       const PacketBatch& batch, OutputLists& outputs, WorkerStats& stats) {
+                       const net::PacketBatch& batch, OutputLists& outputs, WorkerStats& stats) {
   if (view.mode == ForwardingMode::cross_connect) {
     return forward_cross_connect(view, worker, in, batch, stats);
   }

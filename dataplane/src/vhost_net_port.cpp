@@ -1,7 +1,7 @@
 #include "ringlane/dataplane/vhost_net_port.h"
 
-#include "ringlane/vhost_user/net_rx.h"
-#include "ringlane/vhost_user/net_tx.h"
+#include "ringlane/net/rx.h"
+#include "ringlane/net/tx.h"
 
 namespace ringlane::dataplane {
 
@@ -22,30 +22,30 @@ VhostNetPort::VhostNetPort(const VhostNetPortConfig& config, QuiescentState* gra
       device_(device_config(config), grace),
       endpoint_(config.socket_path, config.socket_mode, device_, loop) {}
 
-uint16_t VhostNetPort::receive(uint16_t qp, PacketBatch& batch) {
+uint16_t VhostNetPort::receive(uint16_t qp, net::PacketBatch& batch) {
   batch.clear();
-  vhost_user::SplitQueue& q = device_.tx_queue(qp);
+  virtio::SplitQueue& q = device_.tx_queue(qp);
   if (!q.serving()) return 0;
-  return vhost_user::dequeue_burst(q, device_.features(), batch);
+  return net::dequeue_burst(q, device_.features(), batch);
 }
 
-void VhostNetPort::release(uint16_t qp, const PacketBatch& batch) {
-  vhost_user::complete_burst(device_.tx_queue(qp), batch);
+void VhostNetPort::release(uint16_t qp, const net::PacketBatch& batch) {
+  net::complete_burst(device_.tx_queue(qp), batch);
 }
 
-uint16_t VhostNetPort::transmit(uint16_t qp, const PacketBatch& batch,
+uint16_t VhostNetPort::transmit(uint16_t qp, const net::PacketBatch& batch,
                                 std::span<const uint16_t> which) {
-  vhost_user::SplitQueue& q = device_.rx_queue(qp);
+  virtio::SplitQueue& q = device_.rx_queue(qp);
   if (!q.serving()) [[unlikely]] {
     q.stats().drop_queue_down.add(which.size());
     return 0;
   }
-  if (!shared_transmit_) return vhost_user::enqueue_burst(q, device_.features(), batch, which);
+  if (!shared_transmit_) return net::enqueue_burst(q, device_.features(), batch, which);
   // Only when workers outnumber this port's queue pairs: held for one burst, like OVS-DPDK's
   // shared vhost transmit queues.
   std::atomic<bool>& busy = transmit_busy_[qp];
   while (busy.exchange(true, std::memory_order_acquire)) __builtin_ia32_pause();
-  uint16_t sent = vhost_user::enqueue_burst(q, device_.features(), batch, which);
+  uint16_t sent = net::enqueue_burst(q, device_.features(), batch, which);
   busy.store(false, std::memory_order_release);
   return sent;
 }

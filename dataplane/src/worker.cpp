@@ -34,7 +34,7 @@ void Worker::run() {
     log_line(LogLevel::warn, name + ": " + s.error().to_string() + "; running unpinned");
   }
   int slot = grace_.register_reader();
-  auto batch = std::make_unique<PacketBatch>();
+  auto batch = std::make_unique<net::PacketBatch>();
   while (!stop_.load(std::memory_order_relaxed)) {
     const SwitchView* view = view_.load(std::memory_order_acquire);
     for (const SwitchView::Poll& poll : view->polls[index_]) {

@@ -14,13 +14,14 @@
 #include <memory>
 #include <vector>
 
-#include "ringlane/vhost_user/desc_chain.h"
-#include "ringlane/vhost_user/net_rx.h"
-#include "ringlane/vhost_user/net_tx.h"
+#include "ringlane/net/rx.h"
+#include "ringlane/net/tx.h"
+#include "ringlane/virtio/desc_chain.h"
 
 namespace {
 
-using namespace ringlane::vhost_user;
+using namespace ringlane::virtio;
+using namespace ringlane::net;
 namespace virtio = ringlane::virtio;
 
 constexpr uint64_t kPage = 4096;

@@ -36,9 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static std::vector<uint8_t> ram(kSize);
   std::memset(ram.data(), 0, ram.size());
   std::memcpy(ram.data(), rest, std::min<size_t>(rest_len, ram.size()));
-  vhost_user::RegionDescriptor region{kBase, kSize, kBase, 0};
-  auto memory =
-      vhost_user::GuestMemory::create({vhost_user::MappedRegion::wrap(region, ram.data())});
+  virtio::RegionDescriptor region{kBase, kSize, kBase, 0};
+  auto memory = virtio::GuestMemory::create({virtio::MappedRegion::wrap(region, ram.data())});
   if (!memory.ok()) abort();
 
   uint64_t frames = 0;

@@ -21,16 +21,18 @@
 #include <optional>
 #include <vector>
 
+#include "ringlane/net/rx.h"
+#include "ringlane/net/tx.h"
 #include "ringlane/vhost_user/message.h"
+#include "ringlane/vhost_user/message_channel.h"
 #include "ringlane/vhost_user/net_device.h"
-#include "ringlane/vhost_user/net_rx.h"
-#include "ringlane/vhost_user/net_tx.h"
-#include "ringlane/vhost_user/unix_socket.h"
 
 namespace {
 
 using namespace ringlane;
 using namespace ringlane::vhost_user;
+using namespace ringlane::virtio;
+using namespace ringlane::net;
 
 constexpr size_t kMemorySize = 512 * 1024;
 

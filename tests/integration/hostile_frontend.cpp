@@ -43,12 +43,14 @@
 #include <thread>
 #include <vector>
 
+#include "ringlane/base/unix_socket.h"
 #include "ringlane/vhost_user/message.h"
-#include "ringlane/vhost_user/unix_socket.h"
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/vhost_user/message_channel.h"
+#include "ringlane/virtio/spec.h"
 
 using namespace ringlane;
 using namespace ringlane::vhost_user;
+using ringlane::virtio::RegionDescriptor;
 
 namespace {
 

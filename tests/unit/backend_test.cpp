@@ -15,9 +15,9 @@
 #include "fake_guest.h"
 #include "open_fds.h"
 #include "ringlane/base/event_fd.h"
+#include "ringlane/net/rx.h"
+#include "ringlane/net/tx.h"
 #include "ringlane/vhost_user/net_device.h"
-#include "ringlane/vhost_user/net_rx.h"
-#include "ringlane/vhost_user/net_tx.h"
 
 namespace ringlane::vhost_user {
 namespace {
@@ -27,12 +27,12 @@ using virtio::bit;
 struct MemTable {
   uint32_t count;
   uint32_t padding;
-  RegionDescriptor regions[kMemTableRegions];
+  virtio::RegionDescriptor regions[kMemTableRegions];
 };
 
 struct SingleRegion {
   uint64_t padding;
-  RegionDescriptor region;
+  virtio::RegionDescriptor region;
 };
 
 constexpr uint64_t kAckedFeatures = bit(virtio::kFVersion1) | bit(kFProtocolFeatures);
@@ -82,7 +82,7 @@ class BackendTest : public ::testing::Test {
     return v.value_or(0);
   }
 
-  Status set_mem_table(const FakeGuest& guest) {
+  Status set_mem_table(const virtio::FakeGuest& guest) {
     MemTable t{};
     t.count = static_cast<uint32_t>(guest.regions().size());
     std::vector<int> fds;
@@ -90,10 +90,11 @@ class BackendTest : public ::testing::Test {
       t.regions[i] = guest.regions()[i];
       fds.push_back(guest.fd());
     }
-    return request(Request::set_mem_table, &t, 8 + t.count * sizeof(RegionDescriptor), 0, fds);
+    return request(Request::set_mem_table, &t, 8 + t.count * sizeof(virtio::RegionDescriptor), 0,
+                   fds);
   }
 
-  Status set_vring_addr(uint32_t index, const FakeRing& ring) {
+  Status set_vring_addr(uint32_t index, const virtio::FakeRing& ring) {
     VringAddr a{index,
                 0,
                 guest_.user_addr(ring.desc_gpa()),
@@ -104,7 +105,7 @@ class BackendTest : public ::testing::Test {
   }
 
   // The whole bring-up of one ring, as QEMU does it; the ring is left disabled.
-  void set_up_ring(uint32_t index, const FakeRing& ring) {
+  void set_up_ring(uint32_t index, const virtio::FakeRing& ring) {
     ASSERT_TRUE(request_state(Request::set_vring_num, index, ring.size()).ok());
     ASSERT_TRUE(set_vring_addr(index, ring).ok());
     ASSERT_TRUE(request_state(Request::set_vring_base, index, 0).ok());
@@ -124,7 +125,8 @@ class BackendTest : public ::testing::Test {
     return fd.ok() ? std::move(*fd) : EventFd(UniqueFd());
   }
 
-  FakeGuest guest_{{{FakeGuest::kDefaultBase, FakeGuest::kDefaultSize}}, Backing::memfd};
+  virtio::FakeGuest guest_{{{virtio::FakeGuest::kDefaultBase, virtio::FakeGuest::kDefaultSize}},
+                           virtio::Backing::memfd};
   QuiescentState grace_;
   NetDevice device_{NetDeviceConfig{}, &grace_};
   std::optional<MessageChannel> front_;
@@ -171,7 +173,7 @@ TEST_F(BackendTest, SetFeaturesConfiguresTheDataPath) {
 }
 
 TEST_F(BackendTest, RingSetupMakesTheQueueLiveAndGetVringBaseStopsIt) {
-  FakeRing tx(guest_, 64);
+  virtio::FakeRing tx(guest_, 64);
   negotiate();
   ASSERT_TRUE(set_mem_table(guest_).ok());
   EXPECT_EQ(device_.memory_regions(), 1u);
@@ -189,10 +191,10 @@ TEST_F(BackendTest, RingSetupMakesTheQueueLiveAndGetVringBaseStopsIt) {
   for (int i = 0; i < 3; ++i) {
     tx.publish(tx.add_chain({{guest_.put(bytes), static_cast<uint32_t>(bytes.size())}}));
   }
-  PacketBatch batch;
-  ASSERT_EQ(dequeue_burst(device_.tx_queue(0), device_.features(), batch), 3);
+  net::PacketBatch batch;
+  ASSERT_EQ(net::dequeue_burst(device_.tx_queue(0), device_.features(), batch), 3);
   EXPECT_EQ(batch.packets[0].len, 60u);
-  complete_burst(device_.tx_queue(0), batch);
+  net::complete_burst(device_.tx_queue(0), batch);
   EXPECT_EQ(tx.used_idx(), 3);
   EXPECT_EQ(call_.drain(), 1u);
 
@@ -207,7 +209,7 @@ TEST_F(BackendTest, RingSetupMakesTheQueueLiveAndGetVringBaseStopsIt) {
 }
 
 TEST_F(BackendTest, RingsStartOnKickWithoutProtocolFeatures) {
-  FakeRing rx(guest_, 32);
+  virtio::FakeRing rx(guest_, 32);
   negotiate(bit(virtio::kFVersion1));
   ASSERT_TRUE(set_mem_table(guest_).ok());
   set_up_ring(0, rx);
@@ -215,7 +217,7 @@ TEST_F(BackendTest, RingsStartOnKickWithoutProtocolFeatures) {
 }
 
 TEST_F(BackendTest, VringBaseResumesWhereTheDriverSays) {
-  FakeRing tx(guest_, 16);
+  virtio::FakeRing tx(guest_, 16);
   negotiate();
   ASSERT_TRUE(set_mem_table(guest_).ok());
   // An earlier device completed the first 1000 buffers and handed the ring over.
@@ -231,7 +233,7 @@ TEST_F(BackendTest, VringBaseResumesWhereTheDriverSays) {
 }
 
 TEST_F(BackendTest, AStaleVringBaseIsRefusedNotServed) {
-  FakeRing tx(guest_, 16);
+  virtio::FakeRing tx(guest_, 16);
   negotiate();
   ASSERT_TRUE(set_mem_table(guest_).ok());
   // 1000 buffers came back to the driver, but the base handed over says only 990 were taken:
@@ -250,7 +252,7 @@ TEST_F(BackendTest, AStaleVringBaseIsRefusedNotServed) {
 }
 
 TEST_F(BackendTest, AStoppedRingWaitsForEnableBeforeItServesAgain) {
-  FakeRing tx(guest_, 16);
+  virtio::FakeRing tx(guest_, 16);
   negotiate();
   ASSERT_TRUE(set_mem_table(guest_).ok());
   set_up_ring(1, tx);
@@ -331,7 +333,7 @@ TEST_F(BackendTest, SetVringEnableTakesZeroOrOne) {
 }
 
 TEST_F(BackendTest, RingOutsideGuestMemoryIsRefused) {
-  FakeRing tx(guest_, 16);
+  virtio::FakeRing tx(guest_, 16);
   negotiate();
   ASSERT_TRUE(set_mem_table(guest_).ok());
   ASSERT_TRUE(request_state(Request::set_vring_num, 1, 16).ok());
@@ -347,14 +349,15 @@ TEST_F(BackendTest, RingOutsideGuestMemoryIsRefused) {
 TEST_F(BackendTest, RingMisalignedInOurMappingIsRefused) {
   // The frontend's user address for the region is odd: a ring address that is aligned in its
   // address space would be misaligned in ours.
-  FakeRing tx(guest_, 16);
+  virtio::FakeRing tx(guest_, 16);
   negotiate();
   MemTable t{};
   t.count = 1;
   t.regions[0] = guest_.regions()[0];
   t.regions[0].user_addr += 1;
   ASSERT_TRUE(
-      request(Request::set_mem_table, &t, 8 + sizeof(RegionDescriptor), 0, {guest_.fd()}).ok());
+      request(Request::set_mem_table, &t, 8 + sizeof(virtio::RegionDescriptor), 0, {guest_.fd()})
+          .ok());
   ASSERT_TRUE(request_state(Request::set_vring_num, 1, 16).ok());
   VringAddr a{1,
               0,
@@ -377,13 +380,14 @@ TEST_F(BackendTest, MemoryTableBeyondTheFileIsRefused) {
   t.count = 1;
   t.regions[0] = guest_.regions()[0];
   t.regions[0].size *= 2;
-  Status s = request(Request::set_mem_table, &t, 8 + sizeof(RegionDescriptor), 0, {guest_.fd()});
+  Status s =
+      request(Request::set_mem_table, &t, 8 + sizeof(virtio::RegionDescriptor), 0, {guest_.fd()});
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(device_.memory_regions(), 0u);
 }
 
 TEST_F(BackendTest, NewMemoryTableWhileLiveRestartsTheQueue) {
-  FakeRing tx(guest_, 16);
+  virtio::FakeRing tx(guest_, 16);
   negotiate();
   ASSERT_TRUE(set_mem_table(guest_).ok());
   set_up_ring(1, tx);
@@ -396,7 +400,7 @@ TEST_F(BackendTest, NewMemoryTableWhileLiveRestartsTheQueue) {
 
 TEST_F(BackendTest, AddAndRemoveMemoryRegions) {
   negotiate(kAckedFeatures, bit(protocol::kConfigureMemSlots));
-  FakeGuest second({{0x10000000, 0x10000}, {0x20000000, 0x10000}}, Backing::memfd);
+  virtio::FakeGuest second({{0x10000000, 0x10000}, {0x20000000, 0x10000}}, virtio::Backing::memfd);
   SingleRegion a{0, second.regions()[0]};
   SingleRegion b{0, second.regions()[1]};
   ASSERT_TRUE(request(Request::add_mem_reg, &a, sizeof(a), 0, {second.fd()}).ok());
@@ -422,7 +426,8 @@ TEST_F(BackendTest, AddMemRegBeyondTheSlotLimitIsRefused) {
   BackendConfig config;
   config.max_mem_slots = 2;
   VhostUserBackend small(config, nullptr);
-  FakeGuest regions({{0x10000, 0x1000}, {0x20000, 0x1000}, {0x30000, 0x1000}}, Backing::memfd);
+  virtio::FakeGuest regions({{0x10000, 0x1000}, {0x20000, 0x1000}, {0x30000, 0x1000}},
+                            virtio::Backing::memfd);
   for (uint32_t i = 0; i < 3; ++i) {
     SingleRegion r{0, regions.regions()[i]};
     int fd = regions.fd();
@@ -447,7 +452,7 @@ TEST_F(BackendTest, FdsOfRejectedMessagesAreClosed) {
   MemTable t{};
   t.count = 1;
   t.regions[0] = guest_.regions()[0];
-  EXPECT_FALSE(request(Request::set_mem_table, &t, 8 + sizeof(RegionDescriptor), 0,
+  EXPECT_FALSE(request(Request::set_mem_table, &t, 8 + sizeof(virtio::RegionDescriptor), 0,
                        {guest_.fd(), guest_.fd()})
                    .ok());
   // An fd along with the "no fd" flag.
@@ -457,7 +462,8 @@ TEST_F(BackendTest, FdsOfRejectedMessagesAreClosed) {
   // A well-formed table whose region lies beyond its file.
   t.regions[0].mmap_offset = guest_.regions()[0].size;
   EXPECT_FALSE(
-      request(Request::set_mem_table, &t, 8 + sizeof(RegionDescriptor), 0, {guest_.fd()}).ok());
+      request(Request::set_mem_table, &t, 8 + sizeof(virtio::RegionDescriptor), 0, {guest_.fd()})
+          .ok());
   EXPECT_EQ(count_open_fds(), before);
   EXPECT_EQ(device_.stats().bad_messages.get(), 4u);
 }
@@ -477,7 +483,7 @@ TEST_F(BackendTest, NetSetMtu) {
 }
 
 TEST_F(BackendTest, BrokenQueueShowsAsNeedsResetUntilTheBaseIsSetAgain) {
-  FakeRing tx(guest_, 16);
+  virtio::FakeRing tx(guest_, 16);
   negotiate();
   ASSERT_TRUE(set_mem_table(guest_).ok());
   set_up_ring(1, tx);
@@ -485,8 +491,8 @@ TEST_F(BackendTest, BrokenQueueShowsAsNeedsResetUntilTheBaseIsSetAgain) {
   ASSERT_TRUE(request_u64(Request::set_status, virtio::kStatusDriverOk).ok());
   EXPECT_EQ(get(Request::get_status), virtio::kStatusDriverOk);
   tx.set_avail_idx(100);  // more than the ring holds
-  PacketBatch batch;
-  EXPECT_EQ(dequeue_burst(device_.tx_queue(0), device_.features(), batch), 0);
+  net::PacketBatch batch;
+  EXPECT_EQ(net::dequeue_burst(device_.tx_queue(0), device_.features(), batch), 0);
   ASSERT_TRUE(device_.tx_queue(0).broken());
   EXPECT_EQ(get(Request::get_status), virtio::kStatusDriverOk | virtio::kStatusNeedsReset);
   tx.set_avail_idx(0);
@@ -497,7 +503,7 @@ TEST_F(BackendTest, BrokenQueueShowsAsNeedsResetUntilTheBaseIsSetAgain) {
 }
 
 TEST_F(BackendTest, DisconnectStopsEverything) {
-  FakeRing rx(guest_, 16);
+  virtio::FakeRing rx(guest_, 16);
   negotiate();
   ASSERT_TRUE(set_mem_table(guest_).ok());
   set_up_ring(0, rx);

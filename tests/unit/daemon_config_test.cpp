@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/virtio/spec.h"
 
 namespace ringlane::control {
 namespace {

@@ -1,6 +1,6 @@
 // walk_chain: the parser of guest-written descriptor tables. Each hostile table must be refused
 // with the exact status that tells the caller whether to break the queue or drop one chain.
-#include "ringlane/vhost_user/desc_chain.h"
+#include "ringlane/virtio/desc_chain.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "fake_guest.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 namespace {
 
 using virtio::kDescFIndirect;
@@ -56,7 +56,7 @@ TEST_F(DescChainTest, WritableChainForDeviceWrites) {
 }
 
 TEST_F(DescChainTest, ChainAsLongAsTheQueueIsAccepted) {
-  std::vector<Buf> bufs;
+  std::vector<virtio::Buf> bufs;
   for (int i = 0; i < kRingSize; ++i) bufs.push_back({guest_.alloc(8), 8});
   uint16_t head = ring_.add_chain(bufs);
   ChainWalk w = walk(head);
@@ -232,7 +232,7 @@ TEST_F(DescChainTest, ReadOnlyBufferWhereTheDeviceWrites) {
 }
 
 TEST_F(DescChainTest, TooManySegmentsIsNotFatal) {
-  std::vector<Buf> bufs;
+  std::vector<virtio::Buf> bufs;
   for (int i = 0; i < 5; ++i) bufs.push_back({guest_.alloc(8), 8});
   uint16_t head = ring_.add_chain(bufs);
   ChainWalk w = walk(head, Access::device_reads, true, 4);
@@ -251,4 +251,4 @@ TEST(ChainStatus, EveryStatusHasAName) {
 }
 
 }  // namespace
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

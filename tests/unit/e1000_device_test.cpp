@@ -71,7 +71,7 @@ class E1000DeviceTest : public ::testing::Test {
     return !levels_.empty() && levels_.back();
   }
 
-  vhost_user::FakeGuest guest_;
+  virtio::FakeGuest guest_;
   UniqueFd wire_;
   mutable std::mutex levels_mutex_;
   std::vector<bool> levels_;

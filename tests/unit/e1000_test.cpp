@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "fake_guest.h"
-#include "ringlane/vhost_user/net_checksum.h"
+#include "ringlane/net/checksum.h"
 #include "ringlane/vmm/e1000_eeprom.h"
 #include "ringlane/vmm/e1000_phy.h"
 #include "ringlane/vmm/e1000_registers.h"
@@ -185,16 +185,14 @@ uint16_t l4_verify(const std::vector<uint8_t>& f) {
   pseudo[10] = static_cast<uint8_t>(l4_len >> 8);
   pseudo[11] = static_cast<uint8_t>(l4_len);
   std::memcpy(pseudo.data() + 12, f.data() + 34, l4_len);
-  vhost_user::HostSpan s{pseudo.data(), pseudo.size()};
-  return static_cast<uint16_t>(
-      ~vhost_user::fold_checksum(vhost_user::ones_complement_sum(&s, 1, 0, s.len)));
+  virtio::HostSpan s{pseudo.data(), pseudo.size()};
+  return static_cast<uint16_t>(~net::fold_checksum(net::ones_complement_sum(&s, 1, 0, s.len)));
 }
 
 uint16_t ip_verify(const std::vector<uint8_t>& f) {
   std::vector<uint8_t> ip(f.begin() + 14, f.begin() + 34);
-  vhost_user::HostSpan s{ip.data(), ip.size()};
-  return static_cast<uint16_t>(
-      ~vhost_user::fold_checksum(vhost_user::ones_complement_sum(&s, 1, 0, 20)));
+  virtio::HostSpan s{ip.data(), ip.size()};
+  return static_cast<uint16_t>(~net::fold_checksum(net::ones_complement_sum(&s, 1, 0, 20)));
 }
 
 class E1000TransmitTest : public ::testing::Test {
@@ -204,7 +202,7 @@ class E1000TransmitTest : public ::testing::Test {
   uint32_t take(const Descriptor& d, uint16_t vlan = 0) {
     return engine_.take(std::span<const uint8_t, 16>(d.bytes), guest_.memory(), vlan);
   }
-  vhost_user::FakeGuest guest_;
+  virtio::FakeGuest guest_;
   std::vector<std::vector<uint8_t>> sent_;
   E1000Transmit engine_;
 };
@@ -234,8 +232,8 @@ TEST_F(E1000TransmitTest, ChecksumOffloadFillsUdpAndIpChecksums) {
   // The UDP field held zero (no pseudo-header seed here), so check the sum over the L4 part
   // alone: it must come out as all ones with the inserted checksum.
   std::vector<uint8_t> l4(sent_[0].begin() + 34, sent_[0].end());
-  vhost_user::HostSpan s{l4.data(), l4.size()};
-  EXPECT_EQ(vhost_user::fold_checksum(vhost_user::ones_complement_sum(&s, 1, 0, s.len)), 0);
+  virtio::HostSpan s{l4.data(), l4.size()};
+  EXPECT_EQ(net::fold_checksum(net::ones_complement_sum(&s, 1, 0, s.len)), 0);
 }
 
 TEST_F(E1000TransmitTest, SegmentationCutsATcpPacketIntoMssFramesWithValidChecksums) {

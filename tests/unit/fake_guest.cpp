@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 namespace {
 
@@ -147,7 +147,7 @@ uint16_t FakeRing::reserve(uint16_t count) {
   return first;
 }
 
-uint16_t FakeRing::add_chain(const std::vector<Buf>& bufs) {
+uint16_t FakeRing::add_chain(const std::vector<virtio::Buf>& bufs) {
   if (bufs.empty() || bufs.size() > size_) fixture_error("fake ring: bad chain length");
   uint16_t head = next_desc_;
   for (size_t i = 0; i < bufs.size(); ++i) {
@@ -160,7 +160,7 @@ uint16_t FakeRing::add_chain(const std::vector<Buf>& bufs) {
   return head;
 }
 
-uint16_t FakeRing::add_indirect(const std::vector<Buf>& bufs) {
+uint16_t FakeRing::add_indirect(const std::vector<virtio::Buf>& bufs) {
   std::vector<virtio::VringDesc> table(bufs.size());
   for (size_t i = 0; i < bufs.size(); ++i) {
     bool last = i + 1 == bufs.size();
@@ -223,4 +223,4 @@ virtio::VringUsedElem FakeRing::used(uint16_t n) const {
   return layout().used->ring[n % size_];
 }
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

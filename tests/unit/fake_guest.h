@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "ringlane/base/unique_fd.h"
-#include "ringlane/vhost_user/guest_memory.h"
-#include "ringlane/vhost_user/split_queue.h"
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/spec.h"
+#include "ringlane/virtio/split_queue.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 struct GuestRegion {
   uint64_t gpa;
@@ -119,4 +119,4 @@ class FakeRing {
   uint16_t next_desc_ = 0;
 };
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

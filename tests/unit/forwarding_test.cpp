@@ -19,12 +19,13 @@ class RecordingPort final : public Port {
 
   const std::string& name() const override { return name_; }
   uint16_t queue_pairs() const override { return 1; }
-  uint16_t receive(uint16_t, PacketBatch& batch) override {
+  uint16_t receive(uint16_t, net::PacketBatch& batch) override {
     batch.clear();
     return 0;
   }
-  void release(uint16_t, const PacketBatch&) override {}
-  uint16_t transmit(uint16_t, const PacketBatch& batch, std::span<const uint16_t> which) override {
+  void release(uint16_t, const net::PacketBatch&) override {}
+  uint16_t transmit(uint16_t, const net::PacketBatch& batch,
+                    std::span<const uint16_t> which) override {
     for (uint16_t i : which) received_.push_back(batch.packets[i].head);
     return static_cast<uint16_t>(which.size());
   }
@@ -85,8 +86,8 @@ class L2ForwardingTest : public ::testing::Test {
   MacTable macs_;
   std::vector<std::unique_ptr<RecordingPort>> ports_;
   SwitchView view_;
-  PacketBatch batch_;
-  std::array<std::array<uint8_t, 60>, vhost_user::kBurstSize> frames_{};
+  net::PacketBatch batch_;
+  std::array<std::array<uint8_t, 60>, net::kBurstSize> frames_{};
   OutputLists outputs_;
   WorkerStats stats_;
 };
@@ -126,15 +127,15 @@ TEST_F(L2ForwardingTest, OneBurstToManyPortsKeepsEachPortsOrder) {
     forward(p);
   }
   for (auto& p : ports_) p->forget();
-  std::vector<uint16_t> to_port(vhost_user::kBurstSize);
-  for (uint16_t i = 0; i < vhost_user::kBurstSize; ++i) {
+  std::vector<uint16_t> to_port(net::kBurstSize);
+  for (uint16_t i = 0; i < net::kBurstSize; ++i) {
     to_port[i] = static_cast<uint16_t>(69 - i % 10);
     add_frame(station(to_port[i]), station(1));
   }
-  EXPECT_EQ(forward(1), vhost_user::kBurstSize);
+  EXPECT_EQ(forward(1), net::kBurstSize);
   for (uint16_t p = 60; p < 70; ++p) {
     std::vector<uint16_t> expected;
-    for (uint16_t i = 0; i < vhost_user::kBurstSize; ++i) {
+    for (uint16_t i = 0; i < net::kBurstSize; ++i) {
       if (to_port[i] == p) expected.push_back(i);
     }
     EXPECT_EQ(port(p).received(), expected) << "port " << p;

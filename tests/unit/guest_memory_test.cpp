@@ -1,6 +1,6 @@
 // GuestMemory and MappedRegion: every guest address the data path touches goes through these
 // range checks, so each boundary (region ends, gaps, overflow, overlap, region count) is pinned.
-#include "ringlane/vhost_user/guest_memory.h"
+#include "ringlane/virtio/guest_memory.h"
 
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
@@ -13,7 +13,7 @@
 #include <random>
 #include <vector>
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 namespace {
 
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
@@ -222,4 +222,4 @@ TEST(MappedRegion, RefusesFilesThatAreNotRegular) {
 }
 
 }  // namespace
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

@@ -1,5 +1,7 @@
 // MessageChannel: framing of vhost-user messages on a stream socket, fds passed alongside,
 // messages that arrive in pieces, and headers that announce more than a message may carry.
+#include "ringlane/vhost_user/message_channel.h"
+
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -11,7 +13,6 @@
 
 #include "open_fds.h"
 #include "ringlane/base/event_fd.h"
-#include "ringlane/vhost_user/unix_socket.h"
 
 namespace ringlane::vhost_user {
 namespace {

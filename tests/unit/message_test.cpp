@@ -95,7 +95,7 @@ std::unique_ptr<Message> mem_table(uint32_t regions, uint32_t size, size_t fds) 
   return m;
 }
 
-constexpr uint32_t kRegion = sizeof(RegionDescriptor);
+constexpr uint32_t kRegion = sizeof(virtio::RegionDescriptor);
 
 TEST(Validate, SetMemTable) {
   EXPECT_EQ(code_of(*mem_table(1, 8 + kRegion, 1)), 0);

@@ -1,8 +1,6 @@
 // enqueue_burst: packets into a guest's RX queue. Buffer accounting (one chain per packet, or
 // mergeable buffers), drops for each reason, and offloads finished in software for receivers
 // that did not negotiate them, checked against an independent checksum.
-#include "ringlane/vhost_user/net_rx.h"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -11,8 +9,9 @@
 #include <vector>
 
 #include "fake_guest.h"
+#include "ringlane/net/rx.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 namespace {
 
 using virtio::bit;
@@ -72,7 +71,7 @@ uint16_t expected_tcp_checksum(std::vector<uint8_t> f) {
   return static_cast<uint16_t>(~reference_sum(f.data() + kL4, tcp_len, sum));
 }
 
-virtio::NetHeader read_header(const FakeGuest& guest, uint64_t gpa) {
+virtio::NetHeader read_header(const virtio::FakeGuest& guest, uint64_t gpa) {
   virtio::NetHeader h{};
   guest.read(gpa, &h, sizeof(h));
   return h;
@@ -93,10 +92,10 @@ class Source {
     p.hdr = hdr;
     uint32_t start = 0;
     for (uint32_t cut : cuts) {
-      batch_.spans[batch_.spans_used++] = HostSpan{f.data() + start, cut - start};
+      batch_.spans[batch_.spans_used++] = virtio::HostSpan{f.data() + start, cut - start};
       start = cut;
     }
-    batch_.spans[batch_.spans_used++] = HostSpan{f.data() + start, f.size() - start};
+    batch_.spans[batch_.spans_used++] = virtio::HostSpan{f.data() + start, f.size() - start};
     p.span_count = static_cast<uint16_t>(batch_.spans_used - p.first_span);
   }
   const PacketBatch& batch() const { return batch_; }
@@ -127,9 +126,9 @@ class NetRxTest : public ::testing::Test {
     return enqueue_burst(queue_, features, source_.batch(), which);
   }
 
-  FakeGuest guest_;
-  FakeRing ring_{guest_, 64};
-  SplitQueue queue_;
+  virtio::FakeGuest guest_;
+  virtio::FakeRing ring_{guest_, 64};
+  virtio::SplitQueue queue_;
   Source source_;
 };
 
@@ -387,4 +386,4 @@ TEST_F(NetRxTest, GsoFramePassesThroughToAReceiverWithTso) {
 }
 
 }  // namespace
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

@@ -1,15 +1,15 @@
 // Software TSO: segments of a GSO frame must be valid frames on their own (lengths, IDs,
 // sequence numbers, flags, IP and TCP checksums checked here by an independent implementation)
 // and their payloads must concatenate to the original payload.
-#include "ringlane/vhost_user/net_segmentation.h"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <random>
 #include <vector>
 
-namespace ringlane::vhost_user {
+#include "ringlane/net/segmentation.h"
+
+namespace ringlane::net {
 namespace {
 
 uint16_t be16(const uint8_t* p) {
@@ -78,8 +78,8 @@ GsoFrame make_tcp_frame(bool ipv6, uint32_t payload, uint16_t mss, uint8_t tcp_f
 }
 
 // Splits the frame into spans at awkward places (odd offsets, mid-header).
-std::vector<HostSpan> scatter(std::vector<uint8_t>& bytes) {
-  std::vector<HostSpan> spans;
+std::vector<virtio::HostSpan> scatter(std::vector<uint8_t>& bytes) {
+  std::vector<virtio::HostSpan> spans;
   std::vector<uint32_t> cuts = {7, 33, 61, 1001, 2999, 5003};
   uint32_t start = 0;
   for (uint32_t c : cuts) {
@@ -151,24 +151,24 @@ TEST(TcpSegmenter, SplitsIpv6FrameIntoValidSegments) {
 TEST(TcpSegmenter, RefusesNonTcpFrames) {
   GsoFrame f = make_tcp_frame(false, 3000, 1000, 0x10);
   f.bytes[14 + 9] = 17;  // UDP
-  HostSpan span{f.bytes.data(), f.bytes.size()};
+  virtio::HostSpan span{f.bytes.data(), f.bytes.size()};
   TcpSegmenter seg;
   EXPECT_FALSE(seg.start(&span, 1, static_cast<uint32_t>(f.bytes.size()), f.hdr));
 }
 
 TEST(TcpSegmenter, RefusesTinySegmentSizeThatWouldExplode) {
   GsoFrame f = make_tcp_frame(false, 60000, 1, 0x10);
-  HostSpan span{f.bytes.data(), f.bytes.size()};
+  virtio::HostSpan span{f.bytes.data(), f.bytes.size()};
   TcpSegmenter seg;
   EXPECT_FALSE(seg.start(&span, 1, static_cast<uint32_t>(f.bytes.size()), f.hdr));
 }
 
 TEST(TcpSegmenter, RefusesTruncatedHeaders) {
   GsoFrame f = make_tcp_frame(false, 100, 50, 0x10);
-  HostSpan span{f.bytes.data(), 40};  // ends inside the TCP header
+  virtio::HostSpan span{f.bytes.data(), 40};  // ends inside the TCP header
   TcpSegmenter seg;
   EXPECT_FALSE(seg.start(&span, 1, 40, f.hdr));
 }
 
 }  // namespace
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

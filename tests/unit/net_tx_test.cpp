@@ -1,8 +1,6 @@
 // dequeue_burst / complete_burst: packets out of a guest's TX queue. Header layouts a driver may
 // choose, malformed headers (dropped, queue keeps running) and ring violations (queue broken,
 // earlier packets of the burst still delivered).
-#include "ringlane/vhost_user/net_tx.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,9 +9,9 @@
 
 #include "fake_guest.h"
 #include "log_capture.h"
-#include "ringlane/vhost_user/net_device.h"
+#include "ringlane/net/tx.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 namespace {
 
 using virtio::bit;
@@ -58,16 +56,16 @@ class NetTxTest : public ::testing::Test {
 
   std::vector<uint8_t> packet_bytes(const PacketView& p) const {
     std::vector<uint8_t> out;
-    const HostSpan* spans = batch_.spans_of(p);
+    const virtio::HostSpan* spans = batch_.spans_of(p);
     for (uint16_t i = 0; i < p.span_count; ++i) {
       out.insert(out.end(), spans[i].data, spans[i].data + spans[i].len);
     }
     return out;
   }
 
-  FakeGuest guest_;
-  FakeRing ring_;
-  SplitQueue queue_;
+  virtio::FakeGuest guest_;
+  virtio::FakeRing ring_;
+  virtio::SplitQueue queue_;
   NetFeatures features_ = NetFeatures::from_bits(bit(virtio::kFVersion1) | bit(virtio::kNetFCsum));
   PacketBatch batch_;
 };
@@ -322,7 +320,7 @@ class NetTxLongChainTest : public NetTxTest {
 };
 
 TEST_F(NetTxLongChainTest, TooManySegmentsDropsOnlyThatChain) {
-  std::vector<Buf> bufs = {{guest_.put(header_bytes({})), 12}};
+  std::vector<virtio::Buf> bufs = {{guest_.put(header_bytes({})), 12}};
   for (uint32_t i = 0; i < kMaxPacketSpans + 1; ++i) bufs.push_back({guest_.put(frame(4, 0)), 4});
   uint16_t head = ring_.add_chain(bufs);
   ring_.publish(head);
@@ -339,7 +337,7 @@ TEST_F(NetTxLongChainTest, TooManySegmentsDropsOnlyThatChain) {
 }
 
 TEST_F(NetTxLongChainTest, MostSegmentsWeAcceptStillWork) {
-  std::vector<Buf> bufs = {{guest_.put(header_bytes({})), 12}};
+  std::vector<virtio::Buf> bufs = {{guest_.put(header_bytes({})), 12}};
   for (uint32_t i = 0; i < kMaxPacketSpans - 1; ++i) bufs.push_back({guest_.put(frame(4, 0)), 4});
   ring_.publish(ring_.add_chain(bufs));
   ASSERT_EQ(dequeue_burst(queue_, features_, batch_), 1);
@@ -347,48 +345,12 @@ TEST_F(NetTxLongChainTest, MostSegmentsWeAcceptStillWork) {
   EXPECT_EQ(batch_.packets[0].span_count, kMaxPacketSpans - 1);
 }
 
-// An operator with many VMs must learn from the log line which port and queue broke; the
-// counter is per queue already.
-TEST(NetTxBroken, LogLinesNameThePortAndTheQueue) {
-  NetDeviceConfig config;
-  config.name = "vm7";
-  config.max_queue_pairs = 2;
-  NetDevice device(config, nullptr);
-  FakeGuest guest;
-  FakeRing jumped(guest, 8);
-  FakeRing looped(guest, 8);
-  SplitQueue& pair1_tx = device.tx_queue(1);  // virtqueue 3
-  SplitQueue& pair0_tx = device.tx_queue(0);  // virtqueue 1
-  pair1_tx.configure(&guest.memory(), jumped.layout(), false, false, 0);
-  pair0_tx.configure(&guest.memory(), looped.layout(), false, false, 0);
-  jumped.set_avail_idx(9);  // more than the ring holds
-  uint16_t loop = looped.reserve(1);
-  looped.set_desc(loop, guest.put(frame(64, 0)), 64, virtio::kDescFNext, loop);
-  looped.publish(loop);
-
-  LogCapture log;
-  NetFeatures features = NetFeatures::from_bits(bit(virtio::kFVersion1));
-  PacketBatch batch;
-  EXPECT_EQ(dequeue_burst(pair1_tx, features, batch), 0);
-  EXPECT_EQ(dequeue_burst(pair0_tx, features, batch), 0);
-  ASSERT_TRUE(pair1_tx.broken());
-  ASSERT_TRUE(pair0_tx.broken());
-  EXPECT_EQ(pair1_tx.stats().ring_errors.get(), 1u);
-  EXPECT_EQ(pair0_tx.stats().ring_errors.get(), 1u);
-  EXPECT_EQ(device.rx_queue(0).stats().ring_errors.get(), 0u);
-  ASSERT_EQ(log.lines().size(), 2u);
-  EXPECT_THAT(log.lines()[0], ::testing::StartsWith("vm7 queue 3 (tx of pair 1): "));
-  EXPECT_THAT(log.lines()[0], ::testing::HasSubstr("virtqueue broken: avail index jumped"));
-  EXPECT_THAT(log.lines()[1], ::testing::StartsWith("vm7 queue 1 (tx of pair 0): "));
-  EXPECT_THAT(log.lines()[1], ::testing::HasSubstr("virtqueue broken: descriptor loop"));
-}
-
 TEST(NetTxWrap, IndicesWrapAroundSixteenBits) {
-  FakeGuest guest;
-  FakeRing ring(guest, 8);
+  virtio::FakeGuest guest;
+  virtio::FakeRing ring(guest, 8);
   ring.set_avail_idx(65534);
   ring.layout().used->idx = 65534;
-  SplitQueue queue;
+  virtio::SplitQueue queue;
   queue.configure(&guest.memory(), ring.layout(), false, false, 65534);
   NetFeatures features = NetFeatures::from_bits(bit(virtio::kFVersion1));
   std::vector<uint16_t> heads;
@@ -409,4 +371,4 @@ TEST(NetTxWrap, IndicesWrapAroundSixteenBits) {
 }
 
 }  // namespace
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

@@ -1,7 +1,7 @@
 // SplitQueue notification logic: the call eventfd is signalled exactly when the driver asked
 // (used_event with EVENT_IDX, the NO_INTERRUPT flag without), and configure() tells the driver
 // it need not kick a busy-polling device.
-#include "ringlane/vhost_user/split_queue.h"
+#include "ringlane/virtio/split_queue.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include "log_capture.h"
 #include "ringlane/base/event_fd.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 namespace {
 
 class SplitQueueTest : public ::testing::Test {
@@ -129,4 +129,4 @@ TEST(EventIdx, NeedEventMatchesTheSpecFormula) {
 }
 
 }  // namespace
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

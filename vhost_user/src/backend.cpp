@@ -6,14 +6,14 @@
 #include <cstring>
 
 #include "ringlane/base/log.h"
-#include "ringlane/vhost_user/ring_resume.h"
+#include "ringlane/virtio/ring_resume.h"
 
 namespace ringlane::vhost_user {
 
 namespace {
 
 template <typename T>
-T* ring_pointer(const GuestMemory& mem, uint64_t uva, uint64_t bytes, uint64_t align) {
+T* ring_pointer(const virtio::GuestMemory& mem, uint64_t uva, uint64_t bytes, uint64_t align) {
   if (uva % align != 0) return nullptr;
   uint8_t* p = mem.translate_user_addr(uva, bytes);
   // A region's user address need not be aligned like its mapping: check where the ring lands.
@@ -27,7 +27,7 @@ VhostUserBackend::VhostUserBackend(BackendConfig config, QuiescentState* grace)
     : config_(std::move(config)), grace_(grace) {
   config_.vring_count = std::min<uint16_t>(config_.vring_count, kMaxVrings);
   config_.features |= virtio::bit(kFProtocolFeatures);
-  config_.max_mem_slots = std::min(config_.max_mem_slots, GuestMemory::kMaxRegions);
+  config_.max_mem_slots = std::min(config_.max_mem_slots, virtio::GuestMemory::kMaxRegions);
 }
 
 VhostUserBackend::~VhostUserBackend() {
@@ -230,10 +230,10 @@ Status VhostUserBackend::change_vring(uint64_t index, const std::function<void(V
 
 Status VhostUserBackend::set_mem_table(Message& m) {
   uint32_t n = m.read<uint32_t>();
-  std::vector<std::shared_ptr<const MappedRegion>> regions;
+  std::vector<std::shared_ptr<const virtio::MappedRegion>> regions;
   for (uint32_t i = 0; i < n; ++i) {
-    auto desc = m.read<RegionDescriptor>(8 + i * sizeof(RegionDescriptor));
-    auto region = MappedRegion::map(desc, m.fds[i].get());
+    auto desc = m.read<virtio::RegionDescriptor>(8 + i * sizeof(virtio::RegionDescriptor));
+    auto region = virtio::MappedRegion::map(desc, m.fds[i].get());
     if (!region)
       return Error(region.error().code(), "SET_MEM_TABLE: " + region.error().to_string());
     regions.push_back(std::move(*region));
@@ -243,21 +243,21 @@ Status VhostUserBackend::set_mem_table(Message& m) {
 }
 
 Status VhostUserBackend::add_mem_reg(Message& m) {
-  auto desc = m.read<RegionDescriptor>(8);
-  std::vector<std::shared_ptr<const MappedRegion>> regions;
+  auto desc = m.read<virtio::RegionDescriptor>(8);
+  std::vector<std::shared_ptr<const virtio::MappedRegion>> regions;
   if (memory_) regions = memory_->regions();
   if (regions.size() >= config_.max_mem_slots) {
     return Error(ENOSPC, "ADD_MEM_REG: all " + std::to_string(config_.max_mem_slots) +
                              " memory slots are in use");
   }
-  auto region = MappedRegion::map(desc, m.fds[0].get());
+  auto region = virtio::MappedRegion::map(desc, m.fds[0].get());
   if (!region) return Error(region.error().code(), "ADD_MEM_REG: " + region.error().to_string());
   regions.push_back(std::move(*region));
   return replace_memory(std::move(regions));
 }
 
 Status VhostUserBackend::rem_mem_reg(const Message& m) {
-  auto desc = m.read<RegionDescriptor>(8);
+  auto desc = m.read<virtio::RegionDescriptor>(8);
   if (!memory_) return Error(ENOENT, "REM_MEM_REG: no memory table");
   auto regions = memory_->regions();
   auto it = std::find_if(regions.begin(), regions.end(), [&](const auto& r) {
@@ -270,12 +270,13 @@ Status VhostUserBackend::rem_mem_reg(const Message& m) {
   return replace_memory(std::move(regions));
 }
 
-Status VhostUserBackend::replace_memory(std::vector<std::shared_ptr<const MappedRegion>> regions) {
-  auto mem = GuestMemory::create(std::move(regions));
+Status VhostUserBackend::replace_memory(
+    std::vector<std::shared_ptr<const virtio::MappedRegion>> regions) {
+  auto mem = virtio::GuestMemory::create(std::move(regions));
   if (!mem) return mem.error();
   stop_queues(0, config_.vring_count);
   // After the grace period no worker holds a pointer into the old table: it may go now.
-  memory_ = std::make_unique<GuestMemory>(std::move(*mem));
+  memory_ = std::make_unique<virtio::GuestMemory>(std::move(*mem));
   start_all_ready();
   return {};
 }
@@ -298,10 +299,10 @@ void VhostUserBackend::stop_queues(uint32_t first, uint32_t count) {
 
 Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
   Vring& v = vrings_[index];
-  SplitQueue& q = queues_[index];
+  virtio::SplitQueue& q = queues_[index];
   if (q.live() || !memory_ || v.num == 0 || !v.addr_set || !v.started || !v.enabled) return {};
   bool event_idx = (acked_features_ & virtio::bit(virtio::kFRingEventIdx)) != 0;
-  RingLayout layout;
+  virtio::RingLayout layout;
   layout.size = static_cast<uint16_t>(v.num);
   layout.desc = ring_pointer<virtio::VringDesc>(*memory_, v.addr.desc_user_addr,
                                                 virtio::desc_table_bytes(v.num), 16);
@@ -313,7 +314,7 @@ Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
     return Error(EFAULT,
                  "vring " + std::to_string(index) + ": ring addresses outside guest memory");
   }
-  if (Status s = check_resume_position(layout, v.base); !s.ok()) {
+  if (Status s = virtio::check_resume_position(layout, v.base); !s.ok()) {
     return Error(s.error().code(), "vring " + std::to_string(index) + ": " + s.error().message());
   }
   q.configure(memory_.get(), layout, event_idx,

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "ringlane/base/log.h"
+#include "ringlane/base/unix_socket.h"
 
 namespace ringlane::vhost_user {
 

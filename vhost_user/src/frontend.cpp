@@ -5,7 +5,8 @@
 
 #include <vector>
 
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/base/unix_socket.h"
+#include "ringlane/virtio/spec.h"
 
 namespace ringlane::vhost_user {
 
@@ -142,12 +143,12 @@ Status VhostUserFrontend::set_mem_table(const SharedRegion* regions, uint32_t co
     return Error(EINVAL, "SET_MEM_TABLE takes 1 to 8 regions");
   }
   // VhostUserMemory: region count, padding, then the regions.
-  std::vector<uint8_t> payload(8 + count * sizeof(RegionDescriptor));
+  std::vector<uint8_t> payload(8 + count * sizeof(virtio::RegionDescriptor));
   std::memcpy(payload.data(), &count, sizeof(count));
   std::vector<int> fds;
   for (uint32_t i = 0; i < count; ++i) {
-    RegionDescriptor d{regions[i].guest_phys_addr, regions[i].size, regions[i].user_addr,
-                       regions[i].mmap_offset};
+    virtio::RegionDescriptor d{regions[i].guest_phys_addr, regions[i].size, regions[i].user_addr,
+                               regions[i].mmap_offset};
     std::memcpy(payload.data() + 8 + i * sizeof(d), &d, sizeof(d));
     fds.push_back(regions[i].fd);
   }

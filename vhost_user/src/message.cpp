@@ -143,8 +143,8 @@ Status validate(const Message& m) {
         return Error(EBADMSG, "SET_MEM_TABLE: " + std::to_string(n) + " regions (1-8 allowed)");
       }
       // Some frontends send the whole 8-region array whatever the count.
-      uint32_t need = 8 + n * sizeof(RegionDescriptor);
-      uint32_t full = 8 + kMemTableRegions * sizeof(RegionDescriptor);
+      uint32_t need = 8 + n * sizeof(virtio::RegionDescriptor);
+      uint32_t full = 8 + kMemTableRegions * sizeof(virtio::RegionDescriptor);
       if (m.header.size != need && m.header.size != full) {
         return Error(EBADMSG, "SET_MEM_TABLE: payload size does not match region count");
       }
@@ -155,9 +155,9 @@ Status validate(const Message& m) {
       return {};
     }
     case Request::add_mem_reg:
-      return expect(m, 8 + sizeof(RegionDescriptor), 1, 1);
+      return expect(m, 8 + sizeof(virtio::RegionDescriptor), 1, 1);
     case Request::rem_mem_reg:
-      return expect(m, 8 + sizeof(RegionDescriptor), 0, 1);
+      return expect(m, 8 + sizeof(virtio::RegionDescriptor), 0, 1);
     default:
       return Error(ENOSYS, std::string("unsupported request ") + to_string(m.request()) + " (" +
                                std::to_string(m.header.request) + ")");

@@ -65,7 +65,7 @@ NetDevice::NetDevice(const NetDeviceConfig& config, QuiescentState* grace)
 }
 
 void NetDevice::on_features(uint64_t acked) {
-  features_ = NetFeatures::from_bits(acked);
+  features_ = net::NetFeatures::from_bits(acked);
   log_limit().log(LogLevel::info, name() + ": features " + net_feature_names(acked));
 }
 

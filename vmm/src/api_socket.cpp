@@ -7,7 +7,7 @@
 
 #include <chrono>
 
-#include "ringlane/vhost_user/unix_socket.h"
+#include "ringlane/base/unix_socket.h"
 #include "ringlane/vmm/http_request.h"
 
 namespace ringlane::vmm {
@@ -59,7 +59,7 @@ void send_answer(int fd, const ApiAnswer& a) {
 }  // namespace
 
 Result<std::unique_ptr<ApiSocket>> ApiSocket::start(const std::string& path, VmApi& api) {
-  Result<UniqueFd> listen = vhost_user::listen_unix(path);
+  Result<UniqueFd> listen = listen_unix(path);
   if (!listen.ok()) return listen.error();
   ::chmod(path.c_str(), 0600);
   Result<EventFd> stop = EventFd::create();
@@ -80,7 +80,7 @@ void ApiSocket::serve() {
     pollfd fds[2] = {{listen_.get(), POLLIN, 0}, {stop_.fd(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) continue;
     if (fds[1].revents != 0) return;
-    Result<UniqueFd> conn = vhost_user::accept_unix(listen_.get());
+    Result<UniqueFd> conn = accept_unix(listen_.get());
     if (conn.ok()) handle(conn->get());
   }
 }

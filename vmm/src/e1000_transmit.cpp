@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "ringlane/vhost_user/net_checksum.h"
-#include "ringlane/vhost_user/net_segmentation.h"
+#include "ringlane/net/checksum.h"
+#include "ringlane/net/segmentation.h"
 #include "ringlane/vmm/e1000_registers.h"
 
 namespace ringlane::vmm {
@@ -41,7 +41,7 @@ void E1000Transmit::reset() {
 }
 
 uint32_t E1000Transmit::take(std::span<const uint8_t, 16> descriptor,
-                             const vhost_user::GuestMemory& memory, uint16_t vlan_ethertype) {
+                             const virtio::GuestMemory& memory, uint16_t vlan_ethertype) {
   uint64_t address = 0;
   std::memcpy(&address, descriptor.data(), 8);
   uint32_t command = load32(descriptor.data() + 8);
@@ -89,8 +89,7 @@ uint32_t E1000Transmit::take(std::span<const uint8_t, 16> descriptor,
   return command;
 }
 
-void E1000Transmit::gather(uint64_t address, uint32_t length,
-                           const vhost_user::GuestMemory& memory) {
+void E1000Transmit::gather(uint64_t address, uint32_t length, const virtio::GuestMemory& memory) {
   if (drop_ || length == 0) return;
   if (length > kMaxPacket - size_) {
     ++counters_.oversized;
@@ -115,8 +114,8 @@ bool E1000Transmit::insert_checksum(std::span<uint8_t> frame, uint32_t start, ui
     ++counters_.bad_offload;
     return false;
   }
-  vhost_user::HostSpan whole{frame.data(), frame.size()};
-  uint16_t sum = vhost_user::fold_checksum(vhost_user::ones_complement_sum(&whole, 1, start, stop));
+  virtio::HostSpan whole{frame.data(), frame.size()};
+  uint16_t sum = net::fold_checksum(net::ones_complement_sum(&whole, 1, start, stop));
   if (udp_style && sum == 0) sum = 0xffff;  // UDP sends a computed zero as all ones
   std::memcpy(frame.data() + offset, &sum, 2);
   return true;
@@ -133,13 +132,13 @@ void E1000Transmit::finish_packet() {
     // IXSM and TXSM asks for; the context's header length must agree with what it parses.
     virtio::NetHeader gso{};
     gso.gso_size = context_.mss;
-    vhost_user::HostSpan whole{frame.data(), frame.size()};
-    vhost_user::TcpSegmenter segmenter;
+    virtio::HostSpan whole{frame.data(), frame.size()};
+    net::TcpSegmenter segmenter;
     if (!context_.tcp || !segmenter.start(&whole, 1, static_cast<uint32_t>(frame.size()), gso)) {
       ++counters_.bad_offload;
       return;
     }
-    vhost_user::Segment segment;
+    net::Segment segment;
     while (segmenter.next(segment)) {
       uint32_t at = 0;
       for (uint32_t i = 0; i < segment.span_count; ++i) {

@@ -96,8 +96,8 @@ void install_kick_handler() {
 
 }  // namespace
 
-Machine::Machine(Kvm kvm, Vm vm, GuestRam ram, vhost_user::GuestMemory memory,
-                 std::vector<Vcpu> vcpus, const MachineConfig& config)
+Machine::Machine(Kvm kvm, Vm vm, GuestRam ram, virtio::GuestMemory memory, std::vector<Vcpu> vcpus,
+                 const MachineConfig& config)
     : kvm_(std::move(kvm)),
       vm_(std::move(vm)),
       ram_(std::move(ram)),
@@ -129,9 +129,9 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   Result<GuestRam> ram = GuestRam::create(config.memory_bytes, config.hugepages);
   if (!ram.ok()) return ram.error();
   RINGLANE_TRY(vm->set_memory(0, 0, ram->size(), ram->base()));
-  vhost_user::RegionDescriptor region{0, ram->size(), reinterpret_cast<uint64_t>(ram->base()), 0};
-  Result<vhost_user::GuestMemory> memory =
-      vhost_user::GuestMemory::create({vhost_user::MappedRegion::wrap(region, ram->base())});
+  virtio::RegionDescriptor region{0, ram->size(), reinterpret_cast<uint64_t>(ram->base()), 0};
+  Result<virtio::GuestMemory> memory =
+      virtio::GuestMemory::create({virtio::MappedRegion::wrap(region, ram->base())});
   if (!memory.ok()) return memory.error();
   // Without CPUID leaves a vCPU advertises nothing, long mode included.
   Result<std::vector<kvm_cpuid_entry2>> cpuid = kvm->supported_cpuid();

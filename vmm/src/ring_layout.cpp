@@ -2,8 +2,8 @@
 
 namespace ringlane::vmm {
 
-Result<vhost_user::RingLayout> ring_layout(const vhost_user::GuestMemory& memory,
-                                           const VirtqueueConfig& queue) {
+Result<virtio::RingLayout> ring_layout(const virtio::GuestMemory& memory,
+                                       const VirtqueueConfig& queue) {
   uint32_t size = queue.size;
   if (!queue.enabled) return Error(EINVAL, "virtqueue not enabled");
   if (size == 0 || (size & (size - 1)) != 0 || size > virtio::kMaxQueueSize) {
@@ -13,7 +13,7 @@ Result<vhost_user::RingLayout> ring_layout(const vhost_user::GuestMemory& memory
   if (queue.desc % 16 != 0 || queue.avail % 2 != 0 || queue.used % 4 != 0) {
     return Error(EINVAL, "virtqueue rings misaligned");
   }
-  vhost_user::RingLayout layout;
+  virtio::RingLayout layout;
   layout.size = static_cast<uint16_t>(size);
   layout.desc = reinterpret_cast<virtio::VringDesc*>(
       memory.translate(queue.desc, virtio::desc_table_bytes(size)));

@@ -5,8 +5,8 @@
 
 #include "ringlane/base/epoll.h"
 #include "ringlane/base/log.h"
-#include "ringlane/vhost_user/net_rx.h"
-#include "ringlane/vhost_user/net_tx.h"
+#include "ringlane/net/rx.h"
+#include "ringlane/net/tx.h"
 #include "ringlane/vmm/receive_drain.h"
 #include "ringlane/vmm/ring_layout.h"
 
@@ -20,7 +20,7 @@ Result<std::unique_ptr<TapNetBackend>> TapNetBackend::create(Tap tap) {
   Result<EventFd> stop = EventFd::create();
   if (!stop.ok()) return stop.error();
   std::unique_ptr<TapNetBackend> b(new TapNetBackend(std::move(tap), std::move(*stop)));
-  b->frames_ = std::make_unique<std::array<uint8_t, kFrameMax>[]>(vhost_user::kBurstSize);
+  b->frames_ = std::make_unique<std::array<uint8_t, kFrameMax>[]>(net::kBurstSize);
   return b;
 }
 
@@ -30,12 +30,12 @@ TapNetBackend::~TapNetBackend() {
 
 Status TapNetBackend::start(const NetQueues& queues) {
   if (running()) return Error(EBUSY, "TAP backend already serving");
-  Result<vhost_user::RingLayout> rx = ring_layout(*queues.memory, queues.rx);
+  Result<virtio::RingLayout> rx = ring_layout(*queues.memory, queues.rx);
   if (!rx.ok()) return rx.error();
-  Result<vhost_user::RingLayout> tx = ring_layout(*queues.memory, queues.tx);
+  Result<virtio::RingLayout> tx = ring_layout(*queues.memory, queues.tx);
   if (!tx.ok()) return tx.error();
   queues_ = queues;
-  features_ = vhost_user::NetFeatures::from_bits(queues.features);
+  features_ = net::NetFeatures::from_bits(queues.features);
   bool event_idx = (queues.features & virtio::bit(virtio::kFRingEventIdx));
   bool indirect = (queues.features & virtio::bit(virtio::kFRingIndirectDesc));
   rx_.configure(queues.memory, *rx, event_idx, indirect, queues.rx_next_avail);
@@ -87,11 +87,11 @@ NetBackendCounters TapNetBackend::counters() const {
 uint16_t TapNetBackend::transmit_burst() {
   if (!tx_.serving() || transmit_stopped_.load(std::memory_order_relaxed)) return 0;
   batch_.clear();
-  uint16_t n = vhost_user::dequeue_burst(tx_, features_, batch_);
+  uint16_t n = net::dequeue_burst(tx_, features_, batch_);
   for (uint16_t i = 0; i < n; ++i) {
-    const vhost_user::PacketView& p = batch_.packets[i];
-    iovec iov[vhost_user::kMaxPacketSpans];
-    const vhost_user::HostSpan* spans = batch_.spans_of(p);
+    const net::PacketView& p = batch_.packets[i];
+    iovec iov[net::kMaxPacketSpans];
+    const virtio::HostSpan* spans = batch_.spans_of(p);
     for (uint16_t s = 0; s < p.span_count; ++s) iov[s] = {spans[s].data, spans[s].len};
     // A TAP write takes the frame whole or not at all; a full queue in the host is a drop there,
     // as on a wire.
@@ -102,7 +102,7 @@ uint16_t TapNetBackend::transmit_burst() {
     tx_frames_.fetch_add(1, std::memory_order_relaxed);
     tx_bytes_.fetch_add(p.len, std::memory_order_relaxed);
   }
-  if (batch_.source_head_count != 0) vhost_user::complete_burst(tx_, batch_);
+  if (batch_.source_head_count != 0) net::complete_burst(tx_, batch_);
   return n;
 }
 
@@ -110,14 +110,14 @@ uint16_t TapNetBackend::receive_burst() {
   if (!rx_.serving()) return 0;
   // Read no more frames than the guest has buffers for: the rest wait in the TAP queue instead of
   // being read and dropped here.
-  uint16_t room = std::min<uint16_t>(rx_.avail_count(), vhost_user::kBurstSize);
+  uint16_t room = std::min<uint16_t>(rx_.avail_count(), net::kBurstSize);
   batch_.clear();
-  uint16_t which[vhost_user::kBurstSize];
+  uint16_t which[net::kBurstSize];
   uint16_t n = 0;
   while (n < room) {
     ssize_t len = read(tap_.fd(), frames_[n].data(), kFrameMax);
     if (len <= 0) break;
-    vhost_user::PacketView& p = batch_.packets[n];
+    net::PacketView& p = batch_.packets[n];
     p = {};
     p.first_span = n;
     p.span_count = 1;
@@ -129,7 +129,7 @@ uint16_t TapNetBackend::receive_burst() {
   if (n == 0) return 0;
   batch_.count = n;
   batch_.spans_used = n;
-  uint16_t delivered = vhost_user::enqueue_burst(rx_, features_, batch_, {which, n});
+  uint16_t delivered = net::enqueue_burst(rx_, features_, batch_, {which, n});
   rx_frames_.fetch_add(delivered, std::memory_order_relaxed);
   for (uint16_t i = 0; i < delivered; ++i) {
     rx_bytes_.fetch_add(batch_.packets[i].len, std::memory_order_relaxed);

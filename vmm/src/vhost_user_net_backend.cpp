@@ -1,7 +1,7 @@
 #include "ringlane/vmm/vhost_user_net_backend.h"
 
 #include "ringlane/base/log.h"
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/virtio/spec.h"
 #include "ringlane/vmm/receive_drain.h"
 
 namespace ringlane::vmm {

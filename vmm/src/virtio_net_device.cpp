@@ -3,8 +3,8 @@
 #include <cstring>
 
 #include "ringlane/base/log.h"
-#include "ringlane/vhost_user/ring_resume.h"
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/virtio/ring_resume.h"
+#include "ringlane/virtio/spec.h"
 #include "ringlane/vmm/ring_layout.h"
 
 namespace ringlane::vmm {
@@ -21,7 +21,7 @@ constexpr uint16_t kLinkUp = 1;
 
 }  // namespace
 
-VirtioNetDevice::VirtioNetDevice(VirtioNetConfig config, const vhost_user::GuestMemory& memory,
+VirtioNetDevice::VirtioNetDevice(VirtioNetConfig config, const virtio::GuestMemory& memory,
                                  std::unique_ptr<NetBackend> backend)
     : config_(std::move(config)), memory_(memory), backend_(std::move(backend)) {}
 
@@ -72,9 +72,9 @@ void VirtioNetDevice::reset() {
 }
 
 Result<QueuePositions> VirtioNetDevice::completed_positions() const {
-  Result<vhost_user::RingLayout> rx = ring_layout(memory_, queues_.rx);
+  Result<virtio::RingLayout> rx = ring_layout(memory_, queues_.rx);
   if (!rx.ok()) return rx.error();
-  Result<vhost_user::RingLayout> tx = ring_layout(memory_, queues_.tx);
+  Result<virtio::RingLayout> tx = ring_layout(memory_, queues_.tx);
   if (!tx.ok()) return tx.error();
   return QueuePositions{__atomic_load_n(&rx->used->idx, __ATOMIC_ACQUIRE),
                         __atomic_load_n(&tx->used->idx, __ATOMIC_ACQUIRE)};
@@ -83,11 +83,11 @@ Result<QueuePositions> VirtioNetDevice::completed_positions() const {
 Status VirtioNetDevice::check_positions() const {
   Result<QueuePositions> used = completed_positions();
   if (!used.ok()) return used.error();
-  if (Status s = vhost_user::check_resume_position(used->rx_next_avail, queues_.rx_next_avail);
+  if (Status s = virtio::check_resume_position(used->rx_next_avail, queues_.rx_next_avail);
       !s.ok()) {
     return Error(s.error().code(), "receive queue: " + s.error().message());
   }
-  if (Status s = vhost_user::check_resume_position(used->tx_next_avail, queues_.tx_next_avail);
+  if (Status s = virtio::check_resume_position(used->tx_next_avail, queues_.tx_next_avail);
       !s.ok()) {
     return Error(s.error().code(), "transmit queue: " + s.error().message());
   }

@@ -35,6 +35,6 @@ struct SwitchView {
 // `outputs` is the calling worker's scratch space for sorting an L2 burst by destination; it
 // grows (allocating) the first time a view has more ports than it holds.
 uint32_t forward_batch(const SwitchView& view, unsigned worker, uint16_t in,
-                       const PacketBatch& batch, OutputLists& outputs, WorkerStats& stats);
+                       const net::PacketBatch& batch, OutputLists& outputs, WorkerStats& stats);
 
 }  // namespace ringlane::dataplane

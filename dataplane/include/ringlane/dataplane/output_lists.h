@@ -8,7 +8,7 @@
 #include <memory>
 #include <span>
 
-#include "ringlane/vhost_user/packet_batch.h"
+#include "ringlane/net/packet_batch.h"
 
 namespace ringlane::dataplane {
 
@@ -23,14 +23,14 @@ class OutputLists {
   void add(uint16_t port, uint16_t packet) {
     uint8_t& count = counts_[port];
     if (count == 0) touched_[touched_count_++] = port;
-    lists_[size_t{port} * vhost_user::kBurstSize + count] = packet;
+    lists_[size_t{port} * net::kBurstSize + count] = packet;
     ++count;
   }
   // The ports with a non-empty list, in the order they got their first packet.
   std::span<const uint16_t> ports() const { return {touched_.get(), touched_count_}; }
   // The packets for `port`, in the order they were added.
   std::span<const uint16_t> packets_for(uint16_t port) const {
-    return {&lists_[size_t{port} * vhost_user::kBurstSize], counts_[port]};
+    return {&lists_[size_t{port} * net::kBurstSize], counts_[port]};
   }
   // Empties the lists for the next burst.
   void clear() {

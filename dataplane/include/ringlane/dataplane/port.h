@@ -6,11 +6,11 @@
 #include <span>
 #include <string>
 
-#include "ringlane/vhost_user/packet_batch.h"
+#include "ringlane/net/packet_batch.h"
 
 namespace ringlane::dataplane {
 
-using vhost_user::PacketBatch;
+using net::PacketBatch;
 
 struct QueueCounters {
   uint64_t packets = 0;
@@ -37,12 +37,12 @@ class Port {
   virtual uint16_t queue_pairs() const = 0;
 
   // Receives up to a burst from queue pair `qp` into `batch` (cleared first).
-  virtual uint16_t receive(uint16_t qp, PacketBatch& batch) = 0;
+  virtual uint16_t receive(uint16_t qp, net::PacketBatch& batch) = 0;
   // Gives the buffers of a received batch back to the port.
-  virtual void release(uint16_t qp, const PacketBatch& batch) = 0;
+  virtual void release(uint16_t qp, const net::PacketBatch& batch) = 0;
   // Sends batch.packets[i] for i in `which` through queue pair `qp`; returns the number sent,
   // counting the rest as drops. Never blocks.
-  virtual uint16_t transmit(uint16_t qp, const PacketBatch& batch,
+  virtual uint16_t transmit(uint16_t qp, const net::PacketBatch& batch,
                             std::span<const uint16_t> which) = 0;
   // A queue pair this port can transmit into now (for worker `worker`), or -1 when none.
   virtual int transmit_queue_for(unsigned worker) const = 0;

@@ -28,9 +28,9 @@ class VhostNetPort final : public Port {
 
   const std::string& name() const override { return name_; }
   uint16_t queue_pairs() const override { return device_.max_queue_pairs(); }
-  uint16_t receive(uint16_t qp, PacketBatch& batch) override;
-  void release(uint16_t qp, const PacketBatch& batch) override;
-  uint16_t transmit(uint16_t qp, const PacketBatch& batch,
+  uint16_t receive(uint16_t qp, net::PacketBatch& batch) override;
+  void release(uint16_t qp, const net::PacketBatch& batch) override;
+  uint16_t transmit(uint16_t qp, const net::PacketBatch& batch,
                     std::span<const uint16_t> which) override;
   int transmit_queue_for(unsigned worker) const override;
   std::vector<PortQueueStats> queue_stats() const override;

@@ -1,7 +1,7 @@
 // WorkerStats: one worker's own efficiency figures, written by it alone.
 #pragma once
 
-#include "ringlane/vhost_user/counter.h"
+#include "ringlane/base/counter.h"
 
 namespace ringlane::dataplane {
 

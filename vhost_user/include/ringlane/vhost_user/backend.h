@@ -11,13 +11,13 @@
 #include <optional>
 #include <string>
 
+#include "ringlane/base/counter.h"
 #include "ringlane/base/log_limit.h"
 #include "ringlane/base/quiescent_state.h"
-#include "ringlane/vhost_user/counter.h"
-#include "ringlane/vhost_user/guest_memory.h"
 #include "ringlane/vhost_user/message.h"
-#include "ringlane/vhost_user/split_queue.h"
-#include "ringlane/vhost_user/unix_socket.h"
+#include "ringlane/vhost_user/message_channel.h"
+#include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/split_queue.h"
 
 namespace ringlane::vhost_user {
 
@@ -26,7 +26,7 @@ struct BackendConfig {
   uint64_t features = 0;           // virtio features offered (PROTOCOL_FEATURES is added)
   uint64_t protocol_features = 0;  // vhost-user protocol features offered
   uint16_t vring_count = 2;        // virtqueues this device serves at most
-  uint32_t max_mem_slots = GuestMemory::kMaxRegions;
+  uint32_t max_mem_slots = virtio::GuestMemory::kMaxRegions;
 };
 
 struct BackendStats {
@@ -54,8 +54,8 @@ class VhostUserBackend {
 
   const std::string& name() const { return config_.name; }
   uint16_t vring_count() const { return config_.vring_count; }
-  SplitQueue& vring(uint16_t index) { return queues_[index]; }
-  const SplitQueue& vring(uint16_t index) const { return queues_[index]; }
+  virtio::SplitQueue& vring(uint16_t index) { return queues_[index]; }
+  const virtio::SplitQueue& vring(uint16_t index) const { return queues_[index]; }
   uint64_t acked_features() const { return acked_features_; }
   uint64_t acked_protocol_features() const { return acked_protocol_; }
   uint8_t status() const;
@@ -109,7 +109,7 @@ class VhostUserBackend {
   Status set_mem_table(Message& message);
   Status add_mem_reg(Message& message);
   Status rem_mem_reg(const Message& message);
-  Status replace_memory(std::vector<std::shared_ptr<const MappedRegion>> regions);
+  Status replace_memory(std::vector<std::shared_ptr<const virtio::MappedRegion>> regions);
   Status set_vring_fd(Message& message);
   // Stops the vring's queue, applies `change`, and restarts the queue if it is ready.
   Status change_vring(uint64_t index, const std::function<void(Vring&)>& change);
@@ -127,9 +127,9 @@ class VhostUserBackend {
   uint64_t acked_features_ = 0;
   uint64_t acked_protocol_ = 0;
   uint8_t status_ = 0;
-  std::unique_ptr<GuestMemory> memory_;
+  std::unique_ptr<virtio::GuestMemory> memory_;
   std::array<Vring, kMaxVrings> vrings_;
-  std::array<SplitQueue, kMaxVrings> queues_;
+  std::array<virtio::SplitQueue, kMaxVrings> queues_;
   BackendStats stats_;
   LogLimit log_limit_;
 };

@@ -10,7 +10,7 @@
 
 #include "ringlane/base/event_loop.h"
 #include "ringlane/vhost_user/backend.h"
-#include "ringlane/vhost_user/unix_socket.h"
+#include "ringlane/vhost_user/message_channel.h"
 
 namespace ringlane::vhost_user {
 

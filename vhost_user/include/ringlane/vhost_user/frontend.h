@@ -17,7 +17,7 @@
 
 #include "ringlane/base/result.h"
 #include "ringlane/vhost_user/message.h"
-#include "ringlane/vhost_user/unix_socket.h"
+#include "ringlane/vhost_user/message_channel.h"
 
 namespace ringlane::vhost_user {
 

@@ -8,7 +8,7 @@
 
 #include "ringlane/base/result.h"
 #include "ringlane/base/unique_fd.h"
-#include "ringlane/vhost_user/guest_memory.h"
+#include "ringlane/virtio/guest_memory.h"
 
 namespace ringlane::vhost_user {
 
@@ -95,7 +95,7 @@ struct VringAddr {
   uint64_t log_guest_addr;
 };
 static_assert(sizeof(VringAddr) == 40);
-static_assert(sizeof(RegionDescriptor) == 32);
+static_assert(sizeof(virtio::RegionDescriptor) == 32);
 
 struct Message {
   MessageHeader header{};

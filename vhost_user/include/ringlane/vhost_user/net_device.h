@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
+#include "ringlane/net/features.h"
 #include "ringlane/vhost_user/backend.h"
-#include "ringlane/vhost_user/net_features.h"
 
 namespace ringlane::vhost_user {
 
@@ -28,14 +28,16 @@ class NetDevice : public VhostUserBackend {
   NetDevice(const NetDeviceConfig& config, QuiescentState* grace);
 
   uint16_t max_queue_pairs() const { return vring_count() / 2; }
-  SplitQueue& rx_queue(uint16_t pair) { return vring(static_cast<uint16_t>(2 * pair)); }
-  SplitQueue& tx_queue(uint16_t pair) { return vring(static_cast<uint16_t>(2 * pair + 1)); }
-  const SplitQueue& rx_queue(uint16_t pair) const { return vring(static_cast<uint16_t>(2 * pair)); }
-  const SplitQueue& tx_queue(uint16_t pair) const {
+  virtio::SplitQueue& rx_queue(uint16_t pair) { return vring(static_cast<uint16_t>(2 * pair)); }
+  virtio::SplitQueue& tx_queue(uint16_t pair) { return vring(static_cast<uint16_t>(2 * pair + 1)); }
+  const virtio::SplitQueue& rx_queue(uint16_t pair) const {
+    return vring(static_cast<uint16_t>(2 * pair));
+  }
+  const virtio::SplitQueue& tx_queue(uint16_t pair) const {
     return vring(static_cast<uint16_t>(2 * pair + 1));
   }
   // Stable while any queue is live: features change only with every queue stopped.
-  const NetFeatures& features() const { return features_; }
+  const net::NetFeatures& features() const { return features_; }
   uint32_t mtu() const { return mtu_; }
 
  protected:
@@ -44,7 +46,7 @@ class NetDevice : public VhostUserBackend {
   std::optional<Status> handle_device_request(const Message& message) override;
 
  private:
-  NetFeatures features_;
+  net::NetFeatures features_;
   uint32_t mtu_ = 1500;
 };
 

@@ -35,7 +35,7 @@ struct E1000Faults {
 
 class E1000Device : public PciDevice {
  public:
-  static Result<std::shared_ptr<E1000Device>> create(const vhost_user::GuestMemory& memory, Tap tap,
+  static Result<std::shared_ptr<E1000Device>> create(const virtio::GuestMemory& memory, Tap tap,
                                                      const std::array<uint8_t, 6>& mac);
   ~E1000Device() override;
 
@@ -54,7 +54,7 @@ class E1000Device : public PciDevice {
   E1000Faults faults() const;
 
  private:
-  E1000Device(const vhost_user::GuestMemory& memory, Tap tap, const std::array<uint8_t, 6>& mac,
+  E1000Device(const virtio::GuestMemory& memory, Tap tap, const std::array<uint8_t, 6>& mac,
               EventFd wake, EventFd stop);
   uint32_t& reg(uint32_t offset) { return regs_[offset / 4]; }
   uint32_t read_register(uint32_t offset);
@@ -74,7 +74,7 @@ class E1000Device : public PciDevice {
   // Writes one frame into the ring; the interrupt causes it raises.
   uint32_t deliver(std::span<const uint8_t> frame);
 
-  const vhost_user::GuestMemory& memory_;
+  const virtio::GuestMemory& memory_;
   Tap tap_;
   std::array<uint8_t, 6> mac_;
   EventFd wake_;  // RDT or RCTL written: the receiver may have room again

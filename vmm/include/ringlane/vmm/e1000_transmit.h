@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "ringlane/vhost_user/guest_memory.h"
+#include "ringlane/virtio/guest_memory.h"
 
 namespace ringlane::vmm {
 
@@ -31,7 +31,7 @@ class E1000Transmit {
   explicit E1000Transmit(Sink sink);
   // Consumes one 16-byte descriptor. `vlan_ethertype` is VET when VLAN insertion is enabled
   // (CTRL.VME), 0 otherwise. Returns the descriptor's command bits.
-  uint32_t take(std::span<const uint8_t, 16> descriptor, const vhost_user::GuestMemory& memory,
+  uint32_t take(std::span<const uint8_t, 16> descriptor, const virtio::GuestMemory& memory,
                 uint16_t vlan_ethertype);
   // Forgets a packet in progress (device reset or transmitter disabled).
   void reset();
@@ -49,7 +49,7 @@ class E1000Transmit {
     uint8_t hdrlen = 0;
     bool tcp = false;
   };
-  void gather(uint64_t address, uint32_t length, const vhost_user::GuestMemory& memory);
+  void gather(uint64_t address, uint32_t length, const virtio::GuestMemory& memory);
   void finish_packet();
   // Inserts a checksum over [start, end] (end 0: to the end of the frame) at `offset`.
   bool insert_checksum(std::span<uint8_t> frame, uint32_t start, uint32_t offset, uint32_t end,

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "ringlane/base/result.h"
-#include "ringlane/vhost_user/guest_memory.h"
+#include "ringlane/virtio/guest_memory.h"
 #include "ringlane/vmm/cmos_rtc.h"
 #include "ringlane/vmm/gsi_routing.h"
 #include "ringlane/vmm/guest_ram.h"
@@ -78,7 +78,7 @@ class Machine {
   const BootTimes& boot_times() const { return boot_times_; }
   const GuestRam& ram() const { return ram_; }
   // Guest RAM as device models and backends address it (guest physical -> host pointer).
-  const vhost_user::GuestMemory& guest_memory() const { return guest_memory_; }
+  const virtio::GuestMemory& guest_memory() const { return guest_memory_; }
   // Ports the guest touched that nothing answers, with access counts ("0x2f9 x3, ..."), for
   // the exit report; empty when there were none.
   std::string unhandled_ports() const;
@@ -90,7 +90,7 @@ class Machine {
   uint32_t allocate_memory_slot() { return next_memory_slot_++; }
 
  private:
-  Machine(Kvm kvm, Vm vm, GuestRam ram, vhost_user::GuestMemory memory, std::vector<Vcpu> vcpus,
+  Machine(Kvm kvm, Vm vm, GuestRam ram, virtio::GuestMemory memory, std::vector<Vcpu> vcpus,
           const MachineConfig& config);
   // Port I/O of the last exit; returns the exit cause when the guest ended the machine.
   std::optional<MachineExit> handle_pio(kvm_run& run);
@@ -116,7 +116,7 @@ class Machine {
   Kvm kvm_;
   Vm vm_;
   GuestRam ram_;
-  vhost_user::GuestMemory guest_memory_;
+  virtio::GuestMemory guest_memory_;
   std::vector<Vcpu> vcpus_;
   MachineConfig config_;
   // Device models see one access at a time, whichever vCPU makes it (and the serial feeder).

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "ringlane/base/result.h"
-#include "ringlane/vhost_user/guest_memory.h"
+#include "ringlane/virtio/guest_memory.h"
 #include "ringlane/vmm/virtio_device.h"
 
 namespace ringlane::vmm {
@@ -15,7 +15,7 @@ namespace ringlane::vmm {
 struct NetQueues {
   std::string nic;  // the card's name, for log lines about its queues
   uint64_t features = 0;
-  const vhost_user::GuestMemory* memory = nullptr;
+  const virtio::GuestMemory* memory = nullptr;
   VirtqueueConfig rx;  // virtqueue 0: the guest's receive queue
   VirtqueueConfig tx;  // virtqueue 1: the guest's transmit queue
   // Next avail ring entry to take on each queue (0 after a reset).

@@ -3,13 +3,13 @@
 #pragma once
 
 #include "ringlane/base/result.h"
-#include "ringlane/vhost_user/guest_memory.h"
-#include "ringlane/vhost_user/split_queue.h"
+#include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/split_queue.h"
 #include "ringlane/vmm/virtio_device.h"
 
 namespace ringlane::vmm {
 
-Result<vhost_user::RingLayout> ring_layout(const vhost_user::GuestMemory& memory,
-                                           const VirtqueueConfig& queue);
+Result<virtio::RingLayout> ring_layout(const virtio::GuestMemory& memory,
+                                       const VirtqueueConfig& queue);
 
 }  // namespace ringlane::vmm

@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "ringlane/base/event_fd.h"
-#include "ringlane/vhost_user/net_features.h"
-#include "ringlane/vhost_user/packet_batch.h"
-#include "ringlane/vhost_user/split_queue.h"
+#include "ringlane/net/features.h"
+#include "ringlane/net/packet_batch.h"
+#include "ringlane/virtio/split_queue.h"
 #include "ringlane/vmm/net_backend.h"
 #include "ringlane/vmm/tap.h"
 
@@ -42,10 +42,10 @@ class TapNetBackend : public NetBackend {
   Tap tap_;
   EventFd stop_;
   NetQueues queues_;
-  vhost_user::NetFeatures features_;
-  vhost_user::SplitQueue rx_;
-  vhost_user::SplitQueue tx_;
-  vhost_user::PacketBatch batch_;
+  net::NetFeatures features_;
+  virtio::SplitQueue rx_;
+  virtio::SplitQueue tx_;
+  net::PacketBatch batch_;
   std::unique_ptr<std::array<uint8_t, kFrameMax>[]> frames_;
   std::thread thread_;
   std::atomic<uint64_t> tx_frames_{0};

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <string>
 
-#include "ringlane/vhost_user/guest_memory.h"
+#include "ringlane/virtio/guest_memory.h"
 #include "ringlane/vmm/net_backend.h"
 #include "ringlane/vmm/virtio_device.h"
 
@@ -24,7 +24,7 @@ struct VirtioNetConfig {
 class VirtioNetDevice : public VirtioDevice {
  public:
   // `memory` is the guest's RAM as the backends see it.
-  VirtioNetDevice(VirtioNetConfig config, const vhost_user::GuestMemory& memory,
+  VirtioNetDevice(VirtioNetConfig config, const virtio::GuestMemory& memory,
                   std::unique_ptr<NetBackend> backend);
   ~VirtioNetDevice() override;
 
@@ -56,7 +56,7 @@ class VirtioNetDevice : public VirtioDevice {
   Status check_positions() const;
 
   VirtioNetConfig config_;
-  const vhost_user::GuestMemory& memory_;
+  const virtio::GuestMemory& memory_;
   mutable std::mutex mutex_;  // vCPU (activate, reset) against the API thread (switch)
   std::unique_ptr<NetBackend> backend_;
   bool active_ = false;

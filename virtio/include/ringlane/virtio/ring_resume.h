@@ -9,13 +9,13 @@
 #include <cstdint>
 
 #include "ringlane/base/result.h"
-#include "ringlane/vhost_user/split_queue.h"
+#include "ringlane/virtio/split_queue.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 // `used_idx` as the ring holds it, `next_avail` as handed over.
 Status check_resume_position(uint16_t used_idx, uint16_t next_avail);
 // Reads the used index from the ring first.
 Status check_resume_position(const RingLayout& layout, uint16_t next_avail);
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

@@ -1,12 +1,12 @@
-#include "ringlane/vhost_user/net_tx.h"
+#include "ringlane/net/tx.h"
 
 #include <algorithm>
 #include <cstring>
 #include <span>
 
-#include "ringlane/vhost_user/span_cursor.h"
+#include "ringlane/virtio/span_cursor.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 
 namespace {
 
@@ -29,7 +29,7 @@ bool header_is_valid(const virtio::NetHeader& h, uint32_t frame_len) {
 }
 
 // Drops `hdr_len` bytes from the front of the spans; returns the index of the first data span.
-uint32_t strip_header(HostSpan* spans, uint32_t count, uint32_t hdr_len) {
+uint32_t strip_header(virtio::HostSpan* spans, uint32_t count, uint32_t hdr_len) {
   uint32_t i = 0;
   while (i < count && hdr_len >= spans[i].len) {
     hdr_len -= static_cast<uint32_t>(spans[i].len);
@@ -51,7 +51,7 @@ uint32_t strip_header(HostSpan* spans, uint32_t count, uint32_t hdr_len) {
 // first lines, pass 3 reads and checks the headers. Without checksum offload (and so without
 // TSO) a driver must send a header with no request in it: then it is not read at all, which
 // saves a cache line per frame when the header sits on a line of its own.
-uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBatch& batch) {
+uint16_t dequeue_burst(virtio::SplitQueue& queue, const NetFeatures& features, PacketBatch& batch) {
   uint16_t available = queue.avail_count();
   if (available == 0) return 0;
   auto limit =
@@ -63,17 +63,18 @@ uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBat
     heads[i] = queue.head_at(i);
     queue.prefetch_desc(heads[i]);
   }
-  QueueStats& stats = queue.stats();
+  virtio::QueueStats& stats = queue.stats();
   const bool read_headers = features.host_csum;
   const uint8_t* header_at[kBurstSize];  // per packet of this burst, when read_headers
   uint16_t consumed = 0;
   uint16_t first_new = batch.count;
   while (consumed < limit && batch.has_room()) {
     uint16_t head = heads[consumed];
-    HostSpan* spans = &batch.spans[batch.spans_used];
-    ChainWalk walk = queue.walk(head, Access::device_reads, std::span(spans, kMaxPacketSpans));
-    if (walk.status != ChainStatus::ok) [[unlikely]] {
-      if (is_fatal(walk.status)) {
+    virtio::HostSpan* spans = &batch.spans[batch.spans_used];
+    virtio::ChainWalk walk =
+        queue.walk(head, virtio::Access::device_reads, std::span(spans, kMaxPacketSpans));
+    if (walk.status != virtio::ChainStatus::ok) [[unlikely]] {
+      if (virtio::is_fatal(walk.status)) {
         queue.mark_broken(walk.status, head);
         break;
       }
@@ -97,7 +98,7 @@ uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBat
       } else {
         // Split across descriptors (unusual): read now, the slow way.
         header_at[batch.count - first_new] = nullptr;
-        SpanCursor(spans, walk.spans).read(&p.hdr, features.hdr_len);
+        virtio::SpanCursor(spans, walk.spans).read(&p.hdr, features.hdr_len);
       }
     }
     uint32_t first = strip_header(spans, walk.spans, features.hdr_len);
@@ -141,9 +142,9 @@ uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBat
   return added;
 }
 
-void complete_burst(SplitQueue& queue, const PacketBatch& batch) {
+void complete_burst(virtio::SplitQueue& queue, const PacketBatch& batch) {
   for (uint16_t i = 0; i < batch.source_head_count; ++i) queue.put_used(batch.source_heads[i], 0);
   queue.publish_used();
 }
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

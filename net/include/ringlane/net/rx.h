@@ -5,15 +5,15 @@
 #include <cstdint>
 #include <span>
 
-#include "ringlane/vhost_user/net_features.h"
-#include "ringlane/vhost_user/packet_batch.h"
-#include "ringlane/vhost_user/split_queue.h"
+#include "ringlane/net/features.h"
+#include "ringlane/net/packet_batch.h"
+#include "ringlane/virtio/split_queue.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 
 // Copies the packets `batch.packets[i]` for each i in `which` into the guest's buffers. Packets
 // that do not fit are counted as drops on `queue`. Returns the number delivered.
-uint16_t enqueue_burst(SplitQueue& queue, const NetFeatures& features, const PacketBatch& batch,
-                       std::span<const uint16_t> which);
+uint16_t enqueue_burst(virtio::SplitQueue& queue, const NetFeatures& features,
+                       const PacketBatch& batch, std::span<const uint16_t> which);
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

@@ -10,7 +10,7 @@
 #include "ringlane/base/result.h"
 #include "ringlane/base/unique_fd.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 // One region as the frontend describes it (VhostUserMemoryRegion).
 struct RegionDescriptor {
@@ -103,4 +103,4 @@ class GuestMemory {
   std::vector<std::shared_ptr<const MappedRegion>> regions_;  // sorted by user_addr
 };
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

@@ -1,11 +1,11 @@
-#include "ringlane/vhost_user/guest_memory.h"
+#include "ringlane/virtio/guest_memory.h"
 
 #include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 namespace {
 
@@ -118,4 +118,4 @@ uint8_t* GuestMemory::translate_user_addr(uint64_t uva, uint64_t len) const {
   return (*it)->host() + offset;
 }
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

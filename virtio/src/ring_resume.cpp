@@ -1,8 +1,8 @@
-#include "ringlane/vhost_user/ring_resume.h"
+#include "ringlane/virtio/ring_resume.h"
 
 #include <string>
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 Status check_resume_position(uint16_t used_idx, uint16_t next_avail) {
   if (used_idx == next_avail) return {};
@@ -16,4 +16,4 @@ Status check_resume_position(const RingLayout& layout, uint16_t next_avail) {
   return check_resume_position(__atomic_load_n(&layout.used->idx, __ATOMIC_ACQUIRE), next_avail);
 }
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

@@ -7,14 +7,14 @@
 #include <cstdint>
 #include <string>
 
+#include "ringlane/base/counter.h"
 #include "ringlane/base/log_limit.h"
 #include "ringlane/base/prefetch.h"
-#include "ringlane/vhost_user/counter.h"
-#include "ringlane/vhost_user/desc_chain.h"
-#include "ringlane/vhost_user/guest_memory.h"
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/virtio/desc_chain.h"
+#include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/spec.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 struct QueueStats {
   Counter packets;
@@ -178,4 +178,4 @@ class SplitQueue {
   mutable LogLimit log_limit_;
 };
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

@@ -5,17 +5,17 @@
 
 #include <cstdint>
 
-#include "ringlane/vhost_user/guest_memory.h"
-#include "ringlane/vhost_user/packet_batch.h"
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/net/packet_batch.h"
+#include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/spec.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 
 // A segment ready to copy: spans[0] is the rebuilt header, the rest the payload slice.
 struct Segment {
   static constexpr uint32_t kMaxHeader = 256;
   uint8_t header[kMaxHeader];
-  HostSpan spans[kMaxPacketSpans + 1];
+  virtio::HostSpan spans[kMaxPacketSpans + 1];
   uint32_t span_count = 0;
   uint32_t len = 0;
 };
@@ -27,14 +27,14 @@ class TcpSegmenter {
 
   // Parses the headers of a GSO frame; false if it is not TCP over IPv4/IPv6 (optionally behind
   // one VLAN tag), its headers do not fit, or it would need too many segments.
-  bool start(const HostSpan* spans, uint32_t span_count, uint32_t len,
+  bool start(const virtio::HostSpan* spans, uint32_t span_count, uint32_t len,
              const virtio::NetHeader& hdr);
   // Builds the next segment; false once every payload byte has been emitted.
   bool next(Segment& out);
   uint32_t segment_count() const { return segments_; }
 
  private:
-  const HostSpan* spans_ = nullptr;
+  const virtio::HostSpan* spans_ = nullptr;
   uint32_t span_count_ = 0;
   uint32_t len_ = 0;
   uint8_t header_[Segment::kMaxHeader];
@@ -51,4 +51,4 @@ class TcpSegmenter {
   uint32_t payload_done_ = 0;
 };
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

@@ -1,9 +1,9 @@
-#include "ringlane/vhost_user/split_queue.h"
+#include "ringlane/virtio/split_queue.h"
 
 #include "ringlane/base/event_fd.h"
 #include "ringlane/base/log.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 void SplitQueue::configure(const GuestMemory* mem, RingLayout layout, bool event_idx, bool indirect,
                            uint16_t last_avail_idx) {
@@ -75,4 +75,4 @@ void SplitQueue::log_broken(const std::string& reason) const {
   log_limit_.log(LogLevel::warn, prefix + "virtqueue broken: " + reason);
 }
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

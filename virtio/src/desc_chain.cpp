@@ -1,8 +1,8 @@
-#include "ringlane/vhost_user/desc_chain.h"
+#include "ringlane/virtio/desc_chain.h"
 
 #include <cstring>
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 const char* to_string(ChainStatus status) {
   switch (status) {
@@ -105,4 +105,4 @@ ChainWalk walk_chain(const GuestMemory& mem, const virtio::VringDesc* table, uin
   return ChainWalk{s, w.spans, w.bytes};
 }
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

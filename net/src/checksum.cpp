@@ -1,8 +1,8 @@
-#include "ringlane/vhost_user/net_checksum.h"
+#include "ringlane/net/checksum.h"
 
 #include <cstring>
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 
 namespace {
 
@@ -27,8 +27,8 @@ uint64_t sum_bytes(const uint8_t* p, uint64_t len, bool odd_start) {
 
 }  // namespace
 
-uint32_t ones_complement_sum(const HostSpan* spans, uint32_t count, uint64_t start, uint64_t end,
-                             uint32_t initial) {
+uint32_t ones_complement_sum(const virtio::HostSpan* spans, uint32_t count, uint64_t start,
+                             uint64_t end, uint32_t initial) {
   uint64_t sum = initial;
   uint64_t pos = 0;
   for (uint32_t i = 0; i < count && pos < end; ++i) {
@@ -48,4 +48,4 @@ uint16_t fold_checksum(uint32_t sum) {
   return static_cast<uint16_t>(~sum);
 }
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

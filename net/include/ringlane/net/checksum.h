@@ -4,13 +4,13 @@
 
 #include <cstdint>
 
-#include "ringlane/vhost_user/guest_memory.h"
+#include "ringlane/virtio/guest_memory.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 
 // One's-complement sum (not folded, not inverted) of bytes [start, end) of the spans.
-uint32_t ones_complement_sum(const HostSpan* spans, uint32_t count, uint64_t start, uint64_t end,
-                             uint32_t initial = 0);
+uint32_t ones_complement_sum(const virtio::HostSpan* spans, uint32_t count, uint64_t start,
+                             uint64_t end, uint32_t initial = 0);
 uint16_t fold_checksum(uint32_t sum);
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

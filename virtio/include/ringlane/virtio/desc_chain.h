@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <span>
 
-#include "ringlane/vhost_user/guest_memory.h"
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/spec.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 enum class ChainStatus : uint8_t {
   ok = 0,
@@ -43,4 +43,4 @@ struct ChainWalk {
 ChainWalk walk_chain(const GuestMemory& mem, const virtio::VringDesc* table, uint16_t size,
                      uint16_t head, Access access, bool indirect_allowed, std::span<HostSpan> out);
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

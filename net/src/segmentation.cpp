@@ -1,11 +1,11 @@
-#include "ringlane/vhost_user/net_segmentation.h"
+#include "ringlane/net/segmentation.h"
 
 #include <cstring>
 
-#include "ringlane/vhost_user/net_checksum.h"
-#include "ringlane/vhost_user/span_cursor.h"
+#include "ringlane/net/checksum.h"
+#include "ringlane/virtio/span_cursor.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 
 namespace {
 
@@ -34,7 +34,7 @@ void store_be32(uint8_t* p, uint32_t v) {
 
 }  // namespace
 
-bool TcpSegmenter::start(const HostSpan* spans, uint32_t span_count, uint32_t len,
+bool TcpSegmenter::start(const virtio::HostSpan* spans, uint32_t span_count, uint32_t len,
                          const virtio::NetHeader& hdr) {
   spans_ = spans;
   span_count_ = span_count;
@@ -42,8 +42,9 @@ bool TcpSegmenter::start(const HostSpan* spans, uint32_t span_count, uint32_t le
   mss_ = hdr.gso_size;
   if (mss_ == 0) return false;
   // Headers are parsed from a private copy: the guest may change its buffer under us.
-  uint32_t copied = static_cast<uint32_t>(
-      SpanCursor(spans, span_count).read(header_, len < sizeof(header_) ? len : sizeof(header_)));
+  uint32_t copied =
+      static_cast<uint32_t>(virtio::SpanCursor(spans, span_count)
+                                .read(header_, len < sizeof(header_) ? len : sizeof(header_)));
   uint32_t off = 12;
   if (copied < off + 2) return false;
   uint16_t ether_type = load_be16(header_ + off);
@@ -108,21 +109,21 @@ bool TcpSegmenter::next(Segment& out) {
     store_be16(h + l3 + 2, static_cast<uint16_t>(header_len_ - l3 + seg_payload));
     store_be16(h + l3 + 4, static_cast<uint16_t>(load_be16(header_ + l3 + 4) + emitted_));
     store_be16(h + l3 + 10, 0);
-    HostSpan ip{h + l3, l4 - l3};
+    virtio::HostSpan ip{h + l3, l4 - l3};
     uint16_t ip_csum = fold_checksum(ones_complement_sum(&ip, 1, 0, ip.len));
     std::memcpy(h + l3 + 10, &ip_csum, 2);
-    HostSpan addrs{h + l3 + 12, 8};
+    virtio::HostSpan addrs{h + l3 + 12, 8};
     pseudo = ones_complement_sum(&addrs, 1, 0, 8);
   } else {
     store_be16(h + l3 + 4, static_cast<uint16_t>(tcp_len));
-    HostSpan addrs{h + l3 + 8, 32};
+    virtio::HostSpan addrs{h + l3 + 8, 32};
     pseudo = ones_complement_sum(&addrs, 1, 0, 32);
   }
   // Pseudo-header length and protocol, in network order like the rest of the sum.
   uint8_t tail[4];
   store_be16(tail, static_cast<uint16_t>(tcp_len));
   store_be16(tail + 2, kProtoTcp);
-  HostSpan tail_span{tail, 4};
+  virtio::HostSpan tail_span{tail, 4};
   pseudo = ones_complement_sum(&tail_span, 1, 0, 4, pseudo);
 
   store_be32(h + l4 + 4, load_be32(header_ + l4 + 4) + payload_done_);
@@ -132,14 +133,14 @@ bool TcpSegmenter::next(Segment& out) {
   h[l4 + 13] = flags;
   store_be16(h + l4 + 16, 0);
 
-  out.spans[0] = HostSpan{h, header_len_};
+  out.spans[0] = virtio::HostSpan{h, header_len_};
   out.span_count = 1;
   uint32_t want = seg_payload;
   while (want > 0 && span_index_ < span_count_ && out.span_count <= kMaxPacketSpans) {
-    const HostSpan& s = spans_[span_index_];
+    const virtio::HostSpan& s = spans_[span_index_];
     uint64_t avail = s.len - span_offset_;
     uint32_t take = want < avail ? want : static_cast<uint32_t>(avail);
-    out.spans[out.span_count++] = HostSpan{s.data + span_offset_, take};
+    out.spans[out.span_count++] = virtio::HostSpan{s.data + span_offset_, take};
     want -= take;
     span_offset_ += take;
     if (span_offset_ == s.len) {
@@ -157,4 +158,4 @@ bool TcpSegmenter::next(Segment& out) {
   return true;
 }
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

@@ -4,10 +4,10 @@
 
 #include <cstdint>
 
-#include "ringlane/vhost_user/guest_memory.h"
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/spec.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 
 inline constexpr uint16_t kBurstSize = 32;
 inline constexpr uint32_t kMaxPacketSpans = 64;
@@ -33,18 +33,18 @@ struct PacketBatch {
   uint16_t source_head_count = 0;
   uint16_t source_heads[kBurstSize];
   PacketView packets[kBurstSize];
-  HostSpan spans[kSpanCapacity];
+  virtio::HostSpan spans[kSpanCapacity];
 
   void clear() {
     count = 0;
     spans_used = 0;
     source_head_count = 0;
   }
-  const HostSpan* spans_of(const PacketView& p) const { return &spans[p.first_span]; }
+  const virtio::HostSpan* spans_of(const PacketView& p) const { return &spans[p.first_span]; }
   // Room for one more packet of the largest chain we accept.
   bool has_room() const {
     return count < kBurstSize && spans_used + kMaxPacketSpans <= kSpanCapacity;
   }
 };
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

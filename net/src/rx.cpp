@@ -1,20 +1,20 @@
-#include "ringlane/vhost_user/net_rx.h"
+#include "ringlane/net/rx.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "ringlane/vhost_user/net_checksum.h"
-#include "ringlane/vhost_user/net_segmentation.h"
-#include "ringlane/vhost_user/span_cursor.h"
+#include "ringlane/net/checksum.h"
+#include "ringlane/net/segmentation.h"
+#include "ringlane/virtio/span_cursor.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 
 namespace {
 
 // Receive buffers gathered for one packet: up to kMaxPacketSpans spans over one or more heads.
 struct RxBuffers {
   static constexpr uint32_t kMaxHeads = 64;
-  HostSpan spans[kMaxPacketSpans];
+  virtio::HostSpan spans[kMaxPacketSpans];
   uint32_t span_count = 0;
   uint16_t heads[kMaxHeads];
   uint32_t head_bytes[kMaxHeads];
@@ -30,8 +30,8 @@ enum class Gather { ok, no_buffers, too_large, broken };
 struct WalkedHeads {
   static constexpr uint32_t kSpans = 2;
   struct Head {
-    ChainWalk walk;
-    HostSpan spans[kSpans];
+    virtio::ChainWalk walk;
+    virtio::HostSpan spans[kSpans];
   };
   Head heads[kBurstSize];
   uint16_t count = 0;
@@ -39,14 +39,14 @@ struct WalkedHeads {
   // Walks the next `n` heads; head i will most likely take frame i, whose size (header
   // included) frame_bytes(i) gives: only the lines it will write are prefetched.
   template <typename FrameBytes>
-  void walk_ahead(const SplitQueue& queue, uint16_t n, FrameBytes frame_bytes) {
+  void walk_ahead(const virtio::SplitQueue& queue, uint16_t n, FrameBytes frame_bytes) {
     count = n;
     for (uint16_t i = 0; i < n; ++i) queue.prefetch_desc(queue.head_at(i));
     for (uint16_t i = 0; i < n; ++i) {
       Head& h = heads[i];
-      h.walk = queue.walk(queue.head_at(i), Access::device_writes, h.spans);
+      h.walk = queue.walk(queue.head_at(i), virtio::Access::device_writes, h.spans);
       // A chain of zero-length descriptors walks fine and yields no span at all.
-      if (h.walk.status == ChainStatus::ok && h.walk.spans != 0) {
+      if (h.walk.status == virtio::ChainStatus::ok && h.walk.spans != 0) {
         prefetch_write(h.spans[0].data,
                        std::min<uint64_t>({h.spans[0].len, frame_bytes(i), kFramePrefetchBytes}));
       }
@@ -54,7 +54,7 @@ struct WalkedHeads {
   }
   // The walk of the head `offset` places into the burst, when it was walked ahead and fits.
   const Head* find(uint16_t offset) const {
-    if (offset >= count || heads[offset].walk.status == ChainStatus::too_many_segments) {
+    if (offset >= count || heads[offset].walk.status == virtio::ChainStatus::too_many_segments) {
       return nullptr;
     }
     return &heads[offset];
@@ -62,8 +62,8 @@ struct WalkedHeads {
 };
 
 // Takes heads from `offset` on until `need` bytes fit (one head only without mergeable buffers).
-Gather gather(SplitQueue& queue, const WalkedHeads& ahead, uint16_t available, uint16_t& offset,
-              uint64_t need, bool mergeable, RxBuffers& rx) {
+Gather gather(virtio::SplitQueue& queue, const WalkedHeads& ahead, uint16_t available,
+              uint16_t& offset, uint64_t need, bool mergeable, RxBuffers& rx) {
   while (rx.bytes < need) {
     // Checked before running out of heads: a frame no buffer can hold is too large, not short
     // of buffers (which would also drop every frame after it).
@@ -72,17 +72,18 @@ Gather gather(SplitQueue& queue, const WalkedHeads& ahead, uint16_t available, u
     }
     if (offset == available) return Gather::no_buffers;
     uint16_t head = queue.head_at(offset);
-    std::span<HostSpan> room(rx.spans + rx.span_count, kMaxPacketSpans - rx.span_count);
-    ChainWalk walk;
+    std::span<virtio::HostSpan> room(rx.spans + rx.span_count, kMaxPacketSpans - rx.span_count);
+    virtio::ChainWalk walk;
     if (const WalkedHeads::Head* h = ahead.find(offset);
-        h != nullptr && (h->walk.status != ChainStatus::ok || h->walk.spans <= room.size())) {
+        h != nullptr &&
+        (h->walk.status != virtio::ChainStatus::ok || h->walk.spans <= room.size())) {
       walk = h->walk;
-      if (walk.status == ChainStatus::ok) std::copy_n(h->spans, walk.spans, room.begin());
+      if (walk.status == virtio::ChainStatus::ok) std::copy_n(h->spans, walk.spans, room.begin());
     } else {
-      walk = queue.walk(head, Access::device_writes, room);
+      walk = queue.walk(head, virtio::Access::device_writes, room);
     }
-    if (walk.status != ChainStatus::ok) [[unlikely]] {
-      if (is_fatal(walk.status)) {
+    if (walk.status != virtio::ChainStatus::ok) [[unlikely]] {
+      if (virtio::is_fatal(walk.status)) {
         queue.mark_broken(walk.status, head);
         return Gather::broken;
       }
@@ -122,16 +123,16 @@ virtio::NetHeader receive_header(const virtio::NetHeader& src, const NetFeatures
   return h;
 }
 
-void write_at(const HostSpan* spans, uint32_t count, uint64_t offset, const void* data,
+void write_at(const virtio::HostSpan* spans, uint32_t count, uint64_t offset, const void* data,
               uint64_t len) {
-  SpanCursor cursor(spans, count);
+  virtio::SpanCursor cursor(spans, count);
   cursor.skip(offset);
   cursor.write(data, len);
 }
 
 // One frame as the receiver will get it: frame bytes and the sender's offload request.
 struct Frame {
-  const HostSpan* spans;
+  const virtio::HostSpan* spans;
   uint32_t span_count;
   uint32_t len;
   virtio::NetHeader hdr;
@@ -141,10 +142,10 @@ struct Frame {
 struct Receiver {
   // A constructor rather than aggregate initialisation: `ahead` is filled by walk_ahead(), and
   // zeroing its tables on every burst would be wasted work.
-  Receiver(SplitQueue& q, const NetFeatures& f, uint16_t avail)
+  Receiver(virtio::SplitQueue& q, const NetFeatures& f, uint16_t avail)
       : queue(q), features(f), available(avail) {}
 
-  SplitQueue& queue;
+  virtio::SplitQueue& queue;
   const NetFeatures& features;
   uint16_t available;
   uint16_t offset = 0;
@@ -164,7 +165,7 @@ Gather deliver(Receiver& r, const Frame& f) {
   bool finish_csum = false;
   virtio::NetHeader hdr = receive_header(f.hdr, r.features, finish_csum);
   hdr.num_buffers = rx.head_count;
-  SpanCursor out(rx.spans, rx.span_count);
+  virtio::SpanCursor out(rx.spans, rx.span_count);
   out.write(&hdr, r.features.hdr_len);
   for (uint32_t s = 0; s < f.span_count; ++s) out.write(f.spans[s].data, f.spans[s].len);
   if (finish_csum) [[unlikely]] {
@@ -185,10 +186,10 @@ Gather deliver(Receiver& r, const Frame& f) {
 // The common case, without the general machinery: a frame in one span, no offload request, and
 // a receive head walked ahead whose first buffer holds header and frame. False when any of that
 // does not hold; then nothing was written.
-bool deliver_simple(Receiver& r, const PacketView& p, const HostSpan* src) {
+bool deliver_simple(Receiver& r, const PacketView& p, const virtio::HostSpan* src) {
   const WalkedHeads::Head* h = r.ahead.find(r.offset);
   uint32_t hdr_len = r.features.hdr_len;
-  if (h == nullptr || h->walk.status != ChainStatus::ok || h->walk.spans == 0 ||
+  if (h == nullptr || h->walk.status != virtio::ChainStatus::ok || h->walk.spans == 0 ||
       p.span_count != 1 || p.hdr.flags != 0 || p.hdr.gso_type != virtio::kNetHdrGsoNone ||
       h->spans[0].len < uint64_t{hdr_len} + p.len) {
     return false;
@@ -245,9 +246,9 @@ Delivered deliver_segments(Receiver& r, const Frame& f) {
 
 }  // namespace
 
-uint16_t enqueue_burst(SplitQueue& queue, const NetFeatures& features, const PacketBatch& batch,
-                       std::span<const uint16_t> which) {
-  QueueStats& stats = queue.stats();
+uint16_t enqueue_burst(virtio::SplitQueue& queue, const NetFeatures& features,
+                       const PacketBatch& batch, std::span<const uint16_t> which) {
+  virtio::QueueStats& stats = queue.stats();
   // The ring lines this burst will most likely use, loaded together with the avail index
   // rather than after it (one head per frame is the common case).
   auto expected = static_cast<uint16_t>(std::min<size_t>(which.size(), kBurstSize));
@@ -307,4 +308,4 @@ uint16_t enqueue_burst(SplitQueue& queue, const NetFeatures& features, const Pac
   return delivered;
 }
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

@@ -1,20 +1,13 @@
-// Unix stream sockets for vhost-user: listening, connecting, and message I/O with fds.
+// MessageChannel: one connected vhost-user socket, with message I/O that carries fds.
 #pragma once
 
 #include <optional>
-#include <string>
 
 #include "ringlane/base/result.h"
 #include "ringlane/base/unique_fd.h"
 #include "ringlane/vhost_user/message.h"
 
 namespace ringlane::vhost_user {
-
-// Listens on `path`, replacing a stale socket file (never any other kind of file).
-Result<UniqueFd> listen_unix(const std::string& path);
-// Non-blocking connect; fails at once when nobody listens.
-Result<UniqueFd> connect_unix(const std::string& path);
-Result<UniqueFd> accept_unix(int listen_fd);
 
 // MessageChannel: one connected socket. Reads never block the control thread: a message that
 // arrives in pieces is assembled across calls.

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "ringlane/vhost_user/guest_memory.h"
+#include "ringlane/virtio/guest_memory.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::virtio {
 
 class SpanCursor {
  public:
@@ -62,4 +62,4 @@ class SpanCursor {
   uint64_t offset_ = 0;
 };
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::virtio

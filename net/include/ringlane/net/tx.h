@@ -4,18 +4,18 @@
 
 #include <cstdint>
 
-#include "ringlane/vhost_user/net_features.h"
-#include "ringlane/vhost_user/packet_batch.h"
-#include "ringlane/vhost_user/split_queue.h"
+#include "ringlane/net/features.h"
+#include "ringlane/net/packet_batch.h"
+#include "ringlane/virtio/split_queue.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 
 // Appends up to a burst of packets to `batch` (which the caller cleared). Malformed packets are
 // given back to the guest at once and counted; a ring violation breaks the queue. Returns the
 // number of packets added.
-uint16_t dequeue_burst(SplitQueue& queue, const NetFeatures& features, PacketBatch& batch);
+uint16_t dequeue_burst(virtio::SplitQueue& queue, const NetFeatures& features, PacketBatch& batch);
 
 // Returns every packet's buffers to the guest in one used-ring update.
-void complete_burst(SplitQueue& queue, const PacketBatch& batch);
+void complete_burst(virtio::SplitQueue& queue, const PacketBatch& batch);
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net

@@ -3,9 +3,9 @@
 
 #include <cstdint>
 
-#include "ringlane/vhost_user/virtio_spec.h"
+#include "ringlane/virtio/spec.h"
 
-namespace ringlane::vhost_user {
+namespace ringlane::net {
 
 struct NetFeatures {
   uint16_t hdr_len = 10;  // 12 with VERSION_1 or MRG_RXBUF
@@ -32,4 +32,4 @@ struct NetFeatures {
   }
 };
 
-}  // namespace ringlane::vhost_user
+}  // namespace ringlane::net
