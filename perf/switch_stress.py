@@ -35,7 +35,7 @@ def main():
         "RINGLANE_STRESS_FRAMES": str(frames),
         "RINGLANE_BIN": os.path.join(BUILD, "dataplane", "ringlane"),
         "RINGLANE_VMM_BIN": os.path.join(BUILD, "vmm", "ringlane-vmm"),
-        "RINGLANE_NIC_GUEST": os.path.join(BUILD, "vmm", "guest", "nic_guest.elf"),
+        "RINGLANE_NIC_GUEST": os.path.join(BUILD, "tests", "guest", "nic_guest.elf"),
     })
     env.pop("RINGLANE_TEST_REPORTS", None)
     test = os.path.join(ROOT, "tests", "integration", "test_vmm_switch.py")

@@ -26,7 +26,7 @@ def main():
     ap.add_argument("--runs", type=int, default=50, help="boots to measure (default 50)")
     ap.add_argument("--memory", type=int, default=256, help="guest memory in MiB (default 256)")
     ap.add_argument("--vmm", default=os.path.join(ROOT, "build", "vmm", "ringlane-vmm"))
-    ap.add_argument("--kernel", default=os.path.join(ROOT, "build", "vmm", "guest", "pvh_hello.elf"))
+    ap.add_argument("--kernel", default=os.path.join(ROOT, "build", "tests", "guest", "pvh_hello.elf"))
     ap.add_argument("--json", metavar="OUT", help="write every run's figures here")
     args = ap.parse_args()
     # Without /dev/kvm, in a QEMU TCG guest with nested KVM: the figures are then that guest's.

@@ -1,4 +1,4 @@
-"""The NIC mode table: one guest workload (vmm/guest/nic_guest.elf, polling drivers at CPL3) in
+"""The NIC mode table: one guest workload (tests/guest/nic_guest.elf, polling drivers at CPL3) in
 each of ringlane-vmm's NIC modes, frames per second guest-to-peer and peer-to-guest at 64 and
 1500 bytes, VM exits to the VMM per frame by reason, and interrupts per frame.
 
@@ -32,7 +32,7 @@ import peers  # noqa: E402
 
 BUILD = os.path.join(ROOT, "build")
 VMM = os.environ.get("RINGLANE_VMM_BIN", os.path.join(BUILD, "vmm", "ringlane-vmm"))
-GUEST = os.environ.get("RINGLANE_NIC_GUEST", os.path.join(BUILD, "vmm", "guest", "nic_guest.elf"))
+GUEST = os.environ.get("RINGLANE_NIC_GUEST", os.path.join(BUILD, "tests", "guest", "nic_guest.elf"))
 os.environ.setdefault("RINGLANE_BIN", os.path.join(BUILD, "dataplane", "ringlane"))
 MAC = "52:54:00:12:34:56"
 DRIVER = {"emulated": "e1000", "virtio": "virtio", "vhost": "virtio"}

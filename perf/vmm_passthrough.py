@@ -1,5 +1,5 @@
 """The passthrough row of the NIC mode table (perf/vmm_modes.py has the other three): the same
-guest workload (vmm/guest/nic_guest.elf, its e1000 driver polling, the transmit doorbell rung
+guest workload (tests/guest/nic_guest.elf, its e1000 driver polling, the transmit doorbell rung
 after every frame) on an e1000e given to ringlane-vmm through VFIO, guest-to-peer at 64 and
 1500 bytes, with VM exits to the VMM per frame (minus an idle run's) and the guest's own frame
 rate. The e1000e is QEMU's, in tests/lib/pci_guest.py's TCG guest (this machine has no VFIO);

@@ -15,11 +15,11 @@
 
 #include "ringlane/base/monotonic_clock.h"
 #include "ringlane/base/unique_fd.h"
-#include "ringlane/vmm/api_socket.h"
-#include "ringlane/vmm/bzimage_loader.h"
-#include "ringlane/vmm/machine.h"
-#include "ringlane/vmm/nic.h"
-#include "ringlane/vmm/vm_api.h"
+#include "ringlane/vmm/api/api_socket.h"
+#include "ringlane/vmm/api/vm_api.h"
+#include "ringlane/vmm/machine/machine.h"
+#include "ringlane/vmm/nic/nic.h"
+#include "ringlane/vmm/x86/bzimage_loader.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "ringlane/vmm/bzimage_loader.h"
+#include "ringlane/vmm/x86/bzimage_loader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ringlane::vmm;

@@ -14,7 +14,7 @@
 #include <memory>
 #include <vector>
 
-#include "ringlane/vmm/e1000_transmit.h"
+#include "ringlane/vmm/nic/e1000_transmit.h"
 
 namespace {
 

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ringlane/vmm/http_request.h"
-#include "ringlane/vmm/vm_api.h"
+#include "ringlane/vmm/api/http_request.h"
+#include "ringlane/vmm/api/vm_api.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <span>
 
-#include "ringlane/vmm/pvh_loader.h"
+#include "ringlane/vmm/x86/pvh_loader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ringlane::vmm;

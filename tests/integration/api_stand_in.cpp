@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "ringlane/vmm/api_socket.h"
-#include "ringlane/vmm/vm_api.h"
+#include "ringlane/vmm/api/api_socket.h"
+#include "ringlane/vmm/api/vm_api.h"
 
 using namespace ringlane;
 using namespace ringlane::vmm;

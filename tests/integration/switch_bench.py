@@ -1,4 +1,4 @@
-"""The bench for live NIC switch tests: a test guest (vmm/guest, nic_guest) under ringlane-vmm
+"""The bench for live NIC switch tests: a test guest (tests/guest, nic_guest) under ringlane-vmm
 whose virtio-net card can be served by the VMM with a TAP device ("virtio") or by ringlane over
 vhost-user ("vhost"). The guest sends sequence-numbered frames with at most 128 unanswered; both
 peers reflect what they get: a Python reflector on the TAP in a network namespace, and testpmd

@@ -1,4 +1,4 @@
-"""ringlane-ctl against a running ringlane-vmm: the test guest (vmm/guest/nic_guest.elf) boots
+"""ringlane-ctl against a running ringlane-vmm: the test guest (tests/guest/nic_guest.elf) boots
 with a virtio-net card on a TAP device in a network namespace and waits for frames that never
 come, so the VM stays up while ringlane-ctl reads its state, lists its NICs and is refused what
 it cannot do, each time with a clear message and its documented exit status (0 done,

@@ -1,4 +1,4 @@
-"""The test guest's own NIC drivers (vmm/guest/e1000.c, vmm/guest/virtio_net.c) against QEMU's
+"""The test guest's own NIC drivers (tests/guest/e1000.c, tests/guest/virtio_net.c) against QEMU's
 devices: QEMU boots the same ELF file ringlane-vmm boots, with an e1000 or a modern
 virtio-net-pci card, so a driver bug cannot hide behind a matching bug in ringlane-vmm's own
 device models. QEMU's socket netdev in UDP mode carries one Ethernet frame per datagram; this test

@@ -1,4 +1,4 @@
-"""ringlane-vmm's NICs against real peers: the test guest (vmm/guest/nic_guest.elf) boots on this
+"""ringlane-vmm's NICs against real peers: the test guest (tests/guest/nic_guest.elf) boots on this
 machine's KVM, finds its virtio-net-pci card on the PCI bus, and exchanges frames with a peer:
 a TAP device inside a network namespace this test creates (virtio mode), or ringlane over
 vhost-user with DPDK testpmd reflecting frames behind it (vhost mode). Every frame is checked on
@@ -202,7 +202,7 @@ class VhostRinglane(unittest.TestCase):
 
 
 class GuestExceptions(unittest.TestCase):
-    """The guest's IDT (vmm/guest/entry.S, exception.c): fault=ud and fault=pf make guest_main
+    """The guest's IDT (tests/guest/entry.S, exception.c): fault=ud and fault=pf make guest_main
     fault at CPL3 before it looks for a NIC; the handler prints the vector, error code, RIP and
     CR2 and resets through the i8042, which ends ringlane-vmm with status 0 (without an IDT the
     fault was a triple fault: status 1, and no report)."""

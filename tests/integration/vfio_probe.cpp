@@ -26,7 +26,7 @@
 
 #include "ringlane/base/unique_fd.h"
 #include "ringlane/vfio/vfio_session.h"
-#include "ringlane/vmm/e1000_registers.h"
+#include "ringlane/vmm/nic/e1000_registers.h"
 
 using namespace ringlane;
 using namespace ringlane::vfio;

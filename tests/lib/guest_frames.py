@@ -1,4 +1,4 @@
-"""The test guest's frame format (vmm/guest/nic_main.c): ethertype 0x88b5, "RLG1", a 32-bit
+"""The test guest's frame format (tests/guest/nic_main.c): ethertype 0x88b5, "RLG1", a 32-bit
 little-endian sequence number, then byte i = (seq + i) & 0xff. "RLGE" ends the guest's receive
 phase. Shared by every test and benchmark that talks to nic_guest."""
 import struct

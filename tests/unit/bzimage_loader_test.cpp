@@ -1,6 +1,6 @@
 // load_bzimage against a synthetic bzImage built here (a setup header as Linux 6.1 has it and a
 // made-up protected-mode part), and against hostile variations of it.
-#include "ringlane/vmm/bzimage_loader.h"
+#include "ringlane/vmm/x86/bzimage_loader.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ringlane/vmm/e820.h"
+#include "ringlane/vmm/x86/e820.h"
 
 namespace ringlane::vmm {
 namespace {

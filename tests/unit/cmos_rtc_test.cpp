@@ -1,5 +1,5 @@
 // The CMOS clock as Linux's mc146818 code reads it.
-#include "ringlane/vmm/cmos_rtc.h"
+#include "ringlane/vmm/devices/cmos_rtc.h"
 
 #include <gtest/gtest.h>
 

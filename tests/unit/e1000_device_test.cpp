@@ -3,7 +3,7 @@
 // guest mistakes (rings outside the ring, buffers outside RAM) counted instead of crashing. The
 // wire is a SOCK_SEQPACKET socket pair in place of the TAP device and the line records its level:
 // the kernel seams; the integration tests (test_vmm_nic.py) drive the real ones.
-#include "ringlane/vmm/e1000_device.h"
+#include "ringlane/vmm/nic/e1000_device.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "fake_guest.h"
-#include "ringlane/vmm/e1000_registers.h"
+#include "ringlane/vmm/nic/e1000_registers.h"
 
 namespace ringlane::vmm {
 namespace {

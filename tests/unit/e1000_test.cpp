@@ -9,10 +9,10 @@
 
 #include "fake_guest.h"
 #include "ringlane/net/checksum.h"
-#include "ringlane/vmm/e1000_eeprom.h"
-#include "ringlane/vmm/e1000_phy.h"
-#include "ringlane/vmm/e1000_registers.h"
-#include "ringlane/vmm/e1000_transmit.h"
+#include "ringlane/vmm/nic/e1000_eeprom.h"
+#include "ringlane/vmm/nic/e1000_phy.h"
+#include "ringlane/vmm/nic/e1000_registers.h"
+#include "ringlane/vmm/nic/e1000_transmit.h"
 
 namespace ringlane::vmm {
 namespace {

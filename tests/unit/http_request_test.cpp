@@ -1,4 +1,4 @@
-#include "ringlane/vmm/http_request.h"
+#include "ringlane/vmm/api/http_request.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The keyboard controller as Linux's i8042 and atkbd drivers and its reboot code use it.
-#include "ringlane/vmm/i8042.h"
+#include "ringlane/vmm/devices/i8042.h"
 
 #include <gtest/gtest.h>
 

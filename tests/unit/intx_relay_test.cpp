@@ -1,6 +1,6 @@
 // IntxRelay with real eventfds: a signal on a watched eventfd becomes one call (the eventfd
 // drained), and nothing is read from eventfds no longer watched (they belong to irqfds then).
-#include "ringlane/vmm/intx_relay.h"
+#include "ringlane/vmm/pci/intx_relay.h"
 
 #include <gtest/gtest.h>
 

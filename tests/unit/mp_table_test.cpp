@@ -1,13 +1,13 @@
 // The MP table as Linux's mpparse reads it: checksums, the processor, bus, IOAPIC and interrupt
 // entries, and the project's INTx convention for PCI slots.
-#include "ringlane/vmm/mp_table.h"
+#include "ringlane/vmm/x86/mp_table.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
 
-#include "ringlane/vmm/pci_bus.h"
+#include "ringlane/vmm/pci/pci_bus.h"
 
 namespace ringlane::vmm {
 namespace {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "ringlane/vmm/nic.h"
+#include "ringlane/vmm/nic/nic.h"
 
 namespace ringlane::vmm {
 namespace {

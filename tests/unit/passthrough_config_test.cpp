@@ -1,4 +1,4 @@
-#include "ringlane/vmm/passthrough_config.h"
+#include "ringlane/vmm/nic/passthrough_config.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // load_pvh_kernel against well-formed and hostile ELF images built here byte by byte.
-#include "ringlane/vmm/pvh_loader.h"
+#include "ringlane/vmm/x86/pvh_loader.h"
 
 #include <elf.h>
 #include <gtest/gtest.h>

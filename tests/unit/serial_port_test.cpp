@@ -1,4 +1,4 @@
-#include "ringlane/vmm/serial_port.h"
+#include "ringlane/vmm/devices/serial_port.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,12 +1,12 @@
 // CPUID adjustments per vCPU, and the long mode start state for Linux's 64-bit entry.
-#include "ringlane/vmm/vcpu_setup.h"
+#include "ringlane/vmm/x86/vcpu_setup.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
 
-#include "ringlane/vmm/long_mode.h"
+#include "ringlane/vmm/x86/long_mode.h"
 
 namespace ringlane::vmm {
 namespace {

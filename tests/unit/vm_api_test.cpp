@@ -1,5 +1,5 @@
 // VmApi without a machine: its counters and NICs that only pretend.
-#include "ringlane/vmm/vm_api.h"
+#include "ringlane/vmm/api/vm_api.h"
 
 #include <gtest/gtest.h>
 

@@ -57,17 +57,20 @@ Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
                                return std::string(b);
                              }());
   }
-  auto result = dispatch(message);
+  auto answer = dispatch(message);
   bool ack = (acked_protocol_ & virtio::bit(protocol::kReplyAck)) && message.needs_reply();
-  if (!result.ok()) {
+  if (!answer.ok()) {
     stats_.bad_messages.inc();
-    log_limit_.log(LogLevel::warn, config_.name + ": " + result.error().to_string());
-    if (!ack) return result.error();
+    log_limit_.log(LogLevel::warn, config_.name + ": " + answer.error().to_string());
+    if (!ack) return answer.error();
     uint64_t failure = 1;
     return channel.reply(message, &failure, sizeof(failure));
   }
   // A request with an answer of its own gets no REPLY_ACK besides (vhost-user spec).
-  if (result->size > 0) return channel.reply(message, result->bytes, result->size);
+  if (answer->has_value()) {
+    uint64_t own = **answer;
+    return channel.reply(message, &own, sizeof(own));
+  }
   if (ack) {
     uint64_t success = 0;
     return channel.reply(message, &success, sizeof(success));
@@ -75,9 +78,9 @@ Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
   return {};
 }
 
-Result<VhostUserBackend::Reply> VhostUserBackend::done(Status status) {
+Result<uint64_t> VhostUserBackend::acked(const Status& status) {
   if (!status.ok()) return status.error();
-  return Reply();
+  return kNoAnswer;
 }
 
 Result<VhostUserBackend::Vring*> VhostUserBackend::vring_for(uint64_t index) {
@@ -88,136 +91,150 @@ Result<VhostUserBackend::Vring*> VhostUserBackend::vring_for(uint64_t index) {
   return &vrings_[index];
 }
 
-Result<VhostUserBackend::Reply> VhostUserBackend::dispatch(Message& m) {
+Result<std::optional<uint64_t>> VhostUserBackend::dispatch(Message& m) {
   if (Status s = validate(m); !s.ok()) return s.error();
-  switch (m.request()) {
-    case Request::get_features:
-      return Reply::of(uint64_t{config_.features});
-    case Request::set_features: {
-      uint64_t f = m.u64();
-      if (f & ~config_.features) {
-        return Error(
-            EINVAL, "SET_FEATURES: features not offered: " + std::to_string(f & ~config_.features));
-      }
-      stop_queues(0, config_.vring_count);
-      acked_features_ = f;
-      on_features(f);
-      start_all_ready();
-      return Reply();
-    }
-    case Request::set_owner:
-      return Reply();
-    case Request::reset_owner:
-    case Request::reset_device:
-      reset_vrings();
-      acked_features_ = 0;
-      status_ = 0;
-      return Reply();
-    case Request::get_protocol_features:
-      return Reply::of(uint64_t{config_.protocol_features});
-    case Request::set_protocol_features: {
-      uint64_t f = m.u64();
-      if (f & ~config_.protocol_features) {
-        return Error(EINVAL, "SET_PROTOCOL_FEATURES: features not offered");
-      }
-      acked_protocol_ = f;
-      return Reply();
-    }
-    case Request::get_queue_num:
-      return Reply::of(uint64_t{queue_num()});
-    case Request::get_max_mem_slots:
-      return Reply::of(uint64_t{config_.max_mem_slots});
-    case Request::set_mem_table:
-      if (Status s = set_mem_table(m); !s.ok()) return s.error();
-      return Reply();
-    case Request::add_mem_reg:
-      if (Status s = add_mem_reg(m); !s.ok()) return s.error();
-      return Reply();
-    case Request::rem_mem_reg:
-      if (Status s = rem_mem_reg(m); !s.ok()) return s.error();
-      return Reply();
-    case Request::set_vring_num: {
-      auto state = m.read<VringState>();
-      if (state.num == 0 || state.num > virtio::kMaxQueueSize || !std::has_single_bit(state.num)) {
-        return Error(EINVAL, "SET_VRING_NUM: size " + std::to_string(state.num) +
-                                 " is not a power of two in 1-32768");
-      }
-      return done(change_vring(state.index, [&](Vring& v) { v.num = state.num; }));
-    }
-    case Request::set_vring_addr: {
-      auto addr = m.read<VringAddr>();
-      return done(change_vring(addr.index, [&](Vring& v) {
-        v.addr = addr;
-        v.addr_set = true;
-      }));
-    }
-    case Request::set_vring_base: {
-      auto state = m.read<VringState>();
-      if (state.num > 0xffff) return Error(EINVAL, "SET_VRING_BASE: index beyond 16 bits");
-      return done(change_vring(state.index, [&](Vring& v) {
-        v.base = static_cast<uint16_t>(state.num);
-        queues_[state.index].clear_broken();
-      }));
-    }
-    case Request::get_vring_base: {
-      auto state = m.read<VringState>();
-      auto v = vring_for(state.index);
-      if (!v) return v.error();
-      stop_queue(state.index);
-      // Stopped means stopped until the frontend starts it again, as a new ring would be: by
-      // SET_VRING_ENABLE when protocol features are on, else by SET_VRING_KICK.
-      (*v)->started = false;
-      (*v)->enabled = false;
-      (*v)->kick.reset();
-      return Reply::of(VringState{state.index, (*v)->base});
-    }
-    case Request::set_vring_kick:
-    case Request::set_vring_call:
-    case Request::set_vring_err:
-      return done(set_vring_fd(m));
-    case Request::set_vring_enable: {
-      auto state = m.read<VringState>();
-      if (state.num > 1) return Error(EINVAL, "SET_VRING_ENABLE: value must be 0 or 1");
-      return done(change_vring(state.index, [&](Vring& v) { v.enabled = state.num == 1; }));
-    }
-    case Request::set_status:
-      status_ = static_cast<uint8_t>(m.u64());
-      return Reply();
-    case Request::get_status:
-      return Reply::of(uint64_t{status()});
-    default:
-      if (auto handled = handle_device_request(m)) {
-        if (!handled->ok()) return handled->error();
-        return Reply();
-      }
-      return Error(ENOSYS, std::string("unsupported request ") + to_string(m.request()));
-  }
+  // validate() refuses every code without a row and every row without a handler.
+  const RequestInfo& info = *find_request(m.header.request);
+  Result<uint64_t> answer = (this->*info.handler)(m);
+  if (!answer.ok()) return answer.error();
+  if (info.answer == Answer::ack) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(*answer);
 }
 
-Status VhostUserBackend::set_vring_fd(Message& m) {
+Result<uint64_t> VhostUserBackend::get_features(Message& /*m*/) {
+  return config_.features;
+}
+
+Result<uint64_t> VhostUserBackend::set_features(Message& m) {
+  uint64_t f = m.u64();
+  if (f & ~config_.features) {
+    return Error(EINVAL,
+                 "SET_FEATURES: features not offered: " + std::to_string(f & ~config_.features));
+  }
+  stop_queues(0, config_.vring_count);
+  acked_features_ = f;
+  on_features(f);
+  start_all_ready();
+  return kNoAnswer;
+}
+
+Result<uint64_t> VhostUserBackend::set_owner(Message& /*m*/) {
+  return kNoAnswer;
+}
+
+Result<uint64_t> VhostUserBackend::reset_device(Message& /*m*/) {
+  reset_vrings();
+  acked_features_ = 0;
+  status_ = 0;
+  return kNoAnswer;
+}
+
+Result<uint64_t> VhostUserBackend::get_protocol_features(Message& /*m*/) {
+  return config_.protocol_features;
+}
+
+Result<uint64_t> VhostUserBackend::set_protocol_features(Message& m) {
+  uint64_t f = m.u64();
+  if (f & ~config_.protocol_features) {
+    return Error(EINVAL, "SET_PROTOCOL_FEATURES: features not offered");
+  }
+  acked_protocol_ = f;
+  return kNoAnswer;
+}
+
+Result<uint64_t> VhostUserBackend::get_queue_num(Message& /*m*/) {
+  return queue_num();
+}
+
+Result<uint64_t> VhostUserBackend::get_max_mem_slots(Message& /*m*/) {
+  return uint64_t{config_.max_mem_slots};
+}
+
+Result<uint64_t> VhostUserBackend::set_vring_num(Message& m) {
+  auto state = m.read<VringState>();
+  if (state.num == 0 || state.num > virtio::kMaxQueueSize || !std::has_single_bit(state.num)) {
+    return Error(EINVAL, "SET_VRING_NUM: size " + std::to_string(state.num) +
+                             " is not a power of two in 1-32768");
+  }
+  return acked(change_vring(state.index, [&](Vring& v) { v.num = state.num; }));
+}
+
+Result<uint64_t> VhostUserBackend::set_vring_addr(Message& m) {
+  auto addr = m.read<VringAddr>();
+  return acked(change_vring(addr.index, [&](Vring& v) {
+    v.addr = addr;
+    v.addr_set = true;
+  }));
+}
+
+Result<uint64_t> VhostUserBackend::set_vring_base(Message& m) {
+  auto state = m.read<VringState>();
+  if (state.num > 0xffff) return Error(EINVAL, "SET_VRING_BASE: index beyond 16 bits");
+  return acked(change_vring(state.index, [&](Vring& v) {
+    v.base = static_cast<uint16_t>(state.num);
+    queues_[state.index].clear_broken();
+  }));
+}
+
+Result<uint64_t> VhostUserBackend::get_vring_base(Message& m) {
+  auto state = m.read<VringState>();
+  auto v = vring_for(state.index);
+  if (!v) return v.error();
+  stop_queue(state.index);
+  // Stopped means stopped until the frontend starts it again, as a new ring would be: by
+  // SET_VRING_ENABLE when protocol features are on, else by SET_VRING_KICK.
+  (*v)->started = false;
+  (*v)->enabled = false;
+  (*v)->kick.reset();
+  return std::bit_cast<uint64_t>(VringState{state.index, (*v)->base});
+}
+
+Result<uint64_t> VhostUserBackend::set_vring_enable(Message& m) {
+  auto state = m.read<VringState>();
+  if (state.num > 1) return Error(EINVAL, "SET_VRING_ENABLE: value must be 0 or 1");
+  return acked(change_vring(state.index, [&](Vring& v) { v.enabled = state.num == 1; }));
+}
+
+Result<uint64_t> VhostUserBackend::set_status(Message& m) {
+  status_ = static_cast<uint8_t>(m.u64());
+  return kNoAnswer;
+}
+
+Result<uint64_t> VhostUserBackend::get_status(Message& /*m*/) {
+  return uint64_t{status()};
+}
+
+Result<uint64_t> VhostUserBackend::device_request(Message& m) {
+  if (auto handled = handle_device_request(m)) return acked(*handled);
+  return Error(ENOSYS, std::string("unsupported request ") + to_string(m.request()));
+}
+
+Result<uint64_t> VhostUserBackend::set_vring_fd(Message& m,
+                                                const std::function<void(Vring&, UniqueFd)>& set) {
   uint64_t value = m.u64();
   uint64_t index = value & kVringIndexMask;
   if (value & ~(kVringIndexMask | kVringNoFd)) {
     return Error(EINVAL, std::string(to_string(m.request())) + ": unknown bits in payload");
   }
   UniqueFd fd = (value & kVringNoFd) ? UniqueFd() : m.take_fd();
-  Request request = m.request();
-  return change_vring(index, [&](Vring& v) {
-    switch (request) {
-      case Request::set_vring_kick:
-        v.kick = std::move(fd);
-        v.started = true;
-        // Without protocol features a ring is enabled as soon as it starts.
-        if (!(acked_features_ & virtio::bit(kFProtocolFeatures))) v.enabled = true;
-        break;
-      case Request::set_vring_call:
-        v.call = std::move(fd);
-        break;
-      default:
-        v.err = std::move(fd);
-        break;
-    }
+  return acked(change_vring(index, [&](Vring& v) { set(v, std::move(fd)); }));
+}
+
+Result<uint64_t> VhostUserBackend::set_vring_kick(Message& m) {
+  return set_vring_fd(m, [this](Vring& v, UniqueFd fd) {
+    v.kick = std::move(fd);
+    v.started = true;
+    // Without protocol features a ring is enabled as soon as it starts.
+    if (!(acked_features_ & virtio::bit(kFProtocolFeatures))) v.enabled = true;
   });
+}
+
+Result<uint64_t> VhostUserBackend::set_vring_call(Message& m) {
+  return set_vring_fd(m, [](Vring& v, UniqueFd fd) { v.call = std::move(fd); });
+}
+
+Result<uint64_t> VhostUserBackend::set_vring_err(Message& m) {
+  return set_vring_fd(m, [](Vring& v, UniqueFd fd) { v.err = std::move(fd); });
 }
 
 Status VhostUserBackend::change_vring(uint64_t index, const std::function<void(Vring&)>& change) {
@@ -228,7 +245,7 @@ Status VhostUserBackend::change_vring(uint64_t index, const std::function<void(V
   return start_queue_if_ready(static_cast<uint32_t>(index));
 }
 
-Status VhostUserBackend::set_mem_table(Message& m) {
+Result<uint64_t> VhostUserBackend::set_mem_table(Message& m) {
   uint32_t n = m.read<uint32_t>();
   std::vector<std::shared_ptr<const virtio::MappedRegion>> regions;
   for (uint32_t i = 0; i < n; ++i) {
@@ -239,10 +256,10 @@ Status VhostUserBackend::set_mem_table(Message& m) {
     regions.push_back(std::move(*region));
   }
   // The mappings hold their own references to the memory; the fds are closed with the message.
-  return replace_memory(std::move(regions));
+  return acked(replace_memory(std::move(regions)));
 }
 
-Status VhostUserBackend::add_mem_reg(Message& m) {
+Result<uint64_t> VhostUserBackend::add_mem_reg(Message& m) {
   auto desc = m.read<virtio::RegionDescriptor>(8);
   std::vector<std::shared_ptr<const virtio::MappedRegion>> regions;
   if (memory_) regions = memory_->regions();
@@ -253,10 +270,10 @@ Status VhostUserBackend::add_mem_reg(Message& m) {
   auto region = virtio::MappedRegion::map(desc, m.fds[0].get());
   if (!region) return Error(region.error().code(), "ADD_MEM_REG: " + region.error().to_string());
   regions.push_back(std::move(*region));
-  return replace_memory(std::move(regions));
+  return acked(replace_memory(std::move(regions)));
 }
 
-Status VhostUserBackend::rem_mem_reg(const Message& m) {
+Result<uint64_t> VhostUserBackend::rem_mem_reg(Message& m) {
   auto desc = m.read<virtio::RegionDescriptor>(8);
   if (!memory_) return Error(ENOENT, "REM_MEM_REG: no memory table");
   auto regions = memory_->regions();
@@ -267,7 +284,7 @@ Status VhostUserBackend::rem_mem_reg(const Message& m) {
   });
   if (it == regions.end()) return Error(ENOENT, "REM_MEM_REG: no such region");
   regions.erase(it);
-  return replace_memory(std::move(regions));
+  return acked(replace_memory(std::move(regions)));
 }
 
 Status VhostUserBackend::replace_memory(

@@ -5,10 +5,10 @@
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "ringlane/base/counter.h"
@@ -16,6 +16,7 @@
 #include "ringlane/base/quiescent_state.h"
 #include "ringlane/vhost_user/message.h"
 #include "ringlane/vhost_user/message_channel.h"
+#include "ringlane/vhost_user/request_table.h"
 #include "ringlane/virtio/guest_memory.h"
 #include "ringlane/virtio/split_queue.h"
 
@@ -89,28 +90,45 @@ class VhostUserBackend {
     UniqueFd err;
   };
 
-  // A request's own answer (GET_*); empty when it has none, and then a REPLY_ACK may be owed.
-  struct Reply {
-    uint32_t size = 0;
-    uint8_t bytes[sizeof(VringState) > 8 ? sizeof(VringState) : 8] = {};
-    template <typename T>
-    static Reply of(const T& value) {
-      static_assert(sizeof(T) <= sizeof(bytes));
-      Reply r;
-      r.size = sizeof(T);
-      std::memcpy(r.bytes, &value, sizeof(T));
-      return r;
-    }
-  };
-  Result<Reply> dispatch(Message& message);
+  // The request table names the handlers below as its rows' handlers.
+  friend std::span<const RequestInfo> request_table();
+
+  // What a handler returns when its row has no answer of its own; the value is not sent.
+  static constexpr uint64_t kNoAnswer = 0;
+  // The request's own answer (Answer::u64 or vring_state in its row), or none.
+  Result<std::optional<uint64_t>> dispatch(Message& message);
   // A request without an answer of its own: its status only.
-  static Result<Reply> done(Status status);
+  static Result<uint64_t> acked(const Status& status);
   Result<Vring*> vring_for(uint64_t index);
-  Status set_mem_table(Message& message);
-  Status add_mem_reg(Message& message);
-  Status rem_mem_reg(const Message& message);
+
+  // Request handlers (RequestHandler): each gets a message validate() accepted.
+  Result<uint64_t> get_features(Message& message);
+  Result<uint64_t> set_features(Message& message);
+  Result<uint64_t> set_owner(Message& message);
+  Result<uint64_t> reset_device(Message& message);  // RESET_OWNER too
+  Result<uint64_t> get_protocol_features(Message& message);
+  Result<uint64_t> set_protocol_features(Message& message);
+  Result<uint64_t> get_queue_num(Message& message);
+  Result<uint64_t> get_max_mem_slots(Message& message);
+  Result<uint64_t> set_mem_table(Message& message);
+  Result<uint64_t> add_mem_reg(Message& message);
+  Result<uint64_t> rem_mem_reg(Message& message);
+  Result<uint64_t> set_vring_num(Message& message);
+  Result<uint64_t> set_vring_addr(Message& message);
+  Result<uint64_t> set_vring_base(Message& message);
+  Result<uint64_t> get_vring_base(Message& message);
+  Result<uint64_t> set_vring_kick(Message& message);
+  Result<uint64_t> set_vring_call(Message& message);
+  Result<uint64_t> set_vring_err(Message& message);
+  Result<uint64_t> set_vring_enable(Message& message);
+  Result<uint64_t> set_status(Message& message);
+  Result<uint64_t> get_status(Message& message);
+  // Device-specific requests: handle_device_request()'s, else unsupported.
+  Result<uint64_t> device_request(Message& message);
+
+  // SET_VRING_KICK/CALL/ERR: `set` stores the fd (or none, in polling mode) in the stopped vring.
+  Result<uint64_t> set_vring_fd(Message& message, const std::function<void(Vring&, UniqueFd)>& set);
   Status replace_memory(std::vector<std::shared_ptr<const virtio::MappedRegion>> regions);
-  Status set_vring_fd(Message& message);
   // Stops the vring's queue, applies `change`, and restarts the queue if it is ready.
   Status change_vring(uint64_t index, const std::function<void(Vring&)>& change);
 

@@ -12,6 +12,7 @@
 
 namespace ringlane::vhost_user {
 
+// The request codes; each has its row (name, payload rule, handler) in request_table.cpp.
 enum class Request : uint32_t {
   get_features = 1,
   set_features = 2,
@@ -49,6 +50,7 @@ enum class Request : uint32_t {
   get_status = 40,
 };
 
+// The request's name in the spec ("SET_MEM_TABLE"), or "UNKNOWN"; from request_table.h.
 const char* to_string(Request request);
 
 // Protocol feature bits (VHOST_USER_PROTOCOL_F_*).
@@ -120,8 +122,9 @@ struct Message {
   }
 };
 
-// Checks payload size and fd count for the request. Messages we do not implement fail with
-// ENOSYS; malformed ones with EINVAL or EBADMSG. Never trusts a count without bounding it.
+// Checks payload size and fd count as the request's row in request_table.h says. Messages we do
+// not implement fail with ENOSYS; malformed ones with EINVAL or EBADMSG. Never trusts a count
+// without bounding it.
 Status validate(const Message& message);
 
 }  // namespace ringlane::vhost_user

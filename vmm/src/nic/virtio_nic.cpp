@@ -1,0 +1,80 @@
+#include "ringlane/vmm/nic/virtio_nic.h"
+
+#include "ringlane/vmm/nic/tap_net_backend.h"
+#include "ringlane/vmm/nic/vhost_user_net_backend.h"
+
+namespace ringlane::vmm {
+
+Result<std::unique_ptr<Nic>> VirtioNic::create(Machine& machine, const NicSpec& spec) {
+  std::unique_ptr<VirtioNic> nic(new VirtioNic(machine, spec));
+  Result<std::unique_ptr<NetBackend>> backend = nic->make_backend(spec.mode);
+  if (!backend.ok()) return backend.error();
+  VirtioNetConfig config;
+  config.name = spec.name;
+  std::copy(spec.mac.begin(), spec.mac.end(), config.mac);
+  config.queue_size = spec.queue_size;
+  nic->device_ =
+      std::make_shared<VirtioNetDevice>(config, machine.guest_memory(), std::move(*backend));
+  Result<std::shared_ptr<VirtioPciDevice>> pci =
+      VirtioPciDevice::create(nic->device_, machine.vm(), machine.gsi_routing());
+  if (!pci.ok()) return pci.error();
+  Result<int> slot = machine.pci().add(*pci);
+  if (!slot.ok()) return slot.error();
+  (*pci)->set_interrupt_line(
+      std::make_unique<KvmInterruptLine>(machine.vm(), PciBus::intx_gsi(*slot)));
+  return std::unique_ptr<Nic>(std::move(nic));
+}
+
+Result<std::unique_ptr<NetBackend>> VirtioNic::make_backend(NicMode mode) const {
+  if (mode == NicMode::virtio) {
+    if (spec_.tap.empty()) return Error(EINVAL, spec_.name + " has no tap= for virtio mode");
+    Result<Tap> tap = Tap::open(spec_.tap);
+    if (!tap.ok()) return tap.error();
+    Result<std::unique_ptr<TapNetBackend>> b = TapNetBackend::create(std::move(*tap));
+    if (!b.ok()) return b.error();
+    return std::unique_ptr<NetBackend>(std::move(*b));
+  }
+  if (spec_.socket.empty()) return Error(EINVAL, spec_.name + " has no socket= for vhost mode");
+  Result<std::unique_ptr<VhostUserNetBackend>> b =
+      VhostUserNetBackend::create(spec_.socket, machine_.ram());
+  if (!b.ok()) return b.error();
+  return std::unique_ptr<NetBackend>(std::move(*b));
+}
+
+NicMode VirtioNic::mode() const {
+  // Whoever holds the queues, whatever was asked for last: after a failed switch that is the
+  // truth an operator needs.
+  return device_->backend_kind() == "tap" ? NicMode::virtio : NicMode::vhost;
+}
+
+NetBackendCounters VirtioNic::counters() const {
+  std::lock_guard lock(mutex_);
+  NetBackendCounters total = device_->counters();
+  if (parked_) total += parked_->counters();
+  return total;
+}
+
+Status VirtioNic::set_mode(NicMode mode) {
+  if (mode == NicMode::emulated || mode == NicMode::passthrough) {
+    return Error(EINVAL, spec_.name +
+                             " is a virtio-net card: its guest would need another driver "
+                             "for " +
+                             to_string(mode) + " mode, so it cannot switch live");
+  }
+  std::lock_guard lock(mutex_);
+  if (mode == this->mode()) return {};
+  std::unique_ptr<NetBackend> next = std::move(parked_);
+  // A vhost-user backend whose connection ended cannot serve again: connect anew.
+  if (next && !next->usable()) next.reset();
+  if (!next) {
+    Result<std::unique_ptr<NetBackend>> made = make_backend(mode);
+    if (!made.ok()) return made.error();
+    next = std::move(*made);
+  }
+  Result<std::unique_ptr<NetBackend>> previous = device_->switch_backend(std::move(next));
+  if (!previous.ok()) return previous.error();
+  parked_ = std::move(*previous);
+  return {};
+}
+
+}  // namespace ringlane::vmm
