@@ -186,7 +186,9 @@ TEST(RequestTable, FixedSizeRulesAcceptTheRowsFdCountsAndNoOthers) {
     for (size_t fds = row.min_fds; fds <= row.max_fds; ++fds) {
       EXPECT_EQ(code_of(validate(*well_formed(row, fds))), 0) << fds;
     }
-    if (row.min_fds > 0) EXPECT_EQ(code_of(validate(*well_formed(row, row.min_fds - 1))), EBADMSG);
+    if (row.min_fds > 0) {
+      EXPECT_EQ(code_of(validate(*well_formed(row, row.min_fds - 1))), EBADMSG);
+    }
     EXPECT_EQ(code_of(validate(*well_formed(row, row.max_fds + 1))), EBADMSG);
   }
 }
@@ -321,8 +323,14 @@ TEST(RequestTable, AFrontendThatAsksForAnAckGetsOneReplyToEveryRequest) {
     Connection connection(device);
     ASSERT_TRUE(connection.ok());
     connection.negotiate_reply_ack();
+    auto m = well_formed(row, fds_for(row), kFlagNeedReply);
+    if (row.request == Request::set_protocol_features) {
+      // A zero payload would withdraw REPLY_ACK before its own ack is due.
+      uint64_t keep = virtio::bit(protocol::kReplyAck);
+      std::memcpy(m->payload, &keep, sizeof(keep));
+    }
     // One message back either way: the answer, or the ack (0 or 1: success is not the point).
-    EXPECT_TRUE(connection.handle(*well_formed(row, fds_for(row), kFlagNeedReply)).ok());
+    EXPECT_TRUE(connection.handle(*m).ok());
     std::vector<Message> replies = connection.replies();
     ASSERT_EQ(replies.size(), 1u);
     EXPECT_EQ(replies[0].header.size, sizeof(uint64_t));
