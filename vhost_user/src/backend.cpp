@@ -6,22 +6,10 @@
 #include <cstring>
 
 #include "ringlane/base/log.h"
+#include "ringlane/virtio/ring_placement.h"
 #include "ringlane/virtio/ring_resume.h"
 
 namespace ringlane::vhost_user {
-
-namespace {
-
-template <typename T>
-T* ring_pointer(const virtio::GuestMemory& mem, uint64_t uva, uint64_t bytes, uint64_t align) {
-  if (uva % align != 0) return nullptr;
-  uint8_t* p = mem.translate_user_addr(uva, bytes);
-  // A region's user address need not be aligned like its mapping: check where the ring lands.
-  if (reinterpret_cast<uintptr_t>(p) % align != 0) return nullptr;
-  return reinterpret_cast<T*>(p);
-}
-
-}  // namespace
 
 VhostUserBackend::VhostUserBackend(BackendConfig config, QuiescentState* grace)
     : config_(std::move(config)), grace_(grace) {
@@ -319,18 +307,16 @@ Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
   virtio::SplitQueue& q = queues_[index];
   if (q.live() || !memory_ || v.num == 0 || !v.addr_set || !v.started || !v.enabled) return {};
   bool event_idx = (acked_features_ & virtio::bit(virtio::kFRingEventIdx)) != 0;
-  virtio::RingLayout layout;
-  layout.size = static_cast<uint16_t>(v.num);
-  layout.desc = ring_pointer<virtio::VringDesc>(*memory_, v.addr.desc_user_addr,
-                                                virtio::desc_table_bytes(v.num), 16);
-  layout.avail = ring_pointer<virtio::VringAvail>(*memory_, v.addr.avail_user_addr,
-                                                  virtio::avail_ring_bytes(v.num), 2);
-  layout.used = ring_pointer<virtio::VringUsed>(*memory_, v.addr.used_user_addr,
-                                                virtio::used_ring_bytes(v.num), 4);
-  if (!layout.desc || !layout.avail || !layout.used) {
+  virtio::RingPlacement placed = virtio::place_split_rings(
+      *memory_, virtio::RingAddressSpace::frontend_virtual,
+      {v.addr.desc_user_addr, v.addr.avail_user_addr, v.addr.used_user_addr},
+      static_cast<uint16_t>(v.num));
+  // Misaligned or outside the table: to the frontend both are rings we cannot use.
+  if (placed.fault != virtio::RingFault::none) {
     return Error(EFAULT,
                  "vring " + std::to_string(index) + ": ring addresses outside guest memory");
   }
+  const virtio::RingLayout& layout = placed.layout;
   if (Status s = virtio::check_resume_position(layout, v.base); !s.ok()) {
     return Error(s.error().code(), "vring " + std::to_string(index) + ": " + s.error().message());
   }
