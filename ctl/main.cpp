@@ -5,8 +5,10 @@
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
+#include "ringlane/base/program.h"
 #include "ringlane/ctl/api_client.h"
 #include "ringlane/ctl/host_commands.h"
 #include "ringlane/ctl/vm_view.h"
@@ -16,10 +18,12 @@ namespace {
 using namespace ringlane;
 using nlohmann::json;
 
-// Exit status: 0 done, 1 ringlane-vmm refused the request, 2 bad command line, 3 no answer
-// (cannot connect, timed out, or an answer that is not HTTP or not JSON).
-constexpr int kRefused = 1;
-constexpr int kBadUsage = 2;
+constexpr const char* kProgram = "ringlane-ctl";
+
+// Exit status: the three every program has (ringlane/base/program.h), a refusal being the
+// runtime failure here, and one of ringlane-ctl's own: no answer (cannot connect, timed out, or an
+// answer that is not HTTP or not JSON), which a script may want to tell from a refusal.
+constexpr int kRefused = kExitFailure;
 constexpr int kUnreachable = 3;
 
 struct Options {
@@ -59,8 +63,7 @@ void add_vf_settings_options(CLI::App* command, ctl::VfSettingsArgs& a) {
 }
 
 int fail(const std::string& message, int status) {
-  std::cerr << "ringlane-ctl: " << message << "\n";
-  return status;
+  return report_failure(kProgram, message, status);
 }
 
 // One request; prints the answer (raw JSON or through `show`) and returns the exit status.
@@ -226,11 +229,7 @@ int run_ctl(int argc, char** argv) {
   std::string pool_driver = "vfio-pci";
   pool_allocate->add_option("--driver", pool_driver, "bind the VF to it (default vfio-pci)");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : kBadUsage;
-  }
+  if (std::optional<int> exit_status = parse_command_line(app, argc, argv)) return *exit_status;
 
   host.json = o.json;
   if (pci_list->parsed()) return ctl::pci_list(host, class_name);
@@ -248,27 +247,21 @@ int run_ctl(int argc, char** argv) {
   }
   if (pool_release->parsed()) return ctl::pool_release(host, guest);
   if (pool_repair->parsed()) return ctl::pool_repair(host);
-  if (o.api_sock.empty()) return fail("the vm commands need --api-sock", kBadUsage);
+  if (o.api_sock.empty()) return fail("the vm commands need --api-sock", kExitUsage);
   if (status->parsed()) return call(o, "GET", "/vm", "", ctl::format_vm);
   if (nics->parsed()) return call(o, "GET", "/vm/nics", "", ctl::format_nics);
   if (set_mode->parsed()) {
     for (char c : nic_name) {
       if (c <= ' ' || c >= 0x7f || c == '/' || c == '?' || c == '#') {
         return fail("NIC name '" + nic_name + "': printable ASCII without '/', '?' or '#'",
-                    kBadUsage);
+                    kExitUsage);
       }
     }
     return call(o, "PUT", "/vm/nics/" + nic_name, json{{"mode", mode}}.dump(), ctl::format_nic);
   }
-  return fail("no command (see --help)", kBadUsage);
+  return fail("no command (see --help)", kExitUsage);
 }
 
-// Out of memory is the only exception left by here (CLI11 errors are handled above).
 int main(int argc, char** argv) {
-  try {
-    return run_ctl(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "ringlane-ctl: " << e.what() << "\n";
-    return 1;
-  }
+  return run_main(kProgram, run_ctl, argc, argv);
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ringlane/base/monotonic_clock.h"
+#include "ringlane/base/program.h"
 #include "ringlane/base/unique_fd.h"
 #include "ringlane/vmm/api/api_socket.h"
 #include "ringlane/vmm/api/vm_api.h"
@@ -23,13 +24,11 @@
 
 namespace {
 
-// Exit status 2: the input was wrong (arguments, kernel image); 1: running the machine failed.
-constexpr int kBadInput = 2;
-constexpr int kFailed = 1;
+constexpr const char* kProgram = "ringlane-vmm";
 
-int fail(const std::string& message, int status = kFailed) {
-  std::cerr << "ringlane-vmm: " << message << "\n";
-  return status;
+// A wrong input (arguments, kernel image) is a usage error; running the machine failed is not.
+int fail(const std::string& message, int status = ringlane::kExitFailure) {
+  return ringlane::report_failure(kProgram, message, status);
 }
 
 // kB figures of /proc/self/status lines such as "RssAnon:".
@@ -115,36 +114,33 @@ int run_vmm(int argc, char** argv) {
                  "vhost: the same card served by the vhost-user backend listening on PATH "
                  "(ringlane); passthrough: the host PCI device BDF, bound to vfio-pci, through "
                  "VFIO. Give both tap= and socket= to switch modes live");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  if (std::optional<int> exit_status = parse_command_line(app, argc, argv)) return *exit_status;
   std::vector<vmm::NicSpec> nics;
   for (const std::string& arg : nic_args) {
     Result<vmm::NicSpec> spec = vmm::parse_nic_spec(arg, nics.size());
-    if (!spec.ok()) return fail("--nic " + arg + ": " + spec.error().message(), kBadInput);
+    if (!spec.ok()) return fail("--nic " + arg + ": " + spec.error().message(), kExitUsage);
     nics.push_back(*spec);
   }
 
   UniqueFd serial;
   if (!serial_path.empty()) {
     serial = UniqueFd(open(serial_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!serial) return fail("cannot open " + serial_path + ": " + std::strerror(errno), kBadInput);
+    if (!serial)
+      return fail("cannot open " + serial_path + ": " + std::strerror(errno), kExitUsage);
     config.serial_fd = serial.get();
   }
   if (serial_stdin) config.serial_in_fd = STDIN_FILENO;
   std::optional<std::vector<uint8_t>> kernel = read_file(kernel_path);
-  if (!kernel) return fail("cannot read " + kernel_path, kBadInput);
+  if (!kernel) return fail("cannot read " + kernel_path, kExitUsage);
   std::vector<uint8_t> initrd;
   if (!initrd_path.empty()) {
     std::optional<std::vector<uint8_t>> read = read_file(initrd_path);
-    if (!read) return fail("cannot read " + initrd_path, kBadInput);
+    if (!read) return fail("cannot read " + initrd_path, kExitUsage);
     initrd = std::move(*read);
   }
   const bool linux_kernel = vmm::is_bzimage(*kernel);
   if (!linux_kernel && !initrd.empty()) {
-    return fail("--initrd needs a bzImage kernel; " + kernel_path + " is not one", kBadInput);
+    return fail("--initrd needs a bzImage kernel; " + kernel_path + " is not one", kExitUsage);
   }
   config.memory_bytes = memory_mib << 20;
 
@@ -159,7 +155,7 @@ int run_vmm(int argc, char** argv) {
   }
   Status booted = linux_kernel ? machine->boot_linux(*kernel, initrd) : machine->boot_pvh(*kernel);
   if (!booted.ok()) {
-    return fail(kernel_path + ": " + booted.error().to_string(), kBadInput);
+    return fail(kernel_path + ": " + booted.error().to_string(), kExitUsage);
   }
   vmm::VmApi api(machine->counters(), attached, config.memory_bytes);
   std::unique_ptr<vmm::ApiSocket> api_socket;
@@ -179,7 +175,7 @@ int run_vmm(int argc, char** argv) {
   }
   if (!boot_report.empty() &&
       !write_boot_report(boot_report, main_ns, machine->boot_times(), config.memory_bytes)) {
-    return fail("cannot write " + boot_report, kBadInput);
+    return fail("cannot write " + boot_report, kExitUsage);
   }
   if (!end.ok()) return fail(end.error().to_string() + " after " + counts);
   if (*end == vmm::MachineExit::shutdown) return fail("guest triple-faulted after " + counts);
@@ -197,16 +193,9 @@ int run_vmm(int argc, char** argv) {
               << n.drops << " dropped, " << n.kicks << " doorbells, " << n.interrupts
               << " interrupts\n";
   }
-  return 0;
+  return kExitDone;
 }
 
-// Out of memory and the like are the only exceptions left by here (CLI11 parse errors and all
-// system call failures are handled where they happen): report them instead of aborting.
 int main(int argc, char** argv) {
-  try {
-    return run_vmm(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "ringlane-vmm: " << e.what() << "\n";
-    return 1;
-  }
+  return ringlane::run_main(kProgram, run_vmm, argc, argv);
 }

@@ -31,16 +31,13 @@ Result<std::vector<int>> parse_core_list(std::string_view text) {
     std::string_view item = text.substr(0, comma);
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     auto dash = item.find('-');
-    auto first = parse_core(item.substr(0, dash));
-    if (!first) return first.error();
-    int last = *first;
+    RINGLANE_ASSIGN_OR_RETURN(const int first, parse_core(item.substr(0, dash)));
+    int last = first;
     if (dash != std::string_view::npos) {
-      auto end = parse_core(item.substr(dash + 1));
-      if (!end) return end.error();
-      last = *end;
-      if (last < *first) return Error(EINVAL, "bad core range '" + std::string(item) + "'");
+      RINGLANE_ASSIGN_OR_RETURN(last, parse_core(item.substr(dash + 1)));
+      if (last < first) return Error(EINVAL, "bad core range '" + std::string(item) + "'");
     }
-    for (int c = *first; c <= last; ++c) {
+    for (int c = first; c <= last; ++c) {
       if (std::find(cores.begin(), cores.end(), c) == cores.end()) cores.push_back(c);
     }
   }

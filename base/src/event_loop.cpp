@@ -3,9 +3,8 @@
 namespace ringlane {
 
 Result<std::unique_ptr<EventLoop>> EventLoop::create() {
-  auto epoll = Epoll::create();
-  if (!epoll) return epoll.error();
-  return std::unique_ptr<EventLoop>(new EventLoop(std::move(*epoll)));
+  RINGLANE_ASSIGN_OR_RETURN(Epoll epoll, Epoll::create());
+  return std::unique_ptr<EventLoop>(new EventLoop(std::move(epoll)));
 }
 
 Status EventLoop::watch(int fd, uint32_t events, Handler handler) {
@@ -20,15 +19,14 @@ void EventLoop::unwatch(int fd) {
 
 Result<int> EventLoop::run_once(int timeout_ms) {
   epoll_event events[32];
-  auto n = epoll_.wait(events, timeout_ms);
-  if (!n) return n.error();
-  for (int i = 0; i < *n; ++i) {
+  RINGLANE_ASSIGN_OR_RETURN(const int n, epoll_.wait(events, timeout_ms));
+  for (int i = 0; i < n; ++i) {
     auto it = handlers_.find(static_cast<int>(events[i].data.u64));
     if (it == handlers_.end()) continue;
     std::shared_ptr<Handler> keep = it->second;  // survives an unwatch inside the call
     (*keep)(events[i].events);
   }
-  return *n;
+  return n;
 }
 
 }  // namespace ringlane

@@ -25,8 +25,7 @@ Result<sockaddr_un> make_address(const std::string& path) {
 }  // namespace
 
 Result<UniqueFd> listen_unix(const std::string& path) {
-  auto addr = make_address(path);
-  if (!addr) return addr.error();
+  RINGLANE_ASSIGN_OR_RETURN(const sockaddr_un addr, make_address(path));
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
@@ -36,7 +35,7 @@ Result<UniqueFd> listen_unix(const std::string& path) {
   }
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return errno_error("socket");
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) < 0) {
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) < 0) {
     return errno_error("bind " + path);
   }
   if (::listen(fd.get(), 4) < 0) return errno_error("listen " + path);
@@ -44,11 +43,10 @@ Result<UniqueFd> listen_unix(const std::string& path) {
 }
 
 Result<UniqueFd> connect_unix(const std::string& path) {
-  auto addr = make_address(path);
-  if (!addr) return addr.error();
+  RINGLANE_ASSIGN_OR_RETURN(const sockaddr_un addr, make_address(path));
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return errno_error("socket");
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) < 0) {
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) < 0) {
     return errno_error("connect " + path);
   }
   return fd;

@@ -7,10 +7,12 @@
 #define TOML_ASSERT(expr) static_assert(true)
 #include <toml++/toml.h>
 
+#include <array>
 #include <charconv>
 #include <set>
 #include <sstream>
 
+#include "ringlane/base/option_parser.h"
 #include "ringlane/virtio/spec.h"
 
 namespace ringlane::control {
@@ -85,13 +87,13 @@ Result<uint64_t> feature_mask(const std::vector<std::string>& names) {
 }
 
 Result<PortConfig> parse_port_spec(std::string_view spec) {
-  PortConfig port;
+  static constexpr std::array<std::string_view, 6> kKeys = {"name",   "path",    "mode",
+                                                            "queues", "disable", "type"};
   std::string where = "--port '" + std::string(spec) + "'";
-  for (const auto& item : split(spec, ',')) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos)
-      return Error(EINVAL, where + ": expected key=value, got '" + item + "'");
-    std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+  Result<OptionList> options = parse_options(spec, kKeys);
+  if (!options.ok()) return Error(EINVAL, where + ": " + options.error().message());
+  PortConfig port;
+  for (const auto& [key, value] : *options) {
     if (key == "name") {
       port.name = value;
     } else if (key == "path") {
@@ -99,16 +101,11 @@ Result<PortConfig> parse_port_spec(std::string_view spec) {
     } else if (key == "mode") {
       RINGLANE_TRY(set_socket_mode(port, value, where));
     } else if (key == "queues") {
-      auto q = parse_queue_pairs(value, where);
-      if (!q) return q.error();
-      port.queue_pairs = *q;
+      RINGLANE_ASSIGN_OR_RETURN(port.queue_pairs, parse_queue_pairs(value, where));
     } else if (key == "disable") {
       port.disabled_features = split(value, '+');
     } else if (key == "type") {
       port.type = value;
-    } else {
-      return Error(EINVAL, where + ": unknown key '" + key +
-                               "' (known: name, path, mode, queues, disable, type)");
     }
   }
   if (port.name.empty()) return Error(EINVAL, where + ": missing name=");

@@ -148,9 +148,8 @@ Result<ApiResponse> api_request(const std::string& socket_path, std::string_view
                                 std::string_view path, std::string_view body,
                                 std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = Clock::now() + timeout;
-  Result<UniqueFd> connected = connect_api(socket_path, deadline);
-  if (!connected.ok()) return connected.error();
-  int fd = connected->get();
+  RINGLANE_ASSIGN_OR_RETURN(const UniqueFd connected, connect_api(socket_path, deadline));
+  int fd = connected.get();
 
   std::string request = std::string(method) + " " + std::string(path) +
                         " HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n";

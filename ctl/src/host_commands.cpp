@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ringlane/base/atomic_file.h"
+#include "ringlane/base/program.h"
 #include "ringlane/ctl/pci_view.h"
 #include "ringlane/sriov/sysfs_vf_host.h"
 #include "ringlane/sriov/vf_link.h"
@@ -21,7 +22,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kRefused = 1;
+constexpr int kRefused = kExitFailure;
 
 // The message and the errno's text: for the kernel's refusals that text is its reason.
 int refuse(const HostOptions& o, const Error& e) {
@@ -62,13 +63,12 @@ Result<std::string> pf_interface(const HostOptions& o, const std::string& pf) {
   Result<vfio::PciAddress> a = vfio::PciAddress::parse(pf);
   if (!a.ok()) return pf;
   vfio::HostKernelFiles files(o.root);
-  Result<vfio::PciDevice> d = vfio::read_pci_device(files, *a);
-  if (!d.ok()) return d.error();
-  if (d->interfaces.empty()) {
-    return Error(EOPNOTSUPP, pf + " has no network interface (" + d->class_name() + ", driver " +
-                                 driver_name(d->driver) + "): VF settings go through a NIC's PF");
+  RINGLANE_ASSIGN_OR_RETURN(const vfio::PciDevice d, vfio::read_pci_device(files, *a));
+  if (d.interfaces.empty()) {
+    return Error(EOPNOTSUPP, pf + " has no network interface (" + d.class_name() + ", driver " +
+                                 driver_name(d.driver) + "): VF settings go through a NIC's PF");
   }
-  return d->interfaces.front();
+  return d.interfaces.front();
 }
 
 json pool_json(const std::vector<sriov::VfRecord>& records) {
@@ -231,14 +231,12 @@ int sriov_destroy(const HostOptions& o, const std::string& pf, bool force) {
 Result<sriov::VfSettings> to_vf_settings(const VfSettingsArgs& args) {
   sriov::VfSettings s;
   if (args.mac) {
-    Result<sriov::MacAddress> mac = sriov::MacAddress::parse(*args.mac);
-    if (!mac.ok()) return mac.error();
-    s.mac = *mac;
+    RINGLANE_ASSIGN_OR_RETURN(s.mac, sriov::MacAddress::parse(*args.mac));
   }
   if (args.vlan) {
-    Result<sriov::VlanProtocol> protocol = sriov::parse_vlan_protocol(args.vlan_protocol);
-    if (!protocol.ok()) return protocol.error();
-    s.vlan = sriov::VfVlan{*args.vlan, args.qos, *protocol};
+    RINGLANE_ASSIGN_OR_RETURN(const sriov::VlanProtocol protocol,
+                              sriov::parse_vlan_protocol(args.vlan_protocol));
+    s.vlan = sriov::VfVlan{*args.vlan, args.qos, protocol};
   }
   s.spoof_check = args.spoof_check;
   s.trust = args.trust;
@@ -246,9 +244,7 @@ Result<sriov::VfSettings> to_vf_settings(const VfSettingsArgs& args) {
     s.rate = sriov::VfRate{args.min_rate_mbps.value_or(0), args.max_rate_mbps.value_or(0)};
   }
   if (args.link_state) {
-    Result<sriov::VfLinkState> state = sriov::parse_vf_link_state(*args.link_state);
-    if (!state.ok()) return state.error();
-    s.link_state = *state;
+    RINGLANE_ASSIGN_OR_RETURN(s.link_state, sriov::parse_vf_link_state(*args.link_state));
   }
   return s;
 }

@@ -6,12 +6,13 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "ringlane/base/cpu_affinity.h"
 #include "ringlane/base/event_loop.h"
 #include "ringlane/base/log.h"
+#include "ringlane/base/program.h"
 #include "ringlane/control/daemon_config.h"
 #include "ringlane/dataplane/engine.h"
 #include "ringlane/dataplane/vhost_net_port.h"
@@ -21,9 +22,12 @@ using namespace ringlane;
 
 namespace {
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "ringlane: %s\n", message.c_str());
-  return 2;
+constexpr const char* kProgram = "ringlane";
+
+// Most failures are usage errors: a bad command line or configuration, found before anything runs.
+// What fails once a good configuration is set going passes kExitFailure.
+int fail(const std::string& message, int status = kExitUsage) {
+  return report_failure(kProgram, message, status);
 }
 
 Result<LogLevel> parse_log_level(const std::string& s) {
@@ -47,8 +51,10 @@ int run_daemon(int argc, char** argv) {
       "Two ports in xconnect mode with no --xconnect are connected to each other.\n"
       "On SIGINT/SIGTERM (or after --duration) a JSON summary is written to --summary (default "
       "stdout).\n"
-      "Exit status: 0 after a clean stop, 2 on an error (a bad command line or configuration, a "
-      "port that cannot start).");
+      "Exit status: 0 after a clean stop, 1 a runtime failure (with the configuration accepted: "
+      "the event loop, the signal watch or the summary file failed), 2 a usage error (a bad "
+      "command line or configuration, including a port socket path that cannot be listened "
+      "on).");
   control::DaemonConfig cfg;
   std::string config_path;
   std::vector<std::string> port_specs, xconnects;
@@ -77,13 +83,7 @@ int run_daemon(int argc, char** argv) {
   auto* aging_opt = app.add_option("--mac-aging", cfg.mac_aging, "L2 MAC aging time in seconds")
                         ->check(CLI::PositiveNumber);
   auto* log_opt = app.add_option("--log-level", cfg.log_level, "debug, info, warn or error");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // --help arrives as a ParseError that exits 0; every real error exits 2, as the checks
-    // below do and as ringlane-vmm and ringlane-ctl do, not with CLI11's own codes (105-114).
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  if (std::optional<int> exit_status = parse_command_line(app, argc, argv)) return *exit_status;
 
   if (!config_path.empty()) {
     std::ifstream in(config_path);
@@ -168,7 +168,7 @@ int run_daemon(int argc, char** argv) {
   UniqueFd sigfd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
 
   auto loop = EventLoop::create();
-  if (!loop) return fail(loop.error().to_string());
+  if (!loop) return fail(loop.error().to_string(), kExitFailure);
   dataplane::EngineConfig engine_config;
   engine_config.cores = *cores;
   engine_config.mode = cfg.mode == "l2" ? dataplane::ForwardingMode::l2_switch
@@ -187,8 +187,10 @@ int run_daemon(int argc, char** argv) {
     pc.queue_pairs = p.queue_pairs;
     pc.disabled_features = *control::feature_mask(p.disabled_features);
     auto port = std::make_unique<dataplane::VhostNetPort>(pc, &engine.grace(), **loop);
+    // Listening fails for a path that is too long, in a missing directory or taken by another
+    // kind of file: a configuration the operator has to mend, like the checks above.
     if (Status s = port->start(); !s.ok())
-      return fail("port '" + p.name + "': " + s.error().to_string());
+      return fail("port '" + p.name + "': " + s.error().to_string(), kExitUsage);
     vhost_ports.push_back(port.get());
     index_of[p.name] = engine.add_port(std::move(port));
     log_line(LogLevel::info, "port " + p.name + ": vhost-user-net on " + p.socket_path + " (" +
@@ -197,10 +199,10 @@ int run_daemon(int argc, char** argv) {
   }
   for (const auto& [a, b] : cfg.cross_connects) {
     if (Status s = engine.connect(index_of[a], index_of[b]); !s.ok())
-      return fail(s.error().message());
+      return fail(s.error().message(), kExitFailure);
     log_line(LogLevel::info, "cross-connect " + a + " <-> " + b);
   }
-  if (Status s = engine.start(); !s.ok()) return fail(s.error().message());
+  if (Status s = engine.start(); !s.ok()) return fail(s.error().message(), kExitFailure);
   log_line(LogLevel::info, "running: " + std::to_string(cores->size()) + " worker(s) on core(s) " +
                                format_core_list(*cores) + ", control thread " + control_text +
                                ", mode " + cfg.mode);
@@ -216,7 +218,7 @@ int run_daemon(int argc, char** argv) {
   });
   if (!watching.ok()) {
     engine.stop();
-    return fail("cannot watch for signals: " + watching.error().message());
+    return fail("cannot watch for signals: " + watching.error().message(), kExitFailure);
   }
 
   using Clock = std::chrono::steady_clock;
@@ -225,7 +227,7 @@ int run_daemon(int argc, char** argv) {
   dataplane::EngineTotals last = dataplane::totals(engine, 0);
   double next_stats = cfg.stats_interval;
   while (!stopping) {
-    if (auto r = (*loop)->run_once(20); !r.ok()) return fail(r.error().to_string());
+    if (auto r = (*loop)->run_once(20); !r.ok()) return fail(r.error().to_string(), kExitFailure);
     auto now = Clock::now();
     for (auto* p : vhost_ports) p->tick(now);
     double t = elapsed();
@@ -257,18 +259,11 @@ int run_daemon(int argc, char** argv) {
   } else {
     std::ofstream out(cfg.summary_path);
     out << summary << "\n";
-    if (!out) return fail("cannot write summary to " + cfg.summary_path);
+    if (!out) return fail("cannot write summary to " + cfg.summary_path, kExitFailure);
   }
-  return 0;
+  return kExitDone;
 }
 
-// Out of memory and the like are the only exceptions left by here (CLI11 parse errors and all
-// system call failures are handled where they happen): report them instead of aborting.
 int main(int argc, char** argv) {
-  try {
-    return run_daemon(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "ringlane: " << e.what() << "\n";
-    return 1;
-  }
+  return run_main(kProgram, run_daemon, argc, argv);
 }

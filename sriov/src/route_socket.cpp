@@ -85,9 +85,8 @@ Result<Bytes> RouteSocket::transact(const Bytes& request, const std::string& wha
 
   Bytes answer;
   for (;;) {
-    auto datagram = receive_datagram(what);
-    if (!datagram.ok()) return datagram.error();
-    auto messages = split_messages(*datagram);
+    RINGLANE_ASSIGN_OR_RETURN(const Bytes datagram, receive_datagram(what));
+    auto messages = split_messages(datagram);
     if (!messages.ok()) return Error(EPROTO, what + ": " + messages.error().message());
     for (const auto& m : *messages) {
       if (m.sequence != sent.sequence || (m.port_id != 0 && m.port_id != port_id_)) continue;
@@ -111,8 +110,8 @@ Result<Bytes> RouteSocket::transact(const Bytes& request, const std::string& wha
       // A data message: keep it whole, header included, with its alignment padding.
       const uint8_t* begin = m.payload.data() - sizeof(nlmsghdr);
       size_t length = NLMSG_ALIGN(m.payload.size() + sizeof(nlmsghdr));
-      length = std::min<size_t>(length,
-                                static_cast<size_t>(datagram->data() + datagram->size() - begin));
+      length =
+          std::min<size_t>(length, static_cast<size_t>(datagram.data() + datagram.size() - begin));
       answer.insert(answer.end(), begin, begin + length);
       if (!(m.flags & NLM_F_MULTI) && !wants_ack) return answer;
     }

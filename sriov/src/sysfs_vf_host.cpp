@@ -8,10 +8,10 @@
 namespace ringlane::sriov {
 
 Result<std::vector<HostVf>> SysfsVfHost::vfs() {
-  Result<std::vector<PhysicalFunction>> pfs = list_physical_functions(files_);
-  if (!pfs.ok()) return pfs.error();
+  RINGLANE_ASSIGN_OR_RETURN(const std::vector<PhysicalFunction> pfs,
+                            list_physical_functions(files_));
   std::vector<HostVf> out;
-  for (const PhysicalFunction& pf : *pfs) {
+  for (const PhysicalFunction& pf : pfs) {
     std::string ifname = pf.device.interfaces.empty() ? "" : pf.device.interfaces.front();
     for (const VirtualFunction& vf : pf.vfs) {
       out.push_back({pf.device.address, ifname, vf.index, vf.device.address, vf.device.driver});
@@ -36,40 +36,35 @@ Status SysfsVfHost::apply(const std::string& pf_ifname, uint32_t index, const Vf
 }
 
 Status SysfsVfHost::bind(const vfio::PciAddress& vf, const std::string& driver) {
-  Result<vfio::BindOutcome> r = binding_.bind(vf, {.driver = driver});
-  if (!r.ok()) return r.error();
+  RINGLANE_TRY(binding_.bind(vf, {.driver = driver}));
   return {};
 }
 
 Status SysfsVfHost::restore_driver(const vfio::PciAddress& vf, const std::string& original) {
-  Result<vfio::PciDevice> device = vfio::read_pci_device(files_, vf);
-  if (!device.ok()) return device.error();
-  Result<std::vector<vfio::BindingRecord>> records = binding_.records();
-  if (!records.ok()) return records.error();
+  RINGLANE_ASSIGN_OR_RETURN(const vfio::PciDevice device, vfio::read_pci_device(files_, vf));
+  RINGLANE_ASSIGN_OR_RETURN(const std::vector<vfio::BindingRecord> records, binding_.records());
   std::optional<vfio::BindingRecord> record;
-  for (const vfio::BindingRecord& r : *records) {
+  for (const vfio::BindingRecord& r : records) {
     if (r.device == vf) record = r;
   }
   // The binding record may be older than the pool's (sriov create --driver wrote it, with the
   // VF's driver before that): then it stays, and the VF goes back to what the pool found.
   const bool record_is_pools = record && record->original_driver == original;
-  if (device->driver == original) {
+  if (device.driver == original) {
     // Nothing claims an unbound VF later because of an override the pool left.
     if (original.empty())
       RINGLANE_TRY(files_.write(vfio::device_dir(vf) + "/driver_override", "\n"));
     return record_is_pools ? binding_.forget(vf) : Status{};
   }
   if (record_is_pools) {
-    Result<vfio::BindOutcome> r = binding_.restore(vf);
-    if (!r.ok()) return r.error();
+    RINGLANE_TRY(binding_.restore(vf));
     return {};
   }
   if (original.empty()) {
     RINGLANE_TRY(files_.write(vfio::device_dir(vf) + "/driver_override", "\n"));
-    return files_.write("sys/bus/pci/drivers/" + device->driver + "/unbind", vf.to_string());
+    return files_.write("sys/bus/pci/drivers/" + device.driver + "/unbind", vf.to_string());
   }
-  Result<vfio::BindOutcome> bound = binding_.bind(vf, {.driver = original});
-  if (!bound.ok()) return bound.error();
+  RINGLANE_TRY(binding_.bind(vf, {.driver = original}));
   // Without an older record this bind made one, whose "original" is merely the pool's driver.
   return record ? Status{} : binding_.forget(vf);
 }

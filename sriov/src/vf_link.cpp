@@ -18,18 +18,17 @@ Result<int> interface_index(const std::string& name) {
 }
 
 Result<VfLink> VfLink::open(std::chrono::milliseconds timeout) {
-  auto socket = RouteSocket::open(timeout);
-  if (!socket.ok()) return socket.error();
-  return VfLink(std::move(*socket));
+  RINGLANE_ASSIGN_OR_RETURN(RouteSocket socket, RouteSocket::open(timeout));
+  return VfLink(std::move(socket));
 }
 
 Result<LinkVfs> VfLink::vf_settings(const std::string& pf) {
-  auto ifindex = interface_index(pf);
-  if (!ifindex.ok()) return ifindex.error();
+  RINGLANE_ASSIGN_OR_RETURN(const int ifindex, interface_index(pf));
   const std::string what = "read the VFs of " + pf;
-  auto answer = socket_.transact(build_get_vfs_request(socket_.next_sequence(), *ifindex), what);
-  if (!answer.ok()) return answer.error();
-  auto link = parse_get_vfs_answer(*answer);
+  RINGLANE_ASSIGN_OR_RETURN(
+      const Bytes answer,
+      socket_.transact(build_get_vfs_request(socket_.next_sequence(), ifindex), what));
+  auto link = parse_get_vfs_answer(answer);
   if (!link.ok()) return Error(link.error().code(), what + ": " + link.error().message());
   return link;
 }
@@ -41,8 +40,7 @@ Status VfLink::apply(const std::string& pf, uint32_t vf, const VfSettings& chang
   if (!ifindex.ok()) return Error(ifindex.error().code(), what + ": " + ifindex.error().message());
   auto request = build_set_vf_request(socket_.next_sequence(), *ifindex, vf, change);
   if (!request.ok()) return Error(request.error().code(), what + ": " + request.error().message());
-  auto answer = socket_.transact(*request, what);
-  if (!answer.ok()) return answer.error();
+  RINGLANE_TRY(socket_.transact(*request, what));
   return {};
 }
 

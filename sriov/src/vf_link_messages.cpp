@@ -106,12 +106,11 @@ Result<VfInfo> parse_vf_info(ByteView payload) {
             return malformed("VLAN " + std::to_string(vlan->vlan) + " QoS " +
                              std::to_string(vlan->qos));
           }
-          auto protocol = vlan_protocol(vlan->vlan_proto);
-          if (!protocol.ok()) return protocol.error();
+          RINGLANE_ASSIGN_OR_RETURN(const VlanProtocol protocol, vlan_protocol(vlan->vlan_proto));
           // The kernel lists one VLAN per VF (MAX_VLAN_LIST_LEN); the first is the one.
           if (!listed_vlan) {
             listed_vlan = VfVlan{static_cast<uint16_t>(vlan->vlan), static_cast<uint8_t>(vlan->qos),
-                                 *protocol};
+                                 protocol};
           }
         }
         break;
@@ -121,9 +120,7 @@ Result<VfInfo> parse_vf_info(ByteView payload) {
         if (!s.ok()) return malformed(s.error().message());
         RINGLANE_TRY(same_vf(s->vf));
         if (s->setting != kUnsupported) {
-          auto on = on_off(s->setting, "spoof check");
-          if (!on.ok()) return on.error();
-          info.settings.spoof_check = *on;
+          RINGLANE_ASSIGN_OR_RETURN(info.settings.spoof_check, on_off(s->setting, "spoof check"));
         }
         break;
       }
@@ -132,9 +129,7 @@ Result<VfInfo> parse_vf_info(ByteView payload) {
         if (!t.ok()) return malformed(t.error().message());
         RINGLANE_TRY(same_vf(t->vf));
         if (t->setting != kUnsupported) {
-          auto on = on_off(t->setting, "trust");
-          if (!on.ok()) return on.error();
-          info.settings.trust = *on;
+          RINGLANE_ASSIGN_OR_RETURN(info.settings.trust, on_off(t->setting, "trust"));
         }
         break;
       }
@@ -187,9 +182,8 @@ Result<LinkVfs> parse_link(ByteView payload) {
       if (!entries.ok()) return malformed(entries.error().message());
       for (const auto& e : *entries) {
         if (e.type != IFLA_VF_INFO) continue;
-        auto info = parse_vf_info(e.payload);
-        if (!info.ok()) return info.error();
-        link.vfs.push_back(*info);
+        RINGLANE_ASSIGN_OR_RETURN(const VfInfo info, parse_vf_info(e.payload));
+        link.vfs.push_back(info);
       }
     }
   }
@@ -281,9 +275,8 @@ Result<LinkVfs> parse_get_vfs_answer(ByteView answer) {
   if (!messages.ok()) return malformed(messages.error().message());
   for (const auto& m : *messages) {
     if (m.type == NLMSG_ERROR) {
-      auto e = parse_error_message(m);
-      if (!e.ok()) return e.error();
-      if (e->code != 0) return to_error(*e, "RTM_GETLINK");
+      RINGLANE_ASSIGN_OR_RETURN(const NetlinkError e, parse_error_message(m));
+      if (e.code != 0) return to_error(e, "RTM_GETLINK");
     } else if (m.type == RTM_NEWLINK) {
       return parse_link(m.payload);
     }

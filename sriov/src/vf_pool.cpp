@@ -61,43 +61,28 @@ Result<std::string> string_field(const nlohmann::json& j, const char* key) {
 Result<VfRecord> record_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return Error(EINVAL, "a VF record is not an object");
   VfRecord r;
-  auto pf = string_field(j, "pf");
-  if (!pf.ok()) return pf.error();
-  auto pf_address = vfio::PciAddress::parse(*pf);
-  if (!pf_address.ok()) return pf_address.error();
-  r.pf = *pf_address;
-  auto address = string_field(j, "address");
-  if (!address.ok()) return address.error();
-  auto vf_address = vfio::PciAddress::parse(*address);
-  if (!vf_address.ok()) return vf_address.error();
-  r.address = *vf_address;
-  auto ifname = string_field(j, "pf_ifname");
-  if (!ifname.ok()) return ifname.error();
-  r.pf_ifname = *ifname;
+  RINGLANE_ASSIGN_OR_RETURN(const std::string pf, string_field(j, "pf"));
+  RINGLANE_ASSIGN_OR_RETURN(r.pf, vfio::PciAddress::parse(pf));
+  RINGLANE_ASSIGN_OR_RETURN(const std::string address, string_field(j, "address"));
+  RINGLANE_ASSIGN_OR_RETURN(r.address, vfio::PciAddress::parse(address));
+  RINGLANE_ASSIGN_OR_RETURN(r.pf_ifname, string_field(j, "pf_ifname"));
   if (!j.contains("index") || !j.at("index").is_number_unsigned() ||
       j.at("index").get<uint64_t>() > UINT32_MAX) {
     return Error(EINVAL, "'index' is missing or not a VF number");
   }
   r.index = j.at("index").get<uint32_t>();
-  auto state_text = string_field(j, "state");
-  if (!state_text.ok()) return state_text.error();
-  auto state = parse_state(*state_text);
-  if (!state.ok()) return state.error();
-  r.state = *state;
+  RINGLANE_ASSIGN_OR_RETURN(const std::string state_text, string_field(j, "state"));
+  RINGLANE_ASSIGN_OR_RETURN(r.state, parse_state(state_text));
   if (r.state == VfState::free) return r;
   for (auto [key, field] : {std::pair{"guest", &r.guest}, std::pair{"driver", &r.driver},
                             std::pair{"original_driver", &r.original_driver}}) {
-    auto value = string_field(j, key);
-    if (!value.ok()) return value.error();
-    *field = *value;
+    RINGLANE_ASSIGN_OR_RETURN(*field, string_field(j, key));
   }
   if (r.guest.empty()) return Error(EINVAL, "a VF that is not free has no guest");
   for (auto [key, field] :
        {std::pair{"settings", &r.settings}, std::pair{"original_settings", &r.original_settings}}) {
     if (!j.contains(key)) return Error(EINVAL, std::string("'") + key + "' is missing");
-    auto settings = vf_settings_from_json(j.at(key));
-    if (!settings.ok()) return settings.error();
-    *field = *settings;
+    RINGLANE_ASSIGN_OR_RETURN(*field, vf_settings_from_json(j.at(key)));
   }
   return r;
 }
@@ -257,13 +242,10 @@ Status VfPool::put_back(std::vector<VfRecord>& records, VfRecord& r,
 }
 
 Result<VfPool::LockedPool> VfPool::open_locked() {
-  auto lock = lock_state_file(path_);
-  if (!lock.ok()) return lock.error();
-  auto records = load();
-  if (!records.ok()) return records.error();
-  auto host_vfs = merge_inventory(*records);
-  if (!host_vfs.ok()) return host_vfs.error();
-  return LockedPool{std::move(*lock), std::move(*records), std::move(*host_vfs)};
+  RINGLANE_ASSIGN_OR_RETURN(UniqueFd lock, lock_state_file(path_));
+  RINGLANE_ASSIGN_OR_RETURN(std::vector<VfRecord> records, load());
+  RINGLANE_ASSIGN_OR_RETURN(std::vector<HostVf> host_vfs, merge_inventory(records));
+  return LockedPool{std::move(lock), std::move(records), std::move(host_vfs)};
 }
 
 Result<VfRecord> VfPool::allocate(const std::string& guest, const VfRequest& request) {
@@ -374,9 +356,8 @@ Status VfPool::repair() {
 }
 
 Result<std::vector<VfRecord>> VfPool::records() {
-  auto pool = open_locked();
-  if (!pool.ok()) return pool.error();
-  return std::move(pool->records);
+  RINGLANE_ASSIGN_OR_RETURN(LockedPool pool, open_locked());
+  return std::move(pool.records);
 }
 
 }  // namespace ringlane::sriov

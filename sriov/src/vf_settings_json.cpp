@@ -52,41 +52,32 @@ Result<VfSettings> vf_settings_from_json(const nlohmann::json& j) {
   VfSettings s;
   for (const auto& [key, value] : j.items()) {
     if (key == "mac") {
-      auto t = text(value, key);
-      if (!t.ok()) return t.error();
-      auto mac = MacAddress::parse(*t);
+      RINGLANE_ASSIGN_OR_RETURN(const std::string t, text(value, key));
+      auto mac = MacAddress::parse(t);
       if (!mac.ok()) return bad(key, mac.error().message());
       s.mac = *mac;
     } else if (key == "vlan") {
       if (!value.is_object()) return bad(key, "must be an object with id, qos and protocol");
-      auto id = number(value, "id", 4095);
-      if (!id.ok()) return id.error();
-      auto qos = number(value, "qos", 7);
-      if (!qos.ok()) return qos.error();
-      VfVlan vlan{static_cast<uint16_t>(*id), static_cast<uint8_t>(*qos), VlanProtocol::dot1q};
+      RINGLANE_ASSIGN_OR_RETURN(const uint64_t id, number(value, "id", 4095));
+      RINGLANE_ASSIGN_OR_RETURN(const uint64_t qos, number(value, "qos", 7));
+      VfVlan vlan{static_cast<uint16_t>(id), static_cast<uint8_t>(qos), VlanProtocol::dot1q};
       if (value.contains("protocol")) {
-        auto t = text(value.at("protocol"), "protocol");
-        if (!t.ok()) return t.error();
-        auto protocol = parse_vlan_protocol(*t);
+        RINGLANE_ASSIGN_OR_RETURN(const std::string t, text(value.at("protocol"), "protocol"));
+        auto protocol = parse_vlan_protocol(t);
         if (!protocol.ok()) return bad("protocol", protocol.error().message());
         vlan.protocol = *protocol;
       }
       s.vlan = vlan;
     } else if (key == "spoof_check" || key == "trust") {
-      auto b = boolean(value, key);
-      if (!b.ok()) return b.error();
-      (key == "trust" ? s.trust : s.spoof_check) = *b;
+      RINGLANE_ASSIGN_OR_RETURN((key == "trust" ? s.trust : s.spoof_check), boolean(value, key));
     } else if (key == "rate") {
       if (!value.is_object()) return bad(key, "must be an object with min_mbps and max_mbps");
-      auto min = number(value, "min_mbps", UINT32_MAX);
-      if (!min.ok()) return min.error();
-      auto max = number(value, "max_mbps", UINT32_MAX);
-      if (!max.ok()) return max.error();
-      s.rate = VfRate{static_cast<uint32_t>(*min), static_cast<uint32_t>(*max)};
+      RINGLANE_ASSIGN_OR_RETURN(const uint64_t min, number(value, "min_mbps", UINT32_MAX));
+      RINGLANE_ASSIGN_OR_RETURN(const uint64_t max, number(value, "max_mbps", UINT32_MAX));
+      s.rate = VfRate{static_cast<uint32_t>(min), static_cast<uint32_t>(max)};
     } else if (key == "link_state") {
-      auto t = text(value, key);
-      if (!t.ok()) return t.error();
-      auto state = parse_vf_link_state(*t);
+      RINGLANE_ASSIGN_OR_RETURN(const std::string t, text(value, key));
+      auto state = parse_vf_link_state(t);
       if (!state.ok()) return bad(key, state.error().message());
       s.link_state = *state;
     } else {

@@ -44,18 +44,17 @@ Status write_numvfs(KernelFiles& files, const PciDevice& pf, uint32_t count) {
 }  // namespace
 
 Result<PhysicalFunction> read_physical_function(KernelFiles& files, const PciAddress& pf) {
-  Result<PciDevice> device = vfio::read_pci_device(files, pf);
-  if (!device.ok()) return device.error();
-  if (device->sriov_role != vfio::SriovRole::kPhysicalFunction) {
-    return Error(EOPNOTSUPP, pf.to_string() + " cannot have VFs: it has no SR-IOV capability" +
-                                 (device->sriov_role == vfio::SriovRole::kVirtualFunction
-                                      ? " (it is a VF itself)"
-                                      : ""));
+  RINGLANE_ASSIGN_OR_RETURN(PciDevice device, vfio::read_pci_device(files, pf));
+  if (device.sriov_role != vfio::SriovRole::kPhysicalFunction) {
+    return Error(
+        EOPNOTSUPP,
+        pf.to_string() + " cannot have VFs: it has no SR-IOV capability" +
+            (device.sriov_role == vfio::SriovRole::kVirtualFunction ? " (it is a VF itself)" : ""));
   }
-  PhysicalFunction result{*device, {}};
-  Result<std::vector<vfio::VirtualFunctionLink>> links = vfio::virtual_function_links(files, pf);
-  if (!links.ok()) return links.error();
-  for (const vfio::VirtualFunctionLink& link : *links) {
+  PhysicalFunction result{std::move(device), {}};
+  RINGLANE_ASSIGN_OR_RETURN(const std::vector<vfio::VirtualFunctionLink> links,
+                            vfio::virtual_function_links(files, pf));
+  for (const vfio::VirtualFunctionLink& link : links) {
     Result<PciDevice> vf = vfio::read_pci_device(files, link.address);
     if (!vf.ok()) continue;  // going away
     result.vfs.push_back({link.index, std::move(*vf)});
@@ -64,10 +63,9 @@ Result<PhysicalFunction> read_physical_function(KernelFiles& files, const PciAdd
 }
 
 Result<std::vector<PhysicalFunction>> list_physical_functions(KernelFiles& files) {
-  Result<std::vector<PciDevice>> devices = vfio::list_pci_devices(files);
-  if (!devices.ok()) return devices.error();
+  RINGLANE_ASSIGN_OR_RETURN(const std::vector<PciDevice> devices, vfio::list_pci_devices(files));
   std::vector<PhysicalFunction> pfs;
-  for (const PciDevice& d : *devices) {
+  for (const PciDevice& d : devices) {
     if (d.sriov_role != vfio::SriovRole::kPhysicalFunction) continue;
     Result<PhysicalFunction> pf = read_physical_function(files, d.address);
     if (pf.ok()) pfs.push_back(std::move(*pf));
@@ -77,9 +75,8 @@ Result<std::vector<PhysicalFunction>> list_physical_functions(KernelFiles& files
 
 Result<PhysicalFunction> create_vfs(KernelFiles& files, vfio::DriverBinding& binding,
                                     const PciAddress& pf, const CreateOptions& options) {
-  Result<PhysicalFunction> before = read_physical_function(files, pf);
-  if (!before.ok()) return before.error();
-  const PciDevice& device = before->device;
+  RINGLANE_ASSIGN_OR_RETURN(const PhysicalFunction before, read_physical_function(files, pf));
+  const PciDevice& device = before.device;
   if (options.count == 0) {
     return Error(EINVAL, "asked for 0 VFs on " + pf.to_string() + "; destroy removes them");
   }
@@ -130,10 +127,9 @@ Result<PhysicalFunction> create_vfs(KernelFiles& files, vfio::DriverBinding& bin
 
 Result<PhysicalFunction> destroy_vfs(KernelFiles& files, vfio::DriverBinding& binding,
                                      const PciAddress& pf) {
-  Result<PhysicalFunction> before = read_physical_function(files, pf);
-  if (!before.ok()) return before.error();
-  if (before->device.num_vfs != 0) RINGLANE_TRY(write_numvfs(files, before->device, 0));
-  for (const VirtualFunction& vf : before->vfs) RINGLANE_TRY(binding.forget(vf.device.address));
+  RINGLANE_ASSIGN_OR_RETURN(const PhysicalFunction before, read_physical_function(files, pf));
+  if (before.device.num_vfs != 0) RINGLANE_TRY(write_numvfs(files, before.device, 0));
+  for (const VirtualFunction& vf : before.vfs) RINGLANE_TRY(binding.forget(vf.device.address));
   return read_physical_function(files, pf);
 }
 

@@ -197,6 +197,22 @@ socket_mode = "client"
     write("fuzz_daemon_config", "bad.toml", b"mode = 5\n[[port]]\nname = \"a\"\nqueues = 99\n")
 
 
+# --- fuzz_option_parser ------------------------------------------------------------------------
+# --port and --nic specs as the docs and tests give them, and the mistakes the parser refuses.
+
+
+def option_seeds():
+    for name, spec in [
+        ("port", b"name=vm0,path=/tmp/vm0.sock,mode=client,queues=4,disable=mrg_rxbuf+tso"),
+        ("nic_vhost", b"mode=vhost,socket=/tmp/vm0.sock,tap=tap0,mac=52:54:00:12:34:57"),
+        ("nic_virtio", b"mode=virtio,tap=tap0,queue-size=1024"),
+        ("nic_passthrough", b"mode=passthrough,pci=0000:03:00.0"),
+        ("repeated_key", b"mode=e1000,tap=tap0,mode=virtio"),
+        ("no_equals", b"mode=virtio,,tap"),
+    ]:
+        write("fuzz_option_parser", name, spec)
+
+
 # --- fuzz_bzimage_loader -----------------------------------------------------------------------
 # A setup header with Debian's Linux 6.1 values (protocol 2.15, 64-bit entry, relocatable), one
 # setup sector and a small "kernel"; init_size shrunk so that it loads into the fuzzer's 32 MiB.
@@ -343,6 +359,7 @@ if __name__ == "__main__":
     message_seeds()
     chain_seeds()
     config_seeds()
+    option_seeds()
     bzimage_seeds()
     http_seeds()
     e1000_transmit_seeds()

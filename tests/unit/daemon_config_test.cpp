@@ -62,6 +62,14 @@ TEST(ParsePortSpec, BadSpecsNameTheProblem) {
            Case{"name=vm0,path=/x,colour=blue", "unknown key 'colour'"},
            Case{"name=vm0,path", "expected key=value, got 'path'"},
            Case{"name=vm0,,path=/x", "expected key=value"},
+           Case{"name=vm0,path=/x,=1", "expected key=value, got '=1'"},
+           Case{"name=vm0,path=/x,Name=a",
+                "--port 'name=vm0,path=/x,Name=a': unknown key 'Name' (known: name, path, mode, "
+                "queues, disable, type)"},
+           // Once the first value would silently have lost to the second.
+           Case{"name=vm0,path=/x,name=vm1",
+                "--port 'name=vm0,path=/x,name=vm1': 'name' given twice"},
+           Case{"name=vm0,path=/x,queues=2,queues=4", "'queues' given twice"},
        }) {
     auto port = parse_port_spec(c.spec);
     EXPECT_FALSE(port.ok()) << c.spec;

@@ -39,5 +39,13 @@ TEST(NicSpec, OtherModesUnchanged) {
             std::string::npos);
 }
 
+TEST(NicSpec, RefusesMalformedUnknownAndRepeatedKeys) {
+  EXPECT_EQ(error_of("mode=virtio,tap"), "expected key=value, got 'tap'");
+  EXPECT_EQ(error_of("mode=virtio,tap=tap0,colour=red"),
+            "unknown key 'colour' (known: mode, tap, socket, pci, mac, queue-size)");
+  EXPECT_EQ(error_of("mode=virtio,tap=tap0,mode=vhost"), "'mode' given twice");
+  EXPECT_EQ(error_of("tap=tap0"), "mode= is required");
+}
+
 }  // namespace
 }  // namespace ringlane::vmm

@@ -41,8 +41,7 @@ std::vector<BindingRecord>::iterator find_record(std::vector<BindingRecord>& rec
 }  // namespace
 
 Result<std::vector<BindingRecord>> DriverBinding::records() const {
-  Result<UniqueFd> lock = lock_state_file(state_path_);
-  if (!lock.ok()) return lock.error();
+  RINGLANE_ASSIGN_OR_RETURN(const UniqueFd lock, lock_state_file(state_path_));
   return load_records();
 }
 
@@ -92,13 +91,12 @@ Result<PciDevice> DriverBinding::wait_for_driver(const PciAddress& address,
                                                  const std::string& driver) {
   auto deadline = std::chrono::steady_clock::now() + kProbeWait;
   for (;;) {
-    Result<PciDevice> device = read_pci_device(files_, address);
-    if (!device.ok()) return device.error();
-    if (device->driver == driver) return device;
+    RINGLANE_ASSIGN_OR_RETURN(PciDevice device, read_pci_device(files_, address));
+    if (device.driver == driver) return device;
     if (std::chrono::steady_clock::now() >= deadline) {
       return Error(ENODEV, address.to_string() + " did not bind to " +
                                (driver.empty() ? std::string("no driver") : driver) + " (it has " +
-                               (device->driver.empty() ? std::string("none") : device->driver) +
+                               (device.driver.empty() ? std::string("none") : device.driver) +
                                "); the kernel log (dmesg) says why");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -119,11 +117,11 @@ Status DriverBinding::move_to(const PciDevice& device, const std::string& driver
 
 Status DriverBinding::check_routes(const PciDevice& device, bool force) {
   if (device.driver.empty() || force) return {};
-  Result<std::vector<HostRoute>> routes = routes_through(files_, device.interfaces);
-  if (!routes.ok()) return routes.error();
-  if (routes->empty()) return {};
+  RINGLANE_ASSIGN_OR_RETURN(const std::vector<HostRoute> routes,
+                            routes_through(files_, device.interfaces));
+  if (routes.empty()) return {};
   std::string list;
-  for (const HostRoute& r : *routes) {
+  for (const HostRoute& r : routes) {
     list += (list.empty() ? "" : ", ") + r.destination + " via " + r.interface;
   }
   return Error(EBUSY, device.address.to_string() + " carries host routes (" + list +
@@ -132,34 +130,30 @@ Status DriverBinding::check_routes(const PciDevice& device, bool force) {
 
 // Records the original driver before touching anything, so a crash half-way can be undone.
 Status DriverBinding::bind_one(const PciDevice& device, const std::string& driver) {
-  Result<std::vector<BindingRecord>> records = load_records();
-  if (!records.ok()) return records.error();
-  auto it = find_record(*records, device.address);
-  if (it == records->end()) {
-    records->push_back({device.address, device.driver, driver});
+  RINGLANE_ASSIGN_OR_RETURN(std::vector<BindingRecord> records, load_records());
+  auto it = find_record(records, device.address);
+  if (it == records.end()) {
+    records.push_back({device.address, device.driver, driver});
   } else {
     it->driver = driver;  // moved again: the first original stays the original
   }
-  RINGLANE_TRY(save_records(*records));
+  RINGLANE_TRY(save_records(records));
   if (Status moved = move_to(device, driver); !moved) {
     return Error(moved.error().code(), "binding " + device.address.to_string() + " to " + driver +
                                            ": " + moved.error().message());
   }
-  Result<PciDevice> after = wait_for_driver(device.address, driver);
-  if (!after.ok()) return after.error();
+  RINGLANE_TRY(wait_for_driver(device.address, driver));
   return {};
 }
 
 Result<BindOutcome> DriverBinding::bind(const PciAddress& address, const BindOptions& options) {
-  Result<UniqueFd> lock = lock_state_file(state_path_);
-  if (!lock.ok()) return lock.error();
-  Result<PciDevice> device = read_pci_device(files_, address);
-  if (!device.ok()) return device.error();
+  RINGLANE_ASSIGN_OR_RETURN(const UniqueFd lock, lock_state_file(state_path_));
+  RINGLANE_ASSIGN_OR_RETURN(const PciDevice device, read_pci_device(files_, address));
   const std::string bdf = address.to_string();
   // Already there: nothing to do, unless the rest of its IOMMU group is to follow.
-  const bool already = device->driver == options.driver;
+  const bool already = device.driver == options.driver;
   if (already && !(options.whole_group && options.driver == "vfio-pci")) {
-    return BindOutcome{*device, device->driver, false};
+    return BindOutcome{device, device.driver, false};
   }
 
   RINGLANE_TRY(check_driver_name(options.driver));
@@ -169,17 +163,17 @@ Result<BindOutcome> DriverBinding::bind(const PciAddress& address, const BindOpt
   }
   std::vector<PciDevice> group_first;
   if (options.driver == "vfio-pci") {
-    if (!device->iommu_group) {
+    if (!device.iommu_group) {
       return Error(EINVAL, bdf +
                                " has no IOMMU group: the host runs without an IOMMU "
                                "(enable VT-d/AMD-Vi and boot with intel_iommu=on or "
                                "amd_iommu=on)");
     }
-    Result<IommuGroup> group = read_iommu_group(files_, *device->iommu_group);
-    if (!group.ok()) return group.error();
-    group_first = devices_blocking_vfio(*group, address);
+    RINGLANE_ASSIGN_OR_RETURN(const IommuGroup group,
+                              read_iommu_group(files_, *device.iommu_group));
+    group_first = devices_blocking_vfio(group, address);
     if (!group_first.empty() && !options.whole_group) {
-      return Error(EBUSY, "IOMMU group " + std::to_string(group->number) + " of " + bdf +
+      return Error(EBUSY, "IOMMU group " + std::to_string(group.number) + " of " + bdf +
                               " is not viable for VFIO: other devices in it are bound to host "
                               "drivers: " +
                               describe_devices(group_first) +
@@ -188,23 +182,19 @@ Result<BindOutcome> DriverBinding::bind(const PciAddress& address, const BindOpt
   }
   // Every check before the first change.
   for (const PciDevice& other : group_first) RINGLANE_TRY(check_routes(other, options.force));
-  if (!already) RINGLANE_TRY(check_routes(*device, options.force));
+  if (!already) RINGLANE_TRY(check_routes(device, options.force));
   for (const PciDevice& other : group_first) RINGLANE_TRY(bind_one(other, options.driver));
-  if (!already) RINGLANE_TRY(bind_one(*device, options.driver));
-  Result<PciDevice> after = read_pci_device(files_, address);
-  if (!after.ok()) return after.error();
-  return BindOutcome{*after, device->driver, !already || !group_first.empty()};
+  if (!already) RINGLANE_TRY(bind_one(device, options.driver));
+  RINGLANE_ASSIGN_OR_RETURN(PciDevice after, read_pci_device(files_, address));
+  return BindOutcome{std::move(after), device.driver, !already || !group_first.empty()};
 }
 
 Result<BindOutcome> DriverBinding::restore(const PciAddress& address) {
-  Result<UniqueFd> lock = lock_state_file(state_path_);
-  if (!lock.ok()) return lock.error();
-  Result<PciDevice> device = read_pci_device(files_, address);
-  if (!device.ok()) return device.error();
-  Result<std::vector<BindingRecord>> records = load_records();
-  if (!records.ok()) return records.error();
-  auto it = find_record(*records, address);
-  if (it == records->end()) {
+  RINGLANE_ASSIGN_OR_RETURN(const UniqueFd lock, lock_state_file(state_path_));
+  RINGLANE_ASSIGN_OR_RETURN(const PciDevice device, read_pci_device(files_, address));
+  RINGLANE_ASSIGN_OR_RETURN(std::vector<BindingRecord> records, load_records());
+  auto it = find_record(records, address);
+  if (it == records.end()) {
     return Error(ENOENT, address.to_string() + " was not bound by ringlane (no record in " +
                              state_path_ +
                              "), so its original driver is unknown; bind it yourself");
@@ -215,34 +205,31 @@ Result<BindOutcome> DriverBinding::restore(const PciAddress& address) {
     return Error(ENOENT, "driver " + original + ", " + address.to_string() +
                              "'s original, is not loaded (modprobe " + original + ")");
   }
-  bool changed = device->driver != original || !device->driver_override.empty();
+  bool changed = device.driver != original || !device.driver_override.empty();
   if (changed) {
     const std::string bdf = address.to_string();
     RINGLANE_TRY(files_.write(device_dir(address) + "/driver_override", "\n"));
-    if (!device->driver.empty()) {
-      RINGLANE_TRY(files_.write(driver_dir(device->driver) + "/unbind", bdf));
+    if (!device.driver.empty()) {
+      RINGLANE_TRY(files_.write(driver_dir(device.driver) + "/unbind", bdf));
     }
     // The original driver by name: a probe could pick another that also matches.
     if (!original.empty()) {
       RINGLANE_TRY(files_.write(driver_dir(original) + "/bind", bdf));
     }
   }
-  Result<PciDevice> after = wait_for_driver(address, original);
-  if (!after.ok()) return after.error();
-  records->erase(it);
-  RINGLANE_TRY(save_records(*records));
-  return BindOutcome{*after, device->driver, changed};
+  RINGLANE_ASSIGN_OR_RETURN(PciDevice after, wait_for_driver(address, original));
+  records.erase(it);
+  RINGLANE_TRY(save_records(records));
+  return BindOutcome{std::move(after), device.driver, changed};
 }
 
 Status DriverBinding::forget(const PciAddress& address) {
-  Result<UniqueFd> lock = lock_state_file(state_path_);
-  if (!lock.ok()) return lock.error();
-  Result<std::vector<BindingRecord>> records = load_records();
-  if (!records.ok()) return records.error();
-  auto it = find_record(*records, address);
-  if (it == records->end()) return {};
-  records->erase(it);
-  return save_records(*records);
+  RINGLANE_ASSIGN_OR_RETURN(const UniqueFd lock, lock_state_file(state_path_));
+  RINGLANE_ASSIGN_OR_RETURN(std::vector<BindingRecord> records, load_records());
+  auto it = find_record(records, address);
+  if (it == records.end()) return {};
+  records.erase(it);
+  return save_records(records);
 }
 
 }  // namespace ringlane::vfio

@@ -12,9 +12,8 @@ Result<IommuGroup> read_iommu_group(KernelFiles& files, uint32_t number) {
   for (const std::string& name : *names) {
     Result<PciAddress> address = PciAddress::parse(name);
     if (!address.ok()) continue;
-    Result<PciDevice> device = read_pci_device(files, *address);
-    if (!device.ok()) return device.error();
-    group.devices.push_back(std::move(*device));
+    RINGLANE_ASSIGN_OR_RETURN(PciDevice device, read_pci_device(files, *address));
+    group.devices.push_back(std::move(device));
   }
   return group;
 }

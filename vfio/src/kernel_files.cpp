@@ -19,9 +19,7 @@ std::string HostKernelFiles::full(const std::string& path) const {
 }
 
 Result<std::string> HostKernelFiles::read(const std::string& path) {
-  Result<std::string> contents = read_file(full(path));
-  if (!contents.ok()) return contents.error();
-  std::string value = std::move(*contents);
+  RINGLANE_ASSIGN_OR_RETURN(std::string value, read_file(full(path)));
   while (!value.empty() && (value.back() == '\n' || value.back() == '\0')) value.pop_back();
   return value;
 }
@@ -67,10 +65,9 @@ bool HostKernelFiles::exists(const std::string& path) {
 }
 
 Result<std::string> link_name(KernelFiles& files, const std::string& path) {
-  Result<std::string> target = files.link_target(path);
-  if (!target.ok()) return target.error();
-  size_t slash = target->rfind('/');
-  return slash == std::string::npos ? *target : target->substr(slash + 1);
+  RINGLANE_ASSIGN_OR_RETURN(const std::string target, files.link_target(path));
+  size_t slash = target.rfind('/');
+  return slash == std::string::npos ? target : target.substr(slash + 1);
 }
 
 }  // namespace ringlane::vfio

@@ -10,13 +10,12 @@ namespace {
 
 // sysfs writes numbers as "0x10d3\n" or "-1\n".
 Result<int64_t> read_number(KernelFiles& files, const std::string& path) {
-  Result<std::string> text = files.read(path);
-  if (!text.ok()) return text.error();
+  RINGLANE_ASSIGN_OR_RETURN(const std::string text, files.read(path));
   char* end = nullptr;
   errno = 0;
-  long long value = std::strtoll(text->c_str(), &end, 0);
-  if (errno != 0 || end == text->c_str() || *end != '\0') {
-    return Error(EINVAL, path + ": '" + *text + "' is not a number");
+  long long value = std::strtoll(text.c_str(), &end, 0);
+  if (errno != 0 || end == text.c_str() || *end != '\0') {
+    return Error(EINVAL, path + ": '" + text + "' is not a number");
   }
   return static_cast<int64_t>(value);
 }
@@ -72,15 +71,12 @@ Result<PciDevice> read_pci_device(KernelFiles& files, const PciAddress& address)
   }
   PciDevice d;
   d.address = address;
-  Result<int64_t> vendor = read_number(files, dir + "/vendor");
-  Result<int64_t> device = read_number(files, dir + "/device");
-  Result<int64_t> klass = read_number(files, dir + "/class");
-  if (!vendor.ok()) return vendor.error();
-  if (!device.ok()) return device.error();
-  if (!klass.ok()) return klass.error();
-  d.vendor = static_cast<uint16_t>(*vendor);
-  d.device = static_cast<uint16_t>(*device);
-  d.class_code = static_cast<uint32_t>(*klass);
+  RINGLANE_ASSIGN_OR_RETURN(const int64_t vendor, read_number(files, dir + "/vendor"));
+  RINGLANE_ASSIGN_OR_RETURN(const int64_t device, read_number(files, dir + "/device"));
+  RINGLANE_ASSIGN_OR_RETURN(const int64_t klass, read_number(files, dir + "/class"));
+  d.vendor = static_cast<uint16_t>(vendor);
+  d.device = static_cast<uint16_t>(device);
+  d.class_code = static_cast<uint32_t>(klass);
   if (files.exists(dir + "/driver")) {
     Result<std::string> driver = link_name(files, dir + "/driver");
     if (driver.ok()) d.driver = *driver;
@@ -144,10 +140,9 @@ Result<PciDevice> read_pci_device(KernelFiles& files, const PciAddress& address)
 Result<std::vector<VirtualFunctionLink>> virtual_function_links(KernelFiles& files,
                                                                 const PciAddress& pf) {
   const std::string dir = device_dir(pf);
-  Result<std::vector<std::string>> entries = files.list(dir);
-  if (!entries.ok()) return entries.error();
+  RINGLANE_ASSIGN_OR_RETURN(const std::vector<std::string> entries, files.list(dir));
   std::vector<VirtualFunctionLink> links;
-  for (const std::string& e : *entries) {
+  for (const std::string& e : entries) {
     if (e.rfind("virtfn", 0) != 0) continue;
     Result<std::string> name = link_name(files, dir + "/" + e);
     if (!name.ok()) continue;  // going away
@@ -162,10 +157,10 @@ Result<std::vector<VirtualFunctionLink>> virtual_function_links(KernelFiles& fil
 }
 
 Result<std::vector<PciDevice>> list_pci_devices(KernelFiles& files) {
-  Result<std::vector<std::string>> names = files.list("sys/bus/pci/devices");
-  if (!names.ok()) return names.error();
+  RINGLANE_ASSIGN_OR_RETURN(const std::vector<std::string> names,
+                            files.list("sys/bus/pci/devices"));
   std::vector<PciDevice> devices;
-  for (const std::string& name : *names) {
+  for (const std::string& name : names) {
     Result<PciAddress> address = PciAddress::parse(name);
     if (!address.ok()) continue;  // not a function's directory
     Result<PciDevice> device = read_pci_device(files, *address);

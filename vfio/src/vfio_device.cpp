@@ -59,9 +59,8 @@ Result<VfioDevice> VfioDevice::from_fd(UniqueFd fd, const PciAddress& address) {
   }
   VfioDevice device(std::move(fd), address, DeviceInfo{info.flags, info.num_regions, info.num_irqs},
                     0);
-  auto config = device.region_info(kConfigRegion);
-  if (!config.ok()) return config.error();
-  device.config_offset_ = config->offset;
+  RINGLANE_ASSIGN_OR_RETURN(const RegionInfo config, device.region_info(kConfigRegion));
+  device.config_offset_ = config.offset;
   return device;
 }
 

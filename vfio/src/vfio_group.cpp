@@ -18,20 +18,19 @@ Result<VfioGroup> VfioGroup::open_for(const PciAddress& address) {
 Result<VfioGroup> VfioGroup::open_for(const PciAddress& address, KernelFiles& files,
                                       const std::string& dev_vfio) {
   const std::string bdf = address.to_string();
-  Result<PciDevice> device = read_pci_device(files, address);
-  if (!device.ok()) return device.error();
-  if (device->driver != "vfio-pci") {
+  RINGLANE_ASSIGN_OR_RETURN(const PciDevice device, read_pci_device(files, address));
+  if (device.driver != "vfio-pci") {
     return Error(EBUSY, "PCI device " + bdf + " is " +
-                            (device->driver.empty() ? std::string("bound to no driver")
-                                                    : "bound to " + device->driver) +
+                            (device.driver.empty() ? std::string("bound to no driver")
+                                                   : "bound to " + device.driver) +
                             ", not vfio-pci; bind it first (ringlane-ctl pci bind " + bdf + ")");
   }
-  if (!device->iommu_group) {
+  if (!device.iommu_group) {
     return Error(ENODEV, "PCI device " + bdf +
                              " is in no IOMMU group: is the IOMMU on (intel_iommu=on or "
                              "amd_iommu=on on the kernel command line)?");
   }
-  const uint32_t number = *device->iommu_group;
+  const uint32_t number = *device.iommu_group;
   const std::string path = dev_vfio + "/" + std::to_string(number);
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd) {

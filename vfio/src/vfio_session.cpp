@@ -4,14 +4,11 @@ namespace ringlane::vfio {
 
 Result<VfioSession> VfioSession::open(const PciAddress& address) {
   // The group first: its checks (bound to vfio-pci, viable) say more than the container's.
-  auto group = VfioGroup::open_for(address);
-  if (!group.ok()) return group.error();
-  auto container = VfioContainer::open();
-  if (!container.ok()) return container.error();
-  RINGLANE_TRY(container->add_group(*group));
-  auto device = group->open_device(address);
-  if (!device.ok()) return device.error();
-  return VfioSession{std::move(*container), std::move(*group), std::move(*device)};
+  RINGLANE_ASSIGN_OR_RETURN(VfioGroup group, VfioGroup::open_for(address));
+  RINGLANE_ASSIGN_OR_RETURN(VfioContainer container, VfioContainer::open());
+  RINGLANE_TRY(container.add_group(group));
+  RINGLANE_ASSIGN_OR_RETURN(VfioDevice device, group.open_device(address));
+  return VfioSession{std::move(container), std::move(group), std::move(device)};
 }
 
 }  // namespace ringlane::vfio

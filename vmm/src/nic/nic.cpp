@@ -1,8 +1,9 @@
 #include "ringlane/vmm/nic/nic.h"
 
 #include <cstdio>
-#include <map>
+#include <string_view>
 
+#include "ringlane/base/option_parser.h"
 #include "ringlane/vfio/pci_address.h"
 #include "ringlane/vmm/nic/e1000_nic.h"
 #include "ringlane/vmm/nic/passthrough_nic.h"
@@ -52,21 +53,9 @@ Result<NicMode> parse_nic_mode(const std::string& text) {
 }
 
 Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
-  std::map<std::string, std::string> fields;
-  size_t at = 0;
-  while (at <= text.size()) {
-    size_t comma = text.find(',', at);
-    std::string item = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-    size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return Error(EINVAL, "expected key=value, got '" + item + "'");
-    }
-    if (!fields.emplace(item.substr(0, eq), item.substr(eq + 1)).second) {
-      return Error(EINVAL, "'" + item.substr(0, eq) + "' given twice");
-    }
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
+  static constexpr std::array<std::string_view, 6> kKeys = {"mode", "tap", "socket",
+                                                            "pci",  "mac", "queue-size"};
+  RINGLANE_ASSIGN_OR_RETURN(const OptionList fields, parse_options(text, kKeys));
   NicSpec spec;
   spec.name = "net" + std::to_string(index);
   spec.mac = {0x52, 0x54, 0x00, 0x12, 0x34, static_cast<uint8_t>(0x56 + index)};
@@ -94,15 +83,13 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
         return Error(EINVAL, "queue-size must be a power of two from 2 to 32768");
       }
       spec.queue_size = static_cast<uint16_t>(n);
-    } else {
-      return Error(EINVAL, "unknown key '" + key + "' (mode, tap, socket, pci, mac, queue-size)");
     }
   }
-  if (!fields.count("mode")) return Error(EINVAL, "mode= is required");
+  if (!fields.contains("mode")) return Error(EINVAL, "mode= is required");
   if (spec.mode == NicMode::passthrough) {
     if (spec.pci.empty()) return Error(EINVAL, "pci= is required in mode passthrough");
-    if (!spec.tap.empty() || !spec.socket.empty() || fields.count("mac") ||
-        fields.count("queue-size")) {
+    if (!spec.tap.empty() || !spec.socket.empty() || fields.contains("mac") ||
+        fields.contains("queue-size")) {
       return Error(EINVAL,
                    "mode passthrough takes only pci= (the device has its own MAC and queues)");
     }

@@ -95,3 +95,19 @@ using Status = Result<void>;
       return ringlane_try_result_.error(); \
     }                                      \
   } while (0)
+
+// Evaluates `expr`, a Result<T>: returns its error from the enclosing function, or else moves its
+// value into `lhs`, a new variable or an existing lvalue:
+//   RINGLANE_ASSIGN_OR_RETURN(UniqueFd fd, listen_unix(path));
+//   RINGLANE_ASSIGN_OR_RETURN(port.queue_pairs, parse_queue_pairs(value, where));
+// It expands to several statements (the value outlives the macro), so it cannot be the body of an
+// unbraced if. Where the error needs context added, test the Result by hand instead.
+#define RINGLANE_ASSIGN_OR_RETURN(lhs, ...)                                                    \
+  RINGLANE_ASSIGN_OR_RETURN_IMPL_(RINGLANE_CONCAT_(ringlane_assign_result_, __COUNTER__), lhs, \
+                                  __VA_ARGS__)
+#define RINGLANE_ASSIGN_OR_RETURN_IMPL_(result, lhs, ...) \
+  auto result = (__VA_ARGS__);                            \
+  if (!result.ok()) return result.error();                \
+  lhs = std::move(result).value()  // NOLINT(bugprone-macro-parentheses): lhs may declare
+#define RINGLANE_CONCAT_(a, b) RINGLANE_CONCAT_INNER_(a, b)
+#define RINGLANE_CONCAT_INNER_(a, b) a##b

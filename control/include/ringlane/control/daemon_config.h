@@ -41,7 +41,7 @@ struct DaemonConfig {
 };
 
 // Parses one `--port` value: "name=vm0,path=/tmp/vm0.sock[,mode=server|client][,queues=N]
-// [,disable=event_idx+mrg_rxbuf]".
+// [,disable=event_idx+mrg_rxbuf][,type=vhost-user-net]"; unknown and repeated keys are refused.
 Result<PortConfig> parse_port_spec(std::string_view spec);
 // Parses TOML text into `config` (keys present override what is there).
 Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& config);

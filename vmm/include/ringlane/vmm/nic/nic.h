@@ -34,7 +34,8 @@ struct NicSpec {
 
 // Parses "mode=emulated|virtio|vhost[,tap=NAME][,socket=PATH][,mac=..][,queue-size=N]" or
 // "mode=passthrough,pci=BDF"; `index` names the NIC (net<index>) and picks its default MAC
-// address (52:54:00:12:34:56 + index; a passed-through device keeps its own).
+// address (52:54:00:12:34:56 + index; a passed-through device keeps its own). Unknown and
+// repeated keys are refused.
 Result<NicSpec> parse_nic_spec(const std::string& text, size_t index);
 
 class Nic {
