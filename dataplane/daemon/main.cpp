@@ -227,7 +227,10 @@ int run_daemon(int argc, char** argv) {
   dataplane::EngineTotals last = dataplane::totals(engine, 0);
   double next_stats = cfg.stats_interval;
   while (!stopping) {
-    if (auto r = (*loop)->run_once(20); !r.ok()) return fail(r.error().to_string(), kExitFailure);
+    if (auto r = (*loop)->run_once(20); !r.ok()) {
+      engine.stop();  // the workers must not outlive the ports they poll
+      return fail(r.error().to_string(), kExitFailure);
+    }
     auto now = Clock::now();
     for (auto* p : vhost_ports) p->tick(now);
     double t = elapsed();
