@@ -122,14 +122,13 @@ TEST_F(BzImageLoaderTest, LoadsKernelInitrdCommandLineAndZeroPage) {
   EXPECT_EQ(k->initrd_address, (kRam - initrd.size()) & ~0xfffULL);
   EXPECT_EQ(k->initrd_size, initrd.size());
   EXPECT_EQ(ram_.base()[k->initrd_address], 0x5a);
-  EXPECT_STREQ(reinterpret_cast<const char*>(ram_.base() + kLinuxCmdlineAddr),
-               "console=ttyS0 quiet");
+  EXPECT_STREQ(reinterpret_cast<const char*>(ram_.base() + kCmdlineAddr), "console=ttyS0 quiet");
 
   const uint8_t* zp = zero_page();
   EXPECT_EQ(std::memcmp(zp + 0x202, "HdrS", 4), 0);  // the setup header, copied
   EXPECT_EQ(get<uint16_t>(zp + 0x206), 0x020f);
   EXPECT_EQ(zp[0x210], 0xff);  // type_of_loader
-  EXPECT_EQ(get<uint32_t>(zp + 0x228), kLinuxCmdlineAddr);
+  EXPECT_EQ(get<uint32_t>(zp + 0x228), kCmdlineAddr);
   EXPECT_EQ(get<uint32_t>(zp + 0x218), k->initrd_address);
   EXPECT_EQ(get<uint32_t>(zp + 0x21c), initrd.size());
   EXPECT_EQ(get<uint32_t>(zp + 0x0c0), 0u);  // ext_ramdisk_image

@@ -143,11 +143,14 @@ Status Vm::set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host) {
   return {};
 }
 
-Status Vm::create_irqchip() {
-  // Where the TSS lives on Intel hosts without unrestricted guests; harmless elsewhere.
-  if (kvm_ioctl(fd_.get(), KVM_SET_TSS_ADDR, 0xfffbd000UL) < 0) {
+Status Vm::set_tss_address(uint64_t gpa) {
+  if (kvm_ioctl(fd_.get(), KVM_SET_TSS_ADDR, static_cast<unsigned long>(gpa)) < 0) {
     return errno_error("KVM_SET_TSS_ADDR");
   }
+  return {};
+}
+
+Status Vm::create_irqchip() {
   if (kvm_ioctl(fd_.get(), KVM_CREATE_IRQCHIP, 0) < 0) return errno_error("KVM_CREATE_IRQCHIP");
   return {};
 }

@@ -9,11 +9,14 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
+#include <utility>
 
 #include "ringlane/base/log.h"
 #include "ringlane/base/monotonic_clock.h"
 #include "ringlane/vmm/x86/bzimage_loader.h"
 #include "ringlane/vmm/x86/e820.h"
+#include "ringlane/vmm/x86/layout.h"
 #include "ringlane/vmm/x86/long_mode.h"
 #include "ringlane/vmm/x86/mp_table.h"
 #include "ringlane/vmm/x86/pvh_loader.h"
@@ -23,22 +26,18 @@ namespace ringlane::vmm {
 
 namespace {
 
-// Start-of-day layout below 1 MiB (the kernel loads at 1 MiB).
-constexpr uint64_t kGdtAddr = 0x500;
-constexpr uint64_t kStartInfoAddr = 0x6000;
-constexpr uint64_t kMemmapAddr = 0x6100;
-constexpr uint64_t kCmdlineAddr = 0x20000;
-constexpr uint64_t kCmdlineMax = 4096;
-// RAM ends below the 32-bit PCI hole: mapping the rest above 4 GiB is not done yet.
-constexpr uint64_t kMaxMemory = kPciHoleStart;
 // Sent to a vCPU thread to make its KVM_RUN return (with immediate_exit set) when the machine
 // ends, or to ask whether it is halted; the handler does nothing, the interruption is the point.
-const int kKickSignal = SIGRTMIN + 1;
+// (SIGRTMIN is a function call, hence a function.)
+int kick_signal() {
+  return SIGRTMIN + 1;
+}
 constexpr auto kHaltProbePeriod = std::chrono::milliseconds(200);
 constexpr uint64_t kRflagsIf = 1 << 9;
 // POST codes, and Linux's default I/O delay: writes to it are expected and mean nothing.
 constexpr uint16_t kPostPort = 0x80;
-constexpr uint16_t kResetControlPort = 0xcf9;
+// Ranges on the port I/O bus besides the I/O BARs: serial, i8042 (two), CMOS, POST, chipset.
+constexpr size_t kLegacyPortRanges = 6;
 
 // hvm_start_info and hvm_memmap_table_entry (xen/include/public/arch-x86/hvm/start_info.h).
 struct HvmStartInfo {
@@ -60,6 +59,7 @@ struct HvmMemmapEntry {
   uint32_t reserved;
 };
 constexpr uint32_t kHvmStartMagic = 0x336ec578;
+static_assert(sizeof(HvmStartInfo) <= kStartInfoSize);
 
 // Flat 4 GiB segments, as the PVH boot ABI requires.
 constexpr uint16_t kCodeSelector = 0x10;
@@ -72,6 +72,7 @@ constexpr uint64_t kGdt[] = {
     0x00cf93000000ffff,  // 0x18: data
     0x00008b0000000067,  // 0x20: 32-bit TSS (busy)
 };
+static_assert(sizeof(kGdt) <= kGdtSize);
 
 template <typename T>
 bool put(const GuestRam& ram, uint64_t gpa, const T& value) {
@@ -90,7 +91,7 @@ void install_kick_handler() {
     // KVM_RUN returns EINTR whatever SA_RESTART says; other system calls of a vCPU thread (a
     // console write to a full pipe) carry on.
     sa.sa_flags = SA_RESTART;
-    sigaction(kKickSignal, &sa, nullptr);
+    sigaction(kick_signal(), &sa, nullptr);
   });
 }
 
@@ -108,10 +109,46 @@ Machine::Machine(Kvm kvm, Vm vm, GuestRam ram, virtio::GuestMemory memory, std::
       serial_(config.serial_fd,
               [this](bool high) { (void)vm_.set_irq_line(SerialPort::kIrq, high); }),
       i8042_([this](bool high) { (void)vm_.set_irq_line(I8042::kIrq, high); }),
-      gsi_routing_(vm_) {}
+      gsi_routing_(vm_),
+      pci_({kPciMmioStart, kPciMmioEnd}, {kPciIoStart, kPciIoEnd}),
+      pio_bus_("port I/O", kLegacyPortRanges + PciBarWindows::kCount),
+      mmio_bus_("MMIO", PciBarWindows::kCount),
+      serial_ports_(
+          [this](uint16_t port) { return serial_.read(port - SerialPort::kBase); },
+          [this](uint16_t port, uint8_t value) { serial_.write(port - SerialPort::kBase, value); }),
+      i8042_ports_([this](uint16_t port) { return i8042_.read(port); },
+                   [this](uint16_t port, uint8_t value) {
+                     if (i8042_.write(port, value)) requested_exit_ = MachineExit::reset;
+                   }),
+      rtc_ports_([this](uint16_t port) { return rtc_.read(port); },
+                 [this](uint16_t port, uint8_t value) { rtc_.write(port, value); }),
+      post_port_(nullptr, [](uint16_t, uint8_t) {}),
+      chipset_ports_(pci_, [this] { requested_exit_ = MachineExit::reset; }),
+      bar_windows_(pio_bus_, mmio_bus_) {}
+
+Status Machine::attach_devices() {
+  struct {
+    uint64_t base;
+    uint64_t size;
+    BusDevice& device;
+  } ports[] = {
+      {SerialPort::kBase, SerialPort::kPorts, serial_ports_},
+      {I8042::kDataPort, 1, i8042_ports_},
+      {I8042::kCommandPort, 1, i8042_ports_},
+      {CmosRtc::kIndexPort, 2, rtc_ports_},
+      {kPostPort, 1, post_port_},
+      {ChipsetPorts::kBase, ChipsetPorts::kPorts, chipset_ports_},
+  };
+  static_assert(std::size(ports) == kLegacyPortRanges);
+  static_assert(CmosRtc::kDataPort == CmosRtc::kIndexPort + 1);
+  for (const auto& p : ports) RINGLANE_TRY(pio_bus_.insert(p.base, p.size, p.device));
+  // Every BAR change (and every device plugged) moves the BARs' ranges on the buses.
+  pci_.set_decoding_listener([this] { bar_windows_.sync(pci_); });
+  return {};
+}
 
 Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
-  if (config.memory_bytes < (16ULL << 20) || config.memory_bytes > kMaxMemory) {
+  if (config.memory_bytes < (16ULL << 20) || config.memory_bytes > kMaxRamBytes) {
     return Error(EINVAL, "guest memory must be between 16 MiB and 3072 MiB");
   }
   if (config.cmdline.size() >= kCmdlineMax) {
@@ -124,12 +161,14 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
   if (!kvm.ok()) return kvm.error();
   Result<Vm> vm = kvm->create_vm();
   if (!vm.ok()) return vm.error();
+  RINGLANE_TRY(vm->set_tss_address(kTssAddr));
   RINGLANE_TRY(vm->create_irqchip());
   RINGLANE_TRY(vm->create_pit());
   Result<GuestRam> ram = GuestRam::create(config.memory_bytes, config.hugepages);
   if (!ram.ok()) return ram.error();
-  RINGLANE_TRY(vm->set_memory(0, 0, ram->size(), ram->base()));
-  virtio::RegionDescriptor region{0, ram->size(), reinterpret_cast<uint64_t>(ram->base()), 0};
+  RINGLANE_TRY(vm->set_memory(0, kRamStart, ram->size(), ram->base()));
+  virtio::RegionDescriptor region{kRamStart, ram->size(), reinterpret_cast<uint64_t>(ram->base()),
+                                  0};
   Result<virtio::GuestMemory> memory =
       virtio::GuestMemory::create({virtio::MappedRegion::wrap(region, ram->base())});
   if (!memory.ok()) return memory.error();
@@ -146,8 +185,10 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
     RINGLANE_TRY(set_up_vcpu(*vcpu, *cpuid, options));
     vcpus.push_back(std::move(*vcpu));
   }
-  return std::unique_ptr<Machine>(new Machine(std::move(*kvm), std::move(*vm), std::move(*ram),
-                                              std::move(*memory), std::move(vcpus), config));
+  std::unique_ptr<Machine> machine(new Machine(std::move(*kvm), std::move(*vm), std::move(*ram),
+                                               std::move(*memory), std::move(vcpus), config));
+  RINGLANE_TRY(machine->attach_devices());
+  return machine;
 }
 
 Status Machine::boot_pvh(std::span<const uint8_t> kernel) {
@@ -163,11 +204,12 @@ Status Machine::boot_pvh(std::span<const uint8_t> kernel) {
   info.version = 1;
   info.memmap_paddr = kMemmapAddr;
   info.memmap_entries = static_cast<uint32_t>(memmap.size());
-  std::span<uint8_t> memmap_dst = ram_.bytes(kMemmapAddr, memmap.size() * sizeof(HvmMemmapEntry));
+  const uint64_t memmap_bytes = memmap.size() * sizeof(HvmMemmapEntry);
+  std::span<uint8_t> memmap_dst = ram_.bytes(kMemmapAddr, memmap_bytes);
   info.cmdline_paddr = kCmdlineAddr;
   std::span<uint8_t> cmdline = ram_.bytes(kCmdlineAddr, config_.cmdline.size() + 1);
-  if (cmdline.empty() || memmap_dst.empty() || !put(ram_, kGdtAddr, kGdt) ||
-      !put(ram_, kStartInfoAddr, info)) {
+  if (memmap_bytes > kMemmapSize || cmdline.empty() || memmap_dst.empty() ||
+      !put(ram_, kGdtAddr, kGdt) || !put(ram_, kStartInfoAddr, info)) {
     return Error(EINVAL, "boot structures do not fit in guest memory");
   }
   std::memcpy(memmap_dst.data(), memmap.data(), memmap_dst.size());
@@ -215,66 +257,20 @@ Status Machine::boot_linux(std::span<const uint8_t> kernel, std::span<const uint
   return vcpu.set_regs(r);
 }
 
-bool Machine::port_access(uint16_t port, bool out, uint8_t* value, uint32_t size,
-                          std::optional<MachineExit>& end) {
-  // Reset control is a byte register inside the PCI configuration ports' range.
-  if (port == kResetControlPort && size == 1) {
-    if (out && (*value & 0x04) != 0) end = MachineExit::reset;
-    if (!out) *value = 0;
-    return true;
-  }
-  if (pci_.claims_port(port)) {
-    if (out) {
-      pci_.port_write(port, {value, size});
-    } else {
-      pci_.port_read(port, {value, size});
-    }
-    return true;
-  }
-  if (out ? pci_.io_write(port, {value, size}) : pci_.io_read(port, {value, size})) return true;
-  if (size != 1) return false;  // the legacy devices below have byte registers only
-  if (port >= SerialPort::kBase && port < SerialPort::kBase + SerialPort::kPorts) {
-    if (out) {
-      serial_.write(port - SerialPort::kBase, *value);
-    } else {
-      *value = serial_.read(port - SerialPort::kBase);
-    }
-    return true;
-  }
-  if (port == I8042::kDataPort || port == I8042::kCommandPort) {
-    if (!out) {
-      *value = i8042_.read(port);
-    } else if (i8042_.write(port, *value)) {
-      end = MachineExit::reset;
-    }
-    return true;
-  }
-  if (port == CmosRtc::kIndexPort || port == CmosRtc::kDataPort) {
-    if (out) {
-      rtc_.write(port, *value);
-    } else {
-      *value = rtc_.read(port);
-    }
-    return true;
-  }
-  if (port == kPostPort && out) return true;
-  return false;
-}
-
 std::optional<MachineExit> Machine::handle_pio(kvm_run& run) {
   ++counters_.pio_exits;
   auto* data = reinterpret_cast<uint8_t*>(&run) + run.io.data_offset;
   bool out = run.io.direction == KVM_EXIT_IO_OUT;
-  std::optional<MachineExit> end;
   std::lock_guard lock(io_mutex_);
-  for (uint32_t i = 0; i < run.io.count && !end; ++i) {
-    uint8_t* value = data + uint64_t{i} * run.io.size;
-    if (port_access(run.io.port, out, value, run.io.size, end)) continue;
+  // A string instruction's accesses, one after the other, until one ends the machine.
+  for (uint32_t i = 0; i < run.io.count && !requested_exit_; ++i) {
+    std::span<uint8_t> value(data + uint64_t{i} * run.io.size, run.io.size);
+    if (out ? pio_bus_.write(run.io.port, value) : pio_bus_.read(run.io.port, value)) continue;
     ++counters_.unhandled_pio;
     ++unhandled_ports_[run.io.port];
-    if (!out) std::memset(value, 0xff, run.io.size);
+    if (!out) std::memset(value.data(), 0xff, value.size());
   }
-  return end;
+  return std::exchange(requested_exit_, std::nullopt);
 }
 
 std::string Machine::unhandled_ports() const {
@@ -288,15 +284,17 @@ std::string Machine::unhandled_ports() const {
   return out;
 }
 
-void Machine::handle_mmio(kvm_run& run) {
+std::optional<MachineExit> Machine::handle_mmio(kvm_run& run) {
   ++counters_.mmio_exits;
   std::lock_guard lock(io_mutex_);
   uint32_t len = std::min<uint32_t>(run.mmio.len, sizeof(run.mmio.data));
-  bool handled = run.mmio.is_write ? pci_.mmio_write(run.mmio.phys_addr, {run.mmio.data, len})
-                                   : pci_.mmio_read(run.mmio.phys_addr, {run.mmio.data, len});
-  if (handled) return;
-  ++counters_.unhandled_mmio;
-  if (!run.mmio.is_write) std::memset(run.mmio.data, 0xff, sizeof(run.mmio.data));
+  std::span<uint8_t> value(run.mmio.data, len);
+  if (!(run.mmio.is_write ? mmio_bus_.write(run.mmio.phys_addr, value)
+                          : mmio_bus_.read(run.mmio.phys_addr, value))) {
+    ++counters_.unhandled_mmio;
+    if (!run.mmio.is_write) std::memset(run.mmio.data, 0xff, sizeof(run.mmio.data));
+  }
+  return std::exchange(requested_exit_, std::nullopt);
 }
 
 void Machine::log_vcpu_state(const Vcpu& vcpu, const std::string& why) const {
@@ -319,7 +317,9 @@ void Machine::stop_all(Result<MachineExit> outcome) {
   stop_cv_.notify_all();
   for (size_t i = 0; i < vcpus_.size(); ++i) {
     vcpus_[i].set_immediate_exit(true);
-    if (i < vcpu_threads_.size() && vcpu_threads_[i]) pthread_kill(*vcpu_threads_[i], kKickSignal);
+    if (i < vcpu_threads_.size() && vcpu_threads_[i]) {
+      pthread_kill(*vcpu_threads_[i], kick_signal());
+    }
   }
 }
 
@@ -353,7 +353,7 @@ void Machine::vcpu_loop(size_t index) {
         if (std::optional<MachineExit> end = handle_pio(run)) return stop_all(*end);
         break;
       case KVM_EXIT_MMIO:
-        handle_mmio(run);
+        if (std::optional<MachineExit> end = handle_mmio(run)) return stop_all(*end);
         break;
       case KVM_EXIT_SHUTDOWN:
         log_vcpu_state(vcpu, "triple fault");
@@ -416,7 +416,7 @@ void Machine::halt_watch_loop() {
       return;
     }
     for (size_t i = 0; i < vcpus_.size(); ++i) {
-      if (vcpu_threads_[i]) pthread_kill(*vcpu_threads_[i], kKickSignal);
+      if (vcpu_threads_[i]) pthread_kill(*vcpu_threads_[i], kick_signal());
     }
   }
 }

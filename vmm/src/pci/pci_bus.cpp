@@ -28,7 +28,8 @@ uint32_t load(std::span<const uint8_t> data) {
 
 }  // namespace
 
-PciBus::PciBus() : slots_(kSlots) {
+PciBus::PciBus(PciWindow mmio, PciWindow io)
+    : slots_(kSlots), mmio_(mmio), io_(io), next_mmio_(mmio.start), next_io_(io.start) {
   slots_[0] = std::make_shared<PciHostBridge>();
 }
 
@@ -43,7 +44,7 @@ Result<int> PciBus::add(std::shared_ptr<PciDevice> device) {
     bool io = config.bar_is_io(bar);
     uint64_t& next = io ? next_io_ : next_mmio_;
     uint64_t at = (next + size - 1) & ~(size - 1);  // naturally aligned
-    if (at + size > (io ? kIoWindowEnd : kMmioWindowEnd)) {
+    if (at + size > (io ? io_.end : mmio_.end)) {
       return Error(ENOSPC, device->name() + ": its BARs do not fit the PCI " +
                                (io ? "I/O" : "MMIO") + " window");
     }
@@ -54,6 +55,7 @@ Result<int> PciBus::add(std::shared_ptr<PciDevice> device) {
     config.set_interrupt_pin(config.interrupt_pin(), static_cast<uint8_t>(intx_gsi(slot)));
   }
   slots_[slot] = std::move(device);
+  tell_decoding_listener();
   return slot;
 }
 
@@ -100,50 +102,7 @@ void PciBus::port_write(uint16_t port, std::span<const uint8_t> data) {
   auto size = static_cast<uint8_t>(data.size());
   bool decoding_changed = d->config_write(offset, size, load(data));
   d->config_written(offset, size, decoding_changed);
-}
-
-PciBus::Decode PciBus::decode(uint64_t gpa, uint64_t len, bool io) const {
-  for (const std::shared_ptr<PciDevice>& d : slots_) {
-    if (!d) continue;
-    for (int bar = 0; bar < PciConfigSpace::kBarCount; ++bar) {
-      if (d->config().bar_is_io(bar) != io) continue;
-      std::optional<uint64_t> base = d->config().bar_address(bar);
-      if (!base) continue;
-      uint64_t size = d->config().bar_size(bar);
-      if (gpa >= *base && gpa - *base < size && len <= size - (gpa - *base)) {
-        return {d.get(), bar, gpa - *base};
-      }
-    }
-  }
-  return {};
-}
-
-bool PciBus::mmio_read(uint64_t gpa, std::span<uint8_t> data) {
-  Decode hit = decode(gpa, data.size(), false);
-  if (hit.device == nullptr) return false;
-  hit.device->bar_read(hit.bar, hit.offset, data);
-  return true;
-}
-
-bool PciBus::mmio_write(uint64_t gpa, std::span<const uint8_t> data) {
-  Decode hit = decode(gpa, data.size(), false);
-  if (hit.device == nullptr) return false;
-  hit.device->bar_write(hit.bar, hit.offset, data);
-  return true;
-}
-
-bool PciBus::io_read(uint16_t port, std::span<uint8_t> data) {
-  Decode hit = decode(port, data.size(), true);
-  if (hit.device == nullptr) return false;
-  hit.device->bar_read(hit.bar, hit.offset, data);
-  return true;
-}
-
-bool PciBus::io_write(uint16_t port, std::span<const uint8_t> data) {
-  Decode hit = decode(port, data.size(), true);
-  if (hit.device == nullptr) return false;
-  hit.device->bar_write(hit.bar, hit.offset, data);
-  return true;
+  if (decoding_changed) tell_decoding_listener();
 }
 
 }  // namespace ringlane::vmm

@@ -1,60 +1,36 @@
 #include "ringlane/vmm/virtio/virtio_pci_device.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include "ringlane/base/log.h"
+#include "ringlane/virtio/pci_spec.h"
+#include "ringlane/virtio/spec.h"
 
 namespace ringlane::vmm {
 
 namespace {
 
-constexpr uint16_t kVirtioVendor = 0x1af4;
-constexpr uint16_t kModernDeviceBase = 0x1040;
-constexpr uint8_t kVendorCapability = 0x09;
-constexpr uint8_t kCfgCommon = 1;
-constexpr uint8_t kCfgNotify = 2;
-constexpr uint8_t kCfgIsr = 3;
-constexpr uint8_t kCfgDevice = 4;
+using virtio::bit;
+using virtio::PciCommonCfg;
+
 constexpr uint64_t kDeviceConfigSize = 0x100;
 
-constexpr uint8_t kStatusFeaturesOk = 8;
-constexpr uint8_t kStatusDriverOk = 4;
-constexpr uint8_t kStatusNeedsReset = 0x40;
-constexpr uint64_t kFeatureVersion1 = 1ULL << 32;
-
-// The common configuration structure (virtio 1.2 section 4.1.4.3), as the guest sees it for the
-// selected queue: reads copy out of it, writes are merged into it and then applied.
-struct __attribute__((packed)) CommonConfig {
-  uint32_t device_feature_select;
-  uint32_t device_feature;
-  uint32_t driver_feature_select;
-  uint32_t driver_feature;
-  uint16_t config_msix_vector;
-  uint16_t num_queues;
-  uint8_t device_status;
-  uint8_t config_generation;
-  uint16_t queue_select;
-  uint16_t queue_size;
-  uint16_t queue_msix_vector;
-  uint16_t queue_enable;
-  uint16_t queue_notify_off;
-  uint64_t queue_desc;
-  uint64_t queue_driver;
-  uint64_t queue_device;
-};
-static_assert(sizeof(CommonConfig) == 56);
-
-// A virtio_pci_cap (with `extra` bytes after it, for the notify multiplier).
-std::vector<uint8_t> vendor_capability(uint8_t type, uint8_t bar, uint32_t offset, uint32_t length,
-                                       size_t extra = 0) {
-  std::vector<uint8_t> cap(16 + extra);
-  cap[0] = kVendorCapability;
-  cap[2] = static_cast<uint8_t>(cap.size());
-  cap[3] = type;
-  cap[4] = bar;
-  std::memcpy(&cap[8], &offset, 4);
-  std::memcpy(&cap[12], &length, 4);
+// A virtio_pci_cap for the structure of `type` at `offset` in BAR `bar`.
+virtio::PciCap vendor_capability(uint8_t type, uint8_t bar, uint32_t offset, uint32_t length) {
+  virtio::PciCap cap{};
+  cap.cap_vndr = virtio::kPciCapVendorSpecific;
+  cap.cap_len = sizeof(cap);
+  cap.cfg_type = type;
+  cap.bar = bar;
+  cap.offset = offset;
+  cap.length = length;
   return cap;
+}
+
+template <typename T>
+std::span<const uint8_t> bytes_of(const T& value) {
+  return {reinterpret_cast<const uint8_t*>(&value), sizeof(T)};
 }
 
 }  // namespace
@@ -92,8 +68,10 @@ Result<std::shared_ptr<VirtioPciDevice>> VirtioPciDevice::create(
 
 VirtioPciDevice::VirtioPciDevice(std::shared_ptr<VirtioDevice> device, Vm& vm,
                                  std::vector<Queue> queues)
-    : PciDevice({kVirtioVendor, static_cast<uint16_t>(kModernDeviceBase + device->device_id()),
-                 0x020000, 1, kVirtioVendor, static_cast<uint16_t>(0x40 + device->device_id())}),
+    : PciDevice({virtio::kPciVendorId,
+                 static_cast<uint16_t>(virtio::kPciModernDeviceIdBase + device->device_id()),
+                 0x020000, 1, virtio::kPciVendorId,
+                 static_cast<uint16_t>(virtio::kPciModernSubsystemIdMin + device->device_id())}),
       device_(std::move(device)),
       vm_(vm),
       queues_(std::move(queues)) {
@@ -101,13 +79,17 @@ VirtioPciDevice::VirtioPciDevice(std::shared_ptr<VirtioDevice> device, Vm& vm,
   c.add_memory_bar(0, kBar0Size, false);
   c.add_memory_bar(kMsixBar, kMsixBarSize, false);
   c.set_interrupt_pin(1, 0);
-  c.add_capability(vendor_capability(kCfgCommon, 0, kCommonOffset, sizeof(CommonConfig)));
-  std::vector<uint8_t> notify = vendor_capability(
-      kCfgNotify, 0, kNotifyOffset, static_cast<uint32_t>(queues_.size() * kNotifyMultiplier), 4);
-  std::memcpy(&notify[16], &kNotifyMultiplier, 4);
-  c.add_capability(notify);
-  c.add_capability(vendor_capability(kCfgIsr, 0, kIsrOffset, 4));
-  c.add_capability(vendor_capability(kCfgDevice, 0, kDeviceOffset, kDeviceConfigSize));
+  c.add_capability(bytes_of(
+      vendor_capability(virtio::kPciCapCommonCfg, 0, kCommonOffset, sizeof(PciCommonCfg))));
+  virtio::PciNotifyCap notify{
+      vendor_capability(virtio::kPciCapNotifyCfg, 0, kNotifyOffset,
+                        static_cast<uint32_t>(queues_.size() * kNotifyMultiplier)),
+      kNotifyMultiplier};
+  notify.cap.cap_len = sizeof(notify);
+  c.add_capability(bytes_of(notify));
+  c.add_capability(bytes_of(vendor_capability(virtio::kPciCapIsrCfg, 0, kIsrOffset, 4)));
+  c.add_capability(
+      bytes_of(vendor_capability(virtio::kPciCapDeviceCfg, 0, kDeviceOffset, kDeviceConfigSize)));
 }
 
 VirtioPciDevice::~VirtioPciDevice() {
@@ -171,13 +153,13 @@ void VirtioPciDevice::bar_write(int bar, uint64_t offset, std::span<const uint8_
 }
 
 void VirtioPciDevice::common_read(uint64_t offset, std::span<uint8_t> data) {
-  if (offset + data.size() > sizeof(CommonConfig)) {
+  if (offset + data.size() > sizeof(PciCommonCfg)) {
     ++counters_.bad_accesses;
     return;
   }
-  CommonConfig c{};
+  PciCommonCfg c{};
   c.device_feature_select = device_feature_select_;
-  uint64_t offered = device_->offered_features() | kFeatureVersion1;
+  uint64_t offered = device_->offered_features() | bit(virtio::kFVersion1);
   c.device_feature = device_feature_select_ < 2
                          ? static_cast<uint32_t>(offered >> (32 * device_feature_select_))
                          : 0;
@@ -204,44 +186,42 @@ void VirtioPciDevice::common_read(uint64_t offset, std::span<uint8_t> data) {
 }
 
 void VirtioPciDevice::common_write(uint64_t offset, std::span<const uint8_t> data) {
-  if (offset + data.size() > sizeof(CommonConfig)) {
+  if (offset + data.size() > sizeof(PciCommonCfg)) {
     ++counters_.bad_accesses;
     return;
   }
   // Merge the write into the current view, then apply the one field it touched.
-  CommonConfig c{};
-  std::vector<uint8_t> before(sizeof(c));
-  common_read(0, before);
-  std::memcpy(&c, before.data(), sizeof(c));
+  PciCommonCfg c{};
+  common_read(0, {reinterpret_cast<uint8_t*>(&c), sizeof(c)});
   std::memcpy(reinterpret_cast<uint8_t*>(&c) + offset, data.data(), data.size());
   auto touches = [&](size_t field_offset, size_t field_size) {
     return offset < field_offset + field_size && field_offset < offset + data.size();
   };
-  bool running = (status_ & kStatusDriverOk) != 0;
-  if (touches(offsetof(CommonConfig, device_feature_select), 4)) {
+  bool running = (status_ & virtio::kStatusDriverOk) != 0;
+  if (touches(offsetof(PciCommonCfg, device_feature_select), 4)) {
     device_feature_select_ = c.device_feature_select;
-  } else if (touches(offsetof(CommonConfig, driver_feature_select), 4)) {
+  } else if (touches(offsetof(PciCommonCfg, driver_feature_select), 4)) {
     driver_feature_select_ = c.driver_feature_select;
-  } else if (touches(offsetof(CommonConfig, driver_feature), 4)) {
-    if (driver_feature_select_ < 2 && (status_ & kStatusFeaturesOk) == 0) {
+  } else if (touches(offsetof(PciCommonCfg, driver_feature), 4)) {
+    if (driver_feature_select_ < 2 && (status_ & virtio::kStatusFeaturesOk) == 0) {
       uint32_t shift = 32 * driver_feature_select_;
       driver_features_ =
           (driver_features_ & ~(0xffffffffULL << shift)) | (uint64_t{c.driver_feature} << shift);
     } else {
       ++counters_.bad_accesses;
     }
-  } else if (touches(offsetof(CommonConfig, config_msix_vector), 2)) {
+  } else if (touches(offsetof(PciCommonCfg, config_msix_vector), 2)) {
     config_msix_vector_ = c.config_msix_vector;
-  } else if (touches(offsetof(CommonConfig, device_status), 1)) {
+  } else if (touches(offsetof(PciCommonCfg, device_status), 1)) {
     set_status(c.device_status);
-  } else if (touches(offsetof(CommonConfig, queue_select), 2)) {
+  } else if (touches(offsetof(PciCommonCfg, queue_select), 2)) {
     queue_select_ = c.queue_select;
   } else if (queue_select_ >= queues_.size() || running) {
     // Queue fields of a queue that does not exist, or changed while the device runs.
     ++counters_.bad_accesses;
   } else {
     Queue& q = queues_[queue_select_];
-    if (touches(offsetof(CommonConfig, queue_size), 2)) {
+    if (touches(offsetof(PciCommonCfg, queue_size), 2)) {
       // A power of two no larger than the maximum; anything else is refused (kept as it was).
       uint16_t size = c.queue_size;
       if (size != 0 && size <= device_->queue_max_size() && (size & (size - 1)) == 0) {
@@ -249,17 +229,17 @@ void VirtioPciDevice::common_write(uint64_t offset, std::span<const uint8_t> dat
       } else {
         ++counters_.bad_accesses;
       }
-    } else if (touches(offsetof(CommonConfig, queue_msix_vector), 2)) {
+    } else if (touches(offsetof(PciCommonCfg, queue_msix_vector), 2)) {
       q.msix_vector =
-          c.queue_msix_vector < msix_->vectors() ? c.queue_msix_vector : MsixTable::kNoVector;
+          c.queue_msix_vector < msix_->vectors() ? c.queue_msix_vector : virtio::kPciMsiNoVector;
       update_irqfds();
-    } else if (touches(offsetof(CommonConfig, queue_enable), 2)) {
+    } else if (touches(offsetof(PciCommonCfg, queue_enable), 2)) {
       q.config.enabled = c.queue_enable == 1;
-    } else if (touches(offsetof(CommonConfig, queue_desc), 8)) {
+    } else if (touches(offsetof(PciCommonCfg, queue_desc), 8)) {
       q.config.desc = c.queue_desc;
-    } else if (touches(offsetof(CommonConfig, queue_driver), 8)) {
+    } else if (touches(offsetof(PciCommonCfg, queue_driver), 8)) {
       q.config.avail = c.queue_driver;
-    } else if (touches(offsetof(CommonConfig, queue_device), 8)) {
+    } else if (touches(offsetof(PciCommonCfg, queue_device), 8)) {
       q.config.used = c.queue_device;
     } else {
       ++counters_.bad_accesses;  // read-only fields
@@ -273,21 +253,21 @@ void VirtioPciDevice::set_status(uint8_t status) {
     return;
   }
   uint8_t added = status & ~status_;
-  if ((added & kStatusFeaturesOk) != 0) {
-    uint64_t offered = device_->offered_features() | kFeatureVersion1;
+  if ((added & virtio::kStatusFeaturesOk) != 0) {
+    uint64_t offered = device_->offered_features() | bit(virtio::kFVersion1);
     // A driver asking for what we did not offer, or a legacy driver, does not get FEATURES_OK.
-    if ((driver_features_ & ~offered) != 0 || (driver_features_ & kFeatureVersion1) == 0) {
+    if ((driver_features_ & ~offered) != 0 || (driver_features_ & bit(virtio::kFVersion1)) == 0) {
       log_line_limited(LogLevel::warn, name() + ": driver features refused");
-      status &= static_cast<uint8_t>(~kStatusFeaturesOk);
+      status &= static_cast<uint8_t>(~virtio::kStatusFeaturesOk);
     }
   }
   status_ = status;
-  if ((added & kStatusDriverOk) != 0) {
+  if ((added & virtio::kStatusDriverOk) != 0) {
     std::vector<VirtqueueConfig> configs;
     for (const Queue& q : queues_) configs.push_back(q.config);
     if (Status s = device_->activate(driver_features_, configs); !s.ok()) {
       log_line_limited(LogLevel::warn, name() + ": cannot start: " + s.error().to_string());
-      status_ |= kStatusNeedsReset;
+      status_ |= virtio::kStatusNeedsReset;
       ++config_generation_;
     }
   }
@@ -300,12 +280,12 @@ void VirtioPciDevice::reset() {
   device_feature_select_ = 0;
   driver_feature_select_ = 0;
   queue_select_ = 0;
-  config_msix_vector_ = MsixTable::kNoVector;
+  config_msix_vector_ = virtio::kPciMsiNoVector;
   for (Queue& q : queues_) {
     q.config.size = device_->queue_max_size();
     q.config.desc = q.config.avail = q.config.used = 0;
     q.config.enabled = false;
-    q.msix_vector = MsixTable::kNoVector;
+    q.msix_vector = virtio::kPciMsiNoVector;
     q.kick->drain();
     q.call->drain();
   }
@@ -350,7 +330,7 @@ void VirtioPciDevice::set_interrupt_line(std::unique_ptr<InterruptLine> line) {
 
 void VirtioPciDevice::raise_intx() {
   std::lock_guard lock(intx_mutex_);
-  isr_ |= 1;  // a queue interrupt
+  isr_ |= virtio::kPciIsrQueue;
   if (intx_line_ == nullptr || intx_high_ || intx_disabled_) return;
   intx_high_ = true;
   if (Status s = intx_line_->set(true); !s.ok()) {

@@ -48,14 +48,12 @@ constexpr uint32_t kE820Entries = 0x1e8;
 constexpr uint32_t kHeaderCopyEnd = 0x290;  // edd_mbr_sig_buffer: the header never reaches it
 constexpr uint32_t kE820Table = 0x2d0;
 constexpr uint32_t kE820Max = 128;
-constexpr uint32_t kZeroPageSize = 4096;
 
 constexpr uint16_t kBootFlagValue = 0xaa55;
 constexpr uint32_t kHdrSMagic = 0x53726448;  // "HdrS"
 constexpr uint16_t kMinVersion = 0x0206;     // cmdline_size appeared in 2.06
 constexpr uint8_t kLoadedHigh = 1 << 0;      // a bzImage: the kernel runs from 1 MiB up
 constexpr uint8_t kLoaderUndefined = 0xff;   // type_of_loader of a loader without an ID
-constexpr uint64_t kPage = 4096;
 
 template <typename T>
 T load_le(const uint8_t* p) {
@@ -156,7 +154,7 @@ Result<LinuxKernel> load_bzimage(std::span<const uint8_t> image, std::span<const
                " bytes is longer than the kernel's limit of " + std::to_string(h.cmdline_size));
   }
   if (cmdline.find('\0') != std::string::npos) return bad("command line contains a NUL byte");
-  if (cmdline.size() >= kLowRamEnd - kLinuxCmdlineAddr) return bad("command line too long");
+  if (cmdline.size() >= kCmdlineMax) return bad("command line too long");
 
   // The kernel runs where it prefers (relocatable kernels would move there anyway); it needs
   // init_size bytes from there, for decompression and its own early allocations.
@@ -164,8 +162,8 @@ Result<LinuxKernel> load_bzimage(std::span<const uint8_t> image, std::span<const
   LinuxKernel k;
   k.load_address = h.pref_address;
   uint64_t need = std::max<uint64_t>(h.init_size, h.kernel_bytes);
-  if (k.load_address < kHighRamStart || k.load_address % kPage != 0 || k.load_address > ram_top ||
-      need > ram_top - k.load_address) {
+  if (k.load_address < kHighRamStart || k.load_address % kPageSize != 0 ||
+      k.load_address > ram_top || need > ram_top - k.load_address) {
     return bad("kernel at " + hex(k.load_address) + " needing " + hex(need) +
                " bytes does not fit in guest RAM below " + hex(ram_top));
   }
@@ -178,7 +176,7 @@ Result<LinuxKernel> load_bzimage(std::span<const uint8_t> image, std::span<const
     if ((h.xloadflags & kXlfCanBeLoadedAbove4g) == 0) {
       limit = std::min<uint64_t>(limit, uint64_t{h.initrd_addr_max} + 1);
     }
-    uint64_t at = limit >= initrd.size() ? (limit - initrd.size()) & ~(kPage - 1) : 0;
+    uint64_t at = limit >= initrd.size() ? (limit - initrd.size()) & ~(kPageSize - 1) : 0;
     if (limit < initrd.size() || at < kernel_end) {
       return bad("initrd of " + std::to_string(initrd.size()) +
                  " bytes does not fit between the kernel's end " + hex(kernel_end) + " and " +
@@ -189,8 +187,8 @@ Result<LinuxKernel> load_bzimage(std::span<const uint8_t> image, std::span<const
   }
 
   // Every check is done: write the guest's memory.
-  std::span<uint8_t> zero_page = ram.bytes(kBootParamsAddr, kZeroPageSize);
-  std::span<uint8_t> cmd = ram.bytes(kLinuxCmdlineAddr, cmdline.size() + 1);
+  std::span<uint8_t> zero_page = ram.bytes(kBootParamsAddr, kBootParamsSize);
+  std::span<uint8_t> cmd = ram.bytes(kCmdlineAddr, cmdline.size() + 1);
   if (zero_page.empty() || cmd.empty()) return bad("guest RAM too small for the boot structures");
   std::span<uint8_t> kernel_dst = ram.bytes(k.load_address, h.kernel_bytes);
   std::memcpy(kernel_dst.data(), image.data() + h.setup_bytes, h.kernel_bytes);
@@ -200,11 +198,11 @@ Result<LinuxKernel> load_bzimage(std::span<const uint8_t> image, std::span<const
   std::memcpy(cmd.data(), cmdline.c_str(), cmdline.size() + 1);
 
   uint8_t* zp = zero_page.data();
-  std::memset(zp, 0, kZeroPageSize);
+  std::memset(zp, 0, kBootParamsSize);
   uint32_t copy_end = std::min(h.header_end, kHeaderCopyEnd);
   std::memcpy(zp + kSetupSects, image.data() + kSetupSects, copy_end - kSetupSects);
   zp[kTypeOfLoader] = kLoaderUndefined;
-  store_le<uint32_t>(zp + kCmdLinePtr, static_cast<uint32_t>(kLinuxCmdlineAddr));
+  store_le<uint32_t>(zp + kCmdLinePtr, static_cast<uint32_t>(kCmdlineAddr));
   store_le<uint32_t>(zp + kExtCmdLinePtr, 0);
   store_le<uint32_t>(zp + kRamdiskImage, static_cast<uint32_t>(k.initrd_address));
   store_le<uint32_t>(zp + kExtRamdiskImage, static_cast<uint32_t>(k.initrd_address >> 32));

@@ -6,7 +6,7 @@ namespace ringlane::vmm {
 
 std::vector<E820Entry> e820_map(uint64_t ram_bytes) {
   std::vector<E820Entry> map = {
-      {0, kLowRamEnd, E820Type::ram},
+      {kRamStart, kLowRamEnd - kRamStart, E820Type::ram},
       {kLowRamEnd, kHighRamStart - kLowRamEnd, E820Type::reserved},
   };
   uint64_t below_hole = std::min(ram_bytes, kPciHoleStart);

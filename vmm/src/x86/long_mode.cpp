@@ -17,8 +17,8 @@ constexpr uint64_t kGdt[] = {
 constexpr uint64_t kPresent = 1 << 0;
 constexpr uint64_t kWritable = 1 << 1;
 constexpr uint64_t kLargePage = 1 << 7;
-constexpr uint64_t kPdptAddr = kPml4Addr + 0x1000;
-constexpr uint64_t kPdAddr = kPml4Addr + 0x2000;
+constexpr uint64_t kPdptAddr = kPml4Addr + kPageSize;
+constexpr uint64_t kPdAddr = kPml4Addr + 2 * kPageSize;
 constexpr uint64_t kGiB = 1ULL << 30;
 constexpr uint64_t kTwoMiB = 2ULL << 20;
 
@@ -32,11 +32,14 @@ constexpr uint64_t kCr4Pae = 1ULL << 5;
 constexpr uint64_t kEferLme = 1ULL << 8;
 constexpr uint64_t kEferLma = 1ULL << 10;
 
+static_assert(sizeof(kGdt) <= kGdtSize);
+static_assert(kPdAddr + 4 * kPageSize == kPml4Addr + kPageTablesSize);
+
 }  // namespace
 
 Result<kvm_sregs> enter_long_mode(const GuestRam& ram, kvm_sregs s) {
-  std::span<uint8_t> gdt = ram.bytes(kLongModeGdtAddr, sizeof(kGdt));
-  std::span<uint8_t> tables = ram.bytes(kPml4Addr, kPageTablesEnd - kPml4Addr);
+  std::span<uint8_t> gdt = ram.bytes(kGdtAddr, sizeof(kGdt));
+  std::span<uint8_t> tables = ram.bytes(kPml4Addr, kPageTablesSize);
   if (gdt.empty() || tables.empty()) {
     return Error(EINVAL, "guest RAM too small for the GDT and page tables");
   }
@@ -47,7 +50,7 @@ Result<kvm_sregs> enter_long_mode(const GuestRam& ram, kvm_sregs s) {
   };
   put(kPml4Addr, kPdptAddr | kPresent | kWritable);
   for (uint64_t gib = 0; gib < 4; ++gib) {
-    uint64_t pd = kPdAddr + gib * 0x1000;
+    uint64_t pd = kPdAddr + gib * kPageSize;
     put(kPdptAddr + gib * 8, pd | kPresent | kWritable);
     for (uint64_t i = 0; i < 512; ++i) {
       put(pd + i * 8, (gib * kGiB + i * kTwoMiB) | kPresent | kWritable | kLargePage);
@@ -61,7 +64,7 @@ Result<kvm_sregs> enter_long_mode(const GuestRam& ram, kvm_sregs s) {
   s.tr.limit = 0x67;
   s.tr.type = 0xb;
   s.tr.present = 1;
-  s.gdt.base = kLongModeGdtAddr;
+  s.gdt.base = kGdtAddr;
   s.gdt.limit = sizeof(kGdt) - 1;
   s.idt.base = 0;
   s.idt.limit = 0;  // interrupts stay off until the kernel loads its own IDT

@@ -131,7 +131,8 @@ std::vector<uint8_t> build_mp_table(int vcpus, uint32_t address) {
   append(entries, pci);
   append(entries, isa);
   count += 2;
-  append(entries, IoApicEntry{kIoApic, ioapic_id, kIoApicVersion, 1, kIoApicAddr});
+  append(entries,
+         IoApicEntry{kIoApic, ioapic_id, kIoApicVersion, 1, static_cast<uint32_t>(kIoApicAddr)});
   ++count;
   for (int irq = 0; irq < kIsaIrqs; ++irq) {
     auto n = static_cast<uint8_t>(irq);
@@ -158,7 +159,7 @@ std::vector<uint8_t> build_mp_table(int vcpus, uint32_t address) {
   std::memcpy(h.oem, "RINGLANE", 8);
   std::memcpy(h.product, "RINGLANE-VMM", 12);
   h.entry_count = count;
-  h.local_apic = kLocalApicAddr;
+  h.local_apic = static_cast<uint32_t>(kLocalApicAddr);
 
   FloatingPointer fp{};
   std::memcpy(fp.signature, "_MP_", 4);
@@ -182,6 +183,7 @@ Status write_mp_table(const GuestRam& ram, int vcpus) {
     return Error(EINVAL, "the MP table describes 1 to " + std::to_string(kMaxVcpus) + " vCPUs");
   }
   std::vector<uint8_t> table = build_mp_table(vcpus, static_cast<uint32_t>(kMpTableAddr));
+  if (table.size() > kMpTableSize) return Error(EINVAL, "the MP table outgrew its place");
   std::span<uint8_t> dst = ram.bytes(kMpTableAddr, table.size());
   if (dst.empty()) return Error(EINVAL, "guest RAM too small for the MP table");
   std::memcpy(dst.data(), table.data(), table.size());

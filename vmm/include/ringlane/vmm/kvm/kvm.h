@@ -65,6 +65,9 @@ class Vm {
   int fd() const { return fd_.get(); }
   // Maps [host, host + size) at guest physical `gpa` as memory slot `slot`.
   Status set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host);
+  // Where KVM keeps the three-page TSS it needs on Intel hosts without unrestricted guest
+  // (harmless elsewhere); before the first vCPU is created.
+  Status set_tss_address(uint64_t gpa);
   // The in-kernel PIC/IOAPIC/LAPIC and the PIT.
   Status create_irqchip();
   Status create_pit();

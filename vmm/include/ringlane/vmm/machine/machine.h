@@ -1,7 +1,9 @@
 // Machine: one KVM virtual machine with its RAM, in-kernel interrupt controllers and PIT, its
 // vCPUs (one thread each while it runs), the legacy PC devices (serial console, keyboard
-// controller, CMOS clock), the PCI bus, and the loops that run the vCPUs and serve their port and
-// MMIO exits. Devices keep references into it, so it stays where create() put it.
+// controller, CMOS clock), the PCI bus, the two buses port I/O and MMIO exits are dispatched on
+// (io_bus.h: the legacy devices, the PCI configuration ports and every decoding BAR are ranges on
+// them), and the loops that run the vCPUs and serve their exits. Devices keep references into it,
+// so it stays where create() put it.
 #pragma once
 
 #include <atomic>
@@ -24,6 +26,10 @@
 #include "ringlane/vmm/kvm/gsi_routing.h"
 #include "ringlane/vmm/kvm/guest_ram.h"
 #include "ringlane/vmm/kvm/kvm.h"
+#include "ringlane/vmm/machine/byte_ports.h"
+#include "ringlane/vmm/machine/chipset_ports.h"
+#include "ringlane/vmm/machine/io_bus.h"
+#include "ringlane/vmm/machine/pci_bar_windows.h"
 #include "ringlane/vmm/pci/pci_bus.h"
 
 namespace ringlane::vmm {
@@ -92,12 +98,12 @@ class Machine {
  private:
   Machine(Kvm kvm, Vm vm, GuestRam ram, virtio::GuestMemory memory, std::vector<Vcpu> vcpus,
           const MachineConfig& config);
-  // Port I/O of the last exit; returns the exit cause when the guest ended the machine.
+  // Puts the legacy devices and the PCI configuration ports on the port I/O bus, and has BAR
+  // changes move the BARs' ranges.
+  Status attach_devices();
+  // Port I/O or MMIO of the last exit; return the exit cause when the guest ended the machine.
   std::optional<MachineExit> handle_pio(kvm_run& run);
-  // One port access of `size` bytes; false when nothing answers it.
-  bool port_access(uint16_t port, bool out, uint8_t* value, uint32_t size,
-                   std::optional<MachineExit>& end);
-  void handle_mmio(kvm_run& run);
+  std::optional<MachineExit> handle_mmio(kvm_run& run);
   // Runs vCPU `index` until the machine ends or stop_all() asks it to.
   void vcpu_loop(size_t index);
   // Records how the machine ended (the first report wins) and makes every vCPU return.
@@ -126,6 +132,17 @@ class Machine {
   CmosRtc rtc_;
   GsiRouting gsi_routing_;
   PciBus pci_;
+  // Where exits are dispatched (under io_mutex_), and the devices as the buses see them.
+  IoBus pio_bus_;
+  IoBus mmio_bus_;
+  BytePorts serial_ports_;
+  BytePorts i8042_ports_;
+  BytePorts rtc_ports_;
+  BytePorts post_port_;
+  ChipsetPorts chipset_ports_;
+  PciBarWindows bar_windows_;
+  // A device asked to end the machine during the access being served (under io_mutex_).
+  std::optional<MachineExit> requested_exit_;
   MachineCounters counters_;
   BootTimes boot_times_;
   std::map<uint16_t, uint64_t> unhandled_ports_;  // under io_mutex_

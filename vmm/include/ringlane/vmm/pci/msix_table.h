@@ -17,7 +17,6 @@ namespace ringlane::vmm {
 class MsixTable {
  public:
   static constexpr uint64_t kEntrySize = 16;
-  static constexpr uint16_t kNoVector = 0xffff;
 
   // `on_change` runs (on the vCPU thread) after a vector's activity or route changed.
   static Result<MsixTable> create(uint16_t vectors, GsiRouting& routing,

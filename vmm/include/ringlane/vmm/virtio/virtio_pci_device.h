@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ringlane/base/event_fd.h"
+#include "ringlane/virtio/pci_spec.h"
 #include "ringlane/vmm/kvm/gsi_routing.h"
 #include "ringlane/vmm/kvm/interrupt_line.h"
 #include "ringlane/vmm/kvm/kvm.h"
@@ -60,7 +61,7 @@ class VirtioPciDevice : public PciDevice {
  private:
   struct Queue {
     VirtqueueConfig config;
-    uint16_t msix_vector = MsixTable::kNoVector;
+    uint16_t msix_vector = virtio::kPciMsiNoVector;
     std::unique_ptr<EventFd> kick;
     std::unique_ptr<EventFd> call;
   };
@@ -89,7 +90,7 @@ class VirtioPciDevice : public PciDevice {
   uint32_t driver_feature_select_ = 0;
   uint64_t driver_features_ = 0;
   uint16_t queue_select_ = 0;
-  uint16_t config_msix_vector_ = MsixTable::kNoVector;
+  uint16_t config_msix_vector_ = virtio::kPciMsiNoVector;
   uint8_t status_ = 0;
   uint8_t config_generation_ = 0;
   std::optional<uint64_t> doorbell_base_;      // where the ioeventfds are registered

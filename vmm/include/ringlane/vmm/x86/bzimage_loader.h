@@ -11,6 +11,7 @@
 
 #include "ringlane/base/result.h"
 #include "ringlane/vmm/kvm/guest_ram.h"
+#include "ringlane/vmm/x86/layout.h"
 
 namespace ringlane::vmm {
 
@@ -42,10 +43,6 @@ bool is_bzimage(std::span<const uint8_t> image);
 // Parses and validates the setup header (boot protocol 2.06 or later, a bzImage).
 Result<BzImageHeader> parse_bzimage_header(std::span<const uint8_t> image);
 
-// Where the loader puts the boot structures below 1 MiB.
-inline constexpr uint64_t kBootParamsAddr = 0x7000;
-inline constexpr uint64_t kLinuxCmdlineAddr = 0x20000;
-
 struct LinuxKernel {
   uint64_t load_address = 0;
   uint64_t entry64 = 0;  // 64-bit entry: load address + 0x200
@@ -54,7 +51,8 @@ struct LinuxKernel {
   uint64_t initrd_size = 0;
 };
 
-// Loads `image` (with `initrd`, which may be empty, and `cmdline`) into `ram` for the 64-bit entry.
+// Loads `image` (with `initrd`, which may be empty, and `cmdline`) into `ram` for the 64-bit entry:
+// the zero page at kBootParamsAddr, the command line at kCmdlineAddr (layout.h).
 Result<LinuxKernel> load_bzimage(std::span<const uint8_t> image, std::span<const uint8_t> initrd,
                                  const std::string& cmdline, const GuestRam& ram);
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "ringlane/vmm/x86/layout.h"
+
 namespace ringlane::vmm {
 
 enum class E820Type : uint32_t {
@@ -19,17 +21,10 @@ struct E820Entry {
   E820Type type;
 };
 
-// Below 640 KiB is RAM up to the EBDA; 0x9fc00-1 MiB holds the EBDA, the legacy video window and
-// the BIOS area (where the MP table lives), so it is reserved.
-inline constexpr uint64_t kLowRamEnd = 0x9fc00;
-inline constexpr uint64_t kHighRamStart = 0x100000;
-// The 32-bit PCI hole: device BARs, the IOAPIC and the local APICs. RAM never appears here; what
-// the machine has beyond kPciHoleStart continues at 4 GiB.
-inline constexpr uint64_t kPciHoleStart = 0xc0000000;
-inline constexpr uint64_t kPciHoleEnd = 0x100000000;
-
-// The map of a machine with `ram_bytes` of RAM laid out from guest physical 0, with the part that
-// would fall into the PCI hole moved above 4 GiB. `ram_bytes` is at least 2 MiB.
+// The map of a machine with `ram_bytes` of RAM laid out from kRamStart (layout.h): RAM below
+// kLowRamEnd, kLowRamEnd-kHighRamStart reserved (EBDA, legacy video window, the BIOS area with the
+// MP table), RAM from kHighRamStart, and the part that would fall into the PCI hole moved to
+// kPciHoleEnd. `ram_bytes` is at least 2 MiB.
 std::vector<E820Entry> e820_map(uint64_t ram_bytes);
 
 }  // namespace ringlane::vmm

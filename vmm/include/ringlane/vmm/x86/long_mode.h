@@ -10,21 +10,17 @@
 
 #include "ringlane/base/result.h"
 #include "ringlane/vmm/kvm/guest_ram.h"
+#include "ringlane/vmm/x86/layout.h"
 
 namespace ringlane::vmm {
 
-inline constexpr uint64_t kLongModeGdtAddr = 0x500;
-// PML4, then the PDPT, then four page directories: 0x9000-0xdfff.
-inline constexpr uint64_t kPml4Addr = 0x9000;
-inline constexpr uint64_t kPageTablesEnd = 0xe000;
-// Just below the page tables; the kernel switches to its own stack at once.
-inline constexpr uint64_t kBootStackTop = 0x8ff0;
 // __BOOT_CS and __BOOT_DS of Linux's boot protocol.
 inline constexpr uint16_t kBootCodeSelector = 0x10;
 inline constexpr uint16_t kBootDataSelector = 0x18;
 
-// Writes the GDT and the page tables into `ram` and returns `sregs` changed to use them:
-// CR0 (protected mode, paging), CR3, CR4.PAE, EFER.LME|LMA, 64-bit CS, flat data segments.
+// Writes the GDT (at kGdtAddr) and the page tables (at kPml4Addr) into `ram` and returns `sregs`
+// changed to use them: CR0 (protected mode, paging), CR3, CR4.PAE, EFER.LME|LMA, 64-bit CS, flat
+// data segments.
 Result<kvm_sregs> enter_long_mode(const GuestRam& ram, kvm_sregs sregs);
 
 }  // namespace ringlane::vmm

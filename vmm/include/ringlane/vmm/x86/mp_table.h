@@ -12,13 +12,10 @@
 
 #include "ringlane/base/result.h"
 #include "ringlane/vmm/kvm/guest_ram.h"
+#include "ringlane/vmm/x86/layout.h"
 
 namespace ringlane::vmm {
 
-// In the BIOS area (reserved in the E820 map), which Linux scans for the floating pointer.
-inline constexpr uint64_t kMpTableAddr = 0xf0000;
-inline constexpr uint32_t kIoApicAddr = 0xfec00000;
-inline constexpr uint32_t kLocalApicAddr = 0xfee00000;
 // APIC IDs are vCPU indices and the IOAPIC takes the next ID: one byte each in the table.
 inline constexpr int kMaxVcpus = 32;
 inline constexpr uint8_t kMpPciBusId = 0;
@@ -28,7 +25,8 @@ inline constexpr uint8_t kMpIsaBusId = 1;
 // `address` (16-byte aligned, below 1 MiB), checksums filled in.
 std::vector<uint8_t> build_mp_table(int vcpus, uint32_t address);
 
-// Builds the table and writes it at kMpTableAddr.
+// Builds the table and writes it at kMpTableAddr (layout.h: in the BIOS area, reserved in the
+// E820 map, which Linux scans for the floating pointer).
 Status write_mp_table(const GuestRam& ram, int vcpus);
 
 }  // namespace ringlane::vmm
