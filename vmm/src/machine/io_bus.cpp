@@ -4,15 +4,11 @@
 #include <cstdio>
 #include <limits>
 
+#include "ringlane/base/hex.h"
+
 namespace ringlane::vmm {
 
 namespace {
-
-std::string hex(uint64_t v) {
-  char text[24];
-  std::snprintf(text, sizeof(text), "%#llx", static_cast<unsigned long long>(v));
-  return text;
-}
 
 // "[0x3f8, 0x400)"
 std::string describe(uint64_t base, uint64_t size) {

@@ -6,26 +6,14 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ringlane/base/hex.h"
 #include "ringlane/base/log.h"
+#include "ringlane/vmm/pci/pci_spec.h"
 
 namespace ringlane::vmm {
 namespace {
 
-constexpr uint16_t kStatusRegister = 0x06;
-constexpr uint16_t kStatusCapabilities = 0x10;
-constexpr uint16_t kCapabilityPointer = 0x34;
-constexpr uint8_t kCapabilityMsix = 0x11;
-constexpr uint16_t kMsixEnable = 0x8000;
-constexpr uint16_t kMsixFunctionMask = 0x4000;
-constexpr uint16_t kMsixTableSize = 0x07ff;
 constexpr uint64_t kPage = 4096;
-
-std::string hex(uint64_t v) {
-  char text[24];
-  std::snprintf(text, sizeof(text), "%#" PRIx64, v);
-  return text;
-}
-
 }  // namespace
 
 PassthroughDevice::PassthroughDevice(Machine& machine, vfio::VfioSession session,
@@ -91,16 +79,16 @@ Result<std::shared_ptr<PassthroughDevice>> PassthroughDevice::create(
   }
 
   // MSI-X: where the device keeps its table, and our table in its place.
-  auto status = dev.read_config(kStatusRegister, 2);
+  auto status = dev.read_config(pci::kRegStatus, 2);
   if (!status.ok()) return status.error();
-  if ((*status & kStatusCapabilities) != 0) {
-    auto next = dev.read_config(kCapabilityPointer, 1);
+  if ((*status & pci::kStatusCapabilities) != 0) {
+    auto next = dev.read_config(pci::kRegCapabilityPointer, 1);
     if (!next.ok()) return next.error();
     uint32_t at = *next & 0xfc;
     for (int hops = 0; at >= 0x40 && hops < 48; ++hops) {
       auto header = dev.read_config(at, 2);
       if (!header.ok()) return header.error();
-      if ((*header & 0xff) == kCapabilityMsix) {
+      if ((*header & 0xff) == pci::kCapabilityIdMsix) {
         auto control = dev.read_config(at + 2, 2);
         auto table = dev.read_config(at + 4, 4);
         if (!control.ok()) return control.error();
@@ -109,8 +97,8 @@ Result<std::shared_ptr<PassthroughDevice>> PassthroughDevice::create(
         m.capability = static_cast<uint8_t>(at);
         m.bar = static_cast<int>(*table & 7);
         m.table_offset = *table & ~7U;
-        m.control = static_cast<uint16_t>(*control & kMsixTableSize);
-        uint16_t vectors = static_cast<uint16_t>((*control & kMsixTableSize) + 1);
+        m.control = static_cast<uint16_t>(*control & pci::kMsixControlTableSize);
+        uint16_t vectors = static_cast<uint16_t>((*control & pci::kMsixControlTableSize) + 1);
         m.table_bytes = uint64_t{vectors} * MsixTable::kEntrySize;
         if (m.bar >= PciConfigSpace::kBarCount || !self->bars_[m.bar]) {
           return Error(EINVAL, bdf + ": its MSI-X table is in BAR" + std::to_string(m.bar) +
@@ -231,8 +219,9 @@ bool PassthroughDevice::config_write(uint16_t offset, uint8_t size, uint32_t val
   for (uint16_t i = 0; i < size; ++i) {
     if (has_msix_ && offset + i == msix_.capability + 3) {  // enable and function mask
       auto byte = static_cast<uint16_t>((value >> (8 * i)) & 0xff);
-      msix_.control = static_cast<uint16_t>((msix_.control & ~(kMsixEnable | kMsixFunctionMask)) |
-                                            ((byte << 8) & (kMsixEnable | kMsixFunctionMask)));
+      msix_.control = static_cast<uint16_t>(
+          (msix_.control & ~(pci::kMsixControlEnable | pci::kMsixControlFunctionMask)) |
+          ((byte << 8) & (pci::kMsixControlEnable | pci::kMsixControlFunctionMask)));
       msix_touched = true;
     }
   }

@@ -9,18 +9,6 @@
 
 namespace ringlane::vmm {
 
-namespace {
-
-// virtio_net_config: mac, status, max_virtqueue_pairs.
-struct __attribute__((packed)) NetConfigSpace {
-  uint8_t mac[6];
-  uint16_t status;
-  uint16_t max_virtqueue_pairs;
-};
-constexpr uint16_t kLinkUp = 1;
-
-}  // namespace
-
 VirtioNetDevice::VirtioNetDevice(VirtioNetConfig config, const virtio::GuestMemory& memory,
                                  std::unique_ptr<NetBackend> backend)
     : config_(std::move(config)), memory_(memory), backend_(std::move(backend)) {}
@@ -38,9 +26,9 @@ uint64_t VirtioNetDevice::offered_features() const {
 }
 
 void VirtioNetDevice::read_config(uint64_t offset, std::span<uint8_t> data) const {
-  NetConfigSpace c{};
+  virtio::NetConfig c{};
   std::memcpy(c.mac, config_.mac, sizeof(c.mac));
-  c.status = kLinkUp;
+  c.status = virtio::kNetSLinkUp;
   c.max_virtqueue_pairs = 1;
   if (offset + data.size() > sizeof(c)) return;  // zeroes past the structure
   std::memcpy(data.data(), reinterpret_cast<const uint8_t*>(&c) + offset, data.size());

@@ -3,14 +3,27 @@
 #include <cstring>
 
 #include "ringlane/base/log.h"
+#include "ringlane/vmm/pci/pci_spec.h"
 
 namespace ringlane::vmm {
 
-namespace {
-constexpr uint8_t kCapabilityId = 0x11;
-constexpr uint16_t kControlEnable = 0x8000;
-constexpr uint16_t kControlFunctionMask = 0x4000;
-}  // namespace
+namespace {}  // namespace
+
+static_assert(MsixTable::kEntrySize == 4 * sizeof(uint32_t));
+
+void MsixTable::Entry::to_bytes(uint8_t* out) const {
+  const uint32_t words[4] = {address_lo, address_hi, data, control};
+  std::memcpy(out, words, sizeof(words));
+}
+
+void MsixTable::Entry::assign_bytes(const uint8_t* in) {
+  uint32_t words[4];
+  std::memcpy(words, in, sizeof(words));
+  address_lo = words[0];
+  address_hi = words[1];
+  data = words[2];
+  control = words[3];
+}
 
 Result<MsixTable> MsixTable::create(uint16_t vectors, GsiRouting& routing,
                                     std::function<void()> on_change) {
@@ -34,7 +47,7 @@ std::vector<uint8_t> MsixTable::capability(int bar, uint32_t table_offset,
   uint32_t table = table_offset | static_cast<uint32_t>(bar);
   uint32_t pba = pba_offset | static_cast<uint32_t>(bar);
   std::vector<uint8_t> body(12);
-  body[0] = kCapabilityId;
+  body[0] = pci::kCapabilityIdMsix;
   std::memcpy(&body[2], &size, 2);
   std::memcpy(&body[4], &table, 4);
   std::memcpy(&body[8], &pba, 4);
@@ -47,8 +60,8 @@ std::vector<uint8_t> MsixTable::capability_writable() {
 }
 
 void MsixTable::set_control(uint16_t control) {
-  enabled_ = (control & kControlEnable) != 0;
-  function_masked_ = (control & kControlFunctionMask) != 0;
+  enabled_ = (control & pci::kMsixControlEnable) != 0;
+  function_masked_ = (control & pci::kMsixControlFunctionMask) != 0;
   on_change_();
 }
 
@@ -60,8 +73,7 @@ void MsixTable::table_read(uint64_t offset, std::span<uint8_t> data) const {
     std::memset(data.data(), 0xff, data.size());
     return;
   }
-  const Entry& e = entries_[index];
-  std::memcpy(bytes, &e, kEntrySize);  // the first four words are the table's layout
+  entries_[index].to_bytes(bytes);
   std::memcpy(data.data(), bytes + within, data.size());
 }
 
@@ -71,10 +83,10 @@ void MsixTable::table_write(uint64_t offset, std::span<const uint8_t> data) {
   if (index >= entries_.size() || within + data.size() > kEntrySize) return;
   Entry& e = entries_[index];
   uint8_t bytes[kEntrySize];
-  std::memcpy(bytes, &e, kEntrySize);
+  e.to_bytes(bytes);
   std::memcpy(bytes + within, data.data(), data.size());
   Entry updated = e;
-  std::memcpy(&updated, bytes, kEntrySize);
+  updated.assign_bytes(bytes);
   updated.control &= 1;  // only the mask bit is defined
   bool route_changed = updated.address_lo != e.address_lo || updated.address_hi != e.address_hi ||
                        updated.data != e.data;

@@ -3,12 +3,9 @@
 #include <cassert>
 #include <cstring>
 
-namespace ringlane::vmm {
+#include "ringlane/vmm/pci/pci_spec.h"
 
-namespace {
-constexpr uint16_t kStatusCapabilities = 0x10;
-constexpr uint16_t kBar0 = 0x10;
-}  // namespace
+namespace ringlane::vmm {
 
 PciConfigSpace::PciConfigSpace(const PciIdentity& id) {
   put16(0x00, id.vendor);
@@ -40,7 +37,7 @@ void PciConfigSpace::add_memory_bar(int index, uint64_t size, bool is_64bit) {
   assert(index >= 0 && index + (is_64bit ? 1 : 0) < kBarCount);
   assert(size >= 16 && (size & (size - 1)) == 0);
   bars_[index] = {size, is_64bit};
-  auto offset = static_cast<uint16_t>(kBar0 + 4 * index);
+  auto offset = static_cast<uint16_t>(pci::kRegBar0 + 4 * index);
   uint64_t mask = ~(size - 1);
   // The low four bits are type flags, never writable; the address bits below the size neither.
   put32(offset, is_64bit ? 0x4 : 0x0);
@@ -56,14 +53,14 @@ void PciConfigSpace::add_io_bar(int index, uint32_t size) {
   assert(index >= 0 && index < kBarCount);
   assert(size >= 4 && (size & (size - 1)) == 0);
   bars_[index] = {size, false, true};
-  auto offset = static_cast<uint16_t>(kBar0 + 4 * index);
+  auto offset = static_cast<uint16_t>(pci::kRegBar0 + 4 * index);
   put32(offset, 0x1);  // bit 0: an I/O space BAR
   uint32_t mask = ~(size - 1) & ~0x3U;
   std::memcpy(&write_mask_[offset], &mask, 4);
 }
 
 void PciConfigSpace::set_bar_address(int index, uint64_t address) {
-  auto offset = static_cast<uint16_t>(kBar0 + 4 * index);
+  auto offset = static_cast<uint16_t>(pci::kRegBar0 + 4 * index);
   uint64_t flag_bits = bars_[index].is_io ? 0x3 : 0xf;
   uint32_t flags = bytes_[offset] & flag_bits;
   put32(offset, static_cast<uint32_t>(address & ~flag_bits) | flags);
@@ -74,7 +71,7 @@ std::optional<uint64_t> PciConfigSpace::bar_address(int index) const {
   if (index < 0 || index >= kBarCount || bars_[index].size == 0) return std::nullopt;
   const Bar& bar = bars_[index];
   if ((command() & (bar.is_io ? kCommandIo : kCommandMemory)) == 0) return std::nullopt;
-  auto offset = static_cast<uint16_t>(kBar0 + 4 * index);
+  auto offset = static_cast<uint16_t>(pci::kRegBar0 + 4 * index);
   uint64_t address = read(offset, 4) & (bar.is_io ? ~0x3ULL : ~0xfULL);
   // I/O space is 64 KiB; a BAR being sized or placed above it decodes nothing.
   if (bar.is_io && address + bar.size > 0x10000) return std::nullopt;
@@ -94,8 +91,9 @@ uint8_t PciConfigSpace::add_capability(std::span<const uint8_t> body,
   bytes_[at + 1] = 0;
   for (size_t i = 0; i < writable.size() && i < body.size(); ++i) write_mask_[at + i] = writable[i];
   if (last_capability_ == 0) {
-    bytes_[0x34] = at;
-    put16(0x06, static_cast<uint16_t>(read16(0x06) | kStatusCapabilities));
+    bytes_[pci::kRegCapabilityPointer] = at;
+    put16(pci::kRegStatus,
+          static_cast<uint16_t>(read16(pci::kRegStatus) | pci::kStatusCapabilities));
   } else {
     bytes_[last_capability_ + 1] = at;
   }

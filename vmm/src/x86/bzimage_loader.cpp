@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ringlane/base/hex.h"
 #include "ringlane/vmm/x86/e820.h"
 
 namespace ringlane::vmm {
@@ -13,12 +14,6 @@ namespace {
 
 Error bad(const std::string& what) {
   return Error(ENOEXEC, "kernel image: " + what);
-}
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "%#llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 // Setup header offsets (the same in the file and in the zero page).

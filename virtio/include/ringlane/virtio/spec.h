@@ -113,4 +113,17 @@ struct NetHeader {
 };
 static_assert(sizeof(NetHeader) == 12);
 
+// Device types (virtio 1.2 section 5).
+inline constexpr uint16_t kDeviceTypeNet = 1;
+
+// virtio_net_config, as far as the devices here offer it: mac (NET_F_MAC), status
+// (NET_F_STATUS), max_virtqueue_pairs (NET_F_MQ).
+struct __attribute__((packed)) NetConfig {
+  uint8_t mac[6];
+  uint16_t status;
+  uint16_t max_virtqueue_pairs;
+};
+static_assert(sizeof(NetConfig) == 10);
+inline constexpr uint16_t kNetSLinkUp = 1;
+
 }  // namespace ringlane::virtio

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/spec.h"
 #include "ringlane/vmm/nic/net_backend.h"
 #include "ringlane/vmm/virtio/virtio_device.h"
 
@@ -29,7 +30,7 @@ class VirtioNetDevice : public VirtioDevice {
   ~VirtioNetDevice() override;
 
   std::string name() const override { return config_.name; }
-  uint16_t device_id() const override { return 1; }
+  uint16_t device_id() const override { return virtio::kDeviceTypeNet; }
   uint64_t offered_features() const override;
   uint16_t queue_count() const override { return 2; }
   uint16_t queue_max_size() const override { return config_.queue_size; }

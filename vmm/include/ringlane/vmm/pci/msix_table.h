@@ -47,6 +47,9 @@ class MsixTable {
     uint32_t data = 0;
     uint32_t control = 1;  // masked at reset
     uint32_t gsi = 0;
+    // As the guest sees an entry: its first four words, little-endian (the gsi is ours).
+    void to_bytes(uint8_t* out) const;
+    void assign_bytes(const uint8_t* in);
   };
   MsixTable(std::vector<Entry> entries, GsiRouting& routing, std::function<void()> on_change)
       : entries_(std::move(entries)), routing_(&routing), on_change_(std::move(on_change)) {}

@@ -26,7 +26,7 @@ class VirtioDevice {
  public:
   virtual ~VirtioDevice() = default;
   virtual std::string name() const = 0;
-  virtual uint16_t device_id() const = 0;  // virtio device type (1: network card)
+  virtual uint16_t device_id() const = 0;  // virtio device type (virtio::kDeviceType*)
   virtual uint64_t offered_features() const = 0;
   virtual uint16_t queue_count() const = 0;
   virtual uint16_t queue_max_size() const = 0;
