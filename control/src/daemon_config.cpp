@@ -9,6 +9,7 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <set>
 #include <sstream>
 
@@ -239,6 +240,22 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
 Status validate(const DaemonConfig& config) {
   if (config.mode != "xconnect" && config.mode != "l2") {
     return Error(EINVAL, "mode must be 'xconnect' or 'l2', got '" + config.mode + "'");
+  }
+  // "nan" and "inf" parse as numbers; none of these means anything as a time.
+  if (!std::isfinite(config.stats_interval) || config.stats_interval < 0) {
+    return Error(EINVAL,
+                 "the statistics interval (--stats-interval, stats_interval) must be a finite "
+                 "number of seconds, 0 or more");
+  }
+  if (!std::isfinite(config.duration) || config.duration < 0) {
+    return Error(
+        EINVAL,
+        "the duration (--duration, duration) must be a finite number of seconds, 0 or more");
+  }
+  if (!std::isfinite(config.mac_aging) || config.mac_aging <= 0) {
+    return Error(EINVAL,
+                 "the MAC aging time (--mac-aging, mac_aging) must be a finite number of seconds, "
+                 "more than 0");
   }
   if (config.ports.size() > kMaxPorts) {
     return Error(EINVAL, std::to_string(config.ports.size()) + " ports configured; at most " +

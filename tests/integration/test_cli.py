@@ -61,6 +61,9 @@ class CommandLine(unittest.TestCase):
         self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--xconnect", "a:b"], "unknown port 'b'")
         self.assert_refused([], "no ports configured")
         self.assert_refused(["--port", "name=a,path=" + "x" * 200], "longer than")
+        for flag in ("--stats-interval", "--duration", "--mac-aging"):
+            for value in ("nan", "inf"):
+                self.assert_refused(["--port", "name=a,path=/tmp/a.sock", flag, value], "finite number", flag)
         self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--control-cores", "999"],
                             "--control-cores: core 999 is not online")
         self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--control-cores", "0-x"],

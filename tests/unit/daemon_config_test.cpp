@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "ringlane/virtio/spec.h"
@@ -259,6 +260,31 @@ TEST(Validate, PortCountIsLimitedOnlyByTheIndexWidth) {
   port.name = port.socket_path = "one-more";
   c.ports.push_back(port);
   EXPECT_THAT(error_of(validate(c)), HasSubstr("65536 ports configured; at most 65535"));
+}
+
+TEST(Validate, TimesMustBeFiniteAndInRange) {
+  // "nan" and "inf" parse as numbers (CLI11 and toml++ both accept them).
+  struct Case {
+    double stats_interval, duration, mac_aging;
+    const char* needle;
+  };
+  for (const Case& c : {Case{NAN, 0, 300, "stats_interval"}, Case{-1, 0, 300, "stats_interval"},
+                        Case{0, INFINITY, 300, "duration"}, Case{0, NAN, 300, "duration"},
+                        Case{0, 0, 0, "mac_aging"}, Case{0, 0, INFINITY, "mac_aging"},
+                        Case{0, 0, NAN, "mac_aging"}}) {
+    DaemonConfig config;
+    config.stats_interval = c.stats_interval;
+    config.duration = c.duration;
+    config.mac_aging = c.mac_aging;
+    Status s = validate(config);
+    ASSERT_FALSE(s.ok()) << c.needle;
+    EXPECT_NE(s.error().message().find(c.needle), std::string::npos) << s.error().message();
+  }
+  DaemonConfig fine;
+  fine.stats_interval = 0.5;
+  fine.duration = 10;
+  fine.mac_aging = 0.001;
+  EXPECT_TRUE(validate(fine).ok());
 }
 
 TEST(Validate, DuplicateNames) {
