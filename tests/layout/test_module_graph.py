@@ -19,6 +19,7 @@ MODULES = {
     "base": set(),
     "virtio": {"base"},
     "net": {"base", "virtio"},
+    "blk": {"base", "virtio"},
     "vhost_user": {"base", "virtio", "net"},
     "control": {"base", "virtio"},
     "vfio": {"base"},
