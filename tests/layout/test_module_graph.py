@@ -19,7 +19,6 @@ MODULES = {
     "base": set(),
     "virtio": {"base"},
     "net": {"base", "virtio"},
-    "blk": {"base", "virtio"},
     "vhost_user": {"base", "virtio", "net"},
     "control": {"base", "virtio"},
     "vfio": {"base"},

@@ -55,39 +55,6 @@ TEST_F(DescChainTest, WritableChainForDeviceWrites) {
   EXPECT_EQ(w.bytes, 2048u);
 }
 
-// A request-response chain (virtio-blk): readable header and data, then writable data and status.
-TEST_F(DescChainTest, ReadsThenWritesSplitsTheChainWhereItTurnsWritable) {
-  uint64_t header = guest_.alloc(16), data = guest_.alloc(512), status = guest_.alloc(1);
-  uint16_t head = ring_.add_chain({{header, 16}, {data, 512, true}, {status, 1, true}});
-  ChainWalk w = walk(head, Access::reads_then_writes);
-  ASSERT_EQ(w.status, ChainStatus::ok);
-  EXPECT_EQ(w.spans, 3u);
-  EXPECT_EQ(w.bytes, 529u);
-  EXPECT_EQ(w.readable_spans, 1u);
-  EXPECT_EQ(w.readable_bytes, 16u);
-  EXPECT_EQ(spans_[2].data, guest_.host(status));
-}
-
-TEST_F(DescChainTest, ReadsThenWritesTakesAllReadableOrAllWritable) {
-  uint64_t a = guest_.alloc(64), b = guest_.alloc(64);
-  ChainWalk reads = walk(ring_.add_chain({{a, 64}, {b, 64}}), Access::reads_then_writes);
-  ASSERT_EQ(reads.status, ChainStatus::ok);
-  EXPECT_EQ(reads.readable_spans, 2u);
-  EXPECT_EQ(reads.readable_bytes, 128u);
-  ChainWalk writes =
-      walk(ring_.add_chain({{a, 64, true}, {b, 64, true}}), Access::reads_then_writes);
-  ASSERT_EQ(writes.status, ChainStatus::ok);
-  EXPECT_EQ(writes.readable_spans, 0u);
-  EXPECT_EQ(writes.readable_bytes, 0u);
-  EXPECT_EQ(writes.spans, 2u);
-}
-
-TEST_F(DescChainTest, ReadsThenWritesRefusesAReadableBufferAfterAWritableOne) {
-  uint64_t a = guest_.alloc(16), b = guest_.alloc(16), c = guest_.alloc(1);
-  uint16_t head = ring_.add_chain({{a, 16}, {b, 16, true}, {c, 1}});
-  EXPECT_EQ(walk(head, Access::reads_then_writes).status, ChainStatus::wrong_direction);
-}
-
 TEST_F(DescChainTest, ChainAsLongAsTheQueueIsAccepted) {
   std::vector<virtio::Buf> bufs;
   for (int i = 0; i < kRingSize; ++i) bufs.push_back({guest_.alloc(8), 8});

@@ -44,31 +44,11 @@ struct Walker {
   uint32_t spans = 0;
   uint64_t bytes = 0;
   bool overflow = false;
-  bool writing = false;  // reads_then_writes: a writable buffer has been seen
-  uint32_t readable_spans = 0;
-  uint64_t readable_bytes = 0;
 
   ChainStatus add_buffer(const virtio::VringDesc& d) {
     bool writable = (d.flags & virtio::kDescFWrite) != 0;
-    if (access == Access::reads_then_writes) {
-      if (writable) {
-        writing = true;
-      } else if (writing) {
-        return ChainStatus::wrong_direction;
-      }
-    } else if (writable != (access == Access::device_writes)) {
-      return ChainStatus::wrong_direction;
-    }
+    if (writable != (access == Access::device_writes)) return ChainStatus::wrong_direction;
     if (d.len == 0) return ChainStatus::ok;
-    ChainStatus s = add_mapped(d);
-    if (access == Access::reads_then_writes && !writing) {
-      readable_spans = spans;
-      readable_bytes = bytes;
-    }
-    return s;
-  }
-
-  ChainStatus add_mapped(const virtio::VringDesc& d) {
     if (spans < out.size()) {
       // Fast path: the buffer lies inside one region.
       if (uint8_t* p = mem.translate(d.addr, d.len)) {
@@ -122,7 +102,7 @@ ChainWalk walk_chain(const GuestMemory& mem, const virtio::VringDesc* table, uin
   Walker w{mem, access, out};
   ChainStatus s = w.follow(table, size, head, false, indirect_allowed);
   if (s == ChainStatus::ok && w.overflow) s = ChainStatus::too_many_segments;
-  return ChainWalk{s, w.spans, w.bytes, w.readable_spans, w.readable_bytes};
+  return ChainWalk{s, w.spans, w.bytes};
 }
 
 }  // namespace ringlane::virtio

@@ -31,19 +31,12 @@ inline bool is_fatal(ChainStatus status) {
   return status != ChainStatus::ok && status != ChainStatus::too_many_segments;
 }
 
-// What the device does with the chain's buffers. A request-response device (virtio-blk) gets
-// both: the driver's part first, device-readable, then the device's, device-writable (virtio 1.2
-// section 2.7.4.2); a readable buffer after a writable one is the wrong direction.
-enum class Access : uint8_t { device_reads, device_writes, reads_then_writes };
+enum class Access : uint8_t { device_reads, device_writes };
 
 struct ChainWalk {
   ChainStatus status;
   uint32_t spans;  // host spans written to `out`
   uint64_t bytes;  // total buffer bytes
-  // With reads_then_writes: out[0, readable_spans) are the device-readable part, of
-  // readable_bytes; the rest are device-writable. Otherwise 0.
-  uint32_t readable_spans = 0;
-  uint64_t readable_bytes = 0;
 };
 
 // Walks the chain starting at `head` of a descriptor table of `size` entries.
