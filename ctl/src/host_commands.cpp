@@ -25,7 +25,7 @@ using nlohmann::json;
 constexpr int kRefused = kExitFailure;
 
 // The message and the errno's text: for the kernel's refusals that text is its reason.
-int refuse(const HostOptions& o, const Error& e) {
+int refuse(const HostOptions& o, const Error& e, int status = kRefused) {
   std::string message = e.to_string();
   std::cerr << "ringlane-ctl: " << message << "\n";
   if (o.json) {
@@ -34,7 +34,7 @@ int refuse(const HostOptions& o, const Error& e) {
                      -1, ' ', false, json::error_handler_t::replace)
               << "\n";
   }
-  return kRefused;
+  return status;
 }
 
 int print(const HostOptions& o, const json& doc, const std::string& text) {
@@ -275,11 +275,14 @@ int sriov_vfs(const HostOptions& o, const std::string& pf) {
 int sriov_set(const HostOptions& o, const std::string& pf, uint32_t vf,
               const VfSettingsArgs& args) {
   Result<sriov::VfSettings> change = to_vf_settings(args);
-  if (!change.ok()) return refuse(o, change.error());
+  // Settings that cannot be (a bad MAC, minimum above maximum, none at all) are usage errors.
+  if (!change.ok()) return refuse(o, change.error(), kExitUsage);
   if (change->empty()) {
-    return refuse(o, Error(EINVAL,
-                           "nothing to set (give --mac, --vlan, --spoof-check, "
-                           "--trust, --min-rate/--max-rate or --link-state)"));
+    return refuse(o,
+                  Error(EINVAL,
+                        "nothing to set (give --mac, --vlan, --spoof-check, "
+                        "--trust, --min-rate/--max-rate or --link-state)"),
+                  kExitUsage);
   }
   Result<std::string> ifname = pf_interface(o, pf);
   if (!ifname.ok()) return refuse(o, ifname.error());

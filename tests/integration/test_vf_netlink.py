@@ -129,10 +129,10 @@ class VfNetlinkTest(unittest.TestCase):
                 self.assertEqual(r.returncode, 2, r.stderr)
                 self.assertIn("--help", r.stderr)
         r = self.ctl("sriov", "set", "veth0", "0", "--mac", "zz")
-        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("zz", r.stderr)
         r = self.ctl("sriov", "set", "veth0", "0")
-        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("nothing to set", r.stderr)
 
 
