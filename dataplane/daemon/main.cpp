@@ -245,16 +245,17 @@ int run_daemon(int argc, char** argv) {
   double seconds = elapsed();
   engine.stop();
   nlohmann::json doc = dataplane::summary_json(engine, seconds);
-  // The vhost-user connection's own counters (the control thread's; read on it).
+  // The vhost-user connection's own counters (the control thread's; read on it). Found by
+  // name, once each (vhost_ports is in the engine's port order, as index_of numbers them): a
+  // scan of every port per port would be quadratic in up to 65535 ports.
   for (auto& port : doc["ports"]) {
-    for (auto* p : vhost_ports) {
-      if (p->name() != port["name"].get<std::string>()) continue;
-      const auto& s = p->device().stats();
-      port["vhost_user"] = {{"messages", s.messages.get()},
-                            {"bad_messages", s.bad_messages.get()},
-                            {"connections", s.connections.get()},
-                            {"disconnects", s.disconnects.get()}};
-    }
+    auto at = index_of.find(port["name"].get<std::string>());
+    if (at == index_of.end()) continue;
+    const auto& s = vhost_ports[at->second]->device().stats();
+    port["vhost_user"] = {{"messages", s.messages.get()},
+                          {"bad_messages", s.bad_messages.get()},
+                          {"connections", s.connections.get()},
+                          {"disconnects", s.disconnects.get()}};
   }
   std::string summary = doc.dump(2);
   if (cfg.summary_path.empty() || cfg.summary_path == "-") {

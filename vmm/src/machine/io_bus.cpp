@@ -1,7 +1,6 @@
 #include "ringlane/vmm/machine/io_bus.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <limits>
 
 #include "ringlane/base/hex.h"
@@ -12,10 +11,7 @@ namespace {
 
 // "[0x3f8, 0x400)"
 std::string describe(uint64_t base, uint64_t size) {
-  char text[48];
-  std::snprintf(text, sizeof(text), "[%#llx, %#llx)", static_cast<unsigned long long>(base),
-                static_cast<unsigned long long>(base) + size);
-  return text;
+  return "[" + hex(base) + ", " + hex(base + size) + ")";
 }
 
 }  // namespace
