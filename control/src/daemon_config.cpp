@@ -10,6 +10,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -20,12 +21,20 @@ namespace ringlane::control {
 
 namespace {
 
-Result<uint16_t> parse_queue_pairs(std::string_view text, std::string_view what) {
+// The limit on a port's queue pairs and a disk's queues alike.
+constexpr uint16_t kMaxQueues = kMaxDiskQueues;
+
+// For a spec's queues= and validate()'s check of a disk built in code, in the same words.
+std::string bad_queues(std::string_view where, std::string_view got) {
+  return std::string(where) + ": queues must be 1-" + std::to_string(kMaxQueues) + ", got '" +
+         std::string(got) + "'";
+}
+
+Result<uint16_t> parse_queues(std::string_view text, std::string_view where) {
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > 16) {
-    return Error(EINVAL,
-                 std::string(what) + ": queues must be 1-16, got '" + std::string(text) + "'");
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > kMaxQueues) {
+    return Error(EINVAL, bad_queues(where, text));
   }
   return static_cast<uint16_t>(value);
 }
@@ -42,14 +51,140 @@ std::vector<std::string> split(std::string_view text, char sep) {
   return out;
 }
 
-Status set_socket_mode(PortConfig& port, std::string_view mode, std::string_view where) {
-  if (mode == "server") {
-    port.client_mode = false;
-  } else if (mode == "client") {
-    port.client_mode = true;
-  } else {
-    return Error(EINVAL, std::string(where) + ": socket mode must be 'server' or 'client', got '" +
-                             std::string(mode) + "'");
+// true for a client socket (ringlane connects), false for a server socket (ringlane listens).
+Result<bool> parse_socket_mode(std::string_view mode, std::string_view where) {
+  if (mode == "server") return false;
+  if (mode == "client") return true;
+  return Error(EINVAL, std::string(where) + ": socket mode must be 'server' or 'client', got '" +
+                           std::string(mode) + "'");
+}
+
+Result<bool> parse_on_off(std::string_view key, std::string_view value, std::string_view where) {
+  if (value == "on") return true;
+  if (value == "off") return false;
+  return Error(EINVAL, std::string(where) + ": " + std::string(key) +
+                           " must be 'on' or 'off', got '" + std::string(value) + "'");
+}
+
+// parse_options takes key=value items only; a bare `readonly` (the issue's syntax, like QEMU's)
+// becomes readonly=on. Items never hold a ',', so rewriting item by item is exact.
+std::string expand_bare_readonly(std::string_view spec) {
+  std::string out;
+  for (const std::string& item : split(spec, ',')) {
+    out += item == "readonly" ? "readonly=on" : item;
+    out += ',';
+  }
+  out.pop_back();  // split gives at least one item
+  return out;
+}
+
+// TOML values, with the errors the [[port]] and [[disk]] tables share.
+Result<std::string> toml_string(const toml::node& node, std::string_view key,
+                                std::string_view where) {
+  if (!node.is_string()) {
+    return Error(EINVAL, std::string(where) + ": '" + std::string(key) + "' must be a string");
+  }
+  return node.as_string()->get();
+}
+
+Result<bool> toml_bool(const toml::node& node, std::string_view key, std::string_view where) {
+  if (!node.is_boolean()) {
+    return Error(EINVAL, std::string(where) + ": '" + std::string(key) + "' must be true or false");
+  }
+  return node.as_boolean()->get();
+}
+
+Result<uint16_t> toml_queues(const toml::node& node, std::string_view where) {
+  // value<int64_t>() alone would also take true as 1 and 2.0 as 2.
+  auto v = node.is_integer() ? node.value<int64_t>() : std::nullopt;
+  if (!v || *v < 1 || *v > kMaxQueues) {
+    return Error(EINVAL, std::string(where) + ": 'queues' must be an integer 1-" +
+                             std::to_string(kMaxQueues));
+  }
+  return static_cast<uint16_t>(*v);
+}
+
+Result<PortConfig> parse_port_table(const toml::table& table, const std::string& where) {
+  PortConfig port;
+  for (auto&& [key, value] : table) {
+    std::string k(key.str());
+    if (k == "name") {
+      RINGLANE_ASSIGN_OR_RETURN(port.name, toml_string(value, k, where));
+    } else if (k == "path") {
+      RINGLANE_ASSIGN_OR_RETURN(port.socket_path, toml_string(value, k, where));
+    } else if (k == "type") {
+      RINGLANE_ASSIGN_OR_RETURN(port.type, toml_string(value, k, where));
+    } else if (k == "socket_mode") {
+      RINGLANE_ASSIGN_OR_RETURN(std::string mode, toml_string(value, k, where));
+      RINGLANE_ASSIGN_OR_RETURN(port.client_mode, parse_socket_mode(mode, where));
+    } else if (k == "queues") {
+      RINGLANE_ASSIGN_OR_RETURN(port.queue_pairs, toml_queues(value, where));
+    } else if (k == "disable") {
+      auto* arr = value.as_array();
+      if (!arr) return Error(EINVAL, where + ": 'disable' must be an array of strings");
+      for (auto&& f : *arr) {
+        if (!f.is_string()) return Error(EINVAL, where + ": 'disable' must be an array of strings");
+        port.disabled_features.push_back(f.as_string()->get());
+      }
+    } else {
+      return Error(EINVAL, where + ": unknown key '" + k + "'");
+    }
+  }
+  if (port.name.empty() || port.socket_path.empty()) {
+    return Error(EINVAL, where + ": 'name' and 'path' are required");
+  }
+  return port;
+}
+
+// The keys are the --disk spec's, but for the socket mode: socket_mode as in [[port]], where a
+// bare `mode` would read as the top-level forwarding mode's.
+Result<DiskConfig> parse_disk_table(const toml::table& table, const std::string& where) {
+  DiskConfig disk;
+  for (auto&& [key, value] : table) {
+    std::string k(key.str());
+    if (k == "name") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.name, toml_string(value, k, where));
+    } else if (k == "path") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.socket_path, toml_string(value, k, where));
+    } else if (k == "file") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.image_path, toml_string(value, k, where));
+    } else if (k == "socket_mode") {
+      RINGLANE_ASSIGN_OR_RETURN(std::string mode, toml_string(value, k, where));
+      RINGLANE_ASSIGN_OR_RETURN(disk.client_mode, parse_socket_mode(mode, where));
+    } else if (k == "readonly") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.readonly, toml_bool(value, k, where));
+    } else if (k == "queues") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.queues, toml_queues(value, where));
+    } else if (k == "direct") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.direct, toml_bool(value, k, where));
+    } else if (k == "discard") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.discard, toml_bool(value, k, where));
+    } else {
+      return Error(EINVAL, where + ": unknown key '" + k + "'");
+    }
+  }
+  if (disk.name.empty() || disk.socket_path.empty() || disk.image_path.empty()) {
+    return Error(EINVAL, where + ": 'name', 'path' and 'file' are required");
+  }
+  return disk;
+}
+
+// Appends to `out` what `parse` makes of each table of the array of tables `key` ([[key]]).
+template <typename T, typename Parse>
+Status parse_tables(const toml::table& top, const std::string& key, const std::string& origin,
+                    Parse parse, std::vector<T>& out) {
+  const toml::node* node = top.get(key);
+  if (!node) return {};
+  const toml::array* tables = node->as_array();
+  if (!tables) {
+    return Error(EINVAL, origin + ": '" + key + "' must be an array of tables ([[" + key + "]])");
+  }
+  for (size_t i = 0; i < tables->size(); ++i) {
+    std::string where = origin + ": " + key + " #" + std::to_string(i + 1);
+    const toml::table* table = tables->get(i)->as_table();
+    if (!table) return Error(EINVAL, where + " is not a table");
+    RINGLANE_ASSIGN_OR_RETURN(T parsed, parse(*table, where));
+    out.push_back(std::move(parsed));
   }
   return {};
 }
@@ -100,9 +235,9 @@ Result<PortConfig> parse_port_spec(std::string_view spec) {
     } else if (key == "path") {
       port.socket_path = value;
     } else if (key == "mode") {
-      RINGLANE_TRY(set_socket_mode(port, value, where));
+      RINGLANE_ASSIGN_OR_RETURN(port.client_mode, parse_socket_mode(value, where));
     } else if (key == "queues") {
-      RINGLANE_ASSIGN_OR_RETURN(port.queue_pairs, parse_queue_pairs(value, where));
+      RINGLANE_ASSIGN_OR_RETURN(port.queue_pairs, parse_queues(value, where));
     } else if (key == "disable") {
       port.disabled_features = split(value, '+');
     } else if (key == "type") {
@@ -112,6 +247,38 @@ Result<PortConfig> parse_port_spec(std::string_view spec) {
   if (port.name.empty()) return Error(EINVAL, where + ": missing name=");
   if (port.socket_path.empty()) return Error(EINVAL, where + ": missing path=");
   return port;
+}
+
+Result<DiskConfig> parse_disk_spec(std::string_view spec) {
+  static constexpr std::array<std::string_view, 8> kKeys = {
+      "name", "path", "file", "mode", "readonly", "queues", "direct", "discard"};
+  std::string where = "--disk '" + std::string(spec) + "'";
+  Result<OptionList> options = parse_options(expand_bare_readonly(spec), kKeys);
+  if (!options.ok()) return Error(EINVAL, where + ": " + options.error().message());
+  DiskConfig disk;
+  for (const auto& [key, value] : *options) {
+    if (key == "name") {
+      disk.name = value;
+    } else if (key == "path") {
+      disk.socket_path = value;
+    } else if (key == "file") {
+      disk.image_path = value;
+    } else if (key == "mode") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.client_mode, parse_socket_mode(value, where));
+    } else if (key == "readonly") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.readonly, parse_on_off(key, value, where));
+    } else if (key == "queues") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.queues, parse_queues(value, where));
+    } else if (key == "direct") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.direct, parse_on_off(key, value, where));
+    } else if (key == "discard") {
+      RINGLANE_ASSIGN_OR_RETURN(disk.discard, parse_on_off(key, value, where));
+    }
+  }
+  if (disk.name.empty()) return Error(EINVAL, where + ": missing name=");
+  if (disk.socket_path.empty()) return Error(EINVAL, where + ": missing path=");
+  if (disk.image_path.empty()) return Error(EINVAL, where + ": missing file=");
+  return disk;
 }
 
 Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& config) {
@@ -137,8 +304,8 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   toml::table& t = parsed.table();
   std::string o(origin);
   static const std::set<std::string> known = {
-      "cores",     "control_cores", "mode",      "stats_interval", "duration",
-      "mac_aging", "summary",       "log_level", "port",           "xconnect"};
+      "cores",   "control_cores", "mode", "stats_interval", "duration", "mac_aging",
+      "summary", "log_level",     "port", "disk",           "xconnect"};
   for (auto&& [key, value] : t) {
     if (!known.count(std::string(key.str()))) {
       return Error(EINVAL, o + ": unknown key '" + std::string(key.str()) + "'");
@@ -178,50 +345,8 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   RINGLANE_TRY(get_number("stats_interval", config.stats_interval));
   RINGLANE_TRY(get_number("duration", config.duration));
   RINGLANE_TRY(get_number("mac_aging", config.mac_aging));
-  if (auto* node = t.get("port")) {
-    auto* ports = node->as_array();
-    if (!ports) return Error(EINVAL, o + ": 'port' must be an array of tables ([[port]])");
-    for (size_t i = 0; i < ports->size(); ++i) {
-      std::string where = o + ": port #" + std::to_string(i + 1);
-      auto* pt = ports->get(i)->as_table();
-      if (!pt) return Error(EINVAL, where + " is not a table");
-      PortConfig port;
-      for (auto&& [key, value] : *pt) {
-        std::string k(key.str());
-        if (k == "name" || k == "path" || k == "socket_mode" || k == "type") {
-          if (!value.is_string()) return Error(EINVAL, where + ": '" + k + "' must be a string");
-          std::string v = value.as_string()->get();
-          if (k == "name")
-            port.name = v;
-          else if (k == "path")
-            port.socket_path = v;
-          else if (k == "type")
-            port.type = v;
-          else
-            RINGLANE_TRY(set_socket_mode(port, v, where));
-        } else if (k == "queues") {
-          auto v = value.value<int64_t>();
-          if (!v || *v < 1 || *v > 16)
-            return Error(EINVAL, where + ": 'queues' must be an integer 1-16");
-          port.queue_pairs = static_cast<uint16_t>(*v);
-        } else if (k == "disable") {
-          auto* arr = value.as_array();
-          if (!arr) return Error(EINVAL, where + ": 'disable' must be an array of strings");
-          for (auto&& f : *arr) {
-            if (!f.is_string())
-              return Error(EINVAL, where + ": 'disable' must be an array of strings");
-            port.disabled_features.push_back(f.as_string()->get());
-          }
-        } else {
-          return Error(EINVAL, where + ": unknown key '" + k + "'");
-        }
-      }
-      if (port.name.empty() || port.socket_path.empty()) {
-        return Error(EINVAL, where + ": 'name' and 'path' are required");
-      }
-      config.ports.push_back(port);
-    }
-  }
+  RINGLANE_TRY(parse_tables(t, "port", o, parse_port_table, config.ports));
+  RINGLANE_TRY(parse_tables(t, "disk", o, parse_disk_table, config.disks));
   if (auto* node = t.get("xconnect")) {
     auto* pairs = node->as_array();
     if (!pairs) return Error(EINVAL, o + ": 'xconnect' must be an array of [\"a\", \"b\"] pairs");
@@ -261,24 +386,52 @@ Status validate(const DaemonConfig& config) {
     return Error(EINVAL, std::to_string(config.ports.size()) + " ports configured; at most " +
                              std::to_string(kMaxPorts) + " are supported");
   }
-  std::set<std::string> names, paths;
+  // Socket path -> its user, for an error that names both.
+  std::map<std::string, std::string> paths;
+  auto claim_path = [&](const std::string& path, const std::string& user) -> Status {
+    auto [it, added] = paths.emplace(path, user);
+    if (!added) {
+      return Error(EINVAL, "socket path '" + path + "' is used by " + it->second + " and " + user);
+    }
+    return {};
+  };
+  std::set<std::string> names;
   for (const auto& p : config.ports) {
     if (p.type != "vhost-user-net") {
       return Error(EINVAL, "port '" + p.name + "': unsupported type '" + p.type +
                                "' (supported: vhost-user-net)");
     }
     if (!names.insert(p.name).second) return Error(EINVAL, "duplicate port name '" + p.name + "'");
-    if (!paths.insert(p.socket_path).second) {
-      return Error(EINVAL, "socket path '" + p.socket_path + "' is used by two ports");
-    }
+    RINGLANE_TRY(claim_path(p.socket_path, "port '" + p.name + "'"));
     auto mask = feature_mask(p.disabled_features);
     if (!mask) return Error(EINVAL, "port '" + p.name + "': " + mask.error().message());
+  }
+  std::set<std::string> disk_names;
+  for (const auto& d : config.disks) {
+    std::string disk = "disk '" + d.name + "'";
+    if (d.name.empty()) return Error(EINVAL, "a disk has no name");
+    if (names.count(d.name)) {
+      return Error(EINVAL, disk +
+                               ": a port has that name too; ports and disks share one namespace "
+                               "(the statistics and ringlane-ctl name either)");
+    }
+    if (!disk_names.insert(d.name).second)
+      return Error(EINVAL, "duplicate disk name '" + d.name + "'");
+    if (d.socket_path.empty()) return Error(EINVAL, disk + ": no socket path");
+    RINGLANE_TRY(claim_path(d.socket_path, disk));
+    if (d.image_path.empty()) return Error(EINVAL, disk + ": no image file");
+    if (d.queues < 1 || d.queues > kMaxDiskQueues) {
+      return Error(EINVAL, bad_queues(disk, std::to_string(d.queues)));
+    }
   }
   std::set<std::string> connected;
   for (const auto& [a, b] : config.cross_connects) {
     // Before the per-end checks, which would report a self-connection as a duplicate.
     if (a == b) return Error(EINVAL, "cannot cross-connect port '" + a + "' to itself");
     for (const auto& end : {a, b}) {
+      if (disk_names.count(end)) {
+        return Error(EINVAL, "cross-connect names disk '" + end + "'; only ports forward frames");
+      }
       if (!names.count(end)) return Error(EINVAL, "cross-connect names unknown port '" + end + "'");
       if (!connected.insert(end).second) {
         return Error(EINVAL, "port '" + end + "' is in more than one cross-connect");

@@ -1,8 +1,11 @@
-// Fuzzes everything that parses operator input: the TOML file, --port specs and core lists.
+// Fuzzes everything that parses operator input: the TOML file, --port and --disk specs and core
+// lists.
 // Any input must give a value or an error, never a crash, a hang or a leak.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -15,8 +18,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   control::DaemonConfig config;
   if (control::apply_toml(text, "fuzz.toml", config).ok()) {
     if (control::validate(config).ok()) {
+      std::set<std::string> names, paths;
       for (const auto& port : config.ports) {
         if (!control::feature_mask(port.disabled_features).ok()) __builtin_trap();  // validated
+        names.insert(port.name);
+        paths.insert(port.socket_path);
+      }
+      // Validated: ports and disks share one namespace of names and of socket paths.
+      for (const auto& disk : config.disks) {
+        if (disk.name.empty() || disk.image_path.empty()) __builtin_trap();
+        if (disk.queues < 1 || disk.queues > control::kMaxDiskQueues) __builtin_trap();
+        if (!names.insert(disk.name).second || !paths.insert(disk.socket_path).second) {
+          __builtin_trap();
+        }
       }
     }
     (void)parse_core_list(config.cores);
@@ -26,6 +40,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (port->name.empty() || port->socket_path.empty()) __builtin_trap();
     if (port->queue_pairs < 1 || port->queue_pairs > 16) __builtin_trap();
     (void)control::feature_mask(port->disabled_features);
+  }
+  if (auto disk = control::parse_disk_spec(text); disk.ok()) {
+    if (disk->name.empty() || disk->socket_path.empty() || disk->image_path.empty()) {
+      __builtin_trap();
+    }
+    if (disk->queues < 1 || disk->queues > control::kMaxDiskQueues) __builtin_trap();
+    // A parsed disk passes validate() on its own: the spec checks everything validate() does
+    // of one disk.
+    control::DaemonConfig one;
+    one.disks.push_back(*disk);
+    if (!control::validate(one).ok()) __builtin_trap();
   }
   if (auto cores = parse_core_list(text); cores.ok()) {
     if (cores->empty()) __builtin_trap();

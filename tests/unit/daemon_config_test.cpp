@@ -1,12 +1,15 @@
-// DaemonConfig parsing: --port specs, the TOML file and the cross-field checks. Bad input must
-// come back as an error whose message names the problem, never as a crash or a silent default.
+// DaemonConfig parsing: --port and --disk specs, the TOML file and the cross-field checks. Bad
+// input must come back as an error whose message names the problem, never as a crash or a silent
+// default.
 #include "ringlane/control/daemon_config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "ringlane/virtio/spec.h"
 
@@ -75,6 +78,109 @@ TEST(ParsePortSpec, BadSpecsNameTheProblem) {
     auto port = parse_port_spec(c.spec);
     EXPECT_FALSE(port.ok()) << c.spec;
     EXPECT_THAT(error_of(port), HasSubstr(c.message)) << c.spec;
+  }
+}
+
+TEST(ParseDiskSpec, MinimalSpec) {
+  auto disk = parse_disk_spec("name=d0,path=/tmp/d0.sock,file=/var/d0.img");
+  ASSERT_TRUE(disk.ok()) << error_of(disk);
+  EXPECT_EQ(disk->name, "d0");
+  EXPECT_EQ(disk->socket_path, "/tmp/d0.sock");
+  EXPECT_EQ(disk->image_path, "/var/d0.img");
+  EXPECT_FALSE(disk->client_mode);
+  EXPECT_FALSE(disk->readonly);
+  EXPECT_EQ(disk->queues, 1);
+  EXPECT_FALSE(disk->direct.has_value()) << "unset: O_DIRECT where the store allows it";
+  EXPECT_TRUE(disk->discard);
+}
+
+TEST(ParseDiskSpec, EveryKey) {
+  auto disk = parse_disk_spec(
+      "name=d1,path=/run/d1.sock,file=/dev/nvme0n1,mode=client,readonly,queues=16,direct=on,"
+      "discard=off");
+  ASSERT_TRUE(disk.ok()) << error_of(disk);
+  EXPECT_EQ(disk->image_path, "/dev/nvme0n1");
+  EXPECT_TRUE(disk->client_mode);
+  EXPECT_TRUE(disk->readonly);
+  EXPECT_EQ(disk->queues, 16);
+  EXPECT_EQ(disk->direct, std::optional<bool>(true));
+  EXPECT_FALSE(disk->discard);
+
+  auto other = parse_disk_spec("file=/i,direct=off,mode=server,path=/p,name=n,discard=on");
+  ASSERT_TRUE(other.ok()) << error_of(other);
+  EXPECT_FALSE(other->client_mode);
+  EXPECT_EQ(other->direct, std::optional<bool>(false));
+  EXPECT_TRUE(other->discard);
+}
+
+TEST(ParseDiskSpec, ReadonlyBareOrOnOff) {
+  for (const char* spec :
+       {"readonly,name=d,path=/p,file=/f", "name=d,path=/p,file=/f,readonly",
+        "name=d,readonly,path=/p,file=/f", "name=d,path=/p,file=/f,readonly=on"}) {
+    auto disk = parse_disk_spec(spec);
+    ASSERT_TRUE(disk.ok()) << spec << ": " << error_of(disk);
+    EXPECT_TRUE(disk->readonly) << spec;
+  }
+  auto off = parse_disk_spec("name=d,path=/p,file=/f,readonly=off");
+  ASSERT_TRUE(off.ok()) << error_of(off);
+  EXPECT_FALSE(off->readonly);
+}
+
+TEST(ParseDiskSpec, ValuesMayHoldWhatOnlyLooksLikeAFlag) {
+  // Only a whole item is a bare flag: a name or path that reads "readonly" stays a value.
+  auto disk = parse_disk_spec("name=readonly,path=/p/readonly,file=readonly");
+  ASSERT_TRUE(disk.ok()) << error_of(disk);
+  EXPECT_EQ(disk->name, "readonly");
+  EXPECT_EQ(disk->socket_path, "/p/readonly");
+  EXPECT_EQ(disk->image_path, "readonly");
+  EXPECT_FALSE(disk->readonly);
+}
+
+TEST(ParseDiskSpec, BadSpecsNameTheProblem) {
+  struct Case {
+    const char* spec;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"", "expected key=value, got ''"},
+           Case{"readonly", "missing name="},
+           Case{"name=d0,file=/f", "missing path="},
+           Case{"path=/p,file=/f", "missing name="},
+           Case{"name=d0,path=/p", "--disk 'name=d0,path=/p': missing file="},
+           Case{"name=,path=/p,file=/f", "missing name="},
+           Case{"name=d0,path=/p,file=", "missing file="},
+           Case{"name=d0,path=/p,file=/f,mode=listen",
+                "socket mode must be 'server' or 'client', got 'listen'"},
+           Case{"name=d0,path=/p,file=/f,queues=0", "queues must be 1-16, got '0'"},
+           Case{"name=d0,path=/p,file=/f,queues=17", "queues must be 1-16, got '17'"},
+           Case{"name=d0,path=/p,file=/f,queues=", "queues must be 1-16, got ''"},
+           Case{"name=d0,path=/p,file=/f,queues=+2", "queues must be 1-16, got '+2'"},
+           Case{"name=d0,path=/p,file=/f,queues=4k", "queues must be 1-16, got '4k'"},
+           Case{"name=d0,path=/p,file=/f,readonly=yes",
+                "--disk 'name=d0,path=/p,file=/f,readonly=yes': readonly must be 'on' or 'off', "
+                "got 'yes'"},
+           Case{"name=d0,path=/p,file=/f,readonly=", "readonly must be 'on' or 'off', got ''"},
+           Case{"name=d0,path=/p,file=/f,direct=true", "direct must be 'on' or 'off', got 'true'"},
+           Case{"name=d0,path=/p,file=/f,direct", "expected key=value, got 'direct'"},
+           Case{"name=d0,path=/p,file=/f,discard=ON", "discard must be 'on' or 'off', got 'ON'"},
+           Case{"name=d0,path=/p,file=/f,Readonly", "expected key=value, got 'Readonly'"},
+           Case{"name=d0,path=/p,file=/f,size=1G",
+                "unknown key 'size' (known: name, path, file, mode, readonly, queues, direct, "
+                "discard)"},
+           Case{"name=d0,path=/p,file=/f,disable=mq", "unknown key 'disable'"},
+           Case{"name=d0,,path=/p,file=/f", "expected key=value, got ''"},
+           Case{",name=d0,path=/p,file=/f", "expected key=value, got ''"},
+           Case{"name=d0,path=/p,file=/f,", "expected key=value, got ''"},
+           Case{"name=d0,path=/p,file=/f,file=/g", "'file' given twice"},
+           // Bare and spelt out, or twice bare: one key given twice, as the operator wrote it.
+           Case{"name=d0,path=/p,file=/f,readonly,readonly=off",
+                "--disk 'name=d0,path=/p,file=/f,readonly,readonly=off': 'readonly' given twice"},
+           Case{"name=d0,path=/p,file=/f,readonly,readonly", "'readonly' given twice"},
+       }) {
+    auto disk = parse_disk_spec(c.spec);
+    EXPECT_FALSE(disk.ok()) << c.spec;
+    EXPECT_THAT(error_of(disk), HasSubstr(c.message)) << c.spec;
+    EXPECT_EQ(disk.ok() ? 0 : disk.error().code(), EINVAL) << c.spec;
   }
 }
 
@@ -175,6 +281,10 @@ TEST(ApplyToml, BadFilesNameTheProblem) {
                 "'queues' must be an integer 1-16"},
            Case{"[[port]]\nname = \"a\"\npath = \"/a\"\nqueues = \"2\"\n",
                 "'queues' must be an integer 1-16"},
+           Case{"[[port]]\nname = \"a\"\npath = \"/a\"\nqueues = true\n",
+                "'queues' must be an integer 1-16"},
+           Case{"[[port]]\nname = \"a\"\npath = \"/a\"\nqueues = 2.0\n",
+                "'queues' must be an integer 1-16"},
            Case{"[[port]]\nname = 1\npath = \"/a\"\n", "'name' must be a string"},
            Case{"[[port]]\nname = \"a\"\npath = \"/a\"\nsockt = \"x\"\n",
                 "port #1: unknown key 'sockt'"},
@@ -185,6 +295,126 @@ TEST(ApplyToml, BadFilesNameTheProblem) {
            Case{"xconnect = \"a-b\"\n", "'xconnect' must be an array"},
            Case{"xconnect = [[\"a\"]]\n", "each 'xconnect' entry must be"},
            Case{"xconnect = [[\"a\", 2]]\n", "each 'xconnect' entry must be"},
+       }) {
+    DaemonConfig config;
+    Status s = apply_toml(c.text, "bad.toml", config);
+    EXPECT_FALSE(s.ok()) << c.text;
+    EXPECT_THAT(error_of(s), HasSubstr(c.message)) << c.text;
+    EXPECT_THAT(error_of(s), HasSubstr("bad.toml")) << c.text;
+  }
+}
+
+TEST(ApplyToml, Disks) {
+  DaemonConfig config;
+  Status s = apply_toml(R"(
+[[disk]]
+name = "d0"
+path = "/tmp/d0.sock"
+file = "/var/d0.img"
+
+[[disk]]
+name = "d1"
+path = "/tmp/d1.sock"
+file = "/dev/sdb"
+socket_mode = "client"
+readonly = true
+queues = 4
+direct = false
+discard = false
+)",
+                        "disks.toml", config);
+  ASSERT_TRUE(s.ok()) << error_of(s);
+  EXPECT_TRUE(config.ports.empty());
+  ASSERT_EQ(config.disks.size(), 2u);
+  const DiskConfig& d0 = config.disks[0];
+  EXPECT_EQ(d0.name, "d0");
+  EXPECT_EQ(d0.socket_path, "/tmp/d0.sock");
+  EXPECT_EQ(d0.image_path, "/var/d0.img");
+  EXPECT_FALSE(d0.client_mode);
+  EXPECT_FALSE(d0.readonly);
+  EXPECT_EQ(d0.queues, 1);
+  EXPECT_FALSE(d0.direct.has_value());
+  EXPECT_TRUE(d0.discard);
+  const DiskConfig& d1 = config.disks[1];
+  EXPECT_EQ(d1.image_path, "/dev/sdb");
+  EXPECT_TRUE(d1.client_mode);
+  EXPECT_TRUE(d1.readonly);
+  EXPECT_EQ(d1.queues, 4);
+  EXPECT_EQ(d1.direct, std::optional<bool>(false));
+  EXPECT_FALSE(d1.discard);
+  EXPECT_TRUE(validate(config).ok()) << "a disk-only daemon: " << error_of(validate(config));
+
+  DaemonConfig direct;
+  ASSERT_TRUE(apply_toml("[[disk]]\nname = \"d\"\npath = \"/p\"\nfile = \"/f\"\ndirect = true\n",
+                         "d.toml", direct)
+                  .ok());
+  EXPECT_EQ(direct.disks.at(0).direct, std::optional<bool>(true));
+}
+
+TEST(ApplyToml, PortsAndDisksTogether) {
+  DaemonConfig config;
+  Status s = apply_toml(std::string(kGoodToml) + R"(
+[[disk]]
+name = "d0"
+path = "/tmp/d0.sock"
+file = "/var/d0.img"
+)",
+                        "both.toml", config);
+  ASSERT_TRUE(s.ok()) << error_of(s);
+  EXPECT_EQ(config.ports.size(), 2u);
+  ASSERT_EQ(config.disks.size(), 1u);
+  EXPECT_EQ(config.disks[0].name, "d0");
+  EXPECT_TRUE(validate(config).ok()) << error_of(validate(config));
+}
+
+TEST(ApplyToml, BadDisksNameTheProblem) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  const std::string disk = "[[disk]]\nname = \"d\"\npath = \"/p\"\nfile = \"/f\"\n";
+  for (const auto& [extra, message] : {
+           std::pair<std::string, std::string>{"socket_mode = \"listen\"\n",
+                                               "disk #1: socket mode must be 'server' or 'client'"},
+           {"socket_mode = 1\n", "disk #1: 'socket_mode' must be a string"},
+           {"mode = \"client\"\n", "disk #1: unknown key 'mode'"},
+           {"readonly = \"yes\"\n", "disk #1: 'readonly' must be true or false"},
+           {"readonly = 1\n", "disk #1: 'readonly' must be true or false"},
+           {"direct = \"on\"\n", "disk #1: 'direct' must be true or false"},
+           {"discard = 0\n", "disk #1: 'discard' must be true or false"},
+           {"queues = 0\n", "disk #1: 'queues' must be an integer 1-16"},
+           {"queues = 17\n", "disk #1: 'queues' must be an integer 1-16"},
+           {"queues = \"2\"\n", "disk #1: 'queues' must be an integer 1-16"},
+           {"queues = true\n", "disk #1: 'queues' must be an integer 1-16"},
+           {"queues = 4.0\n", "disk #1: 'queues' must be an integer 1-16"},
+           {"file = \"/g\"\n", "bad.toml:5:"},  // toml++ refuses the redefinition
+           {"size = 1024\n", "disk #1: unknown key 'size'"},
+           {"disable = [\"mq\"]\n", "disk #1: unknown key 'disable'"},
+       }) {
+    DaemonConfig config;
+    Status s = apply_toml(disk + extra, "bad.toml", config);
+    EXPECT_FALSE(s.ok()) << extra;
+    EXPECT_THAT(error_of(s), HasSubstr(message)) << extra;
+    EXPECT_THAT(error_of(s), HasSubstr("bad.toml")) << extra;
+  }
+  for (const Case& c : {
+           Case{"disk = 1\n", "'disk' must be an array of tables ([[disk]])"},
+           Case{"disk = [1]\n", "disk #1 is not a table"},
+           Case{"[disk]\nname = \"d\"\n", "'disk' must be an array of tables"},
+           Case{"[[disk]]\nname = \"d\"\npath = \"/p\"\n",
+                "'name', 'path' and 'file' are required"},
+           Case{"[[disk]]\npath = \"/p\"\nfile = \"/f\"\n",
+                "'name', 'path' and 'file' are required"},
+           Case{"[[disk]]\nname = \"d\"\nfile = \"/f\"\n",
+                "'name', 'path' and 'file' are required"},
+           Case{"[[disk]]\nname = \"\"\npath = \"/p\"\nfile = \"/f\"\n",
+                "'name', 'path' and 'file' are required"},
+           Case{"[[disk]]\nname = 1\npath = \"/p\"\nfile = \"/f\"\n",
+                "disk #1: 'name' must be a string"},
+           Case{"[[disk]]\nname = \"d\"\npath = \"/p\"\nfile = [\"/f\"]\n",
+                "disk #1: 'file' must be a string"},
+           Case{"[[disk]]\nname = \"d\"\npath = \"/p\"\nfile = \"/f\"\n[[disk]]\nname = \"e\"\n",
+                "disk #2: 'name', 'path' and 'file' are required"},
        }) {
     DaemonConfig config;
     Status s = apply_toml(c.text, "bad.toml", config);
@@ -297,7 +527,77 @@ TEST(Validate, DuplicateNames) {
 TEST(Validate, DuplicatePaths) {
   DaemonConfig c = two_ports();
   c.ports[1].socket_path = "/tmp/a.sock";
-  EXPECT_THAT(error_of(validate(c)), HasSubstr("'/tmp/a.sock' is used by two ports"));
+  EXPECT_THAT(error_of(validate(c)),
+              HasSubstr("socket path '/tmp/a.sock' is used by port 'a' and port 'b'"));
+}
+
+DiskConfig disk(const char* name, const char* path) {
+  DiskConfig d;
+  d.name = name;
+  d.socket_path = path;
+  d.image_path = std::string("/var/") + name + ".img";
+  return d;
+}
+
+TEST(Validate, DisksBesidePorts) {
+  DaemonConfig c = two_ports();
+  c.disks = {disk("d0", "/tmp/d0.sock"), disk("d1", "/tmp/d1.sock")};
+  c.disks[1].queues = kMaxDiskQueues;
+  c.disks[1].image_path = c.disks[0].image_path;  // not this check's business (shared, readonly)
+  EXPECT_TRUE(validate(c).ok()) << error_of(validate(c));
+}
+
+TEST(Validate, DisksOnly) {
+  DaemonConfig c;
+  c.disks = {disk("d0", "/tmp/d0.sock")};
+  EXPECT_TRUE(validate(c).ok()) << error_of(validate(c));
+  c.mode = "l2";
+  EXPECT_TRUE(validate(c).ok()) << error_of(validate(c));
+}
+
+TEST(Validate, ImagesAreNotLookedAt) {
+  // The image opens with the disk; the configuration names it only.
+  DaemonConfig c;
+  c.disks = {disk("d0", "/tmp/d0.sock")};
+  c.disks[0].image_path = "/nonexistent/ringlane/d0.img";
+  c.disks[0].direct = true;
+  EXPECT_TRUE(validate(c).ok()) << error_of(validate(c));
+}
+
+TEST(Validate, BadDisksNameTheProblem) {
+  struct Case {
+    void (*change)(DaemonConfig&);
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{[](DaemonConfig& c) { c.disks[1].name = "d0"; }, "duplicate disk name 'd0'"},
+           Case{[](DaemonConfig& c) { c.disks[1].name = "a"; },
+                "disk 'a': a port has that name too; ports and disks share one namespace (the "
+                "statistics and ringlane-ctl name either)"},
+           Case{[](DaemonConfig& c) { c.disks[1].socket_path = "/tmp/d0.sock"; },
+                "socket path '/tmp/d0.sock' is used by disk 'd0' and disk 'd1'"},
+           Case{[](DaemonConfig& c) { c.disks[0].socket_path = "/tmp/b.sock"; },
+                "socket path '/tmp/b.sock' is used by port 'b' and disk 'd0'"},
+           Case{[](DaemonConfig& c) { c.disks[1].queues = 0; },
+                "disk 'd1': queues must be 1-16, got '0'"},
+           Case{[](DaemonConfig& c) { c.disks[1].queues = kMaxDiskQueues + 1; },
+                "disk 'd1': queues must be 1-16, got '17'"},
+           Case{[](DaemonConfig& c) { c.disks[0].image_path.clear(); }, "disk 'd0': no image file"},
+           Case{[](DaemonConfig& c) { c.disks[0].socket_path.clear(); },
+                "disk 'd0': no socket path"},
+           Case{[](DaemonConfig& c) { c.disks[0].name.clear(); }, "a disk has no name"},
+           Case{[](DaemonConfig& c) {
+                  c.cross_connects = {{"a", "d0"}};
+                },
+                "cross-connect names disk 'd0'; only ports forward frames"},
+       }) {
+    DaemonConfig config = two_ports();
+    config.disks = {disk("d0", "/tmp/d0.sock"), disk("d1", "/tmp/d1.sock")};
+    c.change(config);
+    Status s = validate(config);
+    EXPECT_FALSE(s.ok()) << c.message;
+    EXPECT_THAT(error_of(s), HasSubstr(c.message));
+  }
 }
 
 TEST(Validate, CrossConnectToAnUnknownPort) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +26,21 @@ struct PortConfig {
 // "no port".
 inline constexpr size_t kMaxPorts = 65535;
 
+// One vhost-user-blk disk: a socket and a backing image (regular file or block device).
+struct DiskConfig {
+  std::string name;
+  std::string socket_path;
+  std::string image_path;
+  bool client_mode = false;  // ringlane connects to the frontend's socket
+  bool readonly = false;
+  uint16_t queues = 1;  // 1-16
+  // O_DIRECT: unset = where the store allows it (buffered otherwise); true = required (an image
+  // that refuses it is an error); false = never.
+  std::optional<bool> direct;
+  bool discard = true;  // DISCARD/WRITE_ZEROES offered (fallocate)
+};
+inline constexpr uint16_t kMaxDiskQueues = 16;
+
 struct DaemonConfig {
   std::string cores = "1";
   // Cores for the control thread (vhost-user messages, connects, statistics); empty = every
@@ -32,6 +49,7 @@ struct DaemonConfig {
   std::string control_cores;
   std::string mode = "xconnect";  // or "l2"
   std::vector<PortConfig> ports;
+  std::vector<DiskConfig> disks;  // not switch ports: they take no part in forwarding
   std::vector<std::pair<std::string, std::string>> cross_connects;
   double stats_interval = 0;  // seconds; 0 = no periodic line
   double duration = 0;        // seconds; 0 = until SIGINT/SIGTERM
@@ -43,10 +61,16 @@ struct DaemonConfig {
 // Parses one `--port` value: "name=vm0,path=/tmp/vm0.sock[,mode=server|client][,queues=N]
 // [,disable=event_idx+mrg_rxbuf][,type=vhost-user-net]"; unknown and repeated keys are refused.
 Result<PortConfig> parse_port_spec(std::string_view spec);
+// Parses one `--disk` value: "name=d0,path=/tmp/d0.sock,file=/var/d0.img[,mode=server|client]
+// [,readonly][,queues=Q][,direct=on|off][,discard=on|off]"; `readonly` may also be given as
+// readonly=on|off. name, path and file are required; unknown and repeated keys are refused. The
+// image is not looked at here (it is opened with the disk).
+Result<DiskConfig> parse_disk_spec(std::string_view spec);
 // Parses TOML text into `config` (keys present override what is there).
 Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& config);
-// Checks cross-field rules: unique names and paths, cross-connect ends exist, mode known, at
-// most kMaxPorts ports.
+// Checks cross-field rules: port and disk names unique together, socket paths unique together,
+// cross-connect ends are ports, mode known, at most kMaxPorts ports, disk queues 1-16. Neither
+// ports nor disks are required (a daemon may serve only disks).
 Status validate(const DaemonConfig& config);
 // Maps feature names to virtio bits; unknown names are an error.
 Result<uint64_t> feature_mask(const std::vector<std::string>& names);
