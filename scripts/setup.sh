@@ -14,6 +14,7 @@ PACKAGES=(
   qemu-system-x86
   linux-libc-dev procps iproute2 util-linux
   busybox-static cpio kmod
+  liburing-dev e2fsprogs
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }

@@ -13,6 +13,7 @@
 #include "ringlane/base/event_loop.h"
 #include "ringlane/base/log.h"
 #include "ringlane/base/program.h"
+#include "ringlane/blk/disk_image.h"
 #include "ringlane/control/daemon_config.h"
 #include "ringlane/dataplane/engine.h"
 #include "ringlane/dataplane/vhost_net_port.h"
@@ -42,22 +43,25 @@ Result<LogLevel> parse_log_level(const std::string& s) {
 
 int run_daemon(int argc, char** argv) {
   CLI::App app{
-      "ringlane: a polling vhost-user data plane. Serves virtio-net to VMs over vhost-user\n"
-      "sockets on dedicated cores and switches frames between them (cross-connect or L2)."};
+      "ringlane: a polling vhost-user data plane. Serves virtio-net and virtio-blk to VMs over\n"
+      "vhost-user sockets on dedicated cores: switches frames between the net ports\n"
+      "(cross-connect or L2) and serves the disks from image files through io_uring."};
   app.footer(
       "Examples:\n"
       "  ringlane --cores 1 --port name=vm0,path=/tmp/vm0.sock --port name=vm1,path=/tmp/vm1.sock\n"
+      "  ringlane --disk name=d0,path=/tmp/d0.sock,file=/var/lib/vm0.img --port "
+      "name=vm0,path=/tmp/vm0.sock\n"
       "  ringlane --config ringlane.toml --stats-interval 1\n"
       "Two ports in xconnect mode with no --xconnect are connected to each other.\n"
       "On SIGINT/SIGTERM (or after --duration) a JSON summary is written to --summary (default "
       "stdout).\n"
       "Exit status: 0 after a clean stop, 1 a runtime failure (with the configuration accepted: "
       "the event loop, the signal watch or the summary file failed), 2 a usage error (a bad "
-      "command line or configuration, including a port socket path that cannot be listened "
-      "on).");
+      "command line or configuration, including a socket path that cannot be listened on and a "
+      "disk image that is missing, unreadable, unwritable or not whole sectors).");
   control::DaemonConfig cfg;
   std::string config_path;
-  std::vector<std::string> port_specs, xconnects;
+  std::vector<std::string> port_specs, disk_specs, xconnects;
   app.add_option("-c,--config", config_path, "TOML configuration file")->check(CLI::ExistingFile);
   auto* cores_opt =
       app.add_option("--cores", cfg.cores, "worker cores, e.g. 1 or 2-3 or 1,3 (default 1)");
@@ -71,6 +75,10 @@ int run_daemon(int argc, char** argv) {
   app.add_option("--port", port_specs,
                  "vhost-user-net port: name=N,path=SOCK[,mode=server|client][,queues=Q]"
                  "[,disable=FEAT+FEAT]");
+  app.add_option("--disk", disk_specs,
+                 "vhost-user-blk disk: name=N,path=SOCK,file=IMAGE[,mode=server|client]"
+                 "[,readonly][,queues=Q][,direct=on|off][,discard=on|off] (IMAGE: a regular file "
+                 "or a block device; direct: O_DIRECT, default where the image allows it)");
   app.add_option("--xconnect", xconnects, "cross-connect two ports: A:B");
   // Ranges are checked with the configuration file's values (control::validate), which also
   // refuses "nan" and "inf", in words an operator reads.
@@ -103,12 +111,18 @@ int run_daemon(int argc, char** argv) {
     if (!aging_opt->count()) cfg.mac_aging = from_file.mac_aging;
     if (!log_opt->count()) cfg.log_level = from_file.log_level;
     cfg.ports = from_file.ports;
+    cfg.disks = from_file.disks;
     cfg.cross_connects = from_file.cross_connects;
   }
   for (const auto& spec : port_specs) {
     auto port = control::parse_port_spec(spec);
     if (!port) return fail(port.error().message());
     cfg.ports.push_back(*port);
+  }
+  for (const auto& spec : disk_specs) {
+    auto disk = control::parse_disk_spec(spec);
+    if (!disk) return fail(disk.error().message());
+    cfg.disks.push_back(*disk);
   }
   for (const auto& x : xconnects) {
     auto colon = x.find(':');
@@ -119,8 +133,15 @@ int run_daemon(int argc, char** argv) {
     cfg.cross_connects.emplace_back(cfg.ports[0].name, cfg.ports[1].name);
   }
   if (Status s = control::validate(cfg); !s.ok()) return fail(s.error().message());
-  if (cfg.ports.empty())
-    return fail("no ports configured (use --port or a config file; see --help)");
+  if (cfg.ports.empty() && cfg.disks.empty())
+    return fail("no ports or disks configured (use --port, --disk or a config file; see --help)");
+  // Every image is opened and checked before anything starts.
+  std::vector<blk::DiskImage> images;
+  for (const auto& d : cfg.disks) {
+    auto image = blk::DiskImage::open({d.image_path, d.readonly, d.direct});
+    if (!image) return fail("disk '" + d.name + "': " + image.error().message());
+    images.push_back(std::move(*image));
+  }
   auto level = parse_log_level(cfg.log_level);
   if (!level) return fail(level.error().message());
   set_log_level(*level);
@@ -197,6 +218,29 @@ int run_daemon(int argc, char** argv) {
                                  (p.client_mode ? "client" : "server") + ", " +
                                  std::to_string(p.queue_pairs) + " queue pairs)");
   }
+  std::vector<dataplane::VhostBlkDisk*> disks;
+  for (size_t i = 0; i < cfg.disks.size(); ++i) {
+    const control::DiskConfig& d = cfg.disks[i];
+    dataplane::VhostBlkDiskConfig dc;
+    dc.name = d.name;
+    dc.socket_path = d.socket_path;
+    dc.socket_mode =
+        d.client_mode ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
+    dc.queues = d.queues;
+    dc.discard = d.discard;
+    std::string image_text = d.image_path + " (" + std::to_string(images[i].size_bytes() >> 20) +
+                             " MiB, " + (images[i].readonly() ? "read-only" : "read-write") + ", " +
+                             (images[i].direct() ? "O_DIRECT" : "buffered") + ")";
+    auto disk = std::make_unique<dataplane::VhostBlkDisk>(
+        dc, std::move(images[i]), engine.next_fixed_file(), &engine.grace(), **loop);
+    if (Status s = disk->start(); !s.ok())
+      return fail("disk '" + d.name + "': " + s.error().to_string(), kExitUsage);
+    disks.push_back(disk.get());
+    engine.add_disk(std::move(disk));
+    log_line(LogLevel::info, "disk " + d.name + ": vhost-user-blk on " + d.socket_path + " (" +
+                                 (d.client_mode ? "client" : "server") + ", " +
+                                 std::to_string(d.queues) + " queues), image " + image_text);
+  }
   for (const auto& [a, b] : cfg.cross_connects) {
     if (Status s = engine.connect(index_of[a], index_of[b]); !s.ok())
       return fail(s.error().message(), kExitFailure);
@@ -225,6 +269,8 @@ int run_daemon(int argc, char** argv) {
   auto started = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
   dataplane::EngineTotals last = dataplane::totals(engine, 0);
+  std::vector<dataplane::DiskTotals> last_disks;
+  for (auto* d : disks) last_disks.push_back(dataplane::disk_totals(*d, 0));
   double next_stats = cfg.stats_interval;
   while (!stopping) {
     if (auto r = (*loop)->run_once(20); !r.ok()) {
@@ -233,11 +279,18 @@ int run_daemon(int argc, char** argv) {
     }
     auto now = Clock::now();
     for (auto* p : vhost_ports) p->tick(now);
+    for (auto* d : disks) d->tick(now);
     double t = elapsed();
     if (cfg.stats_interval > 0 && t >= next_stats) {
       auto current = dataplane::totals(engine, t);
       std::fprintf(stderr, "%s\n", dataplane::rate_line(current, last).c_str());
       last = current;
+      for (size_t i = 0; i < disks.size(); ++i) {
+        auto now_disk = dataplane::disk_totals(*disks[i], t);
+        std::fprintf(stderr, "%s\n",
+                     dataplane::disk_rate_line(disks[i]->name(), now_disk, last_disks[i]).c_str());
+        last_disks[i] = now_disk;
+      }
       next_stats += cfg.stats_interval;
     }
     if (cfg.duration > 0 && t >= cfg.duration) stopping = true;

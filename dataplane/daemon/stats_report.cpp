@@ -1,6 +1,8 @@
 #include "stats_report.h"
 
 #include <cstdio>
+#include <span>
+#include <vector>
 
 #include "ringlane/base/tsc_clock.h"
 
@@ -11,6 +13,73 @@ namespace {
 uint64_t port_drops(const PortQueueStats& q) {
   return q.rx_drop_malformed + q.rx_drop_chain + q.tx_drop_no_buffers + q.tx_drop_too_large +
          q.tx_drop_queue_down;
+}
+
+// A queue's (or a disk's summed) counters as the summary shows them; latency in microseconds.
+nlohmann::json disk_queue_json(std::span<const blk::DiskQueueStats* const> queues,
+                               uint32_t in_flight) {
+  using nlohmann::json;
+  json requests = json::object(), errors = json::object();
+  uint64_t bytes_read = 0, bytes_written = 0, completed = 0, ring_errors = 0;
+  LatencyHistogram latency;
+  for (size_t k = 0; k < static_cast<size_t>(blk::RequestKind::count); ++k) {
+    uint64_t n = 0;
+    for (const auto* q : queues) n += q->requests[k].get();
+    requests[blk::to_string(static_cast<blk::RequestKind>(k))] = n;
+  }
+  for (size_t e = 0; e < static_cast<size_t>(blk::DiskError::count); ++e) {
+    uint64_t n = 0;
+    for (const auto* q : queues) n += q->errors[e].get();
+    errors[blk::to_string(static_cast<blk::DiskError>(e))] = n;
+  }
+  for (const auto* q : queues) {
+    bytes_read += q->bytes_read.get();
+    bytes_written += q->bytes_written.get();
+    completed += q->completed.get();
+    ring_errors += q->ring_errors.get();
+    latency.merge(q->latency_cycles);
+  }
+  double us_per_cycle = 1e6 / static_cast<double>(tsc_hz());
+  auto us = [&](double q) { return static_cast<double>(latency.quantile(q)) * us_per_cycle; };
+  return {{"requests", requests},
+          {"completed", completed},
+          {"bytes_read", bytes_read},
+          {"bytes_written", bytes_written},
+          {"in_flight", in_flight},
+          {"errors", errors},
+          {"ring_errors", ring_errors},
+          {"latency_us", {{"p50", us(0.5)}, {"p99", us(0.99)}, {"p99.9", us(0.999)}}}};
+}
+
+nlohmann::json disk_json(const VhostBlkDisk& disk) {
+  const blk::BlkDevice& device = disk.device();
+  std::vector<const blk::DiskQueueStats*> all;
+  uint32_t in_flight = 0;
+  nlohmann::json queues = nlohmann::json::array();
+  for (uint16_t q = 0; q < device.queue_count(); ++q) {
+    const blk::DiskQueue& queue = device.disk_queue(q);
+    const blk::DiskQueueStats* stats = &queue.stats();
+    all.push_back(stats);
+    in_flight += queue.in_flight();
+    nlohmann::json one = disk_queue_json(std::span(&stats, 1), queue.in_flight());
+    one["queue"] = q;
+    queues.push_back(one);
+  }
+  const auto& s = device.stats();
+  return {{"name", disk.name()},
+          {"connected", disk.connected()},
+          {"image", disk.image().path()},
+          {"readonly", device.settings().readonly},
+          {"direct", device.settings().direct},
+          {"capacity_sectors", device.settings().capacity_sectors.load()},
+          {"writeback", device.settings().writeback.load()},
+          {"totals", disk_queue_json(all, in_flight)},
+          {"queues", queues},
+          {"vhost_user",
+           {{"messages", s.messages.get()},
+            {"bad_messages", s.bad_messages.get()},
+            {"connections", s.connections.get()},
+            {"disconnects", s.disconnects.get()}}}};
 }
 
 }  // namespace
@@ -118,7 +187,40 @@ nlohmann::json summary_json(const Engine& engine, double seconds) {
                      {"queues", queues}});
   }
   doc["ports"] = ports;
+  json disks = json::array();
+  for (const auto& d : engine.disks()) disks.push_back(disk_json(*d));
+  doc["disks"] = disks;
   return doc;
+}
+
+DiskTotals disk_totals(const VhostBlkDisk& disk, double seconds) {
+  DiskTotals t;
+  t.seconds = seconds;
+  const blk::BlkDevice& device = disk.device();
+  for (uint16_t q = 0; q < device.queue_count(); ++q) {
+    const blk::DiskQueueStats& s = device.disk_queue(q).stats();
+    t.requests += s.total_requests();
+    t.bytes_read += s.bytes_read.get();
+    t.bytes_written += s.bytes_written.get();
+    t.errors += s.total_errors();
+    t.in_flight += device.disk_queue(q).in_flight();
+  }
+  return t;
+}
+
+std::string disk_rate_line(const std::string& name, const DiskTotals& now,
+                           const DiskTotals& before) {
+  double dt = now.seconds - before.seconds;
+  if (dt <= 0) dt = 1e-9;
+  char line[256];
+  std::snprintf(line, sizeof(line),
+                "  disk %s: %8.1f kIOPS  read %8.1f MB/s  written %8.1f MB/s  in flight %u  "
+                "errors %llu",
+                name.c_str(), static_cast<double>(now.requests - before.requests) / dt / 1e3,
+                static_cast<double>(now.bytes_read - before.bytes_read) / dt / 1e6,
+                static_cast<double>(now.bytes_written - before.bytes_written) / dt / 1e6,
+                now.in_flight, static_cast<unsigned long long>(now.errors));
+  return line;
 }
 
 }  // namespace ringlane::dataplane

@@ -25,4 +25,18 @@ EngineTotals totals(const Engine& engine, double seconds);
 std::string rate_line(const EngineTotals& now, const EngineTotals& before);
 nlohmann::json summary_json(const Engine& engine, double seconds);
 
+// One disk's counters at a moment, for its rate line.
+struct DiskTotals {
+  double seconds = 0;
+  uint64_t requests = 0;
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+  uint64_t errors = 0;
+  uint32_t in_flight = 0;
+};
+DiskTotals disk_totals(const VhostBlkDisk& disk, double seconds);
+// "  disk d0: 12.3 kIOPS  read 48.1 MB/s  written 0.0 MB/s  in flight 32  errors 0"
+std::string disk_rate_line(const std::string& name, const DiskTotals& now,
+                           const DiskTotals& before);
+
 }  // namespace ringlane::dataplane

@@ -24,6 +24,12 @@ uint16_t Engine::add_port(std::unique_ptr<Port> port) {
   return static_cast<uint16_t>(ports_.size() - 1);
 }
 
+uint16_t Engine::add_disk(std::unique_ptr<VhostBlkDisk> disk) {
+  disks_.push_back(std::move(disk));
+  publish();
+  return static_cast<uint16_t>(disks_.size() - 1);
+}
+
 Status Engine::connect(uint16_t a, uint16_t b) {
   if (a >= ports_.size() || b >= ports_.size() || a == b) {
     return Error(EINVAL, "cross-connect needs two different existing ports");
@@ -56,6 +62,14 @@ void Engine::publish() {
       vhost->set_shared_transmit(nworkers > 1);
     }
   }
+  // Disk queues continue the round-robin where the ports' queue pairs left off, so that a
+  // worker with fewer net queues takes the next disk queue.
+  view->disk_polls.resize(nworkers);
+  for (auto& disk : disks_) {
+    for (uint16_t q = 0; q < disk->device().queue_count(); ++q) {
+      view->disk_polls[next++ % nworkers].push_back(&disk->device().disk_queue(q));
+    }
+  }
   view_.store(view.get(), std::memory_order_release);
   grace_.synchronize();
   current_ = std::move(view);
@@ -63,10 +77,23 @@ void Engine::publish() {
 
 Status Engine::start() {
   if (!workers_.empty()) return {};
-  for (size_t i = 0; i < config_.cores.size(); ++i) {
-    workers_.push_back(
-        std::make_unique<Worker>(static_cast<unsigned>(i), config_.cores[i], view_, grace_));
+  // Every worker's ring knows every image, at the indices the disks were given.
+  std::vector<int> files;
+  for (const auto& disk : disks_) {
+    files.push_back(disk->image().fd());
+    files.push_back(disk->image().buffered_fd());
   }
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (size_t i = 0; i < config_.cores.size(); ++i) {
+    std::unique_ptr<blk::IoRing> ring;
+    if (!disks_.empty()) {
+      RINGLANE_ASSIGN_OR_RETURN(ring, blk::IoRing::create(kRingEntries));
+      RINGLANE_TRY(ring->register_files(files));
+    }
+    workers.push_back(std::make_unique<Worker>(static_cast<unsigned>(i), config_.cores[i], view_,
+                                               grace_, std::move(ring)));
+  }
+  workers_ = std::move(workers);
   for (auto& w : workers_) w->start();
   return {};
 }

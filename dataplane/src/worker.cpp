@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <cstring>
 #include <string>
 
 #include "ringlane/base/cpu_affinity.h"
@@ -11,8 +12,8 @@
 namespace ringlane::dataplane {
 
 Worker::Worker(unsigned index, int core, const std::atomic<const SwitchView*>& view,
-               QuiescentState& grace)
-    : index_(index), core_(core), view_(view), grace_(grace) {}
+               QuiescentState& grace, std::unique_ptr<blk::IoRing> ring)
+    : index_(index), core_(core), view_(view), grace_(grace), ring_(std::move(ring)) {}
 
 Worker::~Worker() {
   stop();
@@ -51,10 +52,24 @@ void Worker::run() {
       stats_.packets.add(n);
       stats_.bursts.inc();
     }
+    if (ring_) serve_disks(view->disk_polls[index_]);
     stats_.loops.inc();
     grace_.quiescent(slot);
   }
   grace_.unregister_reader(slot);
+}
+
+void Worker::serve_disks(const std::vector<blk::DiskQueue*>& queues) {
+  for (blk::DiskQueue* q : queues) q->poll(*ring_);
+  if (int rc = ring_->submit(); rc < 0 && rc != -EAGAIN && rc != -EBUSY && rc != -EINTR) {
+    log_line(LogLevel::error, "rl-worker" + std::to_string(index_) +
+                                  ": io_uring submit failed: " + std::strerror(-rc));
+  }
+  // A stopped queue's completions still come here: the control thread waits for them (drain)
+  // before the queue's memory can go.
+  if (ring_->reap(blk::DiskQueue::complete) > 0) {
+    for (blk::DiskQueue* q : queues) q->publish();
+  }
 }
 
 }  // namespace ringlane::dataplane

@@ -20,12 +20,13 @@ MODULES = {
     "virtio": {"base"},
     "net": {"base", "virtio"},
     "vhost_user": {"base", "virtio", "net"},
+    "blk": {"base", "virtio", "vhost_user"},
     "control": {"base", "virtio"},
     "vfio": {"base"},
     "sriov": {"base", "vfio"},
     "vmm": {"base", "virtio", "net", "vhost_user", "vfio"},
     "ctl": {"base", "vfio", "sriov"},
-    "dataplane": {"base", "virtio", "net", "vhost_user", "control"},
+    "dataplane": {"base", "virtio", "net", "vhost_user", "blk", "control"},
 }
 
 # ringlane-vmm's rooms, lowest first: a room may include the rooms listed for it.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fake_guest.h"
+#include "ringlane/virtio/request_chain.h"
 
 namespace ringlane::virtio {
 namespace {
@@ -25,6 +26,12 @@ class DescChainTest : public ::testing::Test {
     spans_.assign(capacity, HostSpan{nullptr, 0});
     return walk_chain(guest_.memory(), ring_.layout().desc, ring_.size(), head, access, indirect,
                       spans_);
+  }
+
+  RequestChainWalk walk_request(uint16_t head) {
+    spans_.assign(16, HostSpan{nullptr, 0});
+    return walk_request_chain(guest_.memory(), ring_.layout().desc, ring_.size(), head, true,
+                              spans_);
   }
 
   FakeGuest guest_;
@@ -53,6 +60,51 @@ TEST_F(DescChainTest, WritableChainForDeviceWrites) {
   ASSERT_EQ(w.status, ChainStatus::ok);
   EXPECT_EQ(w.spans, 1u);
   EXPECT_EQ(w.bytes, 2048u);
+}
+
+// A request-response chain (virtio-blk): readable header and data, then writable data and status.
+TEST_F(DescChainTest, RequestWalkSplitsTheChainWhereItTurnsWritable) {
+  uint64_t header = guest_.alloc(16), data = guest_.alloc(512), status = guest_.alloc(1);
+  uint16_t head = ring_.add_chain({{header, 16}, {data, 512, true}, {status, 1, true}});
+  RequestChainWalk w = walk_request(head);
+  ASSERT_EQ(w.status, ChainStatus::ok);
+  EXPECT_EQ(w.spans, 3u);
+  EXPECT_EQ(w.bytes, 529u);
+  EXPECT_EQ(w.readable_spans, 1u);
+  EXPECT_EQ(w.readable_bytes, 16u);
+  EXPECT_EQ(spans_[2].data, guest_.host(status));
+}
+
+TEST_F(DescChainTest, RequestWalkTakesAllReadableOrAllWritable) {
+  uint64_t a = guest_.alloc(64), b = guest_.alloc(64);
+  RequestChainWalk reads = walk_request(ring_.add_chain({{a, 64}, {b, 64}}));
+  ASSERT_EQ(reads.status, ChainStatus::ok);
+  EXPECT_EQ(reads.readable_spans, 2u);
+  EXPECT_EQ(reads.readable_bytes, 128u);
+  RequestChainWalk writes = walk_request(ring_.add_chain({{a, 64, true}, {b, 64, true}}));
+  ASSERT_EQ(writes.status, ChainStatus::ok);
+  EXPECT_EQ(writes.readable_spans, 0u);
+  EXPECT_EQ(writes.readable_bytes, 0u);
+  EXPECT_EQ(writes.spans, 2u);
+}
+
+TEST_F(DescChainTest, RequestWalkRefusesAReadableBufferAfterAWritableOne) {
+  uint64_t a = guest_.alloc(16), b = guest_.alloc(16), c = guest_.alloc(1);
+  uint16_t head = ring_.add_chain({{a, 16}, {b, 16, true}, {c, 1}});
+  EXPECT_EQ(walk_request(head).status, ChainStatus::wrong_direction);
+}
+
+// The request walk shares the walker: loops, bad heads and unmapped buffers are refused alike.
+TEST_F(DescChainTest, RequestWalkRefusesWhatTheNetWalkRefuses) {
+  uint64_t a = guest_.alloc(64);
+  ring_.set_desc(3, a, 64, kDescFNext, 4);
+  ring_.set_desc(4, a, 64, kDescFNext | kDescFWrite, 3);
+  EXPECT_EQ(walk_request(3).status, ChainStatus::wrong_direction);  // readable after writable
+  ring_.set_desc(6, a, 64, kDescFNext | kDescFWrite, 6);
+  EXPECT_EQ(walk_request(6).status, ChainStatus::too_long);
+  EXPECT_EQ(walk_request(kRingSize).status, ChainStatus::bad_head);
+  ring_.set_desc(7, uint64_t{1} << 50, 64, kDescFWrite, 0);
+  EXPECT_EQ(walk_request(7).status, ChainStatus::unmapped);
 }
 
 TEST_F(DescChainTest, ChainAsLongAsTheQueueIsAccepted) {

@@ -80,14 +80,22 @@ constexpr uint32_t kOneRegionTable = 8 + sizeof(virtio::RegionDescriptor);
 
 // A message the row's rules accept: a zero payload of the size the rule fixes (a one-region
 // table for mem_table), with `fds` eventfds.
+// The configuration window a well-formed GET_CONFIG/SET_CONFIG carries.
+constexpr uint32_t kConfigWindow = 8;
+
 std::unique_ptr<Message> well_formed(const RequestInfo& row, size_t fds, uint32_t flags = 0) {
   auto m = std::make_unique<Message>();
   uint32_t size = payload_size(row.payload).value_or(kOneRegionTable);
-  m->header = MessageHeader{code_of(row), kVersion | flags, size};
   if (row.payload == Payload::mem_table) {
     uint32_t regions = 1;
     std::memcpy(m->payload, &regions, sizeof(regions));
   }
+  if (row.payload == Payload::config) {
+    ConfigHeader window{0, kConfigWindow, 0};
+    std::memcpy(m->payload, &window, sizeof(window));
+    size = sizeof(window) + kConfigWindow;
+  }
+  m->header = MessageHeader{code_of(row), kVersion | flags, size};
   for (size_t i = 0; i < fds; ++i) m->fds.emplace_back(::eventfd(0, EFD_CLOEXEC));
   return m;
 }
@@ -252,6 +260,18 @@ TEST(RequestTable, CodesWithoutARowAreUnknown) {
   }
 }
 
+// A device with a configuration space of 8 bytes, 0x11 each, for the requests that read it.
+class ConfigSpaceDevice : public VhostUserBackend {
+ public:
+  ConfigSpaceDevice() : VhostUserBackend(BackendConfig{}, nullptr) {}
+
+ protected:
+  Status read_config(uint32_t offset, std::span<uint8_t> out) override {
+    for (size_t i = 0; i < out.size() && offset + i < 8; ++i) out[i] = 0x11;
+    return {};
+  }
+};
+
 // A backend on one end of a socketpair, handed messages directly; its replies are read back.
 class Connection {
  public:
@@ -296,10 +316,15 @@ class Connection {
 TEST(RequestTable, TheBackendAnswersARequestOfItsOwnExactlyWhenTheRowSaysSo) {
   for (const RequestInfo& row : request_table()) {
     SCOPED_TRACE(row.name);
-    NetDevice device(NetDeviceConfig{}, nullptr);
+    // A payload answer comes from a device's own space; the net device has none to read.
+    NetDevice net(NetDeviceConfig{}, nullptr);
+    ConfigSpaceDevice with_config;
+    VhostUserBackend& device =
+        row.answer == Answer::payload ? static_cast<VhostUserBackend&>(with_config) : net;
     Connection connection(device);
     ASSERT_TRUE(connection.ok());
-    Status s = connection.handle(*well_formed(row, fds_for(row)));
+    auto request = well_formed(row, fds_for(row));
+    Status s = connection.handle(*request);
     std::vector<Message> replies = connection.replies();
     if (row.answer == Answer::ack) {
       // Nothing unless asked for; whether the request worked is not the point here.
@@ -309,8 +334,17 @@ TEST(RequestTable, TheBackendAnswersARequestOfItsOwnExactlyWhenTheRowSaysSo) {
     EXPECT_TRUE(s.ok());
     ASSERT_EQ(replies.size(), 1u);
     EXPECT_EQ(replies[0].header.request, code_of(row));
-    EXPECT_EQ(replies[0].header.size, sizeof(uint64_t));
     EXPECT_NE(replies[0].header.flags & kFlagReply, 0u);
+    if (row.answer != Answer::payload) {
+      EXPECT_EQ(replies[0].header.size, sizeof(uint64_t));
+      continue;
+    }
+    // The request's own window, filled in.
+    ASSERT_EQ(replies[0].header.size, sizeof(ConfigHeader) + kConfigWindow);
+    EXPECT_EQ(replies[0].read<ConfigHeader>().size, kConfigWindow);
+    for (uint32_t i = 0; i < kConfigWindow; ++i) {
+      EXPECT_EQ(replies[0].payload[sizeof(ConfigHeader) + i], 0x11) << i;
+    }
   }
 }
 

@@ -56,6 +56,9 @@ Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
   }
   // A request with an answer of its own gets no REPLY_ACK besides (vhost-user spec).
   if (answer->has_value()) {
+    if (find_request(message.header.request)->answer == Answer::payload) {
+      return channel.reply(message, message.payload, static_cast<uint32_t>(**answer));
+    }
     uint64_t own = **answer;
     return channel.reply(message, &own, sizeof(own));
   }
@@ -192,6 +195,21 @@ Result<uint64_t> VhostUserBackend::get_status(Message& /*m*/) {
   return uint64_t{status()};
 }
 
+Result<uint64_t> VhostUserBackend::get_config(Message& m) {
+  auto config = m.read<ConfigHeader>();
+  std::span<uint8_t> window(m.payload + sizeof(ConfigHeader), config.size);
+  std::fill(window.begin(), window.end(), uint8_t{0});
+  RINGLANE_TRY(read_config(config.offset, window));
+  // The answer is the request's payload with the window filled in.
+  return uint64_t{m.header.size};
+}
+
+Result<uint64_t> VhostUserBackend::set_config(Message& m) {
+  auto config = m.read<ConfigHeader>();
+  return acked(write_config(
+      config.offset, std::span<const uint8_t>(m.payload + sizeof(ConfigHeader), config.size)));
+}
+
 Result<uint64_t> VhostUserBackend::device_request(Message& m) {
   if (auto handled = handle_device_request(m)) return acked(*handled);
   return Error(ENOSYS, std::string("unsupported request ") + to_string(m.request()));
@@ -296,6 +314,7 @@ void VhostUserBackend::stop_queues(uint32_t first, uint32_t count) {
   }
   if (stopped == 0) return;
   if (grace_ != nullptr) grace_->synchronize();
+  drain_queues(stopped);
   // Every buffer a worker took was completed within its burst: resume after the last one.
   for (uint32_t i = first; i < first + count; ++i) {
     if (stopped & (uint64_t{1} << i)) vrings_[i].base = queues_[i].last_avail_idx();
@@ -324,6 +343,7 @@ Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
               (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, v.base);
   q.set_call_fd(v.call.get());
   q.set_err_fd(v.err.get());
+  prepare_queue(static_cast<uint16_t>(index), static_cast<uint16_t>(v.num));
   q.set_live(true);
   return {};
 }

@@ -59,6 +59,20 @@ Status expect_mem_table(const Message& m, const RequestInfo& info) {
   return {};
 }
 
+// A window of the configuration space: the header, then exactly the bytes it announces.
+Status expect_config(const Message& m, const RequestInfo& info) {
+  std::string name = info.name;
+  if (m.header.size < sizeof(ConfigHeader)) return Error(EBADMSG, name + ": payload too short");
+  auto config = m.read<ConfigHeader>();
+  if (config.size > kMaxConfigSize || config.offset > kMaxConfigSize - config.size) {
+    return Error(EBADMSG, name + ": window of " + std::to_string(config.size) +
+                              " bytes at offset " + std::to_string(config.offset) +
+                              " lies beyond " + std::to_string(kMaxConfigSize) + " bytes");
+  }
+  return expect(m, info, static_cast<uint32_t>(sizeof(ConfigHeader)) + config.size, info.min_fds,
+                info.max_fds);
+}
+
 }  // namespace
 
 Status validate(const Message& m) {
@@ -77,6 +91,8 @@ Status validate(const Message& m) {
       return expect_vring_fd(m, *info);
     case Payload::mem_table:
       return expect_mem_table(m, *info);
+    case Payload::config:
+      return expect_config(m, *info);
     default:
       return expect(m, *info, payload_size(info->payload).value_or(0), info->min_fds,
                     info->max_fds);

@@ -42,8 +42,9 @@ std::span<const RequestInfo> request_table() {
       {set_backend_req_fd, "SET_BACKEND_REQ_FD", P::unsupported, 0, 0, A::ack, nullptr},
       {iotlb_msg, "IOTLB_MSG", P::unsupported, 0, 0, A::ack, nullptr},
       {set_vring_endian, "SET_VRING_ENDIAN", P::unsupported, 0, 0, A::ack, nullptr},
-      {get_config, "GET_CONFIG", P::unsupported, 0, 0, A::ack, nullptr},
-      {set_config, "SET_CONFIG", P::unsupported, 0, 0, A::ack, nullptr},
+      // Devices with a configuration space answer them (BlkDevice); others refuse.
+      {get_config, "GET_CONFIG", P::config, 0, 0, A::payload, &B::get_config},
+      {set_config, "SET_CONFIG", P::config, 0, 0, A::ack, &B::set_config},
       {get_inflight_fd, "GET_INFLIGHT_FD", P::unsupported, 0, 0, A::ack, nullptr},
       {set_inflight_fd, "SET_INFLIGHT_FD", P::unsupported, 0, 0, A::ack, nullptr},
       {reset_device, "RESET_DEVICE", P::none, 0, 0, A::ack, &B::reset_device},

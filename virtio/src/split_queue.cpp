@@ -56,9 +56,13 @@ void SplitQueue::notify_guest() {
 }
 
 void SplitQueue::mark_broken(ChainStatus status, uint16_t head) {
+  mark_broken(to_string(status), head);
+}
+
+void SplitQueue::mark_broken(const char* reason, uint16_t head) {
   stats_.ring_errors.inc();
   if (broken_.exchange(true, std::memory_order_relaxed)) return;
-  log_broken(std::string(to_string(status)) + " (head " + std::to_string(head) + ")");
+  log_broken(std::string(reason) + " (head " + std::to_string(head) + ")");
   if (err_fd_ >= 0) signal_event_fd(err_fd_);
 }
 

@@ -11,6 +11,7 @@
 #include "ringlane/dataplane/forwarding.h"
 #include "ringlane/dataplane/mac_table.h"
 #include "ringlane/dataplane/port.h"
+#include "ringlane/dataplane/vhost_blk_disk.h"
 #include "ringlane/dataplane/worker.h"
 
 namespace ringlane::dataplane {
@@ -34,22 +35,31 @@ class Engine {
 
   // Adds a port; returns its index. Its queue pairs are spread over the workers.
   uint16_t add_port(std::unique_ptr<Port> port);
+  // Adds a disk before start(); its queues are spread over the workers after the ports'. The
+  // disk's image is registered with every worker's ring at fixed_file_for(its index).
+  uint16_t add_disk(std::unique_ptr<VhostBlkDisk> disk);
+  // The first fixed-file index of the next disk added.
+  int next_fixed_file() const { return static_cast<int>(2 * disks_.size()); }
   // Cross-connects two ports both ways.
   Status connect(uint16_t a, uint16_t b);
   Status start();
   void stop();
 
   const std::vector<std::unique_ptr<Port>>& ports() const { return ports_; }
+  const std::vector<std::unique_ptr<VhostBlkDisk>>& disks() const { return disks_; }
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
   const MacTable& macs() const { return macs_; }
 
  private:
   void publish();
+  // Each worker's io_uring submission entries (twice as many completion entries).
+  static constexpr unsigned kRingEntries = 512;
 
   EngineConfig config_;
   QuiescentState grace_;
   MacTable macs_;
   std::vector<std::unique_ptr<Port>> ports_;
+  std::vector<std::unique_ptr<VhostBlkDisk>> disks_;
   std::vector<int> peer_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<const SwitchView*> view_{nullptr};

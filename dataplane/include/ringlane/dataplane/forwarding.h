@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ringlane/blk/disk_queue.h"
 #include "ringlane/dataplane/mac_table.h"
 #include "ringlane/dataplane/output_lists.h"
 #include "ringlane/dataplane/port.h"
@@ -28,6 +29,9 @@ struct SwitchView {
   std::vector<Port*> ports;              // by port index; nullptr for a removed port
   std::vector<int> peer;                 // cross-connect peer by port index, -1 for none
   std::vector<std::vector<Poll>> polls;  // by worker
+  // Disk queues by worker. A queue stays with its worker for the disk's life: its I/O completes
+  // on that worker's ring, which alone writes its used ring.
+  std::vector<std::vector<blk::DiskQueue*>> disk_polls;
   MacTable* macs = nullptr;
 };
 

@@ -1,11 +1,13 @@
-// Worker: one busy-polling thread pinned to one core. Each loop iteration it polls its queues,
-// forwards what it received, and then announces a quiescent point.
+// Worker: one busy-polling thread pinned to one core. Each loop iteration it polls its net
+// queues and forwards what it received, polls its disk queues and submits their I/O to its own
+// io_uring, reaps the I/O that completed, and then announces a quiescent point.
 #pragma once
 
 #include <atomic>
 #include <thread>
 
 #include "ringlane/base/quiescent_state.h"
+#include "ringlane/blk/io_ring.h"
 #include "ringlane/dataplane/forwarding.h"
 #include "ringlane/dataplane/worker_stats.h"
 
@@ -13,8 +15,9 @@ namespace ringlane::dataplane {
 
 class Worker {
  public:
+  // `ring` may be null when there are no disks.
   Worker(unsigned index, int core, const std::atomic<const SwitchView*>& view,
-         QuiescentState& grace);
+         QuiescentState& grace, std::unique_ptr<blk::IoRing> ring);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -27,6 +30,7 @@ class Worker {
 
  private:
   void run();
+  void serve_disks(const std::vector<blk::DiskQueue*>& queues);
   unsigned index_;
   int core_;
   const std::atomic<const SwitchView*>& view_;
@@ -34,6 +38,7 @@ class Worker {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   OutputLists outputs_;  // the run thread's alone
+  std::unique_ptr<blk::IoRing> ring_;
   WorkerStats stats_;
 };
 

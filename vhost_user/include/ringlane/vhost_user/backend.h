@@ -76,6 +76,28 @@ class VhostUserBackend {
     (void)message;
     return std::nullopt;
   }
+  // GET_CONFIG: fills `out` from the configuration space at `offset` (validate() bounded the
+  // window to kMaxConfigSize). A device without one refuses.
+  virtual Status read_config(uint32_t offset, std::span<uint8_t> out) {
+    (void)offset;
+    (void)out;
+    return Error(ENOSYS, "GET_CONFIG: this device has no configuration space");
+  }
+  // SET_CONFIG: the driver wrote `bytes` at `offset`.
+  virtual Status write_config(uint32_t offset, std::span<const uint8_t> bytes) {
+    (void)offset;
+    (void)bytes;
+    return Error(ENOSYS, "SET_CONFIG: this device has no writable configuration");
+  }
+  // Called for a queue about to go live with a ring of `size` entries, nothing in flight.
+  virtual void prepare_queue(uint16_t index, uint16_t size) {
+    (void)index;
+    (void)size;
+  }
+  // Called once the queues in `mask` are stopped and no worker polls them any more: a device
+  // whose requests outlive a poll (disk I/O) waits here until they have completed, so that the
+  // stop position is final and memory can go.
+  virtual void drain_queues(uint64_t mask) { (void)mask; }
 
  private:
   struct Vring {
@@ -123,6 +145,8 @@ class VhostUserBackend {
   Result<uint64_t> set_vring_enable(Message& message);
   Result<uint64_t> set_status(Message& message);
   Result<uint64_t> get_status(Message& message);
+  Result<uint64_t> get_config(Message& message);
+  Result<uint64_t> set_config(Message& message);
   // Device-specific requests: handle_device_request()'s, else unsupported.
   Result<uint64_t> device_request(Message& message);
 

@@ -58,6 +58,9 @@ namespace protocol {
 inline constexpr int kMq = 0;
 inline constexpr int kReplyAck = 3;
 inline constexpr int kMtu = 4;
+inline constexpr int kBackendReq = 5;
+inline constexpr int kConfig = 9;
+inline constexpr int kInflightShmfd = 12;
 inline constexpr int kResetDevice = 13;
 inline constexpr int kConfigureMemSlots = 15;
 inline constexpr int kStatus = 16;
@@ -97,6 +100,25 @@ struct VringAddr {
   uint64_t log_guest_addr;
 };
 static_assert(sizeof(VringAddr) == 40);
+
+// GET_CONFIG/SET_CONFIG: a window of the device's configuration space, then its bytes.
+struct ConfigHeader {
+  uint32_t offset;
+  uint32_t size;
+  uint32_t flags;  // SET_CONFIG: 0 = written by the driver, 1 = during live migration
+};
+static_assert(sizeof(ConfigHeader) == 12);
+inline constexpr uint32_t kMaxConfigSize = 256;
+
+// GET_INFLIGHT_FD/SET_INFLIGHT_FD: the shared buffer that tracks in-flight requests.
+struct InflightDescription {
+  uint64_t mmap_size;
+  uint64_t mmap_offset;
+  uint16_t num_queues;
+  uint16_t queue_size;
+  uint32_t padding;
+};
+static_assert(sizeof(InflightDescription) == 24);
 static_assert(sizeof(virtio::RegionDescriptor) == 32);
 
 struct Message {

@@ -25,9 +25,12 @@ enum class Payload : uint8_t {
   vring_fd,     // a u64 vring index whose bit 8 says "no fd"; without it exactly one fd comes
   mem_table,    // u32 count (1-8), u32 padding, count RegionDescriptors (or all 8), one fd each
   mem_region,   // u64 padding, then one RegionDescriptor
+  config,       // a ConfigHeader, then exactly its `size` bytes (at most kMaxConfigSize)
+  inflight,     // an InflightDescription
 };
 
-// The payload size a rule fixes; none for mem_table (it depends on the count) or unsupported.
+// The payload size a rule fixes; none for mem_table and config (their payloads say) or
+// unsupported.
 constexpr std::optional<uint32_t> payload_size(Payload payload) {
   switch (payload) {
     case Payload::none:
@@ -41,6 +44,9 @@ constexpr std::optional<uint32_t> payload_size(Payload payload) {
       return sizeof(VringAddr);
     case Payload::mem_region:
       return sizeof(uint64_t) + sizeof(virtio::RegionDescriptor);
+    case Payload::inflight:
+      return sizeof(InflightDescription);
+    case Payload::config:
     case Payload::mem_table:
     case Payload::unsupported:
       break;
@@ -53,12 +59,14 @@ enum class Answer : uint8_t {
   ack,          // nothing of its own: a REPLY_ACK when negotiated and asked for
   u64,          // a u64, and no REPLY_ACK besides (vhost-user spec)
   vring_state,  // a VringState, and no REPLY_ACK besides
+  payload,      // the message's payload as the handler rewrote it (and the backend's reply fd)
 };
-// Every answer of its own is 8 bytes, so a handler can return it as a u64.
+// Every fixed answer is 8 bytes, so a handler can return it as a u64.
 static_assert(sizeof(VringState) == sizeof(uint64_t));
 
 // Handles a message validate() accepted. Returns the answer's bytes when the row has an answer
-// of its own; otherwise the value is not sent.
+// of its own (for Answer::payload, the size of the payload it rewrote); otherwise the value is
+// not sent.
 using RequestHandler = Result<uint64_t> (VhostUserBackend::*)(Message&);
 
 struct RequestInfo {

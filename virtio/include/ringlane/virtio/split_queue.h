@@ -12,6 +12,7 @@
 #include "ringlane/base/prefetch.h"
 #include "ringlane/virtio/desc_chain.h"
 #include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/request_chain.h"
 #include "ringlane/virtio/spec.h"
 
 namespace ringlane::virtio {
@@ -101,6 +102,10 @@ class SplitQueue {
   ChainWalk walk(uint16_t head, Access access, std::span<HostSpan> out) const {
     return walk_chain(*mem_, layout_.desc, layout_.size, head, access, indirect_, out);
   }
+  // A request-response chain (virtio-blk): readable part, then writable part.
+  RequestChainWalk walk_request(uint16_t head, std::span<HostSpan> out) const {
+    return walk_request_chain(*mem_, layout_.desc, layout_.size, head, indirect_, out);
+  }
 
   // Queues a used element; nothing is visible to the guest until publish_used().
   void put_used(uint16_t head, uint32_t len) {
@@ -126,6 +131,8 @@ class SplitQueue {
 
   // Marks the queue broken (NEEDS_RESET), counts and logs once; out of line.
   void mark_broken(ChainStatus status, uint16_t head);
+  // The same for a violation the device found (e.g. a head made available while in flight).
+  void mark_broken(const char* reason, uint16_t head);
   const GuestMemory& memory() const { return *mem_; }
 
  private:

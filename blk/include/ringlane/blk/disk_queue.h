@@ -1,0 +1,98 @@
+// DiskQueue: one virtqueue of a disk, served by one worker through that worker's IoRing. The
+// worker takes requests off the ring (poll), each becomes one or a few io_uring operations
+// straight on guest memory, and completions come back in any order (complete): `used` entries
+// carry their own heads, so a slow read never holds up a fast one behind it.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "ringlane/base/log_limit.h"
+#include "ringlane/blk/disk_settings.h"
+#include "ringlane/blk/disk_stats.h"
+#include "ringlane/blk/io_ring.h"
+#include "ringlane/blk/request.h"
+#include "ringlane/virtio/split_queue.h"
+
+namespace ringlane::blk {
+
+class DiskQueue {
+ public:
+  // Requests taken from the ring per poll, at most.
+  static constexpr uint16_t kBurst = 32;
+  // Data segments a request may have (seg_max); chains with more are refused.
+  static constexpr uint32_t kMaxSegments = 126;
+  // Submission entries one request may need (a DISCARD of that many ranges).
+  static constexpr uint32_t kMaxOpsPerRequest = 16;
+
+  DiskQueue(virtio::SplitQueue& queue, const DiskSettings& settings);
+  DiskQueue(const DiskQueue&) = delete;
+  DiskQueue& operator=(const DiskQueue&) = delete;
+
+  // --- control thread, while the queue is stopped and nothing is in flight -----------------
+  // Sizes the request slots for a ring of `size` entries.
+  void prepare(uint16_t size);
+
+  // --- any thread --------------------------------------------------------------------------
+  uint32_t in_flight() const { return in_flight_.load(std::memory_order_acquire); }
+  const DiskQueueStats& stats() const { return stats_; }
+  virtio::SplitQueue& queue() { return queue_; }
+
+  // --- the serving worker ------------------------------------------------------------------
+  // Takes up to a burst of requests off the ring and queues their I/O on `ring` (submitted by
+  // the caller). Returns the requests taken.
+  uint16_t poll(IoRing& ring);
+  // One operation of an earlier poll finished with `res` (bytes, or -errno). `user_data` is
+  // what poll() tagged it with: the slot, which knows its queue.
+  static void complete(uint64_t user_data, int res);
+  // Makes completed requests visible to the guest (and interrupts it if it asked).
+  void publish() {
+    if (unpublished_) {
+      unpublished_ = false;
+      queue_.publish_used();
+    }
+  }
+
+ private:
+  struct Slot {
+    DiskQueue* owner = nullptr;
+    uint8_t* status = nullptr;
+    uint64_t bytes = 0;
+    uint64_t start_tsc = 0;
+    uint16_t head = 0;
+    uint16_t pending = 0;  // operations not yet completed
+    bool busy = false;
+    bool failed = false;
+    RequestKind kind = RequestKind::other;
+    uint32_t iov_count = 0;
+    iovec iov[kMaxSegments];
+  };
+
+  // Starts the request at `head`; false when the chain broke the queue.
+  bool start(uint16_t head, IoRing& ring);
+  void start_read_write(Slot& slot, const Request& request, bool write, IoRing& ring);
+  void start_ranges(Slot& slot, const Request& request, std::span<virtio::HostSpan> spans,
+                    IoRing& ring);
+  // Answers without I/O: writes the status byte and puts the head on the used ring.
+  void finish_now(uint16_t head, uint8_t* status, uint8_t value, uint32_t used_len,
+                  RequestKind kind);
+  void fail_now(uint16_t head, uint8_t* status, DiskError error, RequestKind kind);
+  void on_operation_done(Slot& slot, int res);
+  // Marks the entry's file as a fixed file of the ring, when the settings say they are.
+  void use_file(io_uring_sqe* sqe) const;
+  void log_io_error(const Slot& slot, int res);
+
+  virtio::SplitQueue& queue_;
+  const DiskSettings& settings_;
+  std::vector<Slot> slots_;
+  std::vector<virtio::HostSpan> spans_;  // the chain being taken apart
+  std::atomic<uint32_t> in_flight_{0};
+  bool unpublished_ = false;
+  DiskQueueStats stats_;
+  LogLimit log_limit_;
+};
+
+}  // namespace ringlane::blk

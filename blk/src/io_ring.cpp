@@ -1,0 +1,50 @@
+#include "ringlane/blk/io_ring.h"
+
+#include <cstring>
+
+namespace ringlane::blk {
+
+Result<std::unique_ptr<IoRing>> IoRing::create(unsigned entries) {
+  std::unique_ptr<IoRing> ring(new IoRing());
+  // COOP_TASKRUN: completions are not forced on the worker by an interrupt; it runs them when
+  // it enters the kernel, and TASKRUN_FLAG tells it when that is due. Kernels before 5.19 lack
+  // both: fall back to a plain ring.
+  io_uring_params params{};
+  params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+  params.cq_entries = entries * 2;
+  params.flags |= IORING_SETUP_CQSIZE;
+  int rc = io_uring_queue_init_params(entries, &ring->ring_, &params);
+  if (rc == -EINVAL) {
+    params = io_uring_params{};
+    params.cq_entries = entries * 2;
+    params.flags = IORING_SETUP_CQSIZE;
+    rc = io_uring_queue_init_params(entries, &ring->ring_, &params);
+  }
+  if (rc < 0) {
+    return Error(-rc, std::string("io_uring_queue_init: ") + std::strerror(-rc) +
+                          (rc == -EPERM || rc == -ENOSYS
+                               ? " (io_uring disabled? see /proc/sys/kernel/io_uring_disabled)"
+                               : ""));
+  }
+  ring->initialised_ = true;
+  return ring;
+}
+
+IoRing::~IoRing() {
+  if (initialised_) io_uring_queue_exit(&ring_);
+}
+
+Status IoRing::register_files(std::span<const int> fds) {
+  if (fds.empty()) return {};
+  int rc = io_uring_register_files(&ring_, fds.data(), static_cast<unsigned>(fds.size()));
+  if (rc < 0) return Error(-rc, std::string("io_uring_register_files: ") + std::strerror(-rc));
+  return {};
+}
+
+int IoRing::submit() {
+  if (io_uring_sq_ready(&ring_) > 0) return io_uring_submit_and_get_events(&ring_);
+  if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) return io_uring_get_events(&ring_);
+  return 0;
+}
+
+}  // namespace ringlane::blk

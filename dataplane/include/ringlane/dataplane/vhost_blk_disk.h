@@ -1,0 +1,42 @@
+// VhostBlkDisk: a VM disk, served over vhost-user as a virtio-blk device from a backing image.
+// The workers poll its queues beside the net ports' (the Engine spreads both over them).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ringlane/blk/blk_device.h"
+#include "ringlane/blk/disk_image.h"
+#include "ringlane/vhost_user/endpoint.h"
+
+namespace ringlane::dataplane {
+
+struct VhostBlkDiskConfig {
+  std::string name;
+  std::string socket_path;
+  vhost_user::SocketMode socket_mode = vhost_user::SocketMode::server;
+  uint16_t queues = 1;
+  bool discard = true;
+};
+
+class VhostBlkDisk {
+ public:
+  // `fixed_file`: the image's first index among the fixed files of every worker's ring.
+  VhostBlkDisk(const VhostBlkDiskConfig& config, blk::DiskImage image, int fixed_file,
+               QuiescentState* grace, EventLoop& loop);
+
+  Status start() { return endpoint_.start(); }
+  void tick(vhost_user::VhostUserEndpoint::Clock::time_point now) { endpoint_.tick(now); }
+  const std::string& name() const { return device_.name(); }
+  blk::BlkDevice& device() { return device_; }
+  const blk::BlkDevice& device() const { return device_; }
+  const blk::DiskImage& image() const { return image_; }
+  bool connected() const { return endpoint_.connected(); }
+
+ private:
+  blk::DiskImage image_;
+  blk::BlkDevice device_;
+  vhost_user::VhostUserEndpoint endpoint_;
+};
+
+}  // namespace ringlane::dataplane
