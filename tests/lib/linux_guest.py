@@ -1,0 +1,508 @@
+#!/usr/bin/env python3
+"""Boots a real Linux guest in QEMU with TCG (a software CPU: this machine's KVM, where it has one,
+runs guest kernel code far too slowly; see the platform notes), attached to vhost-user sockets,
+runs a shell script in it and returns the script's output and exit status.
+
+The guest is the Debian kernel that scripts/setup.sh fetched, with a busybox initramfs whose init
+mounts proc/sys/devtmpfs, loads the virtio modules (virtio_pci, virtio_blk, virtio_net, ext4 and
+what they depend on), runs the script with /bin/busybox's applets on PATH (mke2fs, blkdiscard,
+blockdev, dd, sha256sum, cmp, ip...) and powers off. Disks are vhost-user-blk-pci devices (/dev/vda,
+/dev/vdb... in the order given), NICs virtio-net-pci on vhost-user netdevs (eth0, eth1...); QEMU is
+the vhost-user client of every socket, so the backend must already listen (or, for a Disk with
+reconnect, QEMU waits for it before the guest starts). Guest memory is a shared memfd, as
+vhost-user needs.
+
+Library:
+
+    from linux_guest import LinuxGuest, Disk, Net
+    guest = LinuxGuest(script="dd if=/dev/vda bs=4k count=1 | sha256sum",
+                       disks=[Disk(socket="/tmp/blk.sock", queues=1, reconnect=None)],
+                       nets=[Net(socket="/tmp/net.sock", queues=1, mac=None)],
+                       memory_mib=512, cpus=2, extra_binaries=["/path/to/static-tool"],
+                       timeout=300, echo="[guest] ")
+    result = guest.run()      # a GuestResult
+
+or, for a test that acts on the host while the guest runs:
+
+    with LinuxGuest(script="echo READY; ...", disks=[...]) as guest:   # starts QEMU
+        guest.wait_for_line("READY", timeout=120)   # the line; GuestError if it never comes
+        ...                                         # kill and restart the backend, say
+        result = guest.finish(timeout=120)
+
+result.status is the script's exit status, or None when it never reported one: then QEMU was
+killed at the timeout or ended early (a kernel panic, a QEMU error), and result.reason says which.
+result.output is what the script printed (kernel messages that came meanwhile included),
+result.console the whole serial console, result.qemu_messages what QEMU itself printed;
+result.seconds is the whole run, result.boot_seconds the time from starting QEMU to the script's
+start. `echo` (a prefix) also prints every line of the console and of QEMU as it comes.
+
+QEMU is killed by PID (its process group) whatever happens: at finish(), on leaving the `with`
+block, and through tests/lib/peers.py's cleanup at interpreter exit, also on SIGTERM.
+`extra_binaries` (host paths, statically linked: the initramfs has no libraries) appear as
+/bin/<name>. Disk(reconnect=S) lets QEMU reconnect to a backend that died and came back, trying
+every S seconds, while the guest keeps running: its I/O stalls meanwhile and resumes after.
+
+The busybox initramfs is built once per kernel, init script and module list and cached next to
+the kernel; the script and the extra binaries go into a second, per-run cpio archive appended to
+it (Linux unpacks concatenated archives in turn), so neither forces a rebuild.
+
+CLI (prints the console as it comes, exits with the script's status, 125 when there is none):
+
+    python3 tests/lib/linux_guest.py [--disk SOCK[,queues=Q][,reconnect=S]]...
+        [--net SOCK[,queues=Q][,mac=MAC]]... [--binary PATH]... [--memory MiB] [--cpus N]
+        [--timeout S] (--script FILE | -c 'COMMANDS')
+"""
+import argparse
+import atexit
+import dataclasses
+import hashlib
+import lzma
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peers  # noqa: E402  (its Process is killed by PID at exit and on SIGTERM)
+from nested_kvm import KERNEL_DIR, release  # noqa: E402
+
+MODULES = ["virtio_pci", "virtio_blk", "virtio_net", "ext4"]
+POWEROFF_SECONDS = 10
+BUSYBOX = "/bin/busybox"
+# The base archive's directories: mount points, and /tmp and /mnt for the script.
+DIRS = ["bin", "proc", "sys", "dev", "modules", "tmp", "mnt"]
+
+# The per-run archive holds /token (this run's marker), /script.sh and the extra binaries.
+INIT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in {modules}; do insmod /modules/$m || echo "linux_guest: insmod $m failed"; done
+token=$(cat /token)
+echo "$token start"
+cd /
+sh /script.sh < /dev/null
+rc=$?
+sync
+echo "$token exit $rc"
+poweroff -f
+"""
+
+
+@dataclasses.dataclass
+class Disk:
+    """A vhost-user-blk backend's socket. reconnect: seconds between QEMU's attempts to connect,
+    at start and after the backend went away. None: QEMU fails at once when nothing listens, and
+    a lost backend stays lost (the guest's I/O to the disk then hangs; QEMU runs on)."""
+    socket: str
+    queues: int = 1
+    reconnect: int | None = None
+
+
+@dataclasses.dataclass
+class Net:
+    """A vhost-user-net backend's socket. mac: None lets QEMU choose (52:54:00:12:34:56 + index)."""
+    socket: str
+    queues: int = 1
+    mac: str | None = None
+
+
+@dataclasses.dataclass
+class GuestResult:
+    """How a run went; see the module's docstring."""
+    status: int | None
+    output: str
+    seconds: float
+    boot_seconds: float | None
+    reason: str | None
+    console: str
+    qemu_messages: str
+
+
+class GuestError(Exception):
+    """The guest ended, or a wait timed out (and the guest was killed); .result says how far it
+    got."""
+
+    def __init__(self, message, result):
+        super().__init__(message)
+        self.result = result
+
+
+def _cpio(root, out):
+    """Writes the tree at `root` to the open file `out` as a newc archive, as Linux unpacks it."""
+    files = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
+    subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=files, stdout=out,
+                   check=True)
+
+
+def base_initramfs(modules=MODULES):
+    """The cached archive: busybox, `modules` with their dependencies, and init."""
+    busybox = os.stat(BUSYBOX)
+    key = [INIT, *DIRS, *modules, str(busybox.st_size), str(busybox.st_mtime_ns)]
+    tag = hashlib.sha256("\0".join(key).encode()).hexdigest()[:12]
+    path = os.path.join(KERNEL_DIR, f"linux-guest-initramfs-{tag}.cpio")
+    if os.path.exists(path):
+        return path
+    root = tempfile.mkdtemp(prefix="rl-initramfs-")
+    try:
+        for d in DIRS:
+            os.makedirs(os.path.join(root, d))
+        shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
+        # modprobe --show-depends lists a module's dependencies first: the load order.
+        order = []
+        for name in modules:
+            out = subprocess.run(["modprobe", "-d", os.path.join(KERNEL_DIR, "root"), "-S",
+                                  release(), "--show-depends", name], capture_output=True,
+                                 text=True, check=True).stdout
+            for line in out.splitlines():
+                words = line.split()
+                if words[:1] == ["insmod"] and os.path.basename(words[1]) not in order:
+                    order.append(os.path.basename(words[1]))
+                    shutil.copy(words[1], os.path.join(root, "modules", order[-1]))
+        with open(os.path.join(root, "init"), "w") as f:
+            f.write(INIT.format(modules=" ".join(order)))
+        os.chmod(os.path.join(root, "init"), 0o755)
+        # Built under a private name and renamed: concurrent first runs each build a whole one.
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as out:
+            _cpio(root, out)
+        os.rename(tmp, path)
+        return path
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def kernel_image():
+    """The kernel as an uncompressed ELF, cached: QEMU boots it through its PVH entry point,
+    which skips the firmware's real-mode setup and the decompression of the bzImage, 3-4 s of a
+    7 s boot under TCG. The bzImage itself when it holds no xz stream (Debian's do)."""
+    vmlinuz = os.path.join(KERNEL_DIR, "root", "boot", f"vmlinuz-{release()}")
+    path = os.path.join(KERNEL_DIR, f"vmlinux-{release()}")
+    if os.path.exists(path):
+        return path
+    with open(vmlinuz, "rb") as f:
+        data = f.read()
+    start = data.find(b"\xfd7zXZ\x00")
+    if start < 0:
+        return vmlinuz
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as out:
+        out.write(lzma.LZMADecompressor().decompress(data[start:]))
+    os.rename(tmp, path)
+    return path
+
+
+# Guests started and not yet ended. At interpreter exit (SIGTERM included, through peers.py's
+# handler) they are ended before peers.py's own cleanup runs, which would kill QEMU but leave the
+# run's files behind.
+_running = set()
+
+
+@atexit.register
+def _end_all():
+    for guest in list(_running):
+        guest._end("the test ended first; killed")
+
+
+class _Tail:
+    """Reads a file that another process appends to, a complete line at a time."""
+
+    def __init__(self, path):
+        self.file = open(path, "rb")
+        self.partial = b""
+
+    def lines(self):
+        *complete, self.partial = (self.partial + self.file.read()).split(b"\n")
+        return [raw.decode(errors="replace").rstrip("\r") for raw in complete]
+
+    def close(self):
+        """The lines still unread, an unfinished last one included."""
+        rest = self.lines()
+        if self.partial:
+            rest.append(self.partial.decode(errors="replace").rstrip("\r"))
+        self.file.close()
+        return rest
+
+
+class LinuxGuest:
+    """One guest run; see the module's docstring."""
+
+    def __init__(self, script, disks=(), nets=(), memory_mib=512, cpus=2, extra_binaries=(),
+                 timeout=300, echo=None, modules=MODULES):
+        self.script = script
+        self.disks = list(disks)
+        self.nets = list(nets)
+        self.memory_mib = memory_mib
+        self.cpus = cpus
+        self.extra_binaries = list(extra_binaries)
+        self.timeout = timeout
+        self.echo = echo
+        self.modules = list(modules)
+        self.token = f"linux_guest-{secrets.token_hex(8)}"
+        self.process = None
+        self.workdir = None
+        self._console = None      # _Tail of the serial console
+        self._messages = None     # _Tail of QEMU's own stdout and stderr
+        self._lines = []          # the console's complete lines, the markers left out
+        self._qemu_lines = []
+        self._start_line = None   # where the script's output begins in _lines
+        self._status = None
+        self._status_line = None  # where it ends, once the status came
+        self._cursor = 0          # wait_for_line looks at _lines from here on
+        self._started_at = None
+        self._boot_seconds = None
+        self._result = None
+
+    def __enter__(self):
+        if self.process is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._result is None:
+            self._end("left the with block before finish(); killed")
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def qemu_argv(self, initrd, console):
+        """QEMU's command line, the serial console going to the file `console`."""
+        mem = self.memory_mib
+        argv = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max",
+                "-smp", str(self.cpus), "-m", f"{mem}M",
+                "-object", f"memory-backend-memfd,id=mem,size={mem}M,share=on",
+                "-numa", "node,memdev=mem", "-display", "none", "-no-reboot", "-nodefaults",
+                # The console in a file of its own, apart from QEMU's messages.
+                "-chardev", f"file,id=console,path={console}", "-serial", "chardev:console",
+                "-kernel", kernel_image(), "-initrd", initrd,
+                # lpj= spares the secondary vCPUs a delay-loop calibration that takes about 1 s
+                # under TCG and fails anyway; delays use the TSC, so the value (a 2.6 GHz CPU's)
+                # hardly matters.
+                "-append", "console=ttyS0 panic=-1 quiet lpj=10384452"]
+        # vectors=0 on every vhost-user device: QEMU 7.2 under TCG segfaults setting up MSI-X
+        # vector notifiers for them (msix_set_vector_notifiers); legacy INTx works.
+        for i, d in enumerate(self.disks):
+            chardev = f"socket,id=blk{i},path={d.socket}"
+            if d.reconnect is not None:
+                chardev += f",reconnect={d.reconnect}"
+            argv += ["-chardev", chardev, "-device",
+                     f"vhost-user-blk-pci,chardev=blk{i},num-queues={d.queues},vectors=0"]
+        for i, n in enumerate(self.nets):
+            device = f"virtio-net-pci,netdev=net{i},vectors=0"
+            if n.queues > 1:
+                device += ",mq=on"
+            if n.mac:
+                device += f",mac={n.mac}"
+            argv += ["-chardev", f"socket,id=nic{i},path={n.socket}",
+                     "-netdev", f"vhost-user,id=net{i},chardev=nic{i},queues={n.queues}",
+                     "-device", device]
+        return argv
+
+    def _initrd(self):
+        """The cached base archive followed by this run's: token, script, extra binaries."""
+        root = os.path.join(self.workdir, "run-root")
+        os.makedirs(os.path.join(root, "bin"))
+        with open(os.path.join(root, "token"), "w") as f:
+            f.write(self.token + "\n")
+        with open(os.path.join(root, "script.sh"), "w") as f:
+            f.write(self.script)
+        for path in self.extra_binaries:
+            shutil.copy(path, os.path.join(root, "bin", os.path.basename(path)))
+        initrd = os.path.join(self.workdir, "initrd.cpio")
+        with open(base_initramfs(self.modules), "rb") as base, open(initrd, "wb") as out:
+            shutil.copyfileobj(base, out)
+            _cpio(root, out)
+        shutil.rmtree(root)
+        return initrd
+
+    def start(self):
+        """Starts QEMU and returns at once."""
+        if not os.path.exists(os.path.join(KERNEL_DIR, "ready")):
+            raise RuntimeError("no guest kernel: run scripts/setup.sh first")
+        self.workdir = tempfile.mkdtemp(prefix="rl-linux-guest-")
+        try:
+            console = os.path.join(self.workdir, "console")
+            open(console, "wb").close()
+            argv = self.qemu_argv(self._initrd(), console)
+            self._console = _Tail(console)
+            self._started_at = time.monotonic()
+            self.process = peers.Process(argv, "qemu", stdin=subprocess.DEVNULL,
+                                         log_dir=self.workdir)
+            self._messages = _Tail(self.process.log_path)
+            _running.add(self)
+        except BaseException:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
+        return self
+
+    def _pump(self, final=False):
+        """Takes in what QEMU and the console wrote since the last call (all of it, unfinished
+        lines too, when final)."""
+        for line in self._messages.close() if final else self._messages.lines():
+            self._show(line)
+            self._qemu_lines.append(line)
+        for line in self._console.close() if final else self._console.lines():
+            self._take(line)
+
+    def _show(self, line):
+        if self.echo is not None:
+            print(f"{self.echo}{line}", flush=True)
+
+    def _take(self, line):
+        # Anywhere in the line: when the script's output ends without a newline, the exit marker
+        # follows it on the same line.
+        marker = re.search(f"{self.token} exit ([0-9]+)", line)
+        if self._status is None and marker:
+            line = line[:marker.start()]
+            self._status = int(marker.group(1))
+            self._status_line = len(self._lines) + (1 if line else 0)
+            if not line:
+                return
+        elif self._start_line is None and line == f"{self.token} start":
+            self._start_line = len(self._lines)
+            self._boot_seconds = time.monotonic() - self._started_at
+            return
+        self._show(line)
+        self._lines.append(line)
+
+    def _deadline(self, timeout):
+        if timeout is None:
+            return self._started_at + self.timeout
+        return time.monotonic() + timeout
+
+    def wait_for_line(self, text, timeout=None):
+        """Waits for a line of the script's output containing `text`, after the one the last
+        call found, and returns it. Without `timeout`, waits as long as the run's own timeout
+        allows. Raises GuestError when the guest ends first or the time is up (then the guest
+        is killed)."""
+        deadline = self._deadline(timeout)
+        while True:
+            alive = self.process.alive()
+            self._pump()
+            if self._start_line is not None:
+                end = self._status_line if self._status is not None else len(self._lines)
+                for i in range(max(self._cursor, self._start_line), end):
+                    if text in self._lines[i]:
+                        self._cursor = i + 1
+                        return self._lines[i]
+            if self._status is not None or not alive:
+                reason = f"the guest ended ({self._state()}) before printing {text!r}"
+                break
+            if time.monotonic() >= deadline:
+                reason = (f"no line with {text!r} after "
+                          f"{time.monotonic() - self._started_at:.0f} s, {self._state()}; killed")
+                break
+            time.sleep(0.02)
+        result = self._end(reason)
+        raise GuestError(self._why(reason, result), result)
+
+    def finish(self, timeout=None):
+        """Waits for the script's status and QEMU's exit and returns the GuestResult. Without
+        `timeout`, waits until the run's own timeout (from start) has passed; then kills QEMU."""
+        deadline = self._deadline(timeout)
+        while self.process.alive() and time.monotonic() < deadline:
+            self._pump()
+            if self._status is not None:
+                # Powering off takes well under a second; a guest that hangs in it is no reason
+                # to hold the test up.
+                deadline = min(deadline, time.monotonic() + POWEROFF_SECONDS)
+            time.sleep(0.02)
+        if self.process.alive():
+            reason = (f"QEMU still running {time.monotonic() - self._started_at:.0f} s after "
+                      f"start, {self._state()}; killed")
+        else:
+            reason = f"QEMU exited with status {self.process.proc.returncode}, {self._state()}"
+        return self._end(reason)
+
+    def run(self):
+        """start() and finish(): the whole run, blocking."""
+        self.start()
+        return self.finish()
+
+    def _state(self):
+        if self._status is not None:
+            return f"the script exited {self._status}"
+        if self._start_line is not None:
+            return "the script never reported its status"
+        return "before the script started"
+
+    @staticmethod
+    def _why(reason, result):
+        """A GuestError's message: the reason, and the last lines QEMU and the guest printed."""
+        tail = result.qemu_messages.splitlines()[-10:] + result.console.splitlines()[-20:]
+        return "\n".join([reason, "the last lines of QEMU and the console:", *tail])
+
+    def _end(self, reason):
+        """Kills QEMU if it still runs, removes the run's files, and fixes the result (the
+        first call's: the reason is what went wrong first)."""
+        if self._result is not None:
+            return self._result
+        _running.discard(self)
+        self.process.kill()
+        self._pump(final=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        begin = self._start_line if self._start_line is not None else len(self._lines)
+        end = self._status_line if self._status is not None else len(self._lines)
+        self._result = GuestResult(
+            status=self._status,
+            output="".join(line + "\n" for line in self._lines[begin:end]),
+            seconds=time.monotonic() - self._started_at, boot_seconds=self._boot_seconds,
+            reason=None if self._status is not None else reason,
+            console="".join(line + "\n" for line in self._lines),
+            qemu_messages="".join(line + "\n" for line in self._qemu_lines))
+        return self._result
+
+
+def _device(spec, cls):
+    """Disk or Net from the CLI's SOCK[,key=value]... form."""
+    socket, *options = spec.split(",")
+    fields = {}
+    for option in options:
+        key, _, value = option.partition("=")
+        if key not in {f.name for f in dataclasses.fields(cls)} - {"socket"} or not value:
+            raise argparse.ArgumentTypeError(f"bad option {option!r} in {spec!r}")
+        try:
+            fields[key] = value if key == "mac" else int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{key} wants a number in {spec!r}") from None
+    return cls(socket=socket, **fields)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--disk", action="append", default=[],
+                        type=lambda s: _device(s, Disk), help="SOCK[,queues=Q][,reconnect=S]")
+    parser.add_argument("--net", action="append", default=[],
+                        type=lambda s: _device(s, Net), help="SOCK[,queues=Q][,mac=MAC]")
+    parser.add_argument("--binary", action="append", default=[],
+                        help="a static binary the guest gets as /bin/<name>")
+    parser.add_argument("--memory", type=int, default=512, help="guest RAM in MiB")
+    parser.add_argument("--cpus", type=int, default=2, help="guest vCPUs")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--script", type=argparse.FileType("r"), help="the script to run")
+    what.add_argument("-c", dest="commands", help="the commands to run")
+    args = parser.parse_args()
+    script = args.script.read() if args.script else args.commands + "\n"
+    result = LinuxGuest(script, disks=args.disk, nets=args.net, memory_mib=args.memory,
+                        cpus=args.cpus, extra_binaries=args.binary, timeout=args.timeout,
+                        echo="").run()
+    boot = f"{result.boot_seconds:.1f} s" if result.boot_seconds is not None else "none"
+    if result.status is None:
+        print(f"linux_guest: {result.reason} (boot {boot}, {result.seconds:.1f} s in all)",
+              file=sys.stderr)
+        sys.exit(125)
+    print(f"linux_guest: the script exited {result.status} (boot {boot}, "
+          f"{result.seconds:.1f} s in all)", file=sys.stderr)
+    sys.exit(result.status)
+
+
+if __name__ == "__main__":
+    main()
