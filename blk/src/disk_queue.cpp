@@ -66,14 +66,72 @@ void DiskQueue::use_file(io_uring_sqe* sqe) const {
 DiskQueue::DiskQueue(virtio::SplitQueue& queue, const DiskSettings& settings)
     : queue_(queue), settings_(settings), spans_(kMaxSegments + 4) {}
 
-void DiskQueue::prepare(uint16_t size) {
-  if (slots_.size() == size) return;
-  slots_ = std::vector<Slot>(size);
-  for (Slot& s : slots_) s.owner = this;
+uint16_t DiskQueue::prepare(const virtio::RingLayout& layout, vhost_user::InflightQueue* region,
+                            uint16_t base) {
+  uint16_t size = layout.size;
+  if (slots_.size() != size) {
+    slots_ = std::vector<Slot>(size);
+    for (Slot& s : slots_) s.owner = this;
+  }
+  completed_heads_.clear();
+  completed_heads_.reserve(size);
+  resubmit_.clear();
+  resubmit_next_ = 0;
+  inflight_ = region != nullptr && size <= region->desc_num ? region : nullptr;
+  if (inflight_ == nullptr) return base;
+  // Entries published after the region last agreed with the used ring (a crash between the two)
+  // were completed: their flags are stale. Only the ring's last `size` entries still say so.
+  uint16_t used = __atomic_load_n(&layout.used->idx, __ATOMIC_ACQUIRE);
+  auto behind = static_cast<uint16_t>(used - inflight_->used_idx);
+  for (uint16_t i = static_cast<uint16_t>(used - std::min(behind, size)); i != used; ++i) {
+    uint32_t id = layout.used->ring[i & (size - 1)].id;
+    if (id < size) inflight_->desc[id].inflight = 0;
+  }
+  inflight_->used_idx = used;
+  inflight_counter_ = 0;
+  for (uint16_t head = 0; head < size; ++head) {
+    inflight_counter_ = std::max(inflight_counter_, inflight_->desc[head].counter);
+    if (inflight_->desc[head].inflight == 1) resubmit_.push_back(head);
+  }
+  std::sort(resubmit_.begin(), resubmit_.end(), [this](uint16_t a, uint16_t b) {
+    return inflight_->desc[a].counter < inflight_->desc[b].counter;
+  });
+  if (!resubmit_.empty()) {
+    log_limit_.log(LogLevel::info, queue_.label() + ": resubmitting " +
+                                       std::to_string(resubmit_.size()) +
+                                       " requests left in flight by the previous process");
+  }
+  // Every head taken was either given back (counted by the used index) or is in flight.
+  return static_cast<uint16_t>(used + resubmit_.size());
+}
+
+void DiskQueue::publish_tracked() {
+  if (!completed_heads_.empty()) inflight_->last_batch_head = completed_heads_.back();
+  queue_.publish_used();
+  // Published: from here a crash finds these in the used ring; clear their flags and say how
+  // far the region agrees with the ring.
+  for (uint16_t head : completed_heads_) {
+    __atomic_store_n(&inflight_->desc[head].inflight, uint8_t{0}, __ATOMIC_RELEASE);
+  }
+  __atomic_store_n(&inflight_->used_idx,
+                   static_cast<uint16_t>(inflight_->used_idx + completed_heads_.size()),
+                   __ATOMIC_RELEASE);
+  completed_heads_.clear();
 }
 
 uint16_t DiskQueue::poll(IoRing& ring) {
   if (!queue_.serving()) return 0;
+  // What a previous process left in flight goes first, in the order it was taken.
+  if (resubmit_next_ < resubmit_.size()) {
+    uint16_t n = 0;
+    while (resubmit_next_ < resubmit_.size() && ring.space() >= kMaxOpsPerRequest) {
+      stats_.resubmitted.inc();
+      ++n;
+      if (!start(resubmit_[resubmit_next_++], ring)) break;
+    }
+    publish();
+    return n;
+  }
   uint16_t avail = queue_.avail_count();
   if (avail == 0) return 0;
   uint16_t n = std::min(avail, kBurst);
@@ -90,14 +148,6 @@ uint16_t DiskQueue::poll(IoRing& ring) {
 
 bool DiskQueue::start(uint16_t head, IoRing& ring) {
   virtio::RequestChainWalk walk = queue_.walk_request(head, spans_);
-  if (walk.status == virtio::ChainStatus::too_many_segments) {
-    // Not the driver breaking the ring, only more segments than we said we take: the chain is
-    // given back with nothing written (where its status byte is, is past what we walked).
-    stats_.errors_of(DiskError::too_many_segments).inc();
-    queue_.put_used(head, 0);
-    unpublished_ = true;
-    return true;
-  }
   if (virtio::is_fatal(walk.status)) {
     stats_.ring_errors.inc();
     queue_.mark_broken(walk.status, head);
@@ -109,13 +159,20 @@ bool DiskQueue::start(uint16_t head, IoRing& ring) {
     queue_.mark_broken("head made available again while in flight", head);
     return false;
   }
+  track(head);
+  if (walk.status == virtio::ChainStatus::too_many_segments) {
+    // Not the driver breaking the ring, only more segments than we said we take: the chain is
+    // given back with nothing written (where its status byte is, is past what we walked).
+    stats_.errors_of(DiskError::too_many_segments).inc();
+    give_back(head, 0);
+    return true;
+  }
   Request request = parse_request(std::span(spans_.data(), walk.spans), walk);
   RequestKind kind = kind_of(request.type);
   stats_.requests_of(kind).inc();
   if (request.fault == RequestFault::no_status) {
     stats_.errors_of(DiskError::malformed).inc();
-    queue_.put_used(head, 0);
-    unpublished_ = true;
+    give_back(head, 0);
     return true;
   }
   if (request.fault != RequestFault::none) {
@@ -273,10 +330,9 @@ void DiskQueue::finish_now(uint16_t head, uint8_t* status, uint8_t value, uint32
                            RequestKind kind) {
   (void)kind;
   *status = value;
-  queue_.put_used(head, used_len);
+  give_back(head, used_len);
   stats_.completed.inc();
   stats_.latency_cycles.record(0);
-  unpublished_ = true;
 }
 
 void DiskQueue::fail_now(uint16_t head, uint8_t* status, DiskError error, RequestKind kind) {
@@ -311,8 +367,7 @@ void DiskQueue::on_operation_done(Slot& slot, int res) {
     }
   }
   slot.busy = false;
-  queue_.put_used(slot.head, used_len);
-  unpublished_ = true;
+  give_back(slot.head, used_len);
   stats_.completed.inc();
   stats_.latency_cycles.record(read_tsc() - slot.start_tsc);
   in_flight_.store(in_flight_.load(std::memory_order_relaxed) - 1, std::memory_order_release);

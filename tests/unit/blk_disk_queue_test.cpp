@@ -39,7 +39,7 @@ class DiskQueueTest : public ::testing::Test {
     ASSERT_TRUE(ring.ok()) << ring.error().to_string();
     ring_ = std::move(*ring);
     queue_.configure(&guest_.memory(), vring_.layout(), false, true, 0);
-    disk_queue_.prepare(vring_.size());
+    disk_queue_.prepare(vring_.layout(), nullptr, 0);
     queue_.set_live(true);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

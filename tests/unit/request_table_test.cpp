@@ -95,6 +95,10 @@ std::unique_ptr<Message> well_formed(const RequestInfo& row, size_t fds, uint32_
     std::memcpy(m->payload, &window, sizeof(window));
     size = sizeof(window) + kConfigWindow;
   }
+  if (row.payload == Payload::inflight) {
+    InflightDescription one_queue{0, 0, 1, 8, 0};
+    std::memcpy(m->payload, &one_queue, sizeof(one_queue));
+  }
   m->header = MessageHeader{code_of(row), kVersion | flags, size};
   for (size_t i = 0; i < fds; ++i) m->fds.emplace_back(::eventfd(0, EFD_CLOEXEC));
   return m;
@@ -260,10 +264,20 @@ TEST(RequestTable, CodesWithoutARowAreUnknown) {
   }
 }
 
-// A device with a configuration space of 8 bytes, 0x11 each, for the requests that read it.
+// A device with a configuration space of 8 bytes, 0x11 each, for the requests that read it, and
+// in-flight tracking.
 class ConfigSpaceDevice : public VhostUserBackend {
  public:
-  ConfigSpaceDevice() : VhostUserBackend(BackendConfig{}, nullptr) {}
+  static constexpr uint64_t kProtocol =
+      virtio::bit(protocol::kConfig) | virtio::bit(protocol::kInflightShmfd);
+  ConfigSpaceDevice() : VhostUserBackend(config(), nullptr) {}
+
+ private:
+  static BackendConfig config() {
+    BackendConfig c;
+    c.protocol_features = kProtocol;
+    return c;
+  }
 
  protected:
   Status read_config(uint32_t offset, std::span<uint8_t> out) override {
@@ -294,9 +308,9 @@ class Connection {
     }
   }
   // Acks the features that let the frontend ask for a REPLY_ACK.
-  void negotiate_reply_ack() {
+  void negotiate_reply_ack() { negotiate_protocol(virtio::bit(protocol::kReplyAck)); }
+  void negotiate_protocol(uint64_t protocol) {
     uint64_t features = virtio::bit(kFProtocolFeatures);
-    uint64_t protocol = virtio::bit(protocol::kReplyAck);
     const std::pair<Request, uint64_t> steps[] = {{Request::set_features, features},
                                                   {Request::set_protocol_features, protocol}};
     for (auto [request, value] : steps) {
@@ -323,6 +337,7 @@ TEST(RequestTable, TheBackendAnswersARequestOfItsOwnExactlyWhenTheRowSaysSo) {
         row.answer == Answer::payload ? static_cast<VhostUserBackend&>(with_config) : net;
     Connection connection(device);
     ASSERT_TRUE(connection.ok());
+    if (row.answer == Answer::payload) connection.negotiate_protocol(ConfigSpaceDevice::kProtocol);
     auto request = well_formed(row, fds_for(row));
     Status s = connection.handle(*request);
     std::vector<Message> replies = connection.replies();
@@ -337,6 +352,13 @@ TEST(RequestTable, TheBackendAnswersARequestOfItsOwnExactlyWhenTheRowSaysSo) {
     EXPECT_NE(replies[0].header.flags & kFlagReply, 0u);
     if (row.answer != Answer::payload) {
       EXPECT_EQ(replies[0].header.size, sizeof(uint64_t));
+      continue;
+    }
+    if (row.request == Request::get_inflight_fd) {
+      // The region's description, and its fd.
+      ASSERT_EQ(replies[0].header.size, sizeof(InflightDescription));
+      EXPECT_EQ(replies[0].read<InflightDescription>().mmap_size, InflightRegion::queue_bytes(8));
+      EXPECT_EQ(replies[0].fds.size(), 1u);
       continue;
     }
     // The request's own window, filled in.

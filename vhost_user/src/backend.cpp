@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "ringlane/base/log.h"
 #include "ringlane/virtio/ring_placement.h"
@@ -57,7 +58,9 @@ Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
   // A request with an answer of its own gets no REPLY_ACK besides (vhost-user spec).
   if (answer->has_value()) {
     if (find_request(message.header.request)->answer == Answer::payload) {
-      return channel.reply(message, message.payload, static_cast<uint32_t>(**answer));
+      int fd = std::exchange(reply_fd_, -1);
+      return channel.reply(message, message.payload, static_cast<uint32_t>(**answer),
+                           fd >= 0 ? &fd : nullptr, fd >= 0 ? 1 : 0);
     }
     uint64_t own = **answer;
     return channel.reply(message, &own, sizeof(own));
@@ -115,6 +118,8 @@ Result<uint64_t> VhostUserBackend::set_owner(Message& /*m*/) {
 
 Result<uint64_t> VhostUserBackend::reset_device(Message& /*m*/) {
   reset_vrings();
+  // A reset device starts afresh: the frontend asks for a new region (GET_INFLIGHT_FD).
+  inflight_.reset();
   acked_features_ = 0;
   status_ = 0;
   return kNoAnswer;
@@ -195,7 +200,14 @@ Result<uint64_t> VhostUserBackend::get_status(Message& /*m*/) {
   return uint64_t{status()};
 }
 
+Status VhostUserBackend::require_protocol(int feature, const Message& m) const {
+  if (acked_protocol_ & virtio::bit(feature)) return {};
+  return Error(EPROTO,
+               std::string(to_string(m.request())) + ": its protocol feature was not negotiated");
+}
+
 Result<uint64_t> VhostUserBackend::get_config(Message& m) {
+  RINGLANE_TRY(require_protocol(protocol::kConfig, m));
   auto config = m.read<ConfigHeader>();
   std::span<uint8_t> window(m.payload + sizeof(ConfigHeader), config.size);
   std::fill(window.begin(), window.end(), uint8_t{0});
@@ -205,9 +217,47 @@ Result<uint64_t> VhostUserBackend::get_config(Message& m) {
 }
 
 Result<uint64_t> VhostUserBackend::set_config(Message& m) {
+  RINGLANE_TRY(require_protocol(protocol::kConfig, m));
   auto config = m.read<ConfigHeader>();
   return acked(write_config(
       config.offset, std::span<const uint8_t>(m.payload + sizeof(ConfigHeader), config.size)));
+}
+
+Result<uint64_t> VhostUserBackend::get_inflight_fd(Message& m) {
+  RINGLANE_TRY(require_protocol(protocol::kInflightShmfd, m));
+  auto asked = m.read<InflightDescription>();
+  if (asked.num_queues > config_.vring_count || asked.queue_size > virtio::kMaxQueueSize) {
+    return Error(EINVAL, "GET_INFLIGHT_FD: " + std::to_string(asked.num_queues) + " queues of " +
+                             std::to_string(asked.queue_size) + " entries (device has " +
+                             std::to_string(config_.vring_count) + " queues)");
+  }
+  // Only with every queue stopped: workers write the region of a live queue.
+  stop_queues(0, config_.vring_count);
+  RINGLANE_ASSIGN_OR_RETURN(inflight_, InflightRegion::create(asked.num_queues, asked.queue_size));
+  InflightDescription answer = inflight_->description();
+  std::memcpy(m.payload, &answer, sizeof(answer));
+  reply_fd_ = inflight_->fd();
+  start_all_ready();
+  return uint64_t{sizeof(answer)};
+}
+
+Result<uint64_t> VhostUserBackend::set_inflight_fd(Message& m) {
+  RINGLANE_TRY(require_protocol(protocol::kInflightShmfd, m));
+  auto given = m.read<InflightDescription>();
+  if (given.num_queues > config_.vring_count || given.queue_size > virtio::kMaxQueueSize) {
+    return Error(EINVAL, "SET_INFLIGHT_FD: " + std::to_string(given.num_queues) + " queues of " +
+                             std::to_string(given.queue_size) + " entries (device has " +
+                             std::to_string(config_.vring_count) + " queues)");
+  }
+  stop_queues(0, config_.vring_count);
+  auto region = InflightRegion::adopt(m.take_fd(), given);
+  if (!region) {
+    start_all_ready();
+    return region.error();
+  }
+  inflight_ = std::move(*region);
+  start_all_ready();
+  return kNoAnswer;
 }
 
 Result<uint64_t> VhostUserBackend::device_request(Message& m) {
@@ -336,14 +386,15 @@ Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
                  "vring " + std::to_string(index) + ": ring addresses outside guest memory");
   }
   const virtio::RingLayout& layout = placed.layout;
-  if (Status s = virtio::check_resume_position(layout, v.base); !s.ok()) {
+  uint16_t base = prepare_queue(static_cast<uint16_t>(index), layout, v.base);
+  if (Status s = virtio::check_resume_position(layout, base); !s.ok()) {
     return Error(s.error().code(), "vring " + std::to_string(index) + ": " + s.error().message());
   }
+  v.base = base;
   q.configure(memory_.get(), layout, event_idx,
-              (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, v.base);
+              (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, base);
   q.set_call_fd(v.call.get());
   q.set_err_fd(v.err.get());
-  prepare_queue(static_cast<uint16_t>(index), static_cast<uint16_t>(v.num));
   q.set_live(true);
   return {};
 }
@@ -367,6 +418,7 @@ void VhostUserBackend::reset_vrings() {
 void VhostUserBackend::disconnect() {
   reset_vrings();
   memory_.reset();
+  inflight_.reset();
   acked_features_ = 0;
   acked_protocol_ = 0;
   status_ = 0;

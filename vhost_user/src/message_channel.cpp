@@ -84,8 +84,9 @@ Status MessageChannel::send(Request request, uint32_t flags, const void* payload
   return {};
 }
 
-Status MessageChannel::reply(const Message& request, const void* payload, uint32_t size) {
-  return send(request.request(), kFlagReply, payload, size);
+Status MessageChannel::reply(const Message& request, const void* payload, uint32_t size,
+                             const int* fds, size_t fd_count) {
+  return send(request.request(), kFlagReply, payload, size, fds, fd_count);
 }
 
 }  // namespace ringlane::vhost_user

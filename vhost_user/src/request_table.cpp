@@ -45,8 +45,9 @@ std::span<const RequestInfo> request_table() {
       // Devices with a configuration space answer them (BlkDevice); others refuse.
       {get_config, "GET_CONFIG", P::config, 0, 0, A::payload, &B::get_config},
       {set_config, "SET_CONFIG", P::config, 0, 0, A::ack, &B::set_config},
-      {get_inflight_fd, "GET_INFLIGHT_FD", P::unsupported, 0, 0, A::ack, nullptr},
-      {set_inflight_fd, "SET_INFLIGHT_FD", P::unsupported, 0, 0, A::ack, nullptr},
+      // Offered by devices that track in-flight requests (BlkDevice, INFLIGHT_SHMFD).
+      {get_inflight_fd, "GET_INFLIGHT_FD", P::inflight, 0, 0, A::payload, &B::get_inflight_fd},
+      {set_inflight_fd, "SET_INFLIGHT_FD", P::inflight, 1, 1, A::ack, &B::set_inflight_fd},
       {reset_device, "RESET_DEVICE", P::none, 0, 0, A::ack, &B::reset_device},
       {vring_kick, "VRING_KICK", P::unsupported, 0, 0, A::ack, nullptr},
       {get_max_mem_slots, "GET_MAX_MEM_SLOTS", P::none, 0, 0, A::u64, &B::get_max_mem_slots},

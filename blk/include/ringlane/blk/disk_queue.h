@@ -15,6 +15,7 @@
 #include "ringlane/blk/disk_stats.h"
 #include "ringlane/blk/io_ring.h"
 #include "ringlane/blk/request.h"
+#include "ringlane/vhost_user/inflight.h"
 #include "ringlane/virtio/split_queue.h"
 
 namespace ringlane::blk {
@@ -33,8 +34,11 @@ class DiskQueue {
   DiskQueue& operator=(const DiskQueue&) = delete;
 
   // --- control thread, while the queue is stopped and nothing is in flight -----------------
-  // Sizes the request slots for a ring of `size` entries.
-  void prepare(uint16_t size);
+  // Sizes the request slots for the ring and takes up its in-flight region (or none). After a
+  // crash the region names the requests a previous process took and never gave back: they are
+  // resubmitted first, and the ring resumes past them. Returns the position to resume at.
+  uint16_t prepare(const virtio::RingLayout& layout, vhost_user::InflightQueue* region,
+                   uint16_t base);
 
   // --- any thread --------------------------------------------------------------------------
   uint32_t in_flight() const { return in_flight_.load(std::memory_order_acquire); }
@@ -50,9 +54,12 @@ class DiskQueue {
   static void complete(uint64_t user_data, int res);
   // Makes completed requests visible to the guest (and interrupts it if it asked).
   void publish() {
-    if (unpublished_) {
-      unpublished_ = false;
+    if (!unpublished_) return;
+    unpublished_ = false;
+    if (inflight_ == nullptr) {
       queue_.publish_used();
+    } else {
+      publish_tracked();
     }
   }
 
@@ -73,6 +80,19 @@ class DiskQueue {
 
   // Starts the request at `head`; false when the chain broke the queue.
   bool start(uint16_t head, IoRing& ring);
+  // Records in the in-flight region that `head` was taken, before anything can complete it.
+  void track(uint16_t head) {
+    if (inflight_ == nullptr) return;
+    inflight_->desc[head].counter = ++inflight_counter_;
+    __atomic_store_n(&inflight_->desc[head].inflight, uint8_t{1}, __ATOMIC_RELEASE);
+  }
+  // Puts `head` on the used ring (published by publish()).
+  void give_back(uint16_t head, uint32_t len) {
+    queue_.put_used(head, len);
+    if (inflight_ != nullptr) completed_heads_.push_back(head);
+    unpublished_ = true;
+  }
+  void publish_tracked();
   void start_read_write(Slot& slot, const Request& request, bool write, IoRing& ring);
   void start_ranges(Slot& slot, const Request& request, std::span<virtio::HostSpan> spans,
                     IoRing& ring);
@@ -90,6 +110,13 @@ class DiskQueue {
   std::vector<Slot> slots_;
   std::vector<virtio::HostSpan> spans_;  // the chain being taken apart
   std::atomic<uint32_t> in_flight_{0};
+  // Crash recovery (INFLIGHT_SHMFD): the region, the heads completed since the last publish,
+  // and the heads a previous process left in flight, in the order it took them.
+  vhost_user::InflightQueue* inflight_ = nullptr;
+  uint64_t inflight_counter_ = 0;
+  std::vector<uint16_t> completed_heads_;
+  std::vector<uint16_t> resubmit_;
+  size_t resubmit_next_ = 0;
   bool unpublished_ = false;
   DiskQueueStats stats_;
   LogLimit log_limit_;

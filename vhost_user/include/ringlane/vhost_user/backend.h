@@ -14,6 +14,7 @@
 #include "ringlane/base/counter.h"
 #include "ringlane/base/log_limit.h"
 #include "ringlane/base/quiescent_state.h"
+#include "ringlane/vhost_user/inflight.h"
 #include "ringlane/vhost_user/message.h"
 #include "ringlane/vhost_user/message_channel.h"
 #include "ringlane/vhost_user/request_table.h"
@@ -60,6 +61,8 @@ class VhostUserBackend {
   uint64_t acked_features() const { return acked_features_; }
   uint64_t acked_protocol_features() const { return acked_protocol_; }
   uint8_t status() const;
+  // The in-flight tracking region the frontend shares (INFLIGHT_SHMFD), or null.
+  InflightRegion* inflight() const { return inflight_.get(); }
   size_t memory_regions() const { return memory_ ? memory_->region_count() : 0; }
   const BackendStats& stats() const { return stats_; }
   BackendStats& stats() { return stats_; }
@@ -89,10 +92,13 @@ class VhostUserBackend {
     (void)bytes;
     return Error(ENOSYS, "SET_CONFIG: this device has no writable configuration");
   }
-  // Called for a queue about to go live with a ring of `size` entries, nothing in flight.
-  virtual void prepare_queue(uint16_t index, uint16_t size) {
+  // Called for a queue about to go live on `layout`, nothing in flight, with the position the
+  // frontend gave (SET_VRING_BASE). Returns the position to resume at: a device that tracks
+  // in-flight requests (inflight()) knows better after a crash.
+  virtual uint16_t prepare_queue(uint16_t index, const virtio::RingLayout& layout, uint16_t base) {
     (void)index;
-    (void)size;
+    (void)layout;
+    return base;
   }
   // Called once the queues in `mask` are stopped and no worker polls them any more: a device
   // whose requests outlive a poll (disk I/O) waits here until they have completed, so that the
@@ -122,6 +128,8 @@ class VhostUserBackend {
   // A request without an answer of its own: its status only.
   static Result<uint64_t> acked(const Status& status);
   Result<Vring*> vring_for(uint64_t index);
+  // Refuses a request whose protocol feature the frontend did not negotiate.
+  Status require_protocol(int feature, const Message& message) const;
 
   // Request handlers (RequestHandler): each gets a message validate() accepted.
   Result<uint64_t> get_features(Message& message);
@@ -146,6 +154,8 @@ class VhostUserBackend {
   Result<uint64_t> set_status(Message& message);
   Result<uint64_t> get_status(Message& message);
   Result<uint64_t> get_config(Message& message);
+  Result<uint64_t> get_inflight_fd(Message& message);
+  Result<uint64_t> set_inflight_fd(Message& message);
   Result<uint64_t> set_config(Message& message);
   // Device-specific requests: handle_device_request()'s, else unsupported.
   Result<uint64_t> device_request(Message& message);
@@ -170,6 +180,8 @@ class VhostUserBackend {
   uint64_t acked_protocol_ = 0;
   uint8_t status_ = 0;
   std::unique_ptr<virtio::GuestMemory> memory_;
+  std::unique_ptr<InflightRegion> inflight_;
+  int reply_fd_ = -1;  // an fd the current request's answer carries (GET_INFLIGHT_FD)
   std::array<Vring, kMaxVrings> vrings_;
   std::array<virtio::SplitQueue, kMaxVrings> queues_;
   BackendStats stats_;

@@ -19,8 +19,9 @@ class MessageChannel {
   // A complete message, std::nullopt when more bytes are needed, or an error (peer closed,
   // oversized payload, too many fds) after which the connection must be dropped.
   Result<std::optional<Message>> receive();
-  // Sends a reply (header flags get the reply bit and version).
-  Status reply(const Message& request, const void* payload, uint32_t size);
+  // Sends a reply (header flags get the reply bit and version), with fds when it carries some.
+  Status reply(const Message& request, const void* payload, uint32_t size, const int* fds = nullptr,
+               size_t fd_count = 0);
   // Sends a request and, optionally, waits for its reply: the frontend side (tests, VMM).
   Status send(Request request, uint32_t flags, const void* payload, uint32_t size,
               const int* fds = nullptr, size_t fd_count = 0);
