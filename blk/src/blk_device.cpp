@@ -31,7 +31,7 @@ vhost_user::BackendConfig backend_config(const BlkDeviceConfig& c, const DiskIma
   b.features = offered_blk_features(image.readonly(), c.discard);
   b.protocol_features = virtio::bit(protocol::kMq) | virtio::bit(protocol::kReplyAck) |
                         virtio::bit(protocol::kConfig) | virtio::bit(protocol::kResetDevice) |
-                        virtio::bit(protocol::kInflightShmfd) |
+                        virtio::bit(protocol::kInflightShmfd) | virtio::bit(protocol::kBackendReq) |
                         virtio::bit(protocol::kConfigureMemSlots) | virtio::bit(protocol::kStatus);
   b.vring_count = std::clamp<uint16_t>(c.queues, 1, BlkDevice::kMaxQueues);
   return b;
@@ -119,11 +119,13 @@ void BlkDevice::on_features(uint64_t acked) {
                             std::memory_order_relaxed);
 }
 
-uint16_t BlkDevice::prepare_queue(uint16_t index, const virtio::RingLayout& layout, uint16_t base) {
+BlkDevice::QueueResume BlkDevice::prepare_queue(uint16_t index, const virtio::RingLayout& layout,
+                                                uint16_t base) {
   vhost_user::InflightQueue* region = inflight() != nullptr && index < inflight()->num_queues()
                                           ? inflight()->queue(index)
                                           : nullptr;
-  return disk_queues_[index]->prepare(layout, region, base);
+  uint16_t next_avail = disk_queues_[index]->prepare(layout, region, base);
+  return {next_avail, disk_queues_[index]->resubmissions()};
 }
 
 void BlkDevice::drain_queues(uint64_t mask) {

@@ -55,6 +55,8 @@ int run_daemon(int argc, char** argv) {
       "Two ports in xconnect mode with no --xconnect are connected to each other.\n"
       "On SIGINT/SIGTERM (or after --duration) a JSON summary is written to --summary (default "
       "stdout).\n"
+      "SIGUSR1 makes ringlane read every disk image's size again: a disk whose image grew or "
+      "shrank takes the new capacity and its guest is told.\n"
       "Exit status: 0 after a clean stop, 1 a runtime failure (with the configuration accepted: "
       "the event loop, the signal watch or the summary file failed), 2 a usage error (a bad "
       "command line or configuration, including a socket path that cannot be listened on and a "
@@ -184,6 +186,7 @@ int run_daemon(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // disk images resized: re-read their sizes
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   UniqueFd sigfd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
@@ -255,6 +258,14 @@ int run_daemon(int argc, char** argv) {
   Status watching = (*loop)->watch(sigfd.get(), EPOLLIN, [&](uint32_t) {
     signalfd_siginfo info{};
     while (read(sigfd.get(), &info, sizeof(info)) == sizeof(info)) {
+      if (info.ssi_signo == SIGUSR1) {
+        for (auto* d : disks) {
+          if (auto changed = d->refresh_capacity(); !changed.ok()) {
+            log_line(LogLevel::warn, d->name() + ": " + changed.error().message());
+          }
+        }
+        continue;
+      }
       log_line(LogLevel::info, std::string("received ") +
                                    strsignal(static_cast<int>(info.ssi_signo)) + ", stopping");
       stopping = true;

@@ -233,6 +233,64 @@ TEST_F(DiskQueueTest, AChainThatBreaksTheRingBreaksTheQueueOnly) {
   EXPECT_EQ(disk_queue_.in_flight(), 0u);
 }
 
+// A crash with requests in flight: a first process took three writes and died before their I/O
+// ran. The next process, given the same in-flight region, resubmits them in the order taken and
+// resumes the ring past them; every write lands and each is answered once.
+TEST_F(DiskQueueTest, RequestsInFlightAtACrashAreResubmittedInOrder) {
+  auto region = vhost_user::InflightRegion::create(1, vring_.size());
+  ASSERT_TRUE(region.ok()) << region.error().to_string();
+  virtio::SplitQueue first_queue;
+  first_queue.configure(&guest_.memory(), vring_.layout(), false, true, 0);
+  DiskQueue first(first_queue, settings_);
+  EXPECT_EQ(first.prepare(vring_.layout(), (*region)->queue(0), 0), 0);
+  first_queue.set_live(true);
+  std::vector<uint64_t> statuses;
+  for (uint8_t i = 0; i < 3; ++i) {
+    uint64_t data = guest_.put(std::vector<uint8_t>(512, static_cast<uint8_t>(0xa0 + i)));
+    statuses.push_back(status_byte());
+    submit({{header(virtio::kBlkTOut, i), 16}, {data, 512}, {statuses.back(), 1, true}});
+  }
+  auto doomed = IoRing::create(64);
+  ASSERT_TRUE(doomed.ok());
+  EXPECT_EQ(first.poll(**doomed), 3);  // taken, queued, never submitted: the process dies here
+  EXPECT_EQ(vring_.used_idx(), 0);
+
+  // The frontend hands the ring over at its used index, as QEMU does after a backend crash.
+  EXPECT_EQ(disk_queue_.prepare(vring_.layout(), (*region)->queue(0), 0), 3);
+  EXPECT_EQ(disk_queue_.resubmissions(), 3);
+  queue_.configure(&guest_.memory(), vring_.layout(), false, true, 3);
+  ASSERT_TRUE(serve_until(3));
+  for (uint8_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(status_at(statuses[i]), virtio::kBlkSOk);
+    EXPECT_EQ(file_bytes(i * 512, 512), std::vector<uint8_t>(512, static_cast<uint8_t>(0xa0 + i)));
+    EXPECT_EQ(vring_.used(i).id, i * 3);  // in the order the first process took them
+  }
+  EXPECT_EQ(disk_queue_.stats().resubmitted.get(), 3u);
+  for (uint16_t head = 0; head < vring_.size(); ++head) {
+    EXPECT_EQ((*region)->queue(0)->desc[head].inflight, 0) << head;
+  }
+}
+
+// A crash after a completion was published but before the region said so: the used ring
+// shows it was answered, so the next process must not run it again.
+TEST_F(DiskQueueTest, ACompletionPublishedJustBeforeACrashIsNotRunAgain) {
+  auto region = vhost_user::InflightRegion::create(1, vring_.size());
+  ASSERT_TRUE(region.ok());
+  disk_queue_.prepare(vring_.layout(), (*region)->queue(0), 0);
+  uint64_t st = status_byte();
+  submit({{header(virtio::kBlkTFlush, 0), 16}, {st, 1, true}});
+  ASSERT_TRUE(serve_until(1));
+  // Put the region back as it was between the publish and the clearing of the flag.
+  vhost_user::InflightQueue* q = (*region)->queue(0);
+  q->desc[vring_.used(0).id].inflight = 1;
+  q->used_idx = 0;
+  DiskQueue next(queue_, settings_);
+  EXPECT_EQ(next.prepare(vring_.layout(), q, 1), 1);
+  EXPECT_EQ(next.resubmissions(), 0);
+  EXPECT_EQ(q->desc[vring_.used(0).id].inflight, 0);
+  EXPECT_EQ(q->used_idx, 1);
+}
+
 TEST(DiskImage, RefusesMissingImagesAndOnesNotWholeSectors) {
   auto missing = DiskImage::open({"/nonexistent/disk.img", false, std::nullopt});
   ASSERT_FALSE(missing.ok());

@@ -223,6 +223,21 @@ Result<uint64_t> VhostUserBackend::set_config(Message& m) {
       config.offset, std::span<const uint8_t>(m.payload + sizeof(ConfigHeader), config.size)));
 }
 
+Result<uint64_t> VhostUserBackend::set_backend_req_fd(Message& m) {
+  RINGLANE_TRY(require_protocol(protocol::kBackendReq, m));
+  backend_channel_.emplace(m.take_fd());
+  return kNoAnswer;
+}
+
+Status VhostUserBackend::notify_config_change() {
+  if (!(acked_protocol_ & virtio::bit(protocol::kConfig)) || !backend_channel_) {
+    return Error(ENOTCONN, config_.name +
+                               ": the frontend has no channel for configuration changes (it did "
+                               "not negotiate CONFIG and BACKEND_REQ, or is not connected)");
+  }
+  return backend_channel_->send(BackendRequest::config_change, nullptr, 0);
+}
+
 Result<uint64_t> VhostUserBackend::get_inflight_fd(Message& m) {
   RINGLANE_TRY(require_protocol(protocol::kInflightShmfd, m));
   auto asked = m.read<InflightDescription>();
@@ -386,8 +401,9 @@ Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
                  "vring " + std::to_string(index) + ": ring addresses outside guest memory");
   }
   const virtio::RingLayout& layout = placed.layout;
-  uint16_t base = prepare_queue(static_cast<uint16_t>(index), layout, v.base);
-  if (Status s = virtio::check_resume_position(layout, base); !s.ok()) {
+  QueueResume resume = prepare_queue(static_cast<uint16_t>(index), layout, v.base);
+  uint16_t base = resume.next_avail;
+  if (Status s = virtio::check_resume_position(layout, base, resume.taken_back); !s.ok()) {
     return Error(s.error().code(), "vring " + std::to_string(index) + ": " + s.error().message());
   }
   v.base = base;
@@ -419,6 +435,7 @@ void VhostUserBackend::disconnect() {
   reset_vrings();
   memory_.reset();
   inflight_.reset();
+  backend_channel_.reset();
   acked_features_ = 0;
   acked_protocol_ = 0;
   status_ = 0;

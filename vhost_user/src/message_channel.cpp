@@ -57,9 +57,9 @@ Result<std::optional<Message>> MessageChannel::receive() {
   return std::optional<Message>(std::move(done));
 }
 
-Status MessageChannel::send(Request request, uint32_t flags, const void* payload, uint32_t size,
-                            const int* fds, size_t fd_count) {
-  MessageHeader header{static_cast<uint32_t>(request), flags | kVersion, size};
+Status MessageChannel::send_code(uint32_t code, uint32_t flags, const void* payload, uint32_t size,
+                                 const int* fds, size_t fd_count) {
+  MessageHeader header{code, flags | kVersion, size};
   iovec iov[2] = {{&header, sizeof(header)}, {const_cast<void*>(payload), size}};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)]{};
   msghdr msg{};

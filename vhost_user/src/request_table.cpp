@@ -39,7 +39,8 @@ std::span<const RequestInfo> request_table() {
       {send_rarp, "SEND_RARP", P::unsupported, 0, 0, A::ack, nullptr},
       // The device's own (NetDevice); a backend of another kind refuses it.
       {net_set_mtu, "NET_SET_MTU", P::u64, 0, 0, A::ack, &B::device_request},
-      {set_backend_req_fd, "SET_BACKEND_REQ_FD", P::unsupported, 0, 0, A::ack, nullptr},
+      // The channel for the backend's own requests (BACKEND_REQ): configuration changes.
+      {set_backend_req_fd, "SET_BACKEND_REQ_FD", P::none, 1, 1, A::ack, &B::set_backend_req_fd},
       {iotlb_msg, "IOTLB_MSG", P::unsupported, 0, 0, A::ack, nullptr},
       {set_vring_endian, "SET_VRING_ENDIAN", P::unsupported, 0, 0, A::ack, nullptr},
       // Devices with a configuration space answer them (BlkDevice); others refuse.

@@ -48,7 +48,8 @@ class BlkDevice : public vhost_user::VhostUserBackend {
  protected:
   Status read_config(uint32_t offset, std::span<uint8_t> out) override;
   Status write_config(uint32_t offset, std::span<const uint8_t> bytes) override;
-  uint16_t prepare_queue(uint16_t index, const virtio::RingLayout& layout, uint16_t base) override;
+  QueueResume prepare_queue(uint16_t index, const virtio::RingLayout& layout,
+                            uint16_t base) override;
   void drain_queues(uint64_t mask) override;
   void on_features(uint64_t acked) override;
 

@@ -40,6 +40,9 @@ class DiskQueue {
   uint16_t prepare(const virtio::RingLayout& layout, vhost_user::InflightQueue* region,
                    uint16_t base);
 
+  // Requests prepare() found in flight, to be resubmitted first.
+  uint16_t resubmissions() const { return static_cast<uint16_t>(resubmit_.size()); }
+
   // --- any thread --------------------------------------------------------------------------
   uint32_t in_flight() const { return in_flight_.load(std::memory_order_acquire); }
   const DiskQueueStats& stats() const { return stats_; }

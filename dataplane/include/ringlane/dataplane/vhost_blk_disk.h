@@ -32,9 +32,12 @@ class VhostBlkDisk {
   const blk::BlkDevice& device() const { return device_; }
   const blk::DiskImage& image() const { return image_; }
   bool connected() const { return endpoint_.connected(); }
+  // Reads the image's size again; when it changed, the disk takes the new capacity and the
+  // guest is told (through the frontend). Returns whether it changed.
+  Result<bool> refresh_capacity();
 
  private:
-  blk::DiskImage image_;
+  blk::DiskImage image_;  // the control thread's: workers use its descriptors only
   blk::BlkDevice device_;
   vhost_user::VhostUserEndpoint endpoint_;
 };

@@ -61,6 +61,9 @@ class VhostUserBackend {
   uint64_t acked_features() const { return acked_features_; }
   uint64_t acked_protocol_features() const { return acked_protocol_; }
   uint8_t status() const;
+  // Tells the frontend the configuration space changed (it reads it again and interrupts the
+  // driver). Needs CONFIG and BACKEND_REQ negotiated and the channel set up.
+  Status notify_config_change();
   // The in-flight tracking region the frontend shares (INFLIGHT_SHMFD), or null.
   InflightRegion* inflight() const { return inflight_.get(); }
   size_t memory_regions() const { return memory_ ? memory_->region_count() : 0; }
@@ -92,13 +95,20 @@ class VhostUserBackend {
     (void)bytes;
     return Error(ENOSYS, "SET_CONFIG: this device has no writable configuration");
   }
+  // Where a queue resumes: the next avail position, and how many requests before it the device
+  // resubmits itself (taken by a previous process and never completed).
+  struct QueueResume {
+    uint16_t next_avail;
+    uint16_t taken_back;
+  };
   // Called for a queue about to go live on `layout`, nothing in flight, with the position the
-  // frontend gave (SET_VRING_BASE). Returns the position to resume at: a device that tracks
-  // in-flight requests (inflight()) knows better after a crash.
-  virtual uint16_t prepare_queue(uint16_t index, const virtio::RingLayout& layout, uint16_t base) {
+  // frontend gave (SET_VRING_BASE). A device that tracks in-flight requests (inflight()) knows
+  // better after a crash.
+  virtual QueueResume prepare_queue(uint16_t index, const virtio::RingLayout& layout,
+                                    uint16_t base) {
     (void)index;
     (void)layout;
-    return base;
+    return {base, 0};
   }
   // Called once the queues in `mask` are stopped and no worker polls them any more: a device
   // whose requests outlive a poll (disk I/O) waits here until they have completed, so that the
@@ -155,6 +165,7 @@ class VhostUserBackend {
   Result<uint64_t> get_status(Message& message);
   Result<uint64_t> get_config(Message& message);
   Result<uint64_t> get_inflight_fd(Message& message);
+  Result<uint64_t> set_backend_req_fd(Message& message);
   Result<uint64_t> set_inflight_fd(Message& message);
   Result<uint64_t> set_config(Message& message);
   // Device-specific requests: handle_device_request()'s, else unsupported.
@@ -181,6 +192,7 @@ class VhostUserBackend {
   uint8_t status_ = 0;
   std::unique_ptr<virtio::GuestMemory> memory_;
   std::unique_ptr<InflightRegion> inflight_;
+  std::optional<MessageChannel> backend_channel_;  // SET_BACKEND_REQ_FD's
   int reply_fd_ = -1;  // an fd the current request's answer carries (GET_INFLIGHT_FD)
   std::array<Vring, kMaxVrings> vrings_;
   std::array<virtio::SplitQueue, kMaxVrings> queues_;

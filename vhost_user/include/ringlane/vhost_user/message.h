@@ -50,6 +50,12 @@ enum class Request : uint32_t {
   get_status = 40,
 };
 
+// Requests the backend sends the frontend on the channel SET_BACKEND_REQ_FD gave it (their
+// codes are their own, apart from the frontend's requests).
+enum class BackendRequest : uint32_t {
+  config_change = 2,  // the configuration space changed: the frontend reads it and tells the driver
+};
+
 // The request's name in the spec ("SET_MEM_TABLE"), or "UNKNOWN"; from request_table.h.
 const char* to_string(Request request);
 

@@ -22,11 +22,19 @@ class MessageChannel {
   // Sends a reply (header flags get the reply bit and version), with fds when it carries some.
   Status reply(const Message& request, const void* payload, uint32_t size, const int* fds = nullptr,
                size_t fd_count = 0);
+  // Sends a request of the backend's own, on the backend request channel.
+  Status send(BackendRequest request, const void* payload, uint32_t size) {
+    return send_code(static_cast<uint32_t>(request), 0, payload, size, nullptr, 0);
+  }
   // Sends a request and, optionally, waits for its reply: the frontend side (tests, VMM).
   Status send(Request request, uint32_t flags, const void* payload, uint32_t size,
-              const int* fds = nullptr, size_t fd_count = 0);
+              const int* fds = nullptr, size_t fd_count = 0) {
+    return send_code(static_cast<uint32_t>(request), flags, payload, size, fds, fd_count);
+  }
 
  private:
+  Status send_code(uint32_t code, uint32_t flags, const void* payload, uint32_t size,
+                   const int* fds, size_t fd_count);
   UniqueFd fd_;
   Message partial_;
   uint32_t have_ = 0;
