@@ -1,7 +1,8 @@
 // Fuzzes the parsing of guest-written rings: guest memory of a few regions (adjacent or not) is
-// filled from the input, every chain of the descriptor table is walked both ways, and the TX and
-// RX data paths run over split rings in that memory. Beyond ASan/UBSan, every span a walk
-// returns must lie inside guest memory and add up to the reported length.
+// filled from the input, every chain of the descriptor table is walked both ways and as a
+// request (and taken apart as a virtio-blk request), and the TX and RX data paths run over split
+// rings in that memory. Beyond ASan/UBSan, every span a walk returns must lie inside guest memory
+// and add up to the reported length.
 //
 // Input: a 16-byte control block, then the descriptor table, the avail ring (with used_event),
 // and the bytes of the buffer area.
@@ -14,9 +15,11 @@
 #include <memory>
 #include <vector>
 
+#include "ringlane/blk/request.h"
 #include "ringlane/net/rx.h"
 #include "ringlane/net/tx.h"
 #include "ringlane/virtio/desc_chain.h"
+#include "ringlane/virtio/request_chain.h"
 
 namespace {
 
@@ -86,6 +89,27 @@ void check_walk(const Guest& g, const ChainWalk& w, const std::vector<HostSpan>&
   if (w.status == ChainStatus::ok && total != w.bytes) __builtin_trap();
 }
 
+// A request walk obeys the same rules, its readable part is a prefix, and whatever
+// parse_request makes of it stays inside the walked spans, with the status byte guest memory.
+void check_request(const Guest& g, const virtio::RequestChainWalk& w, std::vector<HostSpan> spans) {
+  check_walk(g, ChainWalk{w.status, w.spans, w.bytes}, spans);
+  if (w.status != ChainStatus::ok) return;
+  if (w.readable_spans > w.spans || w.readable_bytes > w.bytes) __builtin_trap();
+  ringlane::blk::Request r = ringlane::blk::parse_request(spans, w);
+  if (r.fault == ringlane::blk::RequestFault::no_status) {
+    if (r.status != nullptr || w.bytes != w.readable_bytes) __builtin_trap();
+    return;
+  }
+  if (r.status == nullptr || !g.owns(HostSpan{r.status, 1})) __builtin_trap();
+  if (r.first_span + r.span_count > w.spans) __builtin_trap();
+  uint64_t len = 0;
+  for (uint32_t i = r.first_span; i < r.first_span + r.span_count; ++i) {
+    if (!g.owns(spans[i])) __builtin_trap();
+    len += spans[i].len;
+  }
+  if (r.fault == ringlane::blk::RequestFault::none && len != r.data_bytes) __builtin_trap();
+}
+
 RingLayout ring_in(Guest& g, uint16_t size) {
   RingLayout l;
   l.desc = reinterpret_cast<virtio::VringDesc*>(g.base());
@@ -151,6 +175,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                static_cast<uint16_t>(head), access, indirect, spans);
       check_walk(tx_guest, w, spans);
     }
+    check_request(tx_guest,
+                  virtio::walk_request_chain(tx_guest.memory, tx_ring.desc, ring_size,
+                                             static_cast<uint16_t>(head), indirect, spans),
+                  spans);
   }
 
   // The receiving guest: its own copy of the memory with descriptor flags flipped (to make
