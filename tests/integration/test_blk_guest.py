@@ -24,6 +24,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -442,6 +443,42 @@ echo WROTE=$(sha256sum < /tmp/pattern | cut -d' ' -f1)
         self.assertEqual(sha256_file(img, 0, 4 * MIB), wrote)
         self.assertEqual(sha256_file(img, 8 * MIB, 4 * MIB), wrote)
         self.assertGreaterEqual(d0["totals"]["bytes_written"], 8 * MIB)
+
+
+    # --- 7. capacity change -----------------------------------------------------------------
+
+    def test_capacity_change_reaches_the_guest(self):
+        img = self.image("d0.img", 16)
+        socks = self.start([f"name=d0,file={img}"])
+        # The guest waits for the new size, then uses the sectors that were not there before.
+        script = """\
+echo BEFORE=$(cat /sys/block/vda/size)
+echo READY
+i=0
+while [ "$(cat /sys/block/vda/size)" = 32768 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+echo AFTER=$(cat /sys/block/vda/size)
+dd if=/dev/urandom of=/tmp/tail bs=1M count=1 status=none
+dd if=/tmp/tail of=/dev/vda bs=1M seek=30 oflag=direct status=none && echo WRITE=ok
+echo WROTE=$(sha256sum < /tmp/tail | cut -d' ' -f1)
+"""
+        with linux_guest.LinuxGuest(script, disks=[linux_guest.Disk(socks["d0"])],
+                                    timeout=GUEST_TIMEOUT, echo="[guest] ") as g:
+            g.wait_for_line("READY", timeout=GUEST_TIMEOUT)
+            os.truncate(img, 32 * MIB)
+            self.ringlane.process.send_signal(signal.SIGUSR1)
+            result = g.finish(timeout=GUEST_TIMEOUT)
+        self.assertEqual(result.status, 0, f"{result.reason}\n{result.output[-3000:]}"
+                         f"{self.log_tail()}")
+        summary = self.stop()
+        out = result.output
+        self.assertEqual(value(out, "BEFORE"), str(16 * MIB // 512))
+        self.assertEqual(value(out, "AFTER"), str(32 * MIB // 512))
+        self.assertEqual(value(out, "WRITE"), "ok")
+        self.assertEqual(sha256_file(img, 30 * MIB, MIB), value(out, "WROTE"))
+        self.assertIn("d0: capacity 32768 -> 65536 sectors", self.log())
+        d0 = disk_summary(summary, "d0")
+        self.assertEqual(d0["capacity_sectors"], 65536)
+        assert_no_errors(self, d0)
 
 
 if __name__ == "__main__":
