@@ -1,5 +1,5 @@
 """ringlane's vhost-user-blk disks under a real Linux guest (issue 13's acceptance points 1, 2, 3,
-4, 6 and the writeback half of 7). Each test starts ringlane, boots one guest in QEMU/TCG
+4, 6 and 7). Each test starts ringlane, boots one guest in QEMU/TCG
 (tests/lib/linux_guest.py: virtio_blk over vhost-user-blk-pci, busybox's applets) that runs a
 script and powers off, then checks what the guest printed, the image file on the host and
 ringlane's JSON summary and log:
@@ -18,6 +18,8 @@ ringlane's JSON summary and log:
   to queue n).
 - test_writeback_toggle (7, the cache half): the guest switches cache_type from "write back" to
   "write through", ringlane logs it and reports "writeback": false, and writes still land.
+- test_capacity_change_reaches_the_guest (7, the capacity half): the image grows under a running
+  guest, SIGUSR1 to ringlane, the guest sees the new size and writes into the new sectors.
 
 Environment: RINGLANE_BIN (meson sets it; build/dataplane/ringlane by default)."""
 import hashlib
