@@ -342,7 +342,8 @@ void DiskQueue::fail_now(uint16_t head, uint8_t* status, DiskError error, Reques
 }
 
 void DiskQueue::complete(uint64_t user_data, int res) {
-  auto* slot = reinterpret_cast<Slot*>(user_data);
+  // The kernel hands back, as a u64, the slot pointer poll() tagged the operation with.
+  auto* slot = reinterpret_cast<Slot*>(user_data);  // NOLINT(performance-no-int-to-ptr)
   slot->owner->on_operation_done(*slot, res);
 }
 
