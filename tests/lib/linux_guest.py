@@ -68,7 +68,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402  (its Process is killed by PID at exit and on SIGTERM)
-from nested_kvm import KERNEL_DIR, release  # noqa: E402
+from nested_kvm import KERNEL_DIR, copy_modules, release  # noqa: E402
 
 MODULES = ["virtio_pci", "virtio_blk", "virtio_net", "ext4"]
 POWEROFF_SECONDS = 10
@@ -154,17 +154,7 @@ def base_initramfs(modules=MODULES):
         for d in DIRS:
             os.makedirs(os.path.join(root, d))
         shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
-        # modprobe --show-depends lists a module's dependencies first: the load order.
-        order = []
-        for name in modules:
-            out = subprocess.run(["modprobe", "-d", os.path.join(KERNEL_DIR, "root"), "-S",
-                                  release(), "--show-depends", name], capture_output=True,
-                                 text=True, check=True).stdout
-            for line in out.splitlines():
-                words = line.split()
-                if words[:1] == ["insmod"] and os.path.basename(words[1]) not in order:
-                    order.append(os.path.basename(words[1]))
-                    shutil.copy(words[1], os.path.join(root, "modules", order[-1]))
+        order = copy_modules(modules, os.path.join(root, "modules"))
         with open(os.path.join(root, "init"), "w") as f:
             f.write(INIT.format(modules=" ".join(order)))
         os.chmod(os.path.join(root, "init"), 0o755)

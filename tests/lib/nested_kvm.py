@@ -86,6 +86,22 @@ def release():
         return f.read().strip()
 
 
+def copy_modules(names, dest):
+    """Copies the guest kernel's modules `names` and all they depend on into `dest`; returns
+    their file names in load order (modprobe --show-depends lists dependencies first)."""
+    order = []
+    for name in names:
+        out = subprocess.run(["modprobe", "-d", os.path.join(KERNEL_DIR, "root"), "-S",
+                              release(), "--show-depends", name], capture_output=True,
+                             text=True, check=True).stdout
+        for line in out.splitlines():
+            words = line.split()
+            if words[:1] == ["insmod"] and os.path.basename(words[1]) not in order:
+                order.append(os.path.basename(words[1]))
+                shutil.copy(words[1], os.path.join(dest, order[-1]))
+    return order
+
+
 def initramfs():
     """The initramfs (busybox, the 9p modules, init), built once per kernel and init script."""
     tag = hashlib.sha256((INIT + " ".join(INITRAMFS_MODULES)).encode()).hexdigest()[:12]
@@ -97,17 +113,7 @@ def initramfs():
         for d in ("bin", "proc", "sys", "dev", "modules"):
             os.makedirs(os.path.join(root, d))
         shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
-        # modprobe --show-depends lists a module's dependencies first: the load order.
-        order = []
-        for name in INITRAMFS_MODULES:
-            out = subprocess.run(["modprobe", "-d", os.path.join(KERNEL_DIR, "root"), "-S",
-                                  release(), "--show-depends", name], capture_output=True,
-                                 text=True, check=True).stdout
-            for line in out.splitlines():
-                words = line.split()
-                if words[:1] == ["insmod"] and os.path.basename(words[1]) not in order:
-                    order.append(os.path.basename(words[1]))
-                    shutil.copy(words[1], os.path.join(root, "modules", order[-1]))
+        order = copy_modules(INITRAMFS_MODULES, os.path.join(root, "modules"))
         with open(os.path.join(root, "init"), "w") as f:
             f.write(INIT.format(modules=" ".join(order), work=WORK_DIR))
         os.chmod(os.path.join(root, "init"), 0o755)

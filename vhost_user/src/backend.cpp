@@ -241,38 +241,40 @@ Status VhostUserBackend::notify_config_change() {
 Result<uint64_t> VhostUserBackend::get_inflight_fd(Message& m) {
   RINGLANE_TRY(require_protocol(protocol::kInflightShmfd, m));
   auto asked = m.read<InflightDescription>();
-  if (asked.num_queues > config_.vring_count || asked.queue_size > virtio::kMaxQueueSize) {
-    return Error(EINVAL, "GET_INFLIGHT_FD: " + std::to_string(asked.num_queues) + " queues of " +
-                             std::to_string(asked.queue_size) + " entries (device has " +
-                             std::to_string(config_.vring_count) + " queues)");
-  }
-  // Only with every queue stopped: workers write the region of a live queue.
-  stop_queues(0, config_.vring_count);
-  RINGLANE_ASSIGN_OR_RETURN(inflight_, InflightRegion::create(asked.num_queues, asked.queue_size));
+  RINGLANE_TRY(check_inflight_shape(m, asked));
+  auto region = InflightRegion::create(asked.num_queues, asked.queue_size);
+  if (!region) return region.error();
+  RINGLANE_TRY(replace_inflight(std::move(*region)));
   InflightDescription answer = inflight_->description();
   std::memcpy(m.payload, &answer, sizeof(answer));
   reply_fd_ = inflight_->fd();
-  start_all_ready();
   return uint64_t{sizeof(answer)};
 }
 
 Result<uint64_t> VhostUserBackend::set_inflight_fd(Message& m) {
   RINGLANE_TRY(require_protocol(protocol::kInflightShmfd, m));
   auto given = m.read<InflightDescription>();
-  if (given.num_queues > config_.vring_count || given.queue_size > virtio::kMaxQueueSize) {
-    return Error(EINVAL, "SET_INFLIGHT_FD: " + std::to_string(given.num_queues) + " queues of " +
-                             std::to_string(given.queue_size) + " entries (device has " +
-                             std::to_string(config_.vring_count) + " queues)");
-  }
-  stop_queues(0, config_.vring_count);
+  RINGLANE_TRY(check_inflight_shape(m, given));
   auto region = InflightRegion::adopt(m.take_fd(), given);
-  if (!region) {
-    start_all_ready();
-    return region.error();
-  }
-  inflight_ = std::move(*region);
+  if (!region) return region.error();
+  return acked(replace_inflight(std::move(*region)));
+}
+
+Status VhostUserBackend::check_inflight_shape(const Message& m,
+                                              const InflightDescription& d) const {
+  if (d.num_queues <= config_.vring_count && d.queue_size <= virtio::kMaxQueueSize) return {};
+  return Error(EINVAL, std::string(to_string(m.request())) + ": " + std::to_string(d.num_queues) +
+                           " queues of " + std::to_string(d.queue_size) + " entries (device has " +
+                           std::to_string(config_.vring_count) + " queues of at most " +
+                           std::to_string(virtio::kMaxQueueSize) + ")");
+}
+
+Status VhostUserBackend::replace_inflight(std::unique_ptr<InflightRegion> region) {
+  // Only with every queue stopped: workers write the region of a live queue.
+  stop_queues(0, config_.vring_count);
+  inflight_ = std::move(region);
   start_all_ready();
-  return kNoAnswer;
+  return {};
 }
 
 Result<uint64_t> VhostUserBackend::device_request(Message& m) {

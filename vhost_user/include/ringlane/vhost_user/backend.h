@@ -138,6 +138,10 @@ class VhostUserBackend {
   // A request without an answer of its own: its status only.
   static Result<uint64_t> acked(const Status& status);
   Result<Vring*> vring_for(uint64_t index);
+  // GET/SET_INFLIGHT_FD: a region this device's queues fit in.
+  Status check_inflight_shape(const Message& message, const InflightDescription& d) const;
+  // Takes up a new in-flight region, with every queue stopped meanwhile.
+  Status replace_inflight(std::unique_ptr<InflightRegion> region);
   // Refuses a request whose protocol feature the frontend did not negotiate.
   Status require_protocol(int feature, const Message& message) const;
 
