@@ -1,6 +1,7 @@
 """The ringlane command line and configuration file: --help tells the truth, bad input gets a
 clear message and exit status 2 (never a crash), and a TOML file alone can run the switch."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ class CommandLine(unittest.TestCase):
     def test_help_lists_every_option(self):
         r = run("--help")
         self.assertEqual(r.returncode, 0)
-        for option in ("--cores", "--control-cores", "--mode", "--port", "--xconnect", "--config", "--stats-interval",
+        for option in ("--cores", "--control-cores", "--mode", "--port", "--disk", "--xconnect", "--config", "--stats-interval",
                        "--duration", "--summary", "--mac-aging", "--log-level"):
             self.assertIn(option, r.stdout)
 
@@ -55,11 +56,36 @@ class CommandLine(unittest.TestCase):
         self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--port", "name=a,path=/tmp/b.sock"],
                             "duplicate port name")
 
+    def test_bad_disks_are_refused_before_anything_starts(self):
+        work = tempfile.mkdtemp(prefix="rl-cli-disk-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        good = os.path.join(work, "good.img")
+        odd = os.path.join(work, "odd.img")
+        with open(good, "wb") as f:
+            f.truncate(1 << 20)
+        with open(odd, "wb") as f:
+            f.truncate(1000)
+        sock = os.path.join(work, "d.sock")
+        self.assert_refused(["--disk", f"name=d,path={sock}"], "missing file=")
+        self.assert_refused(["--disk", f"name=d,path={sock},file={work}/none.img"],
+                            f"disk 'd': disk image {work}/none.img: No such file or directory")
+        self.assert_refused(["--disk", f"name=d,path={sock},file={odd}"],
+                            "size 1000 is not a multiple of 512 bytes")
+        self.assert_refused(["--disk", f"name=d,path={sock},file={work}"],
+                            "Is a directory")
+        self.assert_refused(["--disk", f"name=d,path={sock},file={good},queues=17"],
+                            "queues must be 1-16")
+        self.assert_refused(["--disk", f"name=d,path={sock},file={good}",
+                             "--disk", f"name=d,path={sock}2,file={good}"], "duplicate")
+        self.assert_refused(["--disk", f"name=a,path={sock},file={good}",
+                             "--port", f"name=a,path={sock}3"], "a port has that name too")
+        self.assertFalse(os.path.exists(sock), "a refused configuration must not listen")
+
     def test_other_bad_flags_are_refused(self):
         self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--cores", "999"], "not online")
         self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--mode", "hub"], "mode must be")
         self.assert_refused(["--port", "name=a,path=/tmp/a.sock", "--xconnect", "a:b"], "unknown port 'b'")
-        self.assert_refused([], "no ports configured")
+        self.assert_refused([], "no ports or disks configured")
         self.assert_refused(["--port", "name=a,path=" + "x" * 200], "longer than")
         for flag in ("--stats-interval", "--duration", "--mac-aging"):
             for value in ("nan", "inf"):
