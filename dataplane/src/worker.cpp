@@ -2,8 +2,10 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "ringlane/base/cpu_affinity.h"
 #include "ringlane/base/log.h"
@@ -56,7 +58,32 @@ void Worker::run() {
     stats_.loops.inc();
     grace_.quiescent(slot);
   }
+  if (ring_) finish_disk_io(view_.load(std::memory_order_acquire)->disk_polls[index_]);
   grace_.unregister_reader(slot);
+}
+
+void Worker::finish_disk_io(const std::vector<blk::DiskQueue*>& queues) {
+  // Only this ring completes these queues' requests: once the worker is gone, a queue that
+  // still had some would wait for them for ever when it stops. Take nothing new; complete what
+  // is in flight (the kernel bounds it: disk I/O ends, with an error at worst).
+  auto in_flight = [&] {
+    uint32_t n = 0;
+    for (const blk::DiskQueue* q : queues) n += q->in_flight();
+    return n;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    ring_->submit();
+    if (ring_->reap(blk::DiskQueue::complete) > 0) {
+      for (blk::DiskQueue* q : queues) q->publish();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+  if (uint32_t left = in_flight(); left > 0) {
+    log_line(LogLevel::error, "rl-worker" + std::to_string(index_) + ": " + std::to_string(left) +
+                                  " disk requests still in flight at exit");
+  }
 }
 
 void Worker::serve_disks(const std::vector<blk::DiskQueue*>& queues) {

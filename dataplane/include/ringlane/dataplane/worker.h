@@ -31,6 +31,8 @@ class Worker {
  private:
   void run();
   void serve_disks(const std::vector<blk::DiskQueue*>& queues);
+  // On stop: completes the disk requests still in flight on this worker's ring.
+  void finish_disk_io(const std::vector<blk::DiskQueue*>& queues);
   unsigned index_;
   int core_;
   const std::atomic<const SwitchView*>& view_;
