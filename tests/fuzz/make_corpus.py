@@ -36,13 +36,25 @@ def avail(idx, ring, size):
 
 
 # --- fuzz_vhost_user_message -------------------------------------------------------------------
-# Records: control byte; 0b00/01: header + payload (bits 0-3 fd count, bit 4 eventfds);
+# A device byte (bit 0 BlkDevice, else NetDevice; bit 1 read-only image, bit 2 buffered only,
+# bit 3 no discard), then records: control byte; 0b0Nkkffff: a message (ffff fd count; kk the
+# fds: 00 guest memfd, 01 eventfd, 10 fresh memfd of u16 x 64 bytes, 11 the backend-request
+# socket; N: a config change after it, u8 image size), then [u16] [u8] header + payload;
 # 0b10: raw bytes; 0b11: guest memory write (u16 offset x 8, length byte, bytes).
+NET, BLK, READONLY, BUFFERED, NO_DISCARD = 0, 1, 2, 4, 8
+FD_MEMFD, FD_EVENTFD, FD_FRESH, FD_BACKEND = 0, 1, 2, 3
 
 
-def msg(request, payload=b"", fds=0, eventfd=False, flags=0):
-    control = (fds & 0x0F) | (0x10 if eventfd else 0)
-    return bytes([control]) + struct.pack("<III", request, 1 | flags, len(payload)) + payload
+def msg(request, payload=b"", fds=0, eventfd=False, flags=0, kind=None, fresh=None, change=None):
+    kind = (FD_EVENTFD if eventfd else FD_MEMFD) if kind is None else kind
+    control = (fds & 0x0F) | kind << 4 | (0x40 if change is not None else 0)
+    extra = b""
+    if kind == FD_FRESH:
+        extra += struct.pack("<H", fresh // 64)
+    if change is not None:
+        extra += bytes([change])
+    header = struct.pack("<III", request, 1 | flags, len(payload))
+    return bytes([control]) + extra + header + payload
 
 
 def raw(data):
@@ -75,10 +87,11 @@ def region(gpa, size, uva, offset):
     return struct.pack("<QQQQ", gpa, size, uva, offset)
 
 
-def ring_setup(index, base, size=16):
-    return (msg(8, state(index, size)) + msg(9, addr(index, base, base + 0x2000, base + 0x1000))
-            + msg(10, state(index, 0)) + msg(13, u64(index), fds=1, eventfd=True)
-            + msg(12, u64(index | 0x100)))
+def ring_setup(index, base, size=16, enable=False):
+    out = (msg(8, state(index, size)) + msg(9, addr(index, base, base + 0x2000, base + 0x1000))
+           + msg(10, state(index, 0)) + msg(13, u64(index), fds=1, eventfd=True)
+           + msg(12, u64(index | 0x100)))
+    return out + msg(18, state(index, 1)) if enable else out
 
 
 def guest_rings():
@@ -97,7 +110,7 @@ def message_seeds():
     features = bit(F_VERSION_1) | bit(NET_MRG_RXBUF) | bit(F_INDIRECT) | bit(NET_CSUM)
     legacy = (msg(1) + msg(2, u64(features)) + guest_rings() + msg(5, table, fds=1)
               + ring_setup(0, 0x4000) + ring_setup(1, 0x1000) + msg(40) + msg(11, state(1, 0)))
-    write("fuzz_vhost_user_message", "bring_up_and_forward", legacy)
+    write("fuzz_vhost_user_message", "bring_up_and_forward", bytes([NET]) + legacy)
 
     features |= bit(F_PROTOCOL) | bit(F_EVENT_IDX)
     protocol = bit(P_REPLY_ACK) | bit(P_MEM_SLOTS) | bit(P_STATUS)
@@ -109,16 +122,159 @@ def message_seeds():
              + msg(8, state(40, 16), flags=NEED_REPLY)  # out of range, acked as a failure
              + msg(11, state(0, 0), flags=NEED_REPLY) + msg(38, add, flags=NEED_REPLY)
              + msg(34))
-    write("fuzz_vhost_user_message", "protocol_features_and_slots", acked)
+    write("fuzz_vhost_user_message", "protocol_features_and_slots", bytes([NET]) + acked)
 
     # A message split over two writes, then a header announcing an oversized payload.
     whole = struct.pack("<III", 2, 1, 8) + u64(bit(F_VERSION_1))
     split = raw(whole[:5]) + raw(whole[5:]) + raw(struct.pack("<III", 5, 1, 5000))
-    write("fuzz_vhost_user_message", "pieces_and_oversize", split)
+    write("fuzz_vhost_user_message", "pieces_and_oversize", bytes([NET]) + split)
 
     bad = (msg(5, struct.pack("<II", 9, 0) + bytes(8 * 32), fds=8)
            + msg(5, table, fds=2) + msg(12, u64(0x100), fds=1) + msg(99) + msg(1, flags=2))
-    write("fuzz_vhost_user_message", "bad_messages", bad)
+    write("fuzz_vhost_user_message", "bad_messages", bytes([NET]) + bad)
+    blk_message_seeds()
+
+
+# virtio-blk (virtio/include/ringlane/virtio/blk_spec.h) and the protocol features BlkDevice adds.
+BLK_SIZE_MAX, BLK_SEG_MAX, BLK_BLK_SIZE, BLK_FLUSH, BLK_TOPOLOGY = 1, 2, 6, 9, 10
+BLK_CONFIG_WCE, BLK_MQ, BLK_DISCARD, BLK_WRITE_ZEROES = 11, 12, 13, 14
+T_IN, T_OUT, T_FLUSH, T_GET_ID, T_DISCARD, T_WRITE_ZEROES = 0, 1, 4, 8, 11, 13
+P_MQ, P_BACKEND_REQ, P_CONFIG, P_INFLIGHT, P_RESET = 0, 5, 9, 12, 13
+GET_CONFIG, SET_CONFIG, GET_INFLIGHT_FD, SET_INFLIGHT_FD, SET_BACKEND_REQ_FD = 24, 25, 31, 32, 21
+BLK_FEATURES = (bit(F_VERSION_1) | bit(F_INDIRECT) | bit(BLK_SIZE_MAX) | bit(BLK_SEG_MAX)
+                | bit(BLK_BLK_SIZE) | bit(BLK_FLUSH) | bit(BLK_TOPOLOGY) | bit(BLK_CONFIG_WCE)
+                | bit(BLK_MQ) | bit(BLK_DISCARD) | bit(BLK_WRITE_ZEROES) | bit(F_PROTOCOL))
+BLK_PROTOCOL = (bit(P_MQ) | bit(P_REPLY_ACK) | bit(P_BACKEND_REQ) | bit(P_CONFIG)
+                | bit(P_INFLIGHT) | bit(P_RESET) | bit(P_MEM_SLOTS) | bit(P_STATUS))
+
+
+def blk_header(kind, sector=0):
+    return struct.pack("<IIQ", kind, 0, sector)
+
+
+def config_window(offset, size, data=None, flags=0):
+    return struct.pack("<III", offset, size, flags) + (bytes(size) if data is None else data)
+
+
+def inflight(mmap_size, mmap_offset, queues, size):
+    return struct.pack("<QQHHI", mmap_size, mmap_offset, queues, size, 0)
+
+
+def inflight_bytes(queues, size):
+    return queues * ((16 + 16 * size + 63) // 64 * 64)
+
+
+def blk_requests(table_gpa, headers_gpa, requests):
+    """Lays out one chain per entry of `requests`, (type, sector, [(length, writable, address or
+    None for the next free page from 0x20000)]): the 16-byte header (readable), the data
+    descriptors, then the status byte (writable) right after the header. Returns the guest
+    memory records, the chains' heads and the number of descriptors they take."""
+    descs, heads, out = [], [], b""
+    headers = bytearray()
+    data_gpa = 0x20000
+    for kind, sector, data in requests:
+        heads.append(len(descs))
+        hdr = headers_gpa + len(headers)
+        headers += blk_header(kind, sector) + bytes(16)  # the status byte follows the header
+        chain = [(hdr, 16, 0)]
+        for length, writable, gpa in data:
+            if gpa is None:
+                gpa, data_gpa = data_gpa, data_gpa + (length + 0xFFF) // 0x1000 * 0x1000
+            chain.append((gpa, length, DESC_WRITE if writable else 0))
+        chain.append((hdr + 16, 1, DESC_WRITE))
+        first = len(descs)
+        for i, (gpa, length, flags) in enumerate(chain):
+            last = i == len(chain) - 1
+            descs.append(desc(gpa, length, flags | (0 if last else DESC_NEXT),
+                              0 if last else first + i + 1))
+    out += mem(table_gpa, b"".join(descs)) + mem(headers_gpa, bytes(headers))
+    return out, heads, len(descs)
+
+
+def blk_message_seeds():
+    table = struct.pack("<II", 1, 0) + region(0, 0x40000, UVA, 0)
+    # Queue 0 (32 entries at 0x1000): every request type, an unaligned buffer (the buffered fd
+    # beside O_DIRECT) and an indirect IN; queue 1 (16 at 0x4000): a read running past the end
+    # of the disk, which fits once the image has grown.
+    ranges = struct.pack("<QII", 8, 8, 0) + struct.pack("<QII", 64, 16, 1)
+    q0, heads0, indirect_head = blk_requests(0x1000, 0x10000, [
+        (T_OUT, 0, [(4096, False, None)]),
+        (T_IN, 0, [(4096, True, None)]),
+        (T_FLUSH, 0, []),
+        (T_GET_ID, 0, [(20, True, None)]),
+        (T_DISCARD, 0, [(16, False, 0x10400)]),
+        (T_WRITE_ZEROES, 0, [(16, False, 0x10410)]),
+        (T_IN, 4, [(512, True, 0x13003)]),
+        (T_OUT, 16, [(1024, False, None), (512, False, None)]),
+    ])
+    inner = (desc(0x10300, 16, DESC_NEXT, 1) + desc(0x14000, 512, DESC_WRITE | DESC_NEXT, 2)
+             + desc(0x10310, 1, DESC_WRITE))
+    q0 += mem(0x1000 + 16 * indirect_head, desc(0x10500, len(inner), DESC_INDIRECT))
+    q0 += mem(0x10500, inner) + mem(0x10300, blk_header(T_IN, 2)) + mem(0x10400, ranges)
+    q0 += mem(0x2000, avail(len(heads0) + 1, heads0 + [indirect_head], 32))
+    q1, heads1, _ = blk_requests(0x4000, 0x10600, [(T_IN, 2044, [(4096, True, None)])])
+    q1 += mem(0x5000, avail(1, heads1, 16))
+    wce = config_window(32, 1, b"\x00")
+    bring_up = (msg(1) + msg(2, u64(BLK_FEATURES)) + msg(15) + msg(16, u64(BLK_PROTOCOL))
+                + msg(17) + msg(36) + msg(GET_CONFIG, config_window(0, 60))
+                + msg(SET_CONFIG, wce, flags=NEED_REPLY)
+                + msg(SET_CONFIG, config_window(0, 8), flags=NEED_REPLY)  # not writable: nacked
+                + msg(GET_INFLIGHT_FD, inflight(0, 0, 2, 32))
+                + msg(SET_BACKEND_REQ_FD, fds=1, kind=FD_BACKEND)
+                + q0 + q1 + msg(5, table, fds=1)
+                + ring_setup(0, 0x1000, 32, enable=True) + ring_setup(1, 0x4000, 16, enable=True)
+                + msg(40, change=0xFF)  # the image grows to 2 MiB: queue 1's request fits now
+                + mem(0x5000, avail(2, heads1 * 2, 16)) + msg(18, state(1, 1))
+                + msg(11, state(0, 0)) + msg(11, state(1, 0)))
+    write("fuzz_vhost_user_message", "blk_requests_every_type", bytes([BLK]) + bring_up)
+
+    # A previous process took heads 0 and 3 of queue 0 and never gave them back: the in-flight
+    # region (in guest memory, so that the fuzzer can rewrite it) says so, and the queue starts
+    # by resubmitting them, then takes head 6 (a FLUSH).
+    q0, heads0, _ = blk_requests(0x1000, 0x10000, [
+        (T_OUT, 0, [(4096, False, None)]),
+        (T_IN, 0, [(4096, True, None)]),
+        (T_FLUSH, 0, []),
+    ])
+    q0 += mem(0x2000, avail(3, heads0, 16))
+    region_gpa = 0x30000
+    queue0 = bytearray(struct.pack("<QHHHH", 0, 1, 16, 0, 0) + bytes(16 * 16))
+    queue0[16 + 0 * 16] = 1
+    struct.pack_into("<Q", queue0, 16 + 0 * 16 + 8, 1)
+    queue0[16 + 3 * 16] = 1
+    struct.pack_into("<Q", queue0, 16 + 3 * 16 + 8, 2)
+    resubmit = (msg(2, u64(BLK_FEATURES | bit(F_EVENT_IDX))) + msg(16, u64(BLK_PROTOCOL))
+                + q0 + mem(region_gpa, bytes(queue0)) + msg(5, table, fds=1)
+                + msg(SET_INFLIGHT_FD, inflight(inflight_bytes(2, 16), region_gpa, 2, 16), fds=1,
+                      flags=NEED_REPLY)
+                + ring_setup(0, 0x1000, 16, enable=True) + msg(11, state(0, 0))
+                + msg(34))  # RESET_DEVICE
+    write("fuzz_vhost_user_message", "blk_inflight_resubmit", bytes([BLK | BUFFERED]) + resubmit)
+
+    # A read-only disk without protocol features: the write fails, the read succeeds, then
+    # GET_CONFIG without CONFIG negotiated drops the frontend.
+    q0, heads0, _ = blk_requests(0x1000, 0x10000, [
+        (T_OUT, 0, [(512, False, None)]),
+        (T_IN, 0, [(512, True, None)]),
+        (T_DISCARD, 0, [(16, False, 0x10400)]),
+    ])
+    q0 += mem(0x2000, avail(3, heads0, 16)) + mem(0x10400, struct.pack("<QII", 0, 1, 0))
+    legacy = (msg(1) + msg(2, u64(bit(F_VERSION_1) | bit(BLK_FLUSH))) + q0 + msg(5, table, fds=1)
+              + ring_setup(0, 0x1000, 16) + msg(GET_CONFIG, config_window(0, 8)))
+    write("fuzz_vhost_user_message", "blk_readonly_legacy", bytes([BLK | READONLY]) + legacy)
+
+    # The frontend's own zeroed in-flight buffer (a fresh memfd), the backend-request channel, a
+    # writeback toggle, and the image shrinking to 512 KiB (64 x 8 KiB) with the frontend told.
+    no_discard = BLK_FEATURES & ~(bit(BLK_DISCARD) | bit(BLK_WRITE_ZEROES))
+    fresh = (msg(2, u64(no_discard)) + msg(16, u64(BLK_PROTOCOL))
+             + msg(SET_INFLIGHT_FD, inflight(inflight_bytes(2, 16), 0, 2, 16), fds=1,
+                   kind=FD_FRESH, fresh=inflight_bytes(2, 16), flags=NEED_REPLY)
+             + msg(SET_BACKEND_REQ_FD, fds=1, kind=FD_BACKEND, flags=NEED_REPLY)
+             + msg(SET_CONFIG, config_window(32, 1, b"\x01"), flags=NEED_REPLY)
+             + msg(SET_CONFIG, config_window(32, 1, b"\x00"), flags=NEED_REPLY, change=0x3F)
+             + msg(GET_CONFIG, config_window(0, 60, flags=0)))
+    write("fuzz_vhost_user_message", "blk_fresh_inflight_and_config",
+          bytes([BLK | NO_DISCARD]) + fresh)
 
 
 # --- fuzz_desc_chain ---------------------------------------------------------------------------
