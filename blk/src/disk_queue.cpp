@@ -185,6 +185,7 @@ bool DiskQueue::start(uint16_t head, IoRing& ring) {
   slot.status = request.status;
   slot.kind = kind;
   slot.failed = false;
+  slot.unsupported = false;
   slot.pending = 0;
   slot.bytes = request.data_bytes;
   switch (kind) {
@@ -349,7 +350,11 @@ void DiskQueue::complete(uint64_t user_data, int res) {
 
 void DiskQueue::on_operation_done(Slot& slot, int res) {
   bool data = slot.kind == RequestKind::in || slot.kind == RequestKind::out;
-  if (res < 0 || (data && static_cast<uint64_t>(res) != slot.bytes)) {
+  if (res == -EOPNOTSUPP && !data) {
+    // The store cannot do it (zero range on tmpfs, say): UNSUPP lets the driver fall back to
+    // writing zeroes itself, where IOERR would fail the guest's request.
+    slot.unsupported = true;
+  } else if (res < 0 || (data && static_cast<uint64_t>(res) != slot.bytes)) {
     if (!slot.failed) log_io_error(slot, res);
     slot.failed = true;
   }
@@ -358,6 +363,9 @@ void DiskQueue::on_operation_done(Slot& slot, int res) {
   if (slot.failed) {
     stats_.errors_of(DiskError::io_error).inc();
     *slot.status = virtio::kBlkSIoErr;
+  } else if (slot.unsupported) {
+    stats_.errors_of(DiskError::unsupported).inc();
+    *slot.status = virtio::kBlkSUnsupp;
   } else {
     *slot.status = virtio::kBlkSOk;
     if (slot.kind == RequestKind::in) {

@@ -214,6 +214,29 @@ TEST_F(DiskQueueTest, RangeFlagsTheTypeDoesNotAllowAreUnsupported) {
   EXPECT_EQ(errors(DiskError::unsupported), 2u);
 }
 
+// tmpfs cannot zero a range in place: the guest hears UNSUPP (and writes zeroes itself), not
+// IOERR.
+TEST_F(DiskQueueTest, WriteZeroesTheStoreCannotDoAreUnsupported) {
+  char shm_dir[] = "/dev/shm/rl-blk-XXXXXX";
+  if (::mkdtemp(shm_dir) == nullptr) GTEST_SKIP() << "no /dev/shm";
+  std::string shm_path = std::string(shm_dir) + "/disk.img";
+  UniqueFd fd(::open(shm_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600));
+  ASSERT_EQ(::ftruncate(fd.get(), kImageBytes), 0);
+  path_ = shm_path;
+  open_image(false);
+  virtio::BlkDiscardWriteZeroes range{0, 8, 0};  // no UNMAP: zeroes stay allocated
+  std::vector<uint8_t> bytes(sizeof(range));
+  std::memcpy(bytes.data(), &range, sizeof(range));
+  uint64_t st = status_byte();
+  submit({{header(virtio::kBlkTWriteZeroes, 0), 16}, {guest_.put(bytes), 16}, {st, 1, true}});
+  bool served = serve_until(1);
+  std::filesystem::remove_all(shm_dir);
+  ASSERT_TRUE(served);
+  EXPECT_EQ(status_at(st), virtio::kBlkSUnsupp);
+  EXPECT_EQ(errors(DiskError::unsupported), 1u);
+  EXPECT_EQ(errors(DiskError::io_error), 0u);
+}
+
 TEST_F(DiskQueueTest, AChainWithoutAStatusByteIsGivenBackEmpty) {
   uint64_t data = guest_.alloc(512);
   submit({{header(virtio::kBlkTOut, 0), 16}, {data, 512}});

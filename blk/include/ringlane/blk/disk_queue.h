@@ -76,6 +76,7 @@ class DiskQueue {
     uint16_t pending = 0;  // operations not yet completed
     bool busy = false;
     bool failed = false;
+    bool unsupported = false;  // the store refused the operation (EOPNOTSUPP)
     RequestKind kind = RequestKind::other;
     uint32_t iov_count = 0;
     iovec iov[kMaxSegments];

@@ -18,7 +18,8 @@ enum class DiskError : uint8_t {
   malformed,          // header, direction or length wrong: IOERR
   out_of_range,       // sectors beyond the capacity: IOERR
   read_only,          // a write, discard or write-zeroes on a read-only disk: IOERR
-  unsupported,        // an unknown type, or a range flag the type does not allow: UNSUPP
+  unsupported,        // an unknown type, a range flag the type does not allow, or an operation the
+                      // store cannot do (zero range on tmpfs): UNSUPP
   too_many_segments,  // more segments than seg_max allows: completed with nothing written
   io_error,           // the backing store failed or came up short: IOERR
   count
