@@ -20,7 +20,7 @@ nlohmann::json disk_queue_json(std::span<const blk::DiskQueueStats* const> queue
                                uint32_t in_flight) {
   using nlohmann::json;
   json requests = json::object(), errors = json::object();
-  uint64_t bytes_read = 0, bytes_written = 0, completed = 0, ring_errors = 0;
+  uint64_t bytes_read = 0, bytes_written = 0, completed = 0, ring_errors = 0, resubmitted = 0;
   LatencyHistogram latency;
   for (size_t k = 0; k < static_cast<size_t>(blk::RequestKind::count); ++k) {
     uint64_t n = 0;
@@ -37,6 +37,7 @@ nlohmann::json disk_queue_json(std::span<const blk::DiskQueueStats* const> queue
     bytes_written += q->bytes_written.get();
     completed += q->completed.get();
     ring_errors += q->ring_errors.get();
+    resubmitted += q->resubmitted.get();
     latency.merge(q->latency_cycles);
   }
   double us_per_cycle = 1e6 / static_cast<double>(tsc_hz());
@@ -48,6 +49,7 @@ nlohmann::json disk_queue_json(std::span<const blk::DiskQueueStats* const> queue
           {"in_flight", in_flight},
           {"errors", errors},
           {"ring_errors", ring_errors},
+          {"resubmitted", resubmitted},
           {"latency_us", {{"p50", us(0.5)}, {"p99", us(0.99)}, {"p99.9", us(0.999)}}}};
 }
 
