@@ -99,6 +99,7 @@ def backing_store(image):
     scheduler = re.search(r"\[(\S+)\]", sysfs(f"{q}/scheduler", "[?]"))
     size_gib = int(sysfs(f"/sys/block/{disk}/size", "0")) * 512 / 2**30
     hw_queues = len(os.listdir(f"/sys/block/{disk}/mq")) if os.path.isdir(f"/sys/block/{disk}/mq") else "?"
+    irqs = disk_interrupts(disk)
     return {
         "df": "\n".join(df),
         "fstype": fstype,
@@ -110,10 +111,30 @@ def backing_store(image):
         "scheduler": scheduler.group(1) if scheduler else "?",
         "nr_requests": sysfs(f"{q}/nr_requests"),
         "hw_queues": hw_queues,
+        "interrupts_by_cpu": irqs,
         "summary": (f"{fstype} on {source} ({driver} disk {disk}, {size_gib:.0f} GiB, {hw_queues} hw "
                     f"queue(s), nr_requests {sysfs(f'{q}/nr_requests')}, scheduler "
-                    f"{scheduler.group(1) if scheduler else '?'}, rotational={sysfs(f'{q}/rotational')})"),
+                    f"{scheduler.group(1) if scheduler else '?'}, rotational={sysfs(f'{q}/rotational')}"
+                    + (f"; its interrupts so far by CPU: {irqs}" if irqs else "") + ")"),
     }
+
+
+def disk_interrupts(disk):
+    """The disk's interrupt counts per CPU (a virtio disk's request queues, virtioN-req.*): the
+    CPU that takes them also runs the block layer's completion work (softirqs, and ext4's
+    O_DIRECT write completions on a kworker), which competes with whatever polls there."""
+    dev = os.path.basename(os.path.realpath(f"/sys/block/{disk}/device"))
+    try:
+        with open("/proc/interrupts") as f:
+            cpus = f.readline().split()
+            totals = [0] * len(cpus)
+            for line in f:
+                if f"{dev}-req" in line or (not dev.startswith("virtio") and disk in line):
+                    counts = line.split()[1:1 + len(cpus)]
+                    totals = [t + int(c) for t, c in zip(totals, counts)]
+    except (OSError, ValueError):
+        return None
+    return {cpu.replace("CPU", ""): n for cpu, n in zip(cpus, totals)} if any(totals) else None
 
 
 def prepare_image(path, size):
@@ -214,7 +235,7 @@ class RinglaneBackend:
     def __init__(self, args, work, image):
         self.sock = os.path.join(work, "ringlane-d0.sock")
         self.summary = os.path.join(work, "ringlane-summary.json")
-        self.argv = [args.ringlane, "--cores", str(BACKEND_CORE), "--disk",
+        self.argv = [args.ringlane, "--cores", str(args.backend_core), "--disk",
                      f"name=d0,path={self.sock},file={image}", "--stats-interval", "0",
                      "--summary", self.summary]
         self.proc = peers.Process(self.argv, "ringlane-blk", log_dir=work)
@@ -249,7 +270,7 @@ class QsdBackend:
         self.sock = os.path.join(work, "qsd.sock")
         # taskset execs the daemon: the PID is qemu-storage-daemon's, and every thread it makes
         # (io-wq workers too) inherits the one-core mask.
-        self.argv = ["taskset", "-c", str(BACKEND_CORE), args.qsd,
+        self.argv = ["taskset", "-c", str(args.backend_core), args.qsd,
                      "--blockdev", f"driver=file,node-name=f,filename={image},cache.direct=on,aio=io_uring",
                      "--export", f"type=vhost-user-blk,id=e,node-name=f,addr.type=unix,"
                                  f"addr.path={self.sock},writable=on"]
@@ -274,7 +295,7 @@ class QsdBackend:
 
 def bench_argv(args, image, backend, qd, rw, seconds, warmup):
     argv = [args.bench, "--rw", rw, "--qd", str(qd), "--seconds", str(seconds), "--warmup", str(warmup),
-            "--pin", str(BENCH_CORE)]
+            "--pin", str(args.bench_core)]
     if backend is None:
         return argv + ["--raw", image, "--raw-reap", args.raw_reap]
     return argv + ["--vhost-user", backend.sock, "--file", image, "--cpu-pid", str(backend.pid)]
@@ -522,6 +543,10 @@ def main():
                     help="before each case wait up to this many seconds for other processes to go idle")
     ap.add_argument("--retries", type=int, default=2,
                     help=f"measure a case again when others used over {DISTURBED} cores meanwhile (default 2)")
+    ap.add_argument("--backend-core", type=int, default=BACKEND_CORE,
+                    help=f"core for ringlane's worker and qemu-storage-daemon (default {BACKEND_CORE})")
+    ap.add_argument("--bench-core", type=int, default=BENCH_CORE,
+                    help=f"core for the benchmark, and for raw io_uring (default {BENCH_CORE})")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 round, 1.5 s cases, 0.5 s warm-up")
     ap.add_argument("--json", metavar="OUT", help="write every result as JSON here")
     ap.add_argument("--keep", action="store_true", help="keep per-case logs in the work directory")
@@ -557,7 +582,7 @@ def main():
         "qsd_version": run_text([args.qsd, "--version"]).splitlines()[0] if "qsd" in only else None,
         "image": args.image, "image_bytes": size,
         "store": backing_store(args.image),
-        "cores": {"bench": BENCH_CORE, "backend": BACKEND_CORE},
+        "cores": {"bench": args.bench_core, "backend": args.backend_core},
         "seconds": args.seconds, "warmup": args.warmup, "rounds": args.rounds, "raw_reap": args.raw_reap,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
