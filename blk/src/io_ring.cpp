@@ -41,6 +41,15 @@ Status IoRing::register_files(std::span<const int> fds) {
   return {};
 }
 
+void IoRing::wait(std::chrono::microseconds timeout) {
+  __kernel_timespec ts{};
+  ts.tv_sec = timeout.count() / 1000000;
+  ts.tv_nsec = (timeout.count() % 1000000) * 1000;
+  io_uring_cqe* cqe = nullptr;
+  // Submits what is queued too; -ETIME (nothing completed) is the expected idle outcome.
+  io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+}
+
 int IoRing::submit() {
   if (io_uring_sq_ready(&ring_) > 0) return io_uring_submit_and_get_events(&ring_);
   if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) return io_uring_get_events(&ring_);

@@ -305,7 +305,7 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   std::string o(origin);
   static const std::set<std::string> known = {
       "cores",   "control_cores", "mode", "stats_interval", "duration", "mac_aging",
-      "summary", "log_level",     "port", "disk",           "xconnect"};
+      "summary", "log_level",     "port", "disk",           "xconnect", "idle_sleep_us"};
   for (auto&& [key, value] : t) {
     if (!known.count(std::string(key.str()))) {
       return Error(EINVAL, o + ": unknown key '" + std::string(key.str()) + "'");
@@ -345,6 +345,7 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   RINGLANE_TRY(get_number("stats_interval", config.stats_interval));
   RINGLANE_TRY(get_number("duration", config.duration));
   RINGLANE_TRY(get_number("mac_aging", config.mac_aging));
+  RINGLANE_TRY(get_number("idle_sleep_us", config.idle_sleep_us));
   RINGLANE_TRY(parse_tables(t, "port", o, parse_port_table, config.ports));
   RINGLANE_TRY(parse_tables(t, "disk", o, parse_disk_table, config.disks));
   if (auto* node = t.get("xconnect")) {
@@ -381,6 +382,12 @@ Status validate(const DaemonConfig& config) {
     return Error(EINVAL,
                  "the MAC aging time (--mac-aging, mac_aging) must be a finite number of seconds, "
                  "more than 0");
+  }
+  if (!std::isfinite(config.idle_sleep_us) || config.idle_sleep_us < 0 ||
+      config.idle_sleep_us > 1e6) {
+    return Error(EINVAL,
+                 "the idle time before a disk worker sleeps (--idle-sleep-us, idle_sleep_us) must "
+                 "be a finite number of microseconds, 0-1000000");
   }
   if (config.ports.size() > kMaxPorts) {
     return Error(EINVAL, std::to_string(config.ports.size()) + " ports configured; at most " +

@@ -92,6 +92,11 @@ int run_daemon(int argc, char** argv) {
       app.add_option("--summary", cfg.summary_path, "write the JSON summary here (- = stdout)");
   auto* aging_opt =
       app.add_option("--mac-aging", cfg.mac_aging, "L2 MAC aging time in seconds (more than 0)");
+  auto* idle_opt = app.add_option(
+      "--idle-sleep-us", cfg.idle_sleep_us,
+      "a worker that serves only disks sleeps after this many microseconds without work, until "
+      "an I/O completes or 200 us pass: it then costs CPU in proportion to the I/O, not a whole "
+      "core (0, the default: always busy-poll; workers with net queues always poll)");
   auto* log_opt = app.add_option("--log-level", cfg.log_level, "debug, info, warn or error");
   if (std::optional<int> exit_status = parse_command_line(app, argc, argv)) return *exit_status;
 
@@ -111,6 +116,7 @@ int run_daemon(int argc, char** argv) {
     if (!duration_opt->count()) cfg.duration = from_file.duration;
     if (!summary_opt->count()) cfg.summary_path = from_file.summary_path;
     if (!aging_opt->count()) cfg.mac_aging = from_file.mac_aging;
+    if (!idle_opt->count()) cfg.idle_sleep_us = from_file.idle_sleep_us;
     if (!log_opt->count()) cfg.log_level = from_file.log_level;
     cfg.ports = from_file.ports;
     cfg.disks = from_file.disks;
@@ -198,6 +204,7 @@ int run_daemon(int argc, char** argv) {
   engine_config.mode = cfg.mode == "l2" ? dataplane::ForwardingMode::l2_switch
                                         : dataplane::ForwardingMode::cross_connect;
   engine_config.mac_aging_seconds = cfg.mac_aging;
+  engine_config.idle_sleep_us = cfg.idle_sleep_us;
   dataplane::Engine engine(engine_config);
 
   std::vector<dataplane::VhostNetPort*> vhost_ports;

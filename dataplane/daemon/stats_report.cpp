@@ -151,6 +151,7 @@ nlohmann::json summary_json(const Engine& engine, double seconds) {
         {"drop_no_route", s.drop_no_route.get()},
         {"drop_filtered", s.drop_filtered.get()},
         {"flooded", s.flooded.get()},
+        {"sleeps", s.sleeps.get()},
     });
   }
   doc["workers"] = workers;

@@ -90,8 +90,10 @@ Status Engine::start() {
       RINGLANE_ASSIGN_OR_RETURN(ring, blk::IoRing::create(kRingEntries));
       RINGLANE_TRY(ring->register_files(files));
     }
+    auto idle_cycles =
+        static_cast<uint64_t>(config_.idle_sleep_us * 1e-6 * static_cast<double>(tsc_hz()));
     workers.push_back(std::make_unique<Worker>(static_cast<unsigned>(i), config_.cores[i], view_,
-                                               grace_, std::move(ring)));
+                                               grace_, std::move(ring), idle_cycles));
   }
   workers_ = std::move(workers);
   for (auto& w : workers_) w->start();

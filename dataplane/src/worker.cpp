@@ -14,8 +14,13 @@
 namespace ringlane::dataplane {
 
 Worker::Worker(unsigned index, int core, const std::atomic<const SwitchView*>& view,
-               QuiescentState& grace, std::unique_ptr<blk::IoRing> ring)
-    : index_(index), core_(core), view_(view), grace_(grace), ring_(std::move(ring)) {}
+               QuiescentState& grace, std::unique_ptr<blk::IoRing> ring, uint64_t idle_sleep_cycles)
+    : index_(index),
+      core_(core),
+      view_(view),
+      grace_(grace),
+      ring_(std::move(ring)),
+      idle_sleep_cycles_(idle_sleep_cycles) {}
 
 Worker::~Worker() {
   stop();
@@ -38,6 +43,7 @@ void Worker::run() {
   }
   int slot = grace_.register_reader();
   auto batch = std::make_unique<net::PacketBatch>();
+  uint64_t last_work = read_tsc();
   while (!stop_.load(std::memory_order_relaxed)) {
     const SwitchView* view = view_.load(std::memory_order_acquire);
     for (const SwitchView::Poll& poll : view->polls[index_]) {
@@ -54,9 +60,19 @@ void Worker::run() {
       stats_.packets.add(n);
       stats_.bursts.inc();
     }
-    if (ring_) serve_disks(view->disk_polls[index_]);
+    bool worked = ring_ && serve_disks(view->disk_polls[index_]);
     stats_.loops.inc();
     grace_.quiescent(slot);
+    // A worker with only disks may sleep when it finds nothing to do: its I/O completing wakes
+    // it at once, and a new request waits at most kIdleWait. Net queues are always polled.
+    if (idle_sleep_cycles_ == 0 || !ring_ || !view->polls[index_].empty()) continue;
+    uint64_t now = read_tsc();
+    if (worked) {
+      last_work = now;
+    } else if (now - last_work > idle_sleep_cycles_) {
+      ring_->wait(kIdleWait);
+      stats_.sleeps.inc();
+    }
   }
   if (ring_) finish_disk_io(view_.load(std::memory_order_acquire)->disk_polls[index_]);
   grace_.unregister_reader(slot);
@@ -86,17 +102,20 @@ void Worker::finish_disk_io(const std::vector<blk::DiskQueue*>& queues) {
   }
 }
 
-void Worker::serve_disks(const std::vector<blk::DiskQueue*>& queues) {
-  for (blk::DiskQueue* q : queues) q->poll(*ring_);
+bool Worker::serve_disks(const std::vector<blk::DiskQueue*>& queues) {
+  uint32_t taken = 0;
+  for (blk::DiskQueue* q : queues) taken += q->poll(*ring_);
   if (int rc = ring_->submit(); rc < 0 && rc != -EAGAIN && rc != -EBUSY && rc != -EINTR) {
     log_line(LogLevel::error, "rl-worker" + std::to_string(index_) +
                                   ": io_uring submit failed: " + std::strerror(-rc));
   }
   // A stopped queue's completions still come here: the control thread waits for them (drain)
   // before the queue's memory can go.
-  if (ring_->reap(blk::DiskQueue::complete) > 0) {
+  unsigned completed = ring_->reap(blk::DiskQueue::complete);
+  if (completed > 0) {
     for (blk::DiskQueue* q : queues) q->publish();
   }
+  return taken + completed > 0;
 }
 
 }  // namespace ringlane::dataplane

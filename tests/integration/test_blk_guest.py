@@ -8,6 +8,7 @@ ringlane's JSON summary and log:
   back and compared in the guest; the host's image holds exactly it (sha256).
 - test_ext2_filesystem (2): busybox mke2fs, mounted through the ext4 driver, a text file and 4 MiB
   of random data written, unmounted; on the host `e2fsck -fn` passes and debugfs reads both back.
+  The worker runs with --idle-sleep-us and must have slept.
 - test_discard_punches_a_hole (3): blkdiscard of 8 MiB in the middle of an allocated image frees
   that much of the file (st_blocks) and the range reads zeros; the rest is untouched.
 - test_readonly_disk (4): a `readonly` disk is read-only in the guest (blockdev --getro 1), a
@@ -103,11 +104,11 @@ class BlkGuest(unittest.TestCase):
                 os.fsync(f.fileno())
         return path
 
-    def start(self, disks, ports=()):
-        """ringlane on one core with `disks` (--disk specs without path=: name, file and options)
-        and `ports` (names); returns {name: socket path}."""
+    def start(self, disks, ports=(), flags=()):
+        """ringlane on one core with `disks` (--disk specs without path=: name, file and options),
+        `ports` (names) and other `flags`; returns {name: socket path}."""
         sockets = {}
-        extra = []
+        extra = list(flags)
         for spec in disks:
             name = re.search(r"name=([^,]+)", spec).group(1)
             sockets[name] = os.path.join(self.work, f"{name}.sock")
@@ -191,7 +192,9 @@ echo READ=$(sha256sum < /tmp/readback | cut -d' ' -f1)
             if shutil.which(tool) is None:
                 self.skipTest(f"no {tool} (e2fsprogs; scripts/setup.sh installs it)")
         img = self.image("d0.img", 32)
-        socks = self.start([f"name=d0,file={img}"])
+        # The worker sleeps whenever it finds nothing to do for 20 us: the filesystem's I/O
+        # must come through all the same.
+        socks = self.start([f"name=d0,file={img}"], flags=["--idle-sleep-us", "20"])
         text = "ringlane vhost-user-blk: hello from an ext2 in the guest"
         script = f"""\
 set -e
@@ -230,6 +233,7 @@ echo UNMOUNTED=yes
         self.assertGreater(d0["totals"]["requests"]["out"], 0)
         self.assertGreater(d0["totals"]["requests"]["flush"], 0,
                            "unmounting a filesystem on a writeback disk flushes")
+        self.assertGreater(summary["workers"][0]["sleeps"], 0, "--idle-sleep-us 20: it slept")
 
     # --- 3. discard --------------------------------------------------------------------------
 

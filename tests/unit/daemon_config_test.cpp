@@ -517,6 +517,18 @@ TEST(Validate, TimesMustBeFiniteAndInRange) {
   EXPECT_TRUE(validate(fine).ok());
 }
 
+TEST(Validate, IdleSleepIsFiniteMicrosecondsUpToASecond) {
+  for (double bad : {-1.0, 1e6 + 1, static_cast<double>(NAN), static_cast<double>(INFINITY)}) {
+    DaemonConfig config;
+    config.idle_sleep_us = bad;
+    EXPECT_THAT(error_of(validate(config)), HasSubstr("idle_sleep_us")) << bad;
+  }
+  DaemonConfig config;
+  ASSERT_TRUE(apply_toml("idle_sleep_us = 25\n", "t.toml", config).ok());
+  EXPECT_DOUBLE_EQ(config.idle_sleep_us, 25);
+  EXPECT_TRUE(validate(config).ok());
+}
+
 TEST(Validate, DuplicateNames) {
   DaemonConfig c = two_ports();
   c.ports[1].name = "a";

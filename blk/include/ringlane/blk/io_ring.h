@@ -6,6 +6,7 @@
 
 #include <liburing.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -32,6 +33,9 @@ class IoRing {
   // Submits what was queued, and runs deferred completion work if the kernel flagged some.
   // Returns the submissions taken, or -errno.
   int submit();
+
+  // Waits until a completion is ready or `timeout` passes (it stays in the ring for reap()).
+  void wait(std::chrono::microseconds timeout);
 
   // Calls on_completion(user_data, res) for every completion ready now; returns their number.
   template <typename F>

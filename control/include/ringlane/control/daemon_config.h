@@ -54,6 +54,9 @@ struct DaemonConfig {
   double stats_interval = 0;  // seconds; 0 = no periodic line
   double duration = 0;        // seconds; 0 = until SIGINT/SIGTERM
   double mac_aging = 300;
+  // Microseconds a worker that serves only disks polls without finding work before it sleeps
+  // until an I/O completes (or kIdleWaitUs pass); 0 = always busy-poll.
+  double idle_sleep_us = 0;
   std::string summary_path;  // JSON summary on exit; "-" or empty = stdout
   std::string log_level = "info";
 };

@@ -21,6 +21,7 @@ struct EngineConfig {
   ForwardingMode mode = ForwardingMode::cross_connect;
   double mac_aging_seconds = 300;
   uint32_t mac_table_buckets = 4096;
+  double idle_sleep_us = 0;  // see Worker: 0 = disk-only workers busy-poll too
 };
 
 class Engine {

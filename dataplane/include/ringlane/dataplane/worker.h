@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "ringlane/base/quiescent_state.h"
@@ -15,9 +16,14 @@ namespace ringlane::dataplane {
 
 class Worker {
  public:
-  // `ring` may be null when there are no disks.
+  // How long a worker with disks and no net queues waits in the kernel when it sleeps: I/O
+  // completions end the wait at once; a request the guest makes meanwhile waits at most this.
+  static constexpr std::chrono::microseconds kIdleWait{200};
+
+  // `ring` may be null when there are no disks. `idle_sleep_cycles` (0 = never): TSC cycles
+  // without work after which a worker that has only disk queues sleeps (kIdleWait at most).
   Worker(unsigned index, int core, const std::atomic<const SwitchView*>& view,
-         QuiescentState& grace, std::unique_ptr<blk::IoRing> ring);
+         QuiescentState& grace, std::unique_ptr<blk::IoRing> ring, uint64_t idle_sleep_cycles = 0);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -30,7 +36,8 @@ class Worker {
 
  private:
   void run();
-  void serve_disks(const std::vector<blk::DiskQueue*>& queues);
+  // Returns whether it took a request or completed one.
+  bool serve_disks(const std::vector<blk::DiskQueue*>& queues);
   // On stop: completes the disk requests still in flight on this worker's ring.
   void finish_disk_io(const std::vector<blk::DiskQueue*>& queues);
   unsigned index_;
@@ -41,6 +48,7 @@ class Worker {
   std::thread thread_;
   OutputLists outputs_;  // the run thread's alone
   std::unique_ptr<blk::IoRing> ring_;
+  uint64_t idle_sleep_cycles_;
   WorkerStats stats_;
 };
 
