@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import stat
 import resource
 import shutil
 import signal
@@ -137,10 +138,22 @@ def disk_interrupts(disk):
     return {cpu.replace("CPU", ""): n for cpu, n in zip(cpus, totals)} if any(totals) else None
 
 
+def qsd_driver(image):
+    """QEMU's block driver for the image: host_device for a block device (zram, say), which
+    QEMU's file driver refuses."""
+    return "host_device" if stat.S_ISBLK(os.stat(image).st_mode) else "file"
+
+
 def prepare_image(path, size):
     """A file of `size` bytes with every block written, so reads and writes hit allocated,
     initialised blocks (neither holes nor unwritten extents, which ext4 answers or converts
     without the same work)."""
+    if os.path.exists(path) and stat.S_ISBLK(os.stat(path).st_mode):
+        # A block device (zram, say): written whole each time, its size is its own.
+        log(f"writing {size >> 20} MiB of random data to the block device {path}")
+        subprocess.run(["dd", "if=/dev/urandom", f"of={path}", "bs=1M", f"count={size >> 20}",
+                        "oflag=direct", "conv=fsync", "status=none"], check=True)
+        return True
     if os.path.exists(path) and os.path.getsize(path) == size:
         st = os.stat(path)
         extents = run_text(["filefrag", "-v", path])
@@ -271,7 +284,8 @@ class QsdBackend:
         # taskset execs the daemon: the PID is qemu-storage-daemon's, and every thread it makes
         # (io-wq workers too) inherits the one-core mask.
         self.argv = ["taskset", "-c", str(args.backend_core), args.qsd,
-                     "--blockdev", f"driver=file,node-name=f,filename={image},cache.direct=on,aio=io_uring",
+                     "--blockdev", f"driver={qsd_driver(image)},node-name=f,filename={image},"
+                     "cache.direct=on,aio=io_uring",
                      "--export", f"type=vhost-user-blk,id=e,node-name=f,addr.type=unix,"
                                  f"addr.path={self.sock},writable=on"]
         self.proc = peers.Process(self.argv, "qsd", log_dir=work)
