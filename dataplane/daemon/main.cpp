@@ -288,6 +288,7 @@ int run_daemon(int argc, char** argv) {
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
   dataplane::EngineTotals last = dataplane::totals(engine, 0);
   std::vector<dataplane::DiskTotals> last_disks;
+  last_disks.reserve(disks.size());
   for (auto* d : disks) last_disks.push_back(dataplane::disk_totals(*d, 0));
   double next_stats = cfg.stats_interval;
   while (!stopping) {
