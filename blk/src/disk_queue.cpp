@@ -59,8 +59,16 @@ uint64_t scatter(std::span<const virtio::HostSpan> spans, const uint8_t* in, uin
 
 }  // namespace
 
-void DiskQueue::use_file(io_uring_sqe* sqe) const {
+void DiskQueue::attach(io_uring_sqe* sqe, Slot& slot) const {
   if (settings_.fixed_files) sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<uint64_t>(&slot));
+  ++slot.pending;
+}
+
+void DiskQueue::launch(Slot& slot) {
+  slot.start_tsc = read_tsc();
+  slot.busy = true;
+  in_flight_.store(in_flight_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 DiskQueue::DiskQueue(virtio::SplitQueue& queue, const DiskSettings& settings)
@@ -176,7 +184,7 @@ bool DiskQueue::start(uint16_t head, IoRing& ring) {
     return true;
   }
   if (request.fault != RequestFault::none) {
-    fail_now(head, request.status, DiskError::malformed, kind);
+    fail_now(head, request.status, DiskError::malformed);
     return true;
   }
   std::span<virtio::HostSpan> data(spans_.data() + request.first_span, request.span_count);
@@ -193,16 +201,16 @@ bool DiskQueue::start(uint16_t head, IoRing& ring) {
     case RequestKind::out: {
       bool write = kind == RequestKind::out;
       if (write && settings_.readonly) {
-        fail_now(head, request.status, DiskError::read_only, kind);
+        fail_now(head, request.status, DiskError::read_only);
         return true;
       }
       uint64_t capacity = settings_.capacity_sectors.load(std::memory_order_relaxed);
       if (!within_capacity(request.sector, request.data_bytes, capacity)) {
-        fail_now(head, request.status, DiskError::out_of_range, kind);
+        fail_now(head, request.status, DiskError::out_of_range);
         return true;
       }
       if (request.span_count > settings_.seg_max) {
-        fail_now(head, request.status, DiskError::too_many_segments, kind);
+        fail_now(head, request.status, DiskError::too_many_segments);
         return true;
       }
       slot.iov_count = request.span_count;
@@ -213,39 +221,35 @@ bool DiskQueue::start(uint16_t head, IoRing& ring) {
       return true;
     }
     case RequestKind::flush: {
-      slot.start_tsc = read_tsc();
       io_uring_sqe* sqe = ring.next_sqe();
       io_uring_prep_fsync(sqe, settings_.fixed_file, IORING_FSYNC_DATASYNC);
-      use_file(sqe);
-      io_uring_sqe_set_data64(sqe, reinterpret_cast<uint64_t>(&slot));
-      slot.pending = 1;
-      break;
+      attach(sqe, slot);
+      launch(slot);
+      return true;
     }
     case RequestKind::get_id: {
       uint64_t copied = scatter(data, reinterpret_cast<const uint8_t*>(settings_.id),
                                 std::min<uint64_t>(request.data_bytes, sizeof(settings_.id)));
-      finish_now(head, request.status, virtio::kBlkSOk, static_cast<uint32_t>(copied + 1), kind);
+      finish_now(head, request.status, virtio::kBlkSOk, static_cast<uint32_t>(copied + 1));
       return true;
     }
     case RequestKind::discard:
     case RequestKind::write_zeroes:
       if (!settings_.discard) {
-        fail_now(head, request.status, DiskError::unsupported, kind);
+        fail_now(head, request.status, DiskError::unsupported);
         return true;
       }
       if (settings_.readonly) {
-        fail_now(head, request.status, DiskError::read_only, kind);
+        fail_now(head, request.status, DiskError::read_only);
         return true;
       }
       start_ranges(slot, request, data, ring);
       return true;
     case RequestKind::other:
     case RequestKind::count:
-      fail_now(head, request.status, DiskError::unsupported, kind);
+      fail_now(head, request.status, DiskError::unsupported);
       return true;
   }
-  slot.busy = true;
-  in_flight_.store(in_flight_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return true;
 }
 
@@ -269,12 +273,8 @@ void DiskQueue::start_read_write(Slot& slot, const Request& request, bool write,
   } else {
     io_uring_prep_readv(sqe, file, slot.iov, slot.iov_count, offset);
   }
-  use_file(sqe);
-  io_uring_sqe_set_data64(sqe, reinterpret_cast<uint64_t>(&slot));
-  slot.pending = 1;
-  slot.start_tsc = read_tsc();
-  slot.busy = true;
-  in_flight_.store(in_flight_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  attach(sqe, slot);
+  launch(slot);
 }
 
 void DiskQueue::start_ranges(Slot& slot, const Request& request, std::span<virtio::HostSpan> data,
@@ -282,7 +282,7 @@ void DiskQueue::start_ranges(Slot& slot, const Request& request, std::span<virti
   uint16_t head = slot.head;
   uint64_t count = request.data_bytes / sizeof(virtio::BlkDiscardWriteZeroes);
   if (count > settings_.max_discard_seg) {
-    fail_now(head, request.status, DiskError::malformed, slot.kind);
+    fail_now(head, request.status, DiskError::malformed);
     return;
   }
   virtio::BlkDiscardWriteZeroes ranges[kMaxOpsPerRequest];
@@ -292,17 +292,16 @@ void DiskQueue::start_ranges(Slot& slot, const Request& request, std::span<virti
   uint32_t allowed_flags = zeroes ? virtio::kBlkWriteZeroesFlagUnmap : 0;
   for (uint64_t i = 0; i < count; ++i) {
     if (ranges[i].flags & ~allowed_flags) {
-      fail_now(head, request.status, DiskError::unsupported, slot.kind);
+      fail_now(head, request.status, DiskError::unsupported);
       return;
     }
     if (ranges[i].num_sectors > settings_.max_discard_sectors ||
         !within_capacity(ranges[i].sector, uint64_t{ranges[i].num_sectors} * virtio::kBlkSectorSize,
                          capacity)) {
-      fail_now(head, request.status, DiskError::out_of_range, slot.kind);
+      fail_now(head, request.status, DiskError::out_of_range);
       return;
     }
   }
-  slot.start_tsc = read_tsc();
   for (uint64_t i = 0; i < count; ++i) {
     if (ranges[i].num_sectors == 0) continue;
     // Punching a hole deallocates and reads back as zeroes: discard, and write-zeroes that may
@@ -315,31 +314,26 @@ void DiskQueue::start_ranges(Slot& slot, const Request& request, std::span<virti
     io_uring_prep_fallocate(sqe, settings_.fixed_buffered_file, mode,
                             ranges[i].sector * virtio::kBlkSectorSize,
                             uint64_t{ranges[i].num_sectors} * virtio::kBlkSectorSize);
-    use_file(sqe);
-    io_uring_sqe_set_data64(sqe, reinterpret_cast<uint64_t>(&slot));
-    ++slot.pending;
+    attach(sqe, slot);
   }
   if (slot.pending == 0) {
-    finish_now(head, request.status, virtio::kBlkSOk, 1, slot.kind);
+    finish_now(head, request.status, virtio::kBlkSOk, 1);
     return;
   }
-  slot.busy = true;
-  in_flight_.store(in_flight_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  launch(slot);
 }
 
-void DiskQueue::finish_now(uint16_t head, uint8_t* status, uint8_t value, uint32_t used_len,
-                           RequestKind kind) {
-  (void)kind;
+void DiskQueue::finish_now(uint16_t head, uint8_t* status, uint8_t value, uint32_t used_len) {
   *status = value;
   give_back(head, used_len);
   stats_.completed.inc();
   stats_.latency_cycles.record(0);
 }
 
-void DiskQueue::fail_now(uint16_t head, uint8_t* status, DiskError error, RequestKind kind) {
+void DiskQueue::fail_now(uint16_t head, uint8_t* status, DiskError error) {
   stats_.errors_of(error).inc();
   uint8_t value = error == DiskError::unsupported ? virtio::kBlkSUnsupp : virtio::kBlkSIoErr;
-  finish_now(head, status, value, 1, kind);
+  finish_now(head, status, value, 1);
 }
 
 void DiskQueue::complete(uint64_t user_data, int res) {

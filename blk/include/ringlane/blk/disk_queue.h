@@ -101,12 +101,14 @@ class DiskQueue {
   void start_ranges(Slot& slot, const Request& request, std::span<virtio::HostSpan> spans,
                     IoRing& ring);
   // Answers without I/O: writes the status byte and puts the head on the used ring.
-  void finish_now(uint16_t head, uint8_t* status, uint8_t value, uint32_t used_len,
-                  RequestKind kind);
-  void fail_now(uint16_t head, uint8_t* status, DiskError error, RequestKind kind);
+  void finish_now(uint16_t head, uint8_t* status, uint8_t value, uint32_t used_len);
+  void fail_now(uint16_t head, uint8_t* status, DiskError error);
   void on_operation_done(Slot& slot, int res);
-  // Marks the entry's file as a fixed file of the ring, when the settings say they are.
-  void use_file(io_uring_sqe* sqe) const;
+  // Ties a prepared submission entry to `slot`: the fixed-file flag when the settings say so,
+  // the slot as its user data, one more operation the slot waits for.
+  void attach(io_uring_sqe* sqe, Slot& slot) const;
+  // The slot's operations are all queued: it is in flight from now.
+  void launch(Slot& slot);
   void log_io_error(const Slot& slot, int res);
 
   virtio::SplitQueue& queue_;
