@@ -83,6 +83,8 @@ Status Engine::start() {
     files.push_back(disk->image().fd());
     files.push_back(disk->image().buffered_fd());
   }
+  auto idle_cycles =
+      static_cast<uint64_t>(config_.idle_sleep_us * 1e-6 * static_cast<double>(tsc_hz()));
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t i = 0; i < config_.cores.size(); ++i) {
     std::unique_ptr<blk::IoRing> ring;
@@ -90,8 +92,6 @@ Status Engine::start() {
       RINGLANE_ASSIGN_OR_RETURN(ring, blk::IoRing::create(kRingEntries));
       RINGLANE_TRY(ring->register_files(files));
     }
-    auto idle_cycles =
-        static_cast<uint64_t>(config_.idle_sleep_us * 1e-6 * static_cast<double>(tsc_hz()));
     workers.push_back(std::make_unique<Worker>(static_cast<unsigned>(i), config_.cores[i], view_,
                                                grace_, std::move(ring), idle_cycles));
   }

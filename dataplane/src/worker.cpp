@@ -89,12 +89,7 @@ void Worker::finish_disk_io(const std::vector<blk::DiskQueue*>& queues) {
   };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
-    ring_->submit();
-    if (ring_->reap(blk::DiskQueue::complete) > 0) {
-      for (blk::DiskQueue* q : queues) q->publish();
-    } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
-    }
+    if (advance_disk_io(queues) == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
   if (uint32_t left = in_flight(); left > 0) {
     log_line(LogLevel::error, "rl-worker" + std::to_string(index_) + ": " + std::to_string(left) +
@@ -105,6 +100,10 @@ void Worker::finish_disk_io(const std::vector<blk::DiskQueue*>& queues) {
 bool Worker::serve_disks(const std::vector<blk::DiskQueue*>& queues) {
   uint32_t taken = 0;
   for (blk::DiskQueue* q : queues) taken += q->poll(*ring_);
+  return taken + advance_disk_io(queues) > 0;
+}
+
+unsigned Worker::advance_disk_io(const std::vector<blk::DiskQueue*>& queues) {
   if (int rc = ring_->submit(); rc < 0 && rc != -EAGAIN && rc != -EBUSY && rc != -EINTR) {
     log_line(LogLevel::error, "rl-worker" + std::to_string(index_) +
                                   ": io_uring submit failed: " + std::strerror(-rc));
@@ -115,7 +114,7 @@ bool Worker::serve_disks(const std::vector<blk::DiskQueue*>& queues) {
   if (completed > 0) {
     for (blk::DiskQueue* q : queues) q->publish();
   }
-  return taken + completed > 0;
+  return completed;
 }
 
 }  // namespace ringlane::dataplane

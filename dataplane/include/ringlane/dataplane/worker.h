@@ -38,6 +38,9 @@ class Worker {
   void run();
   // Returns whether it took a request or completed one.
   bool serve_disks(const std::vector<blk::DiskQueue*>& queues);
+  // Submits what was queued on the ring, reaps what completed and publishes it; returns the
+  // number of completions.
+  unsigned advance_disk_io(const std::vector<blk::DiskQueue*>& queues);
   // On stop: completes the disk requests still in flight on this worker's ring.
   void finish_disk_io(const std::vector<blk::DiskQueue*>& queues);
   unsigned index_;
