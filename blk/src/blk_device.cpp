@@ -29,10 +29,8 @@ vhost_user::BackendConfig backend_config(const BlkDeviceConfig& c, const DiskIma
   BackendConfig b;
   b.name = c.name;
   b.features = offered_blk_features(image.readonly(), c.discard);
-  b.protocol_features = virtio::bit(protocol::kMq) | virtio::bit(protocol::kReplyAck) |
-                        virtio::bit(protocol::kConfig) | virtio::bit(protocol::kResetDevice) |
-                        virtio::bit(protocol::kInflightShmfd) | virtio::bit(protocol::kBackendReq) |
-                        virtio::bit(protocol::kConfigureMemSlots) | virtio::bit(protocol::kStatus);
+  b.protocol_features = kCommonProtocolFeatures | virtio::bit(protocol::kConfig) |
+                        virtio::bit(protocol::kInflightShmfd) | virtio::bit(protocol::kBackendReq);
   b.vring_count = std::clamp<uint16_t>(c.queues, 1, BlkDevice::kMaxQueues);
   return b;
 }

@@ -31,6 +31,10 @@ int fail(const std::string& message, int status = kExitUsage) {
   return report_failure(kProgram, message, status);
 }
 
+vhost_user::SocketMode socket_mode_of(bool client) {
+  return client ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
+}
+
 Result<LogLevel> parse_log_level(const std::string& s) {
   if (s == "debug") return LogLevel::debug;
   if (s == "info") return LogLevel::info;
@@ -213,8 +217,7 @@ int run_daemon(int argc, char** argv) {
     dataplane::VhostNetPortConfig pc;
     pc.name = p.name;
     pc.socket_path = p.socket_path;
-    pc.socket_mode =
-        p.client_mode ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
+    pc.socket_mode = socket_mode_of(p.client_mode);
     pc.queue_pairs = p.queue_pairs;
     pc.disabled_features = *control::feature_mask(p.disabled_features);
     auto port = std::make_unique<dataplane::VhostNetPort>(pc, &engine.grace(), **loop);
@@ -234,8 +237,7 @@ int run_daemon(int argc, char** argv) {
     dataplane::VhostBlkDiskConfig dc;
     dc.name = d.name;
     dc.socket_path = d.socket_path;
-    dc.socket_mode =
-        d.client_mode ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
+    dc.socket_mode = socket_mode_of(d.client_mode);
     dc.queues = d.queues;
     dc.discard = d.discard;
     std::string image_text = d.image_path + " (" + std::to_string(images[i].size_bytes() >> 20) +
@@ -323,11 +325,7 @@ int run_daemon(int argc, char** argv) {
   for (auto& port : doc["ports"]) {
     auto at = index_of.find(port["name"].get<std::string>());
     if (at == index_of.end()) continue;
-    const auto& s = vhost_ports[at->second]->device().stats();
-    port["vhost_user"] = {{"messages", s.messages.get()},
-                          {"bad_messages", s.bad_messages.get()},
-                          {"connections", s.connections.get()},
-                          {"disconnects", s.disconnects.get()}};
+    port["vhost_user"] = dataplane::vhost_user_json(vhost_ports[at->second]->device().stats());
   }
   std::string summary = doc.dump(2);
   if (cfg.summary_path.empty() || cfg.summary_path == "-") {

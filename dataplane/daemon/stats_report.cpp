@@ -67,7 +67,6 @@ nlohmann::json disk_json(const VhostBlkDisk& disk) {
     one["queue"] = q;
     queues.push_back(one);
   }
-  const auto& s = device.stats();
   return {{"name", disk.name()},
           {"connected", disk.connected()},
           {"image", disk.image().path()},
@@ -77,14 +76,17 @@ nlohmann::json disk_json(const VhostBlkDisk& disk) {
           {"writeback", device.settings().writeback.load()},
           {"totals", disk_queue_json(all, in_flight)},
           {"queues", queues},
-          {"vhost_user",
-           {{"messages", s.messages.get()},
-            {"bad_messages", s.bad_messages.get()},
-            {"connections", s.connections.get()},
-            {"disconnects", s.disconnects.get()}}}};
+          {"vhost_user", vhost_user_json(device.stats())}};
 }
 
 }  // namespace
+
+nlohmann::json vhost_user_json(const vhost_user::BackendStats& stats) {
+  return {{"messages", stats.messages.get()},
+          {"bad_messages", stats.bad_messages.get()},
+          {"connections", stats.connections.get()},
+          {"disconnects", stats.disconnects.get()}};
+}
 
 EngineTotals totals(const Engine& engine, double seconds) {
   EngineTotals t;

@@ -25,6 +25,10 @@ EngineTotals totals(const Engine& engine, double seconds);
 std::string rate_line(const EngineTotals& now, const EngineTotals& before);
 nlohmann::json summary_json(const Engine& engine, double seconds);
 
+// A vhost-user connection's own counters (messages, bad ones, connects), as ports and disks
+// show them in the summary.
+nlohmann::json vhost_user_json(const vhost_user::BackendStats& stats);
+
 // One disk's counters at a moment, for its rate line.
 struct DiskTotals {
   double seconds = 0;

@@ -244,7 +244,7 @@ Result<uint64_t> VhostUserBackend::get_inflight_fd(Message& m) {
   RINGLANE_TRY(check_inflight_shape(m, asked));
   auto region = InflightRegion::create(asked.num_queues, asked.queue_size);
   if (!region) return region.error();
-  RINGLANE_TRY(replace_inflight(std::move(*region)));
+  replace_inflight(std::move(*region));
   InflightDescription answer = inflight_->description();
   std::memcpy(m.payload, &answer, sizeof(answer));
   reply_fd_ = inflight_->fd();
@@ -257,7 +257,8 @@ Result<uint64_t> VhostUserBackend::set_inflight_fd(Message& m) {
   RINGLANE_TRY(check_inflight_shape(m, given));
   auto region = InflightRegion::adopt(m.take_fd(), given);
   if (!region) return region.error();
-  return acked(replace_inflight(std::move(*region)));
+  replace_inflight(std::move(*region));
+  return kNoAnswer;
 }
 
 Status VhostUserBackend::check_inflight_shape(const Message& m,
@@ -269,12 +270,11 @@ Status VhostUserBackend::check_inflight_shape(const Message& m,
                            std::to_string(virtio::kMaxQueueSize) + ")");
 }
 
-Status VhostUserBackend::replace_inflight(std::unique_ptr<InflightRegion> region) {
+void VhostUserBackend::replace_inflight(std::unique_ptr<InflightRegion> region) {
   // Only with every queue stopped: workers write the region of a live queue.
   stop_queues(0, config_.vring_count);
   inflight_ = std::move(region);
   start_all_ready();
-  return {};
 }
 
 Result<uint64_t> VhostUserBackend::device_request(Message& m) {

@@ -45,9 +45,7 @@ BackendConfig backend_config(const NetDeviceConfig& c) {
   BackendConfig b;
   b.name = c.name;
   b.features = offered_net_features() & ~c.disabled_features;
-  b.protocol_features = virtio::bit(protocol::kMq) | virtio::bit(protocol::kReplyAck) |
-                        virtio::bit(protocol::kMtu) | virtio::bit(protocol::kResetDevice) |
-                        virtio::bit(protocol::kConfigureMemSlots) | virtio::bit(protocol::kStatus);
+  b.protocol_features = kCommonProtocolFeatures | virtio::bit(protocol::kMtu);
   uint16_t pairs = std::clamp<uint16_t>(c.max_queue_pairs, 1, NetDevice::kMaxQueuePairs);
   b.vring_count = static_cast<uint16_t>(2 * pairs);
   return b;

@@ -23,6 +23,13 @@
 
 namespace ringlane::vhost_user {
 
+// The protocol features every ringlane device offers; each device adds its own (MTU for net;
+// CONFIG, INFLIGHT_SHMFD and BACKEND_REQ for blk).
+inline constexpr uint64_t kCommonProtocolFeatures =
+    virtio::bit(protocol::kMq) | virtio::bit(protocol::kReplyAck) |
+    virtio::bit(protocol::kResetDevice) | virtio::bit(protocol::kConfigureMemSlots) |
+    virtio::bit(protocol::kStatus);
+
 struct BackendConfig {
   std::string name = "vhost";
   uint64_t features = 0;           // virtio features offered (PROTOCOL_FEATURES is added)
@@ -141,7 +148,7 @@ class VhostUserBackend {
   // GET/SET_INFLIGHT_FD: a region this device's queues fit in.
   Status check_inflight_shape(const Message& message, const InflightDescription& d) const;
   // Takes up a new in-flight region, with every queue stopped meanwhile.
-  Status replace_inflight(std::unique_ptr<InflightRegion> region);
+  void replace_inflight(std::unique_ptr<InflightRegion> region);
   // Refuses a request whose protocol feature the frontend did not negotiate.
   Status require_protocol(int feature, const Message& message) const;
 
