@@ -35,7 +35,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import linux_guest  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
-from nested_kvm import KERNEL_DIR  # noqa: E402
 
 BLKVERIFY = os.environ.get("RINGLANE_BLKVERIFY",
                            os.path.join(peers.ROOT, "build", "tests", "guest_tools", "blkverify"))
@@ -241,10 +240,8 @@ class BlkCrash(unittest.TestCase):
         for path in (peers.RINGLANE, BLKVERIFY):
             if not os.access(path, os.X_OK):
                 self.skipTest(f"{path} is not built")
-        if not os.path.exists(os.path.join(KERNEL_DIR, "ready")):
-            self.skipTest("no guest kernel: run scripts/setup.sh first")
-        if shutil.which("qemu-system-x86_64") is None:
-            self.skipTest("no qemu-system-x86_64")
+        if reason := linux_guest.unavailable():
+            self.skipTest(reason)
         self.work = tempfile.mkdtemp(prefix="rl-blk-crash-", dir="/var/tmp")
         if os.environ.get("RINGLANE_BLK_CRASH_KEEP"):
             print(f"blk_crash: keeping {self.work} (image, ringlane logs, summaries)", flush=True)

@@ -37,7 +37,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import linux_guest  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
-from nested_kvm import KERNEL_DIR  # noqa: E402
 
 MIB = 1 << 20
 GUEST_TIMEOUT = 300   # one guest run, boot included, on a busy machine under TCG
@@ -80,10 +79,8 @@ class BlkGuest(unittest.TestCase):
     def setUp(self):
         if not os.access(peers.RINGLANE, os.X_OK):
             self.skipTest(f"{peers.RINGLANE} is not built")
-        if not os.path.exists(os.path.join(KERNEL_DIR, "ready")):
-            self.skipTest("no guest kernel: run scripts/setup.sh first")
-        if shutil.which("qemu-system-x86_64") is None:
-            self.skipTest("no qemu-system-x86_64")
+        if reason := linux_guest.unavailable():
+            self.skipTest(reason)
         # Not tmpfs: the images are opened with O_DIRECT and holes are punched in them.
         self.work = tempfile.mkdtemp(prefix="rl-blk-guest-", dir="/var/tmp")
         self.addCleanup(shutil.rmtree, self.work, ignore_errors=True)

@@ -134,6 +134,15 @@ class GuestError(Exception):
         self.result = result
 
 
+def unavailable():
+    """Why a Linux guest cannot boot here (a reason for skipTest), or None when it can."""
+    if not os.path.exists(os.path.join(KERNEL_DIR, "ready")):
+        return "no guest kernel: run scripts/setup.sh first"
+    if shutil.which("qemu-system-x86_64") is None:
+        return "no qemu-system-x86_64"
+    return None
+
+
 def _cpio(root, out):
     """Writes the tree at `root` to the open file `out` as a newc archive, as Linux unpacks it."""
     files = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
