@@ -9,16 +9,13 @@ Result<std::unique_ptr<IoRing>> IoRing::create(unsigned entries) {
   // COOP_TASKRUN: completions are not forced on the worker by an interrupt; it runs them when
   // it enters the kernel, and TASKRUN_FLAG tells it when that is due. Kernels before 5.19 lack
   // both: fall back to a plain ring.
-  io_uring_params params{};
-  params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-  params.cq_entries = entries * 2;
-  params.flags |= IORING_SETUP_CQSIZE;
-  int rc = io_uring_queue_init_params(entries, &ring->ring_, &params);
-  if (rc == -EINVAL) {
-    params = io_uring_params{};
+  int rc = -EINVAL;
+  for (unsigned taskrun : {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, 0U}) {
+    io_uring_params params{};
+    params.flags = IORING_SETUP_CQSIZE | taskrun;
     params.cq_entries = entries * 2;
-    params.flags = IORING_SETUP_CQSIZE;
     rc = io_uring_queue_init_params(entries, &ring->ring_, &params);
+    if (rc != -EINVAL) break;
   }
   if (rc < 0) {
     return Error(-rc, std::string("io_uring_queue_init: ") + std::strerror(-rc) +
