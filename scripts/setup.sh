@@ -15,6 +15,7 @@ PACKAGES=(
   linux-libc-dev procps iproute2 util-linux
   busybox-static cpio kmod
   liburing-dev e2fsprogs
+  libbpf-dev libxdp-dev bpftool tcpdump
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }

@@ -7,6 +7,7 @@
 #define TOML_ASSERT(expr) static_assert(true)
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -66,6 +67,101 @@ Result<bool> parse_on_off(std::string_view key, std::string_view value, std::str
                            " must be 'on' or 'off', got '" + std::string(value) + "'");
 }
 
+Result<PortKind> parse_kind(std::string_view text, std::string_view where) {
+  for (PortKind k : {PortKind::vhost, PortKind::afxdp, PortKind::dpdk, PortKind::tap}) {
+    if (text == to_string(k)) return k;
+  }
+  return Error(EINVAL, std::string(where) + ": kind must be vhost, afxdp, dpdk or tap, got '" +
+                           std::string(text) + "'");
+}
+
+Result<XdpAttach> parse_xdp(std::string_view text, std::string_view where) {
+  if (text == "auto") return XdpAttach::automatic;
+  if (text == "native") return XdpAttach::native;
+  if (text == "generic") return XdpAttach::generic;
+  return Error(EINVAL, std::string(where) + ": xdp must be auto, native or generic, got '" +
+                           std::string(text) + "'");
+}
+
+Result<ZeroCopy> parse_zerocopy(std::string_view text, std::string_view where) {
+  if (text == "auto") return ZeroCopy::automatic;
+  if (text == "on") return ZeroCopy::on;
+  if (text == "off") return ZeroCopy::off;
+  return Error(EINVAL, std::string(where) + ": zerocopy must be auto, on or off, got '" +
+                           std::string(text) + "'");
+}
+
+Result<uint16_t> parse_vlan(std::string_view text, std::string_view where) {
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > kMaxVlan) {
+    return Error(EINVAL, std::string(where) + ": a VLAN id must be 1-" + std::to_string(kMaxVlan) +
+                             ", got '" + std::string(text) + "'");
+  }
+  return static_cast<uint16_t>(value);
+}
+
+// A trunk's VLANs, sorted; one given twice is refused.
+Result<std::vector<uint16_t>> parse_trunk(const std::vector<std::string>& items,
+                                          std::string_view where) {
+  std::vector<uint16_t> vlans;
+  for (const std::string& item : items) {
+    RINGLANE_ASSIGN_OR_RETURN(uint16_t vlan, parse_vlan(item, where));
+    vlans.push_back(vlan);
+  }
+  std::sort(vlans.begin(), vlans.end());
+  if (auto dup = std::adjacent_find(vlans.begin(), vlans.end()); dup != vlans.end()) {
+    return Error(EINVAL,
+                 std::string(where) + ": VLAN " + std::to_string(*dup) + " is in the trunk twice");
+  }
+  return vlans;
+}
+
+// Which keys each kind takes besides name, kind, vlan and trunk ("type" is kind=vhost's older
+// spelling); a key of another kind is refused, so a typo'd kind is not silently a vhost port.
+bool key_belongs(PortKind kind, std::string_view key) {
+  static const std::set<std::string_view> common = {"name", "kind", "vlan", "trunk"};
+  if (common.count(key)) return true;
+  switch (kind) {
+    case PortKind::vhost:
+      return key == "path" || key == "mode" || key == "socket_mode" || key == "queues" ||
+             key == "disable" || key == "type";
+    case PortKind::afxdp:
+      return key == "ifname" || key == "queues" || key == "xdp" || key == "zerocopy";
+    case PortKind::dpdk:
+      return key == "devargs" || key == "queues";
+    case PortKind::tap:
+      return key == "ifname";
+  }
+  return false;
+}
+
+// The checks a port spec and a [[port]] table share once every key is read.
+Status check_port(const PortConfig& port, const std::vector<std::string>& keys,
+                  std::string_view where) {
+  std::string w(where);
+  for (const std::string& key : keys) {
+    if (!key_belongs(port.kind, key)) {
+      return Error(EINVAL,
+                   w + ": '" + key + "' does not apply to a port of kind " + to_string(port.kind));
+    }
+  }
+  if (port.name.empty()) return Error(EINVAL, w + ": missing name=");
+  if (port.kind == PortKind::vhost && port.socket_path.empty()) {
+    return Error(EINVAL, w + ": missing path=");
+  }
+  if ((port.kind == PortKind::afxdp || port.kind == PortKind::tap) && port.ifname.empty()) {
+    return Error(EINVAL, w + ": missing ifname=");
+  }
+  if (port.kind == PortKind::dpdk && port.devargs.empty()) {
+    return Error(EINVAL, w + ": missing devargs=");
+  }
+  if (port.access_vlan != 0 && !port.trunk_vlans.empty()) {
+    return Error(EINVAL, w + ": a port is an access port (vlan=) or a trunk (trunk=), not both");
+  }
+  return {};
+}
+
 // parse_options takes key=value items only; a bare `readonly` (the syntax, like QEMU's)
 // becomes readonly=on. Items never hold a ',', so rewriting item by item is exact.
 std::string expand_bare_readonly(std::string_view spec) {
@@ -104,10 +200,32 @@ Result<uint16_t> toml_queues(const toml::node& node, std::string_view where) {
   return static_cast<uint16_t>(*v);
 }
 
+Result<std::vector<std::string>> toml_strings(const toml::node& node, std::string_view key,
+                                              std::string_view where) {
+  auto* arr = node.as_array();
+  std::string message =
+      std::string(where) + ": '" + std::string(key) + "' must be an array of strings";
+  if (!arr) return Error(EINVAL, message);
+  std::vector<std::string> out;
+  for (auto&& item : *arr) {
+    if (!item.is_string()) return Error(EINVAL, message);
+    out.push_back(item.as_string()->get());
+  }
+  return out;
+}
+
 Result<PortConfig> parse_port_table(const toml::table& table, const std::string& where) {
   PortConfig port;
+  std::vector<std::string> keys;
+  // The kind first: the other keys are checked against it.
+  if (const toml::node* kind = table.get("kind")) {
+    RINGLANE_ASSIGN_OR_RETURN(std::string text, toml_string(*kind, "kind", where));
+    RINGLANE_ASSIGN_OR_RETURN(port.kind, parse_kind(text, where));
+  }
   for (auto&& [key, value] : table) {
     std::string k(key.str());
+    keys.push_back(k);
+    if (k == "kind") continue;
     if (k == "name") {
       RINGLANE_ASSIGN_OR_RETURN(port.name, toml_string(value, k, where));
     } else if (k == "path") {
@@ -120,19 +238,45 @@ Result<PortConfig> parse_port_table(const toml::table& table, const std::string&
     } else if (k == "queues") {
       RINGLANE_ASSIGN_OR_RETURN(port.queue_pairs, toml_queues(value, where));
     } else if (k == "disable") {
-      auto* arr = value.as_array();
-      if (!arr) return Error(EINVAL, where + ": 'disable' must be an array of strings");
-      for (auto&& f : *arr) {
-        if (!f.is_string()) return Error(EINVAL, where + ": 'disable' must be an array of strings");
-        port.disabled_features.push_back(f.as_string()->get());
+      RINGLANE_ASSIGN_OR_RETURN(port.disabled_features, toml_strings(value, k, where));
+    } else if (k == "ifname") {
+      RINGLANE_ASSIGN_OR_RETURN(port.ifname, toml_string(value, k, where));
+    } else if (k == "devargs") {
+      RINGLANE_ASSIGN_OR_RETURN(port.devargs, toml_string(value, k, where));
+    } else if (k == "xdp") {
+      RINGLANE_ASSIGN_OR_RETURN(std::string text, toml_string(value, k, where));
+      RINGLANE_ASSIGN_OR_RETURN(port.xdp, parse_xdp(text, where));
+    } else if (k == "zerocopy") {
+      RINGLANE_ASSIGN_OR_RETURN(std::string text, toml_string(value, k, where));
+      RINGLANE_ASSIGN_OR_RETURN(port.zerocopy, parse_zerocopy(text, where));
+    } else if (k == "vlan" || k == "trunk") {
+      // Integers in TOML; checked in the spec's words.
+      std::vector<std::string> items;
+      if (auto v = value.is_integer() ? value.value<int64_t>() : std::nullopt; v && k == "vlan") {
+        items.push_back(std::to_string(*v));
+      } else if (auto* arr = value.as_array(); arr && k == "trunk") {
+        for (auto&& item : *arr) {
+          auto id = item.is_integer() ? item.value<int64_t>() : std::nullopt;
+          if (!id) return Error(EINVAL, where + ": 'trunk' must be an array of VLAN ids");
+          items.push_back(std::to_string(*id));
+        }
+      } else {
+        return Error(EINVAL, where + (k == "vlan" ? ": 'vlan' must be a VLAN id (an integer)"
+                                                  : ": 'trunk' must be an array of VLAN ids"));
+      }
+      if (k == "vlan") {
+        RINGLANE_ASSIGN_OR_RETURN(port.access_vlan, parse_vlan(items[0], where));
+      } else {
+        RINGLANE_ASSIGN_OR_RETURN(port.trunk_vlans, parse_trunk(items, where));
       }
     } else {
       return Error(EINVAL, where + ": unknown key '" + k + "'");
     }
   }
-  if (port.name.empty() || port.socket_path.empty()) {
+  if (port.kind == PortKind::vhost && (port.name.empty() || port.socket_path.empty())) {
     return Error(EINVAL, where + ": 'name' and 'path' are required");
   }
+  RINGLANE_TRY(check_port(port, keys, where));
   return port;
 }
 
@@ -189,6 +333,29 @@ Status parse_tables(const toml::table& top, const std::string& key, const std::s
   return {};
 }
 
+// [dpdk]: no_huge = bool, file_prefix = "name", memory_mb = integer.
+Status parse_dpdk_table(const toml::node* node, const std::string& where, DpdkSettings& out) {
+  const toml::table* table = node->as_table();
+  if (!table) return Error(EINVAL, where + " must be a table");
+  for (auto&& [key, value] : *table) {
+    std::string k(key.str());
+    if (k == "no_huge") {
+      RINGLANE_ASSIGN_OR_RETURN(out.no_huge, toml_bool(value, k, where));
+    } else if (k == "file_prefix") {
+      RINGLANE_ASSIGN_OR_RETURN(out.file_prefix, toml_string(value, k, where));
+    } else if (k == "memory_mb") {
+      auto v = value.is_integer() ? value.value<int64_t>() : std::nullopt;
+      if (!v || *v < 64 || *v > 1 << 20) {
+        return Error(EINVAL, where + ": 'memory_mb' must be an integer 64-1048576");
+      }
+      out.memory_mb = static_cast<unsigned>(*v);
+    } else {
+      return Error(EINVAL, where + ": unknown key '" + k + "'");
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<uint64_t> feature_mask(const std::vector<std::string>& names) {
@@ -222,16 +389,35 @@ Result<uint64_t> feature_mask(const std::vector<std::string>& names) {
   return mask;
 }
 
+const char* to_string(PortKind kind) {
+  switch (kind) {
+    case PortKind::vhost:
+      return "vhost";
+    case PortKind::afxdp:
+      return "afxdp";
+    case PortKind::dpdk:
+      return "dpdk";
+    case PortKind::tap:
+      return "tap";
+  }
+  return "?";
+}
+
 Result<PortConfig> parse_port_spec(std::string_view spec) {
-  static constexpr std::array<std::string_view, 6> kKeys = {"name",   "path",    "mode",
-                                                            "queues", "disable", "type"};
+  static constexpr std::array<std::string_view, 13> kKeys = {
+      "name",   "kind", "path",     "mode",    "queues", "disable", "type",
+      "ifname", "xdp",  "zerocopy", "devargs", "vlan",   "trunk"};
   std::string where = "--port '" + std::string(spec) + "'";
   Result<OptionList> options = parse_options(spec, kKeys);
   if (!options.ok()) return Error(EINVAL, where + ": " + options.error().message());
   PortConfig port;
+  std::vector<std::string> keys;
   for (const auto& [key, value] : *options) {
+    keys.push_back(key);
     if (key == "name") {
       port.name = value;
+    } else if (key == "kind") {
+      RINGLANE_ASSIGN_OR_RETURN(port.kind, parse_kind(value, where));
     } else if (key == "path") {
       port.socket_path = value;
     } else if (key == "mode") {
@@ -242,10 +428,21 @@ Result<PortConfig> parse_port_spec(std::string_view spec) {
       port.disabled_features = split(value, '+');
     } else if (key == "type") {
       port.type = value;
+    } else if (key == "ifname") {
+      port.ifname = value;
+    } else if (key == "xdp") {
+      RINGLANE_ASSIGN_OR_RETURN(port.xdp, parse_xdp(value, where));
+    } else if (key == "zerocopy") {
+      RINGLANE_ASSIGN_OR_RETURN(port.zerocopy, parse_zerocopy(value, where));
+    } else if (key == "devargs") {
+      port.devargs = value;
+    } else if (key == "vlan") {
+      RINGLANE_ASSIGN_OR_RETURN(port.access_vlan, parse_vlan(value, where));
+    } else if (key == "trunk") {
+      RINGLANE_ASSIGN_OR_RETURN(port.trunk_vlans, parse_trunk(split(value, '+'), where));
     }
   }
-  if (port.name.empty()) return Error(EINVAL, where + ": missing name=");
-  if (port.socket_path.empty()) return Error(EINVAL, where + ": missing path=");
+  RINGLANE_TRY(check_port(port, keys, where));
   return port;
 }
 
@@ -304,8 +501,9 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   toml::table& t = parsed.table();
   std::string o(origin);
   static const std::set<std::string> known = {
-      "cores",   "control_cores", "mode", "stats_interval", "duration", "mac_aging",
-      "summary", "log_level",     "port", "disk",           "xconnect", "idle_sleep_us"};
+      "cores",     "control_cores", "mode",      "stats_interval", "duration",
+      "mac_aging", "summary",       "log_level", "port",           "disk",
+      "xconnect",  "idle_sleep_us", "dpdk"};
   for (auto&& [key, value] : t) {
     if (!known.count(std::string(key.str()))) {
       return Error(EINVAL, o + ": unknown key '" + std::string(key.str()) + "'");
@@ -347,6 +545,9 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   RINGLANE_TRY(get_number("mac_aging", config.mac_aging));
   RINGLANE_TRY(get_number("idle_sleep_us", config.idle_sleep_us));
   RINGLANE_TRY(parse_tables(t, "port", o, parse_port_table, config.ports));
+  if (auto* node = t.get("dpdk")) {
+    RINGLANE_TRY(parse_dpdk_table(node, o + ": [dpdk]", config.dpdk));
+  }
   RINGLANE_TRY(parse_tables(t, "disk", o, parse_disk_table, config.disks));
   if (auto* node = t.get("xconnect")) {
     auto* pairs = node->as_array();
@@ -402,6 +603,7 @@ Status validate(const DaemonConfig& config) {
     }
     return {};
   };
+  std::map<std::string, std::string> interfaces;  // ifname -> its port
   std::set<std::string> names;
   for (const auto& p : config.ports) {
     if (p.type != "vhost-user-net") {
@@ -409,9 +611,37 @@ Status validate(const DaemonConfig& config) {
                                "' (supported: vhost-user-net)");
     }
     if (!names.insert(p.name).second) return Error(EINVAL, "duplicate port name '" + p.name + "'");
-    RINGLANE_TRY(claim_path(p.socket_path, "port '" + p.name + "'"));
+    // Ports built in code skip the parsers' checks; the same rules hold for them.
+    RINGLANE_TRY(check_port(p, {}, "port '" + p.name + "'"));
+    if (p.access_vlan > kMaxVlan || std::any_of(p.trunk_vlans.begin(), p.trunk_vlans.end(),
+                                                [](uint16_t v) { return v < 1 || v > kMaxVlan; })) {
+      return Error(EINVAL,
+                   "port '" + p.name + "': a VLAN id must be 1-" + std::to_string(kMaxVlan));
+    }
+    if (p.kind == PortKind::vhost) {
+      RINGLANE_TRY(claim_path(p.socket_path, "port '" + p.name + "'"));
+    } else if (!p.ifname.empty()) {
+      // Two ports on one interface would fight over its queues (and its XDP program).
+      auto [it, added] = interfaces.emplace(p.ifname, p.name);
+      if (!added) {
+        return Error(EINVAL, "interface '" + p.ifname + "' is used by port '" + it->second +
+                                 "' and port '" + p.name + "'");
+      }
+    }
     auto mask = feature_mask(p.disabled_features);
     if (!mask) return Error(EINVAL, "port '" + p.name + "': " + mask.error().message());
+  }
+  bool has_dpdk = std::any_of(config.ports.begin(), config.ports.end(),
+                              [](const PortConfig& p) { return p.kind == PortKind::dpdk; });
+  const std::string& prefix = config.dpdk.file_prefix;
+  if (has_dpdk && (prefix.empty() || prefix.find('/') != std::string::npos)) {
+    return Error(EINVAL,
+                 "the DPDK file prefix (--dpdk-file-prefix, [dpdk] file_prefix) must be a "
+                 "name without '/', got '" +
+                     prefix + "'");
+  }
+  if (has_dpdk && (config.dpdk.memory_mb < 64 || config.dpdk.memory_mb > (1u << 20))) {
+    return Error(EINVAL, "DPDK's memory (--dpdk-memory, [dpdk] memory_mb) must be 64-1048576 MiB");
   }
   std::set<std::string> disk_names;
   for (const auto& d : config.disks) {

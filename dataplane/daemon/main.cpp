@@ -16,6 +16,7 @@
 #include "ringlane/blk/disk_image.h"
 #include "ringlane/control/daemon_config.h"
 #include "ringlane/dataplane/engine.h"
+#include "ringlane/dataplane/port_factory.h"
 #include "ringlane/dataplane/vhost_net_port.h"
 #include "stats_report.h"
 
@@ -79,8 +80,16 @@ int run_daemon(int argc, char** argv) {
   auto* mode_opt =
       app.add_option("--mode", cfg.mode, "forwarding: xconnect or l2 (default xconnect)");
   app.add_option("--port", port_specs,
-                 "vhost-user-net port: name=N,path=SOCK[,mode=server|client][,queues=Q]"
-                 "[,disable=FEAT+FEAT]");
+                 "a switch port, name=N[,kind=K] and the kind's keys; any kind may add "
+                 "vlan=ID (access) or trunk=ID+ID+... (802.1Q):\n"
+                 "  kind=vhost (default): a VM over vhost-user-net, path=SOCK"
+                 "[,mode=server|client][,queues=Q][,disable=FEAT+FEAT]\n"
+                 "  kind=afxdp: a host interface through AF_XDP, ifname=IF[,queues=Q]"
+                 "[,xdp=auto|native|generic][,zerocopy=auto|on|off]; ringlane's XDP program "
+                 "passes the host's own traffic to the kernel\n"
+                 "  kind=dpdk: a DPDK ethdev, devargs=\"DEVARGS\"[,queues=Q] (quotes when DEVARGS "
+                 "holds commas, e.g. devargs=\"net_af_packet0,iface=eth1\")\n"
+                 "  kind=tap: a TAP interface (the host's stack as a port), ifname=NAME");
   app.add_option("--disk", disk_specs,
                  "vhost-user-blk disk: name=N,path=SOCK,file=IMAGE[,mode=server|client]"
                  "[,readonly][,queues=Q][,direct=on|off][,discard=on|off] (IMAGE: a regular file "
@@ -102,6 +111,15 @@ int run_daemon(int argc, char** argv) {
       "an I/O completes or 200 us pass: it then costs CPU in proportion to the I/O, not a whole "
       "core (0, the default: always busy-poll; workers with net queues always poll)");
   auto* log_opt = app.add_option("--log-level", cfg.log_level, "debug, info, warn or error");
+  auto* dpdk_no_huge_opt =
+      app.add_flag("--dpdk-no-huge", cfg.dpdk.no_huge,
+                   "DPDK ports use anonymous memory instead of hugepages (EAL --no-huge)");
+  auto* dpdk_prefix_opt =
+      app.add_option("--dpdk-file-prefix", cfg.dpdk.file_prefix,
+                     "DPDK's runtime file prefix, apart from other DPDK processes (default "
+                     "ringlane)");
+  auto* dpdk_memory_opt = app.add_option("--dpdk-memory", cfg.dpdk.memory_mb,
+                                         "MiB of memory DPDK's EAL reserves (default 256)");
   if (std::optional<int> exit_status = parse_command_line(app, argc, argv)) return *exit_status;
 
   if (!config_path.empty()) {
@@ -122,6 +140,9 @@ int run_daemon(int argc, char** argv) {
     if (!aging_opt->count()) cfg.mac_aging = from_file.mac_aging;
     if (!idle_opt->count()) cfg.idle_sleep_us = from_file.idle_sleep_us;
     if (!log_opt->count()) cfg.log_level = from_file.log_level;
+    if (!dpdk_no_huge_opt->count()) cfg.dpdk.no_huge = from_file.dpdk.no_huge;
+    if (!dpdk_prefix_opt->count()) cfg.dpdk.file_prefix = from_file.dpdk.file_prefix;
+    if (!dpdk_memory_opt->count()) cfg.dpdk.memory_mb = from_file.dpdk.memory_mb;
     cfg.ports = from_file.ports;
     cfg.disks = from_file.disks;
     cfg.cross_connects = from_file.cross_connects;
@@ -211,25 +232,20 @@ int run_daemon(int argc, char** argv) {
   engine_config.idle_sleep_us = cfg.idle_sleep_us;
   dataplane::Engine engine(engine_config);
 
-  std::vector<dataplane::VhostNetPort*> vhost_ports;
+  std::vector<dataplane::Port*> ports;
   std::map<std::string, uint16_t> index_of;
+  dataplane::PortContext port_context;
+  port_context.grace = &engine.grace();
+  port_context.loop = loop->get();
+  port_context.dpdk = cfg.dpdk;
+  port_context.worker_cores = *cores;
   for (const auto& p : cfg.ports) {
-    dataplane::VhostNetPortConfig pc;
-    pc.name = p.name;
-    pc.socket_path = p.socket_path;
-    pc.socket_mode = socket_mode_of(p.client_mode);
-    pc.queue_pairs = p.queue_pairs;
-    pc.disabled_features = *control::feature_mask(p.disabled_features);
-    auto port = std::make_unique<dataplane::VhostNetPort>(pc, &engine.grace(), **loop);
-    // Listening fails for a path that is too long, in a missing directory or taken by another
-    // kind of file: a configuration the operator has to mend, like the checks above.
-    if (Status s = port->start(); !s.ok())
-      return fail("port '" + p.name + "': " + s.error().to_string(), kExitUsage);
-    vhost_ports.push_back(port.get());
-    index_of[p.name] = engine.add_port(std::move(port));
-    log_line(LogLevel::info, "port " + p.name + ": vhost-user-net on " + p.socket_path + " (" +
-                                 (p.client_mode ? "client" : "server") + ", " +
-                                 std::to_string(p.queue_pairs) + " queue pairs)");
+    // A port that cannot start (a socket path that cannot be listened on, an interface that is
+    // missing or down, devargs DPDK refuses) is a configuration the operator has to mend.
+    auto port = dataplane::make_port(p, port_context);
+    if (!port) return fail(port.error().message(), kExitUsage);
+    ports.push_back(port->get());
+    index_of[p.name] = engine.add_port(std::move(*port));
   }
   std::vector<dataplane::VhostBlkDisk*> disks;
   for (size_t i = 0; i < cfg.disks.size(); ++i) {
@@ -299,7 +315,7 @@ int run_daemon(int argc, char** argv) {
       return fail(r.error().to_string(), kExitFailure);
     }
     auto now = Clock::now();
-    for (auto* p : vhost_ports) p->tick(now);
+    for (auto* p : ports) p->tick(now);
     for (auto* d : disks) d->tick(now);
     double t = elapsed();
     if (cfg.stats_interval > 0 && t >= next_stats) {
@@ -320,12 +336,14 @@ int run_daemon(int argc, char** argv) {
   engine.stop();
   nlohmann::json doc = dataplane::summary_json(engine, seconds);
   // The vhost-user connection's own counters (the control thread's; read on it). Found by
-  // name, once each (vhost_ports is in the engine's port order, as index_of numbers them): a
-  // scan of every port per port would be quadratic in up to 65535 ports.
+  // name, once each (ports is in the engine's port order, as index_of numbers them): a scan of
+  // every port per port would be quadratic in up to 65535 ports.
   for (auto& port : doc["ports"]) {
     auto at = index_of.find(port["name"].get<std::string>());
     if (at == index_of.end()) continue;
-    port["vhost_user"] = dataplane::vhost_user_json(vhost_ports[at->second]->device().stats());
+    if (auto* vhost = dynamic_cast<dataplane::VhostNetPort*>(ports[at->second])) {
+      port["vhost_user"] = dataplane::vhost_user_json(vhost->device().stats());
+    }
   }
   std::string summary = doc.dump(2);
   if (cfg.summary_path.empty() || cfg.summary_path == "-") {

@@ -1,7 +1,6 @@
 #include "ringlane/dataplane/engine.h"
 
 #include "ringlane/base/tsc_clock.h"
-#include "ringlane/dataplane/vhost_net_port.h"
 
 namespace ringlane::dataplane {
 
@@ -58,9 +57,7 @@ void Engine::publish() {
       view->polls[next++ % nworkers].push_back({static_cast<uint16_t>(p), qp});
     }
     // With more workers than queue pairs, a queue pair can receive from several workers.
-    if (auto* vhost = dynamic_cast<VhostNetPort*>(ports_[p].get())) {
-      vhost->set_shared_transmit(nworkers > 1);
-    }
+    ports_[p]->set_shared_transmit(nworkers > 1);
   }
   // Disk queues continue the round-robin where the ports' queue pairs left off, so that a
   // worker with fewer net queues takes the next disk queue.
@@ -96,7 +93,7 @@ Status Engine::start() {
                                                grace_, std::move(ring), idle_cycles));
   }
   workers_ = std::move(workers);
-  for (auto& w : workers_) w->start();
+  for (auto& w : workers_) w->start(config_.worker_init);
   return {};
 }
 

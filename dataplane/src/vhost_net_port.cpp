@@ -1,5 +1,7 @@
 #include "ringlane/dataplane/vhost_net_port.h"
 
+#include "ringlane/base/log.h"
+#include "ringlane/dataplane/port_factory.h"
 #include "ringlane/net/rx.h"
 #include "ringlane/net/tx.h"
 
@@ -16,6 +18,25 @@ vhost_user::NetDeviceConfig device_config(const VhostNetPortConfig& c) {
 }
 
 }  // namespace
+
+Result<std::unique_ptr<Port>> make_vhost_port(const control::PortConfig& config,
+                                              PortContext& context) {
+  VhostNetPortConfig pc;
+  pc.name = config.name;
+  pc.socket_path = config.socket_path;
+  pc.socket_mode =
+      config.client_mode ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
+  pc.queue_pairs = config.queue_pairs;
+  RINGLANE_ASSIGN_OR_RETURN(pc.disabled_features, control::feature_mask(config.disabled_features));
+  auto port = std::make_unique<VhostNetPort>(pc, context.grace, *context.loop);
+  // Listening fails for a path that is too long, in a missing directory or taken by another
+  // kind of file: a configuration the operator has to mend.
+  RINGLANE_TRY(port->start());
+  log_line(LogLevel::info, "port " + config.name + ": vhost-user-net on " + config.socket_path +
+                               " (" + (config.client_mode ? "client" : "server") + ", " +
+                               std::to_string(config.queue_pairs) + " queue pairs)");
+  return std::unique_ptr<Port>(std::move(port));
+}
 
 VhostNetPort::VhostNetPort(const VhostNetPortConfig& config, QuiescentState* grace, EventLoop& loop)
     : name_(config.name),

@@ -26,8 +26,11 @@ Worker::~Worker() {
   stop();
 }
 
-void Worker::start() {
-  thread_ = std::thread([this] { run(); });
+void Worker::start(std::function<void()> on_start) {
+  thread_ = std::thread([this, on_start = std::move(on_start)] {
+    if (on_start) on_start();
+    run();
+  });
 }
 
 void Worker::stop() {

@@ -23,10 +23,12 @@ MODULES = {
     "blk": {"base", "virtio", "vhost_user"},
     "control": {"base", "virtio"},
     "vfio": {"base"},
+    "uplink": {"base"},
+    "ethdev": {"base"},
     "sriov": {"base", "vfio"},
-    "vmm": {"base", "virtio", "net", "vhost_user", "vfio"},
+    "vmm": {"base", "virtio", "net", "vhost_user", "vfio", "uplink"},
     "ctl": {"base", "vfio", "sriov"},
-    "dataplane": {"base", "virtio", "net", "vhost_user", "blk", "control"},
+    "dataplane": {"base", "virtio", "net", "vhost_user", "blk", "control", "uplink", "ethdev"},
 }
 
 # ringlane-vmm's rooms, lowest first: a room may include the rooms listed for it.

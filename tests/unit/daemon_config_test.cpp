@@ -68,12 +68,69 @@ TEST(ParsePortSpec, BadSpecsNameTheProblem) {
            Case{"name=vm0,,path=/x", "expected key=value"},
            Case{"name=vm0,path=/x,=1", "expected key=value, got '=1'"},
            Case{"name=vm0,path=/x,Name=a",
-                "--port 'name=vm0,path=/x,Name=a': unknown key 'Name' (known: name, path, mode, "
-                "queues, disable, type)"},
+                "--port 'name=vm0,path=/x,Name=a': unknown key 'Name' (known: name, kind, path, "
+                "mode, queues, disable, type, ifname, xdp, zerocopy, devargs, vlan, trunk)"},
            // Once the first value would silently have lost to the second.
            Case{"name=vm0,path=/x,name=vm1",
                 "--port 'name=vm0,path=/x,name=vm1': 'name' given twice"},
            Case{"name=vm0,path=/x,queues=2,queues=4", "'queues' given twice"},
+       }) {
+    auto port = parse_port_spec(c.spec);
+    EXPECT_FALSE(port.ok()) << c.spec;
+    EXPECT_THAT(error_of(port), HasSubstr(c.message)) << c.spec;
+  }
+}
+
+TEST(ParsePortSpec, UplinkKinds) {
+  auto afxdp = parse_port_spec("name=up,kind=afxdp,ifname=veth0,queues=2,xdp=generic,zerocopy=off");
+  ASSERT_TRUE(afxdp.ok()) << error_of(afxdp);
+  EXPECT_EQ(afxdp->kind, PortKind::afxdp);
+  EXPECT_EQ(afxdp->ifname, "veth0");
+  EXPECT_EQ(afxdp->queue_pairs, 2);
+  EXPECT_EQ(afxdp->xdp, XdpAttach::generic);
+  EXPECT_EQ(afxdp->zerocopy, ZeroCopy::off);
+  auto dpdk = parse_port_spec("name=d,kind=dpdk,devargs=\"net_af_packet0,iface=veth0\",queues=2");
+  ASSERT_TRUE(dpdk.ok()) << error_of(dpdk);
+  EXPECT_EQ(dpdk->kind, PortKind::dpdk);
+  EXPECT_EQ(dpdk->devargs, "net_af_packet0,iface=veth0");
+  auto tap = parse_port_spec("name=t,kind=tap,ifname=rl-tap0,trunk=30+10+20");
+  ASSERT_TRUE(tap.ok()) << error_of(tap);
+  EXPECT_EQ(tap->kind, PortKind::tap);
+  EXPECT_EQ(tap->trunk_vlans, (std::vector<uint16_t>{10, 20, 30}));
+  auto access = parse_port_spec("name=vm0,path=/x,vlan=4094");
+  ASSERT_TRUE(access.ok()) << error_of(access);
+  EXPECT_EQ(access->kind, PortKind::vhost);
+  EXPECT_EQ(access->access_vlan, 4094);
+}
+
+TEST(ParsePortSpec, BadUplinkSpecsNameTheProblem) {
+  struct Case {
+    const char* spec;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"name=u,kind=xdp,ifname=eth0", "kind must be vhost, afxdp, dpdk or tap, got 'xdp'"},
+           Case{"name=u,kind=afxdp", "missing ifname="},
+           Case{"name=u,kind=tap", "missing ifname="},
+           Case{"name=u,kind=dpdk", "missing devargs="},
+           Case{"name=u,kind=afxdp,ifname=eth0,path=/x",
+                "'path' does not apply to a port of kind afxdp"},
+           Case{"name=u,kind=tap,ifname=t0,queues=2",
+                "'queues' does not apply to a port of kind tap"},
+           Case{"name=u,kind=dpdk,devargs=x,ifname=eth0",
+                "'ifname' does not apply to a port of kind dpdk"},
+           Case{"name=u,path=/x,devargs=x", "'devargs' does not apply to a port of kind vhost"},
+           Case{"name=u,kind=afxdp,ifname=eth0,xdp=skb", "xdp must be auto, native or generic"},
+           Case{"name=u,kind=afxdp,ifname=eth0,zerocopy=yes", "zerocopy must be auto, on or off"},
+           Case{"name=u,path=/x,vlan=0", "a VLAN id must be 1-4094, got '0'"},
+           Case{"name=u,path=/x,vlan=4095", "a VLAN id must be 1-4094, got '4095'"},
+           Case{"name=u,path=/x,vlan=ten", "a VLAN id must be 1-4094, got 'ten'"},
+           Case{"name=u,path=/x,trunk=10+5000", "a VLAN id must be 1-4094, got '5000'"},
+           Case{"name=u,path=/x,trunk=10+", "a VLAN id must be 1-4094, got ''"},
+           Case{"name=u,path=/x,trunk=10+20+10", "VLAN 10 is in the trunk twice"},
+           Case{"name=u,path=/x,vlan=10,trunk=20",
+                "an access port (vlan=) or a trunk (trunk=), not both"},
+           Case{"name=u,kind=dpdk,devargs=\"net_af_packet0,iface=x", "unterminated quote"},
        }) {
     auto port = parse_port_spec(c.spec);
     EXPECT_FALSE(port.ok()) << c.spec;
@@ -635,6 +692,80 @@ TEST(Validate, BadMode) {
   DaemonConfig c = two_ports();
   c.mode = "hub";
   EXPECT_THAT(error_of(validate(c)), HasSubstr("mode must be 'xconnect' or 'l2', got 'hub'"));
+}
+
+TEST(ApplyToml, UplinkPortsAndDpdk) {
+  DaemonConfig config;
+  Status s = apply_toml(
+      "[dpdk]\nno_huge = true\nfile_prefix = \"rl-test\"\nmemory_mb = 128\n"
+      "[[port]]\nname = \"up\"\nkind = \"afxdp\"\nifname = \"veth0\"\ntrunk = [20, 10]\n"
+      "[[port]]\nname = \"d\"\nkind = \"dpdk\"\ndevargs = \"net_af_packet0,iface=v1\"\n"
+      "[[port]]\nname = \"vm\"\npath = \"/tmp/vm.sock\"\nvlan = 10\n",
+      "up.toml", config);
+  ASSERT_TRUE(s.ok()) << error_of(s);
+  ASSERT_EQ(config.ports.size(), 3u);
+  EXPECT_EQ(config.ports[0].kind, PortKind::afxdp);
+  EXPECT_EQ(config.ports[0].trunk_vlans, (std::vector<uint16_t>{10, 20}));
+  EXPECT_EQ(config.ports[1].devargs, "net_af_packet0,iface=v1");
+  EXPECT_EQ(config.ports[2].access_vlan, 10);
+  EXPECT_TRUE(config.dpdk.no_huge);
+  EXPECT_EQ(config.dpdk.file_prefix, "rl-test");
+  EXPECT_EQ(config.dpdk.memory_mb, 128u);
+  EXPECT_TRUE(validate(config).ok()) << error_of(validate(config));
+}
+
+TEST(ApplyToml, BadUplinkTablesNameTheProblem) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"[[port]]\nname = \"u\"\nkind = \"afxdp\"\n", "missing ifname="},
+           Case{"[[port]]\nname = \"u\"\nkind = \"tap\"\nifname = \"t\"\npath = \"/x\"\n",
+                "'path' does not apply to a port of kind tap"},
+           Case{"[[port]]\nname = \"u\"\npath = \"/x\"\nvlan = \"10\"\n",
+                "'vlan' must be a VLAN id (an integer)"},
+           Case{"[[port]]\nname = \"u\"\npath = \"/x\"\ntrunk = [\"10\"]\n",
+                "'trunk' must be an array of VLAN ids"},
+           Case{"[[port]]\nname = \"u\"\npath = \"/x\"\ntrunk = [10, 9999]\n",
+                "a VLAN id must be 1-4094, got '9999'"},
+           Case{"[dpdk]\nhuge = false\n", "[dpdk]: unknown key 'huge'"},
+           Case{"[dpdk]\nmemory_mb = 1\n", "'memory_mb' must be an integer 64-1048576"},
+           Case{"dpdk = 1\n", "[dpdk] must be a table"},
+       }) {
+    DaemonConfig config;
+    Status s = apply_toml(c.text, "bad.toml", config);
+    EXPECT_THAT(error_of(s), HasSubstr(c.message)) << c.text;
+  }
+}
+
+TEST(Validate, TwoPortsOnOneInterface) {
+  DaemonConfig c;
+  PortConfig a;
+  a.name = "a";
+  a.kind = PortKind::afxdp;
+  a.ifname = "eth1";
+  PortConfig b = a;
+  b.name = "b";
+  b.kind = PortKind::tap;
+  c.ports = {a, b};
+  EXPECT_THAT(error_of(validate(c)),
+              HasSubstr("interface 'eth1' is used by port 'a' and port 'b'"));
+}
+
+TEST(Validate, DpdkSettingsOnlyMatterWithADpdkPort) {
+  DaemonConfig c;
+  c.dpdk.file_prefix = "a/b";
+  EXPECT_TRUE(validate(c).ok());
+  PortConfig d;
+  d.name = "d";
+  d.kind = PortKind::dpdk;
+  d.devargs = "net_null0";
+  c.ports = {d};
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("file prefix"));
+  c.dpdk.file_prefix = "ok";
+  c.dpdk.memory_mb = 10;
+  EXPECT_THAT(error_of(validate(c)), HasSubstr("must be 64-1048576 MiB"));
 }
 
 TEST(Validate, UnsupportedPortType) {

@@ -49,7 +49,7 @@ class E1000DeviceTest : public ::testing::Test {
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
     wire_ = UniqueFd(fds[1]);
     Result<std::shared_ptr<E1000Device>> d =
-        E1000Device::create(guest_.memory(), Tap::adopt(UniqueFd(fds[0]), "pair"), kMac);
+        E1000Device::create(guest_.memory(), uplink::TapDevice::adopt(UniqueFd(fds[0]), "pair"), kMac);
     ASSERT_TRUE(d.ok());
     device_ = *d;
     device_->set_interrupt_line(std::make_unique<RecordedLine>(levels_, levels_mutex_));

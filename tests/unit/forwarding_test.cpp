@@ -32,6 +32,7 @@ class RecordingPort final : public Port {
   int transmit_queue_for(unsigned) const override { return 0; }
   std::vector<PortQueueStats> queue_stats() const override { return {}; }
   bool connected() const override { return true; }
+  const char* kind() const override { return "recording"; }
 
   // The source heads of the packets sent here, in order.
   const std::vector<uint16_t>& received() const { return received_; }

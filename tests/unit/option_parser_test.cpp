@@ -72,5 +72,17 @@ TEST(ParseOptions, RefusesAKeyGivenTwice) {
   EXPECT_EQ(error_of("name=a,path=x,name=a"), "'name' given twice");
 }
 
+TEST(ParseOptions, AQuotedValueMayHoldCommas) {
+  using Items = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(items_of("name=\"a,b=c\",path=x"), (Items{{"name", "a,b=c"}, {"path", "x"}}));
+  EXPECT_EQ(items_of("path=x,name=\"net_af_packet0,iface=eth0\""),
+            (Items{{"path", "x"}, {"name", "net_af_packet0,iface=eth0"}}));
+  EXPECT_EQ(error_of("name=\"a,b"), "unterminated quote in 'name=\"a,b'");
+  EXPECT_EQ(error_of("name=\"a\"b,path=x"),
+            "expected ',' after the quoted value in 'name=\"a\"b,path=x'");
+  // A quote that does not open the value is an ordinary character.
+  EXPECT_EQ(items_of("name=a\"b"), (Items{{"name", "a\"b"}}));
+}
+
 }  // namespace
 }  // namespace ringlane

@@ -39,7 +39,7 @@ uint32_t load32(std::span<const uint8_t> data) {
 
 }  // namespace
 
-E1000Device::E1000Device(const virtio::GuestMemory& memory, Tap tap,
+E1000Device::E1000Device(const virtio::GuestMemory& memory, uplink::TapDevice tap,
                          const std::array<uint8_t, 6>& mac, EventFd wake, EventFd stop)
     : PciDevice(kIdentity),
       memory_(memory),
@@ -56,7 +56,7 @@ E1000Device::E1000Device(const virtio::GuestMemory& memory, Tap tap,
   reset();
 }
 
-Result<std::shared_ptr<E1000Device>> E1000Device::create(const virtio::GuestMemory& memory, Tap tap,
+Result<std::shared_ptr<E1000Device>> E1000Device::create(const virtio::GuestMemory& memory, uplink::TapDevice tap,
                                                          const std::array<uint8_t, 6>& mac) {
   Result<EventFd> wake = EventFd::create();
   if (!wake.ok()) return wake.error();

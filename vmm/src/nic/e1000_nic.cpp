@@ -3,7 +3,7 @@
 namespace ringlane::vmm {
 
 Result<std::unique_ptr<Nic>> E1000Nic::create(Machine& machine, const NicSpec& spec) {
-  Result<Tap> tap = Tap::open(spec.tap);
+  Result<uplink::TapDevice> tap = uplink::TapDevice::open(spec.tap);
   if (!tap.ok()) return tap.error();
   Result<std::shared_ptr<E1000Device>> device =
       E1000Device::create(machine.guest_memory(), std::move(*tap), spec.mac);

@@ -16,7 +16,7 @@ namespace {
 enum Token : uint64_t { kTxKick, kRxKick, kTapReadable, kStop };
 }  // namespace
 
-Result<std::unique_ptr<TapNetBackend>> TapNetBackend::create(Tap tap) {
+Result<std::unique_ptr<TapNetBackend>> TapNetBackend::create(uplink::TapDevice tap) {
   Result<EventFd> stop = EventFd::create();
   if (!stop.ok()) return stop.error();
   std::unique_ptr<TapNetBackend> b(new TapNetBackend(std::move(tap), std::move(*stop)));

@@ -28,7 +28,7 @@ Result<std::unique_ptr<Nic>> VirtioNic::create(Machine& machine, const NicSpec& 
 Result<std::unique_ptr<NetBackend>> VirtioNic::make_backend(NicMode mode) const {
   if (mode == NicMode::virtio) {
     if (spec_.tap.empty()) return Error(EINVAL, spec_.name + " has no tap= for virtio mode");
-    Result<Tap> tap = Tap::open(spec_.tap);
+    Result<uplink::TapDevice> tap = uplink::TapDevice::open(spec_.tap);
     if (!tap.ok()) return tap.error();
     Result<std::unique_ptr<TapNetBackend>> b = TapNetBackend::create(std::move(*tap));
     if (!b.ok()) return b.error();

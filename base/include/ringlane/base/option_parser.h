@@ -17,7 +17,9 @@ namespace ringlane {
 
 struct Option {
   std::string key;
-  std::string value;  // everything after the item's first '=' (may be empty, may hold '=')
+  // Everything after the item's first '=' (may be empty, may hold '='); for a value written in
+  // double quotes, what is between them (it may hold ',').
+  std::string value;
 };
 
 // A parsed spec: its options in the order given, each key at most once.
@@ -34,9 +36,10 @@ class OptionList {
   std::vector<Option> options_;
 };
 
-// Splits `spec` at every ',' into key=value items. Refuses, naming the item or key: an item
-// without '=' or with an empty key (an empty spec is one empty item), a key not in `known` (the
-// message lists them, in the order given), and a key given twice.
+// Splits `spec` at every ',' (but those inside a value in double quotes, as in
+// devargs="net_af_packet0,iface=eth0") into key=value items. Refuses, naming the item or key: an
+// item without '=' or with an empty key (an empty spec is one empty item), a key not in `known`
+// (the message lists them, in the order given), and a key given twice.
 Result<OptionList> parse_options(std::string_view spec, std::span<const std::string_view> known);
 
 }  // namespace ringlane

@@ -13,13 +13,49 @@
 
 namespace ringlane::control {
 
+// What a switch port is attached to.
+enum class PortKind {
+  vhost,  // a VM, over a vhost-user-net socket (the default)
+  afxdp,  // a host interface through AF_XDP sockets and ringlane's XDP program
+  dpdk,   // a DPDK ethdev (a NIC bound to vfio-pci, net_af_packet, net_tap, ...)
+  tap,    // a kernel TAP interface: the host's own stack as a switch port
+};
+const char* to_string(PortKind kind);
+
+enum class XdpAttach { automatic, native, generic };
+enum class ZeroCopy { automatic, on, off };
+
+// VLAN ids a port carries: none (the default) forwards frames as they are, tagged or not, among
+// the other ports without VLANs; an access port carries one VLAN untagged; a trunk carries its
+// VLANs tagged (802.1Q).
+inline constexpr uint16_t kMaxVlan = 4094;
+
 struct PortConfig {
   std::string name;
-  std::string type = "vhost-user-net";
+  PortKind kind = PortKind::vhost;
+  std::string type = "vhost-user-net";  // the older spelling of kind=vhost
+  // vhost
   std::string socket_path;
-  bool client_mode = false;  // ringlane connects to the frontend's socket
-  uint16_t queue_pairs = 1;
+  bool client_mode = false;                    // ringlane connects to the frontend's socket
   std::vector<std::string> disabled_features;  // e.g. "event_idx", "mrg_rxbuf"
+  // vhost: queue pairs; afxdp and dpdk: the interface's queues ringlane serves
+  uint16_t queue_pairs = 1;
+  // afxdp, tap
+  std::string ifname;
+  XdpAttach xdp = XdpAttach::automatic;
+  ZeroCopy zerocopy = ZeroCopy::automatic;
+  // dpdk
+  std::string devargs;
+  // VLANs: access_vlan 1-4094 or trunk_vlans (sorted, unique), not both; neither = no VLANs
+  uint16_t access_vlan = 0;
+  std::vector<uint16_t> trunk_vlans;
+};
+
+// How the daemon starts DPDK's EAL; used only when a dpdk port is configured.
+struct DpdkSettings {
+  bool no_huge = false;                  // --no-huge: anonymous memory instead of hugepages
+  std::string file_prefix = "ringlane";  // --file-prefix: apart from other DPDK processes
+  unsigned memory_mb = 256;              // -m
 };
 
 // Ports the switch can index: port numbers are 16 bits, and the MAC table keeps 0xffff for
@@ -59,10 +95,15 @@ struct DaemonConfig {
   double idle_sleep_us = 0;
   std::string summary_path;  // JSON summary on exit; "-" or empty = stdout
   std::string log_level = "info";
+  DpdkSettings dpdk;
 };
 
-// Parses one `--port` value: "name=vm0,path=/tmp/vm0.sock[,mode=server|client][,queues=N]
-// [,disable=event_idx+mrg_rxbuf][,type=vhost-user-net]"; unknown and repeated keys are refused.
+// Parses one `--port` value: "name=N[,kind=vhost|afxdp|dpdk|tap]" and the kind's keys:
+// vhost "path=SOCK[,mode=server|client][,queues=N][,disable=event_idx+mrg_rxbuf]"; afxdp
+// "ifname=IF[,queues=Q][,xdp=auto|native|generic][,zerocopy=auto|on|off]"; dpdk
+// "devargs=DEVARGS[,queues=Q]" (in double quotes when it holds commas); tap "ifname=NAME"; any
+// kind "[,vlan=N | ,trunk=N+M+...]". Unknown keys, keys of another kind and repeated keys are
+// refused.
 Result<PortConfig> parse_port_spec(std::string_view spec);
 // Parses one `--disk` value: "name=d0,path=/tmp/d0.sock,file=/var/d0.img[,mode=server|client]
 // [,readonly][,queues=Q][,direct=on|off][,discard=on|off]"; `readonly` may also be given as
@@ -71,9 +112,10 @@ Result<PortConfig> parse_port_spec(std::string_view spec);
 Result<DiskConfig> parse_disk_spec(std::string_view spec);
 // Parses TOML text into `config` (keys present override what is there).
 Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& config);
-// Checks cross-field rules: port and disk names unique together, socket paths unique together,
-// cross-connect ends are ports, mode known, at most kMaxPorts ports, disk queues 1-16. Neither
-// ports nor disks are required (a daemon may serve only disks).
+// Checks cross-field rules: each port has its kind's required key (path, ifname or devargs) and
+// no other kind's, VLAN ids are 1-4094, port and disk names unique together, socket paths unique
+// together, cross-connect ends are ports, mode known, at most kMaxPorts ports, disk queues 1-16.
+// Neither ports nor disks are required (a daemon may serve only disks).
 Status validate(const DaemonConfig& config);
 // Maps feature names to virtio bits; unknown names are an error.
 Result<uint64_t> feature_mask(const std::vector<std::string>& names);

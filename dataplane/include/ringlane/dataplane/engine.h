@@ -3,6 +3,7 @@
 // period.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct EngineConfig {
   double mac_aging_seconds = 300;
   uint32_t mac_table_buckets = 4096;
   double idle_sleep_us = 0;  // see Worker: 0 = disk-only workers busy-poll too
+  // Runs on each worker's thread before it polls: uplinks whose library keeps per-thread state
+  // (DPDK's lcore, for its mempool caches) register the thread here.
+  std::function<void()> worker_init;
 };
 
 class Engine {

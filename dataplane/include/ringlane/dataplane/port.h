@@ -1,10 +1,15 @@
-// Port: anything the switch forwards between (vhost-user-net today; TAP, DPDK ethdev, AF_XDP
-// later). Burst calls from workers; "receive" is traffic entering the switch from the port.
+// Port: anything the switch forwards between: a VM's vhost-user-net device, or an uplink (an
+// AF_XDP interface, a DPDK ethdev, a TAP device). Burst calls from workers; "receive" is traffic
+// entering the switch from the port. Cold calls (tick, address_learned, statistics) from the
+// control thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ringlane/net/packet_batch.h"
 
@@ -50,6 +55,20 @@ class Port {
   // Cold path: statistics for reporting.
   virtual std::vector<PortQueueStats> queue_stats() const = 0;
   virtual bool connected() const = 0;
+  // "vhost", "afxdp", "dpdk" or "tap", as --port kind= names them.
+  virtual const char* kind() const = 0;
+  // Port-wide counters beyond the queues' (frames refused from the wire by reason, link state,
+  // the NIC's own counters), by name, for the summary.
+  virtual std::vector<std::pair<std::string, uint64_t>> counters() const { return {}; }
+
+  // Control thread, about every 20 ms: reconnects, link state, upkeep.
+  virtual void tick(std::chrono::steady_clock::time_point /*now*/) {}
+  // Control thread: the switch learned `mac` (48 bits) on VLAN `vlan` (0: the VLAN of ports
+  // without VLANs) at port index `port`. An AF_XDP uplink steers that address to itself.
+  virtual void address_learned(uint64_t /*mac*/, uint16_t /*vlan*/, uint16_t /*port*/) {}
+  // Several workers may transmit into one queue (there are more workers than queues): the port
+  // must serialise them per burst.
+  virtual void set_shared_transmit(bool /*shared*/) {}
 };
 
 }  // namespace ringlane::dataplane

@@ -23,7 +23,7 @@ class VhostNetPort final : public Port {
   VhostNetPort(const VhostNetPortConfig& config, QuiescentState* grace, EventLoop& loop);
 
   Status start() { return endpoint_.start(); }
-  void tick(vhost_user::VhostUserEndpoint::Clock::time_point now) { endpoint_.tick(now); }
+  void tick(std::chrono::steady_clock::time_point now) override { endpoint_.tick(now); }
   vhost_user::NetDevice& device() { return device_; }
 
   const std::string& name() const override { return name_; }
@@ -35,8 +35,8 @@ class VhostNetPort final : public Port {
   int transmit_queue_for(unsigned worker) const override;
   std::vector<PortQueueStats> queue_stats() const override;
   bool connected() const override { return endpoint_.connected(); }
-  // Several workers may transmit into one queue pair: serialise them per burst.
-  void set_shared_transmit(bool shared) { shared_transmit_ = shared; }
+  const char* kind() const override { return "vhost"; }
+  void set_shared_transmit(bool shared) override { shared_transmit_ = shared; }
 
  private:
   std::string name_;

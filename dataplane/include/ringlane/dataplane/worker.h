@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "ringlane/base/quiescent_state.h"
@@ -28,7 +29,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  void start();
+  // `on_start` runs on the worker's thread before it polls (DPDK registers the thread there).
+  void start(std::function<void()> on_start = {});
   void stop();
   unsigned index() const { return index_; }
   int core() const { return core_; }

@@ -20,7 +20,7 @@
 #include "ringlane/vmm/nic/e1000_phy.h"
 #include "ringlane/vmm/nic/e1000_transmit.h"
 #include "ringlane/vmm/nic/net_backend.h"
-#include "ringlane/vmm/nic/tap.h"
+#include "ringlane/uplink/tap_device.h"
 #include "ringlane/vmm/pci/pci_device.h"
 
 namespace ringlane::vmm {
@@ -35,7 +35,7 @@ struct E1000Faults {
 
 class E1000Device : public PciDevice {
  public:
-  static Result<std::shared_ptr<E1000Device>> create(const virtio::GuestMemory& memory, Tap tap,
+  static Result<std::shared_ptr<E1000Device>> create(const virtio::GuestMemory& memory, uplink::TapDevice tap,
                                                      const std::array<uint8_t, 6>& mac);
   ~E1000Device() override;
 
@@ -54,7 +54,7 @@ class E1000Device : public PciDevice {
   E1000Faults faults() const;
 
  private:
-  E1000Device(const virtio::GuestMemory& memory, Tap tap, const std::array<uint8_t, 6>& mac,
+  E1000Device(const virtio::GuestMemory& memory, uplink::TapDevice tap, const std::array<uint8_t, 6>& mac,
               EventFd wake, EventFd stop);
   uint32_t& reg(uint32_t offset) { return regs_[offset / 4]; }
   uint32_t read_register(uint32_t offset);
@@ -75,7 +75,7 @@ class E1000Device : public PciDevice {
   uint32_t deliver(std::span<const uint8_t> frame);
 
   const virtio::GuestMemory& memory_;
-  Tap tap_;
+  uplink::TapDevice tap_;
   std::array<uint8_t, 6> mac_;
   EventFd wake_;  // RDT or RCTL written: the receiver may have room again
   EventFd stop_;

@@ -14,13 +14,13 @@
 #include "ringlane/net/packet_batch.h"
 #include "ringlane/virtio/split_queue.h"
 #include "ringlane/vmm/nic/net_backend.h"
-#include "ringlane/vmm/nic/tap.h"
+#include "ringlane/uplink/tap_device.h"
 
 namespace ringlane::vmm {
 
 class TapNetBackend : public NetBackend {
  public:
-  static Result<std::unique_ptr<TapNetBackend>> create(Tap tap);
+  static Result<std::unique_ptr<TapNetBackend>> create(uplink::TapDevice tap);
   ~TapNetBackend() override;
 
   std::string kind() const override { return "tap"; }
@@ -33,13 +33,13 @@ class TapNetBackend : public NetBackend {
   // The largest frame a TAP read may return (jumbo frames included).
   static constexpr uint32_t kFrameMax = 9216;
 
-  TapNetBackend(Tap tap, EventFd stop) : tap_(std::move(tap)), stop_(std::move(stop)) {}
+  TapNetBackend(uplink::TapDevice tap, EventFd stop) : tap_(std::move(tap)), stop_(std::move(stop)) {}
   void serve();
   // One burst each way; return the number of frames moved.
   uint16_t transmit_burst();
   uint16_t receive_burst();
 
-  Tap tap_;
+  uplink::TapDevice tap_;
   EventFd stop_;
   NetQueues queues_;
   net::NetFeatures features_;
