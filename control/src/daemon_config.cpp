@@ -618,6 +618,9 @@ Status validate(const DaemonConfig& config) {
       return Error(EINVAL,
                    "port '" + p.name + "': a VLAN id must be 1-" + std::to_string(kMaxVlan));
     }
+    if ((p.access_vlan != 0 || !p.trunk_vlans.empty()) && config.mode != "l2") {
+      return Error(EINVAL, "port '" + p.name + "': VLANs need the L2 switch (--mode l2)");
+    }
     if (p.kind == PortKind::vhost) {
       RINGLANE_TRY(claim_path(p.socket_path, "port '" + p.name + "'"));
     } else if (!p.ifname.empty()) {

@@ -245,7 +245,8 @@ int run_daemon(int argc, char** argv) {
     auto port = dataplane::make_port(p, port_context);
     if (!port) return fail(port.error().message(), kExitUsage);
     ports.push_back(port->get());
-    index_of[p.name] = engine.add_port(std::move(*port));
+    index_of[p.name] =
+        engine.add_port(std::move(*port), dataplane::PortVlans::from(p.access_vlan, p.trunk_vlans));
   }
   std::vector<dataplane::VhostBlkDisk*> disks;
   for (size_t i = 0; i < cfg.disks.size(); ++i) {
@@ -316,6 +317,7 @@ int run_daemon(int argc, char** argv) {
     }
     auto now = Clock::now();
     for (auto* p : ports) p->tick(now);
+    engine.tick();
     for (auto* d : disks) d->tick(now);
     double t = elapsed();
     if (cfg.stats_interval > 0 && t >= next_stats) {

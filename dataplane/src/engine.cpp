@@ -1,5 +1,7 @@
 #include "ringlane/dataplane/engine.h"
 
+#include <algorithm>
+
 #include "ringlane/base/tsc_clock.h"
 
 namespace ringlane::dataplane {
@@ -16,8 +18,9 @@ Engine::~Engine() {
   view_.store(nullptr);
 }
 
-uint16_t Engine::add_port(std::unique_ptr<Port> port) {
+uint16_t Engine::add_port(std::unique_ptr<Port> port, PortVlans vlans) {
   ports_.push_back(std::move(port));
+  vlans_.push_back(vlans);
   peer_.push_back(-1);
   publish();
   return static_cast<uint16_t>(ports_.size() - 1);
@@ -48,6 +51,11 @@ void Engine::publish() {
   view->mode = config_.mode;
   view->macs = &macs_;
   view->peer = peer_;
+  // Only a switch with VLANs pays for classifying frames.
+  if (std::any_of(vlans_.begin(), vlans_.end(),
+                  [](const PortVlans& v) { return v.mode != PortVlans::Mode::none; })) {
+    view->vlans = vlans_;
+  }
   size_t nworkers = config_.cores.empty() ? 1 : config_.cores.size();
   view->polls.resize(nworkers);
   size_t next = 0;
@@ -95,6 +103,14 @@ Status Engine::start() {
   workers_ = std::move(workers);
   for (auto& w : workers_) w->start(config_.worker_init);
   return {};
+}
+
+void Engine::tick() {
+  if (config_.mode != ForwardingMode::l2_switch) return;
+  std::vector<Port*> ports;
+  ports.reserve(ports_.size());
+  for (auto& p : ports_) ports.push_back(p.get());
+  addresses_.update(macs_, read_tsc(), ports);
 }
 
 void Engine::stop() {

@@ -1,5 +1,7 @@
 #include "ringlane/dataplane/forwarding.h"
 
+#include <optional>
+
 #include "ringlane/base/tsc_clock.h"
 #include "ringlane/virtio/span_cursor.h"
 
@@ -88,14 +90,69 @@ uint32_t forward_l2(const SwitchView& view, unsigned worker, uint16_t in,
   return sent;
 }
 
+// The L2 switch with VLANs: each frame is classified as it enters, learned and looked up within
+// its VLAN, and leaves only through ports that carry that VLAN, tagged or not as each wants.
+uint32_t forward_l2_vlans(const SwitchView& view, unsigned worker, uint16_t in,
+                          const net::PacketBatch& batch, ForwardScratch& scratch,
+                          WorkerStats& stats) {
+  OutputLists& outputs = scratch.outputs;
+  size_t nports = view.ports.size();
+  if (nports > outputs.port_capacity()) [[unlikely]] {
+    outputs.grow(nports);
+  }
+  uint64_t now = read_tsc();
+  const PortVlans& ingress = view.vlans[in];
+  for (uint16_t i = 0; i < batch.count; ++i) {
+    uint64_t dst, src;
+    std::optional<FrameVlan> vlan;
+    if (!read_macs(batch, batch.packets[i], dst, src) ||
+        !(vlan = ingress_vlan(ingress, batch, batch.packets[i]))) {
+      stats.drop_vlan.inc();
+      continue;
+    }
+    scratch.vlans[i] = *vlan;
+    if (!is_multicast(src) && src != 0) view.macs->learn(src, in, now, vlan->vid);
+    uint16_t out = is_multicast(dst) ? MacTable::kNoPort : view.macs->lookup(dst, now, vlan->vid);
+    if (out == MacTable::kNoPort) {
+      stats.flooded.inc();
+      for (size_t p = 0; p < nports; ++p) {
+        if (p != in && view.ports[p] != nullptr && view.vlans[p].carries(vlan->vid)) {
+          outputs.add(static_cast<uint16_t>(p), i);
+        }
+      }
+    } else if (out == in || out >= nports || !view.vlans[out].carries(vlan->vid)) {
+      stats.drop_filtered.inc();
+    } else {
+      outputs.add(out, i);
+    }
+  }
+  uint32_t sent = 0;
+  for (uint16_t p : outputs.ports()) {
+    std::span<const uint16_t> which = outputs.packets_for(p);
+    bool tag = view.vlans[p].tags_egress();
+    if (view.vlans[p].mode == PortVlans::Mode::none) {
+      sent += send_to(view, worker, p, batch, which, stats);  // frames leave as they came
+    } else if (!needs_vlan_rewrite(which, scratch.vlans, tag)) {
+      sent += send_to(view, worker, p, batch, which, stats);
+    } else {
+      scratch.rewrite.rewrite(batch, which, scratch.vlans, tag);
+      stats.drop_vlan.add(scratch.rewrite.dropped());
+      sent += send_to(view, worker, p, scratch.rewrite.batch(), scratch.rewrite.all(), stats);
+    }
+  }
+  outputs.clear();
+  return sent;
+}
+
 }  // namespace
 
 uint32_t forward_batch(const SwitchView& view, unsigned worker, uint16_t in,
-                       const net::PacketBatch& batch, OutputLists& outputs, WorkerStats& stats) {
+                       const net::PacketBatch& batch, ForwardScratch& scratch, WorkerStats& stats) {
   if (view.mode == ForwardingMode::cross_connect) {
     return forward_cross_connect(view, worker, in, batch, stats);
   }
-  return forward_l2(view, worker, in, batch, outputs, stats);
+  if (!view.vlans.empty()) return forward_l2_vlans(view, worker, in, batch, scratch, stats);
+  return forward_l2(view, worker, in, batch, scratch.outputs, stats);
 }
 
 }  // namespace ringlane::dataplane

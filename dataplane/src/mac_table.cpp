@@ -19,42 +19,45 @@ MacTable::MacTable(uint32_t buckets, uint64_t aging_ticks)
       mask_(std::bit_ceil(buckets < 1 ? 1u : buckets) - 1),
       aging_ticks_(aging_ticks) {}
 
-MacTable::Bucket& MacTable::bucket_for(uint64_t mac) const {
-  return buckets_[hash_mac(mac) & mask_];
+MacTable::Bucket& MacTable::bucket_for(uint64_t mac, uint16_t vlan) const {
+  return buckets_[hash_mac(mac ^ uint64_t{vlan} << 48) & mask_];
 }
 
-void MacTable::learn(uint64_t mac, uint16_t port, uint64_t now) {
+void MacTable::learn(uint64_t mac, uint16_t port, uint64_t now, uint16_t vlan) {
   uint64_t key = mac << 16 | port;
-  Bucket& b = bucket_for(mac);
+  Bucket& b = bucket_for(mac, vlan);
   Entry* victim = nullptr;
-  uint64_t oldest = UINT64_MAX;
+  uint64_t oldest = 0;
   for (Entry& e : b.entries) {
     uint64_t k = e.key.load(std::memory_order_relaxed);
-    if (k >> 16 == mac && k != 0) {
+    uint64_t seen = e.seen.load(std::memory_order_relaxed);
+    if (k >> 16 == mac && k != 0 && vlan_of(seen) == vlan) {
       if (k != key) e.key.store(key, std::memory_order_relaxed);  // the station moved
       // Refresh rarely: a store per packet would bounce the line between workers.
-      if (now - e.seen.load(std::memory_order_relaxed) > aging_ticks_ / 16) {
-        e.seen.store(now, std::memory_order_relaxed);
+      if (age(now, seen) > aging_ticks_ / 16) {
+        e.seen.store(stamp(now, vlan), std::memory_order_relaxed);
       }
       return;
     }
-    uint64_t seen = k == 0 ? 0 : e.seen.load(std::memory_order_relaxed);
-    if (seen < oldest) {
-      oldest = seen;
+    uint64_t a = k == 0 ? UINT64_MAX : age(now, seen);
+    if (victim == nullptr || a > oldest) {
+      oldest = a;
       victim = &e;
     }
   }
   // Two workers may race here for one slot; either result is a valid table.
-  victim->seen.store(now, std::memory_order_relaxed);
+  victim->seen.store(stamp(now, vlan), std::memory_order_relaxed);
   victim->key.store(key, std::memory_order_release);
 }
 
-uint16_t MacTable::lookup(uint64_t mac, uint64_t now) const {
-  const Bucket& b = bucket_for(mac);
+uint16_t MacTable::lookup(uint64_t mac, uint64_t now, uint16_t vlan) const {
+  const Bucket& b = bucket_for(mac, vlan);
   for (const Entry& e : b.entries) {
     uint64_t k = e.key.load(std::memory_order_acquire);
     if (k != 0 && k >> 16 == mac) {
-      if (now - e.seen.load(std::memory_order_relaxed) > aging_ticks_) return kNoPort;
+      uint64_t seen = e.seen.load(std::memory_order_relaxed);
+      if (vlan_of(seen) != vlan) continue;
+      if (age(now, seen) > aging_ticks_) return kNoPort;
       return static_cast<uint16_t>(k & 0xffff);
     }
   }
@@ -74,7 +77,7 @@ size_t MacTable::size(uint64_t now) const {
   size_t n = 0;
   for (uint32_t i = 0; i <= mask_; ++i) {
     for (const Entry& e : buckets_[i].entries) {
-      if (e.key.load() != 0 && now - e.seen.load() <= aging_ticks_) ++n;
+      if (e.key.load() != 0 && age(now, e.seen.load()) <= aging_ticks_) ++n;
     }
   }
   return n;

@@ -57,7 +57,7 @@ void Worker::run() {
         stats_.idle_polls.inc();
         continue;
       }
-      forward_batch(*view, index_, poll.port, *batch, outputs_, stats_);
+      forward_batch(*view, index_, poll.port, *batch, scratch_, stats_);
       port->release(poll.queue_pair, *batch);
       stats_.busy_cycles.add(read_tsc() - start);
       stats_.packets.add(n);

@@ -57,8 +57,10 @@ WireFrames write_wire_frames(const PacketBatch& batch, const PacketView& p, Fram
     }
     return result;
   }
+  // UDP fragmentation offload (a guest only asks for it when the host offered it) is not done.
+  bool tcp = gso == virtio::kNetHdrGsoTcpv4 || gso == virtio::kNetHdrGsoTcpv6;
   TcpSegmenter segmenter;
-  if (!segmenter.start(spans, p.span_count, p.len, p.hdr)) {
+  if (!tcp || !segmenter.start(spans, p.span_count, p.len, p.hdr)) {
     result.malformed = true;
     result.dropped = 1;
     return result;

@@ -711,6 +711,8 @@ TEST(ApplyToml, UplinkPortsAndDpdk) {
   EXPECT_TRUE(config.dpdk.no_huge);
   EXPECT_EQ(config.dpdk.file_prefix, "rl-test");
   EXPECT_EQ(config.dpdk.memory_mb, 128u);
+  EXPECT_THAT(error_of(validate(config)), HasSubstr("port 'up': VLANs need the L2 switch"));
+  config.mode = "l2";
   EXPECT_TRUE(validate(config).ok()) << error_of(validate(config));
 }
 

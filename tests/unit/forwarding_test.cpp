@@ -9,39 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "recording_port.h"
+
 namespace ringlane::dataplane {
 namespace {
-
-// A port that records what the switch sends it.
-class RecordingPort final : public Port {
- public:
-  explicit RecordingPort(std::string name) : name_(std::move(name)) {}
-
-  const std::string& name() const override { return name_; }
-  uint16_t queue_pairs() const override { return 1; }
-  uint16_t receive(uint16_t, net::PacketBatch& batch) override {
-    batch.clear();
-    return 0;
-  }
-  void release(uint16_t, const net::PacketBatch&) override {}
-  uint16_t transmit(uint16_t, const net::PacketBatch& batch,
-                    std::span<const uint16_t> which) override {
-    for (uint16_t i : which) received_.push_back(batch.packets[i].head);
-    return static_cast<uint16_t>(which.size());
-  }
-  int transmit_queue_for(unsigned) const override { return 0; }
-  std::vector<PortQueueStats> queue_stats() const override { return {}; }
-  bool connected() const override { return true; }
-  const char* kind() const override { return "recording"; }
-
-  // The source heads of the packets sent here, in order.
-  const std::vector<uint16_t>& received() const { return received_; }
-  void forget() { received_.clear(); }
-
- private:
-  std::string name_;
-  std::vector<uint16_t> received_;
-};
 
 uint64_t station(uint16_t port) {
   return 0x020000000000 | port;  // locally administered unicast
@@ -77,7 +48,7 @@ class L2ForwardingTest : public ::testing::Test {
   }
 
   uint32_t forward(uint16_t in) {
-    uint32_t sent = forward_batch(view_, 0, in, batch_, outputs_, stats_);
+    uint32_t sent = forward_batch(view_, 0, in, batch_, scratch_, stats_);
     batch_.clear();
     return sent;
   }
@@ -89,7 +60,7 @@ class L2ForwardingTest : public ::testing::Test {
   SwitchView view_;
   net::PacketBatch batch_;
   std::array<std::array<uint8_t, 60>, net::kBurstSize> frames_{};
-  OutputLists outputs_;
+  ForwardScratch scratch_;
   WorkerStats stats_;
 };
 

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace ringlane::dataplane {
@@ -75,6 +77,37 @@ TEST(MacTable, ConcurrentLearnersNeverProduceATornEntry) {
       EXPECT_EQ(port, i);
     }
   }
+}
+
+TEST(MacTable, OneAddressInTwoVlansIsTwoStations) {
+  MacTable t(64, 1000);
+  t.learn(0x020000000001, 1, 10, 10);
+  t.learn(0x020000000001, 2, 10, 20);
+  EXPECT_EQ(t.lookup(0x020000000001, 11, 10), 1);
+  EXPECT_EQ(t.lookup(0x020000000001, 11, 20), 2);
+  EXPECT_EQ(t.lookup(0x020000000001, 11, 30), MacTable::kNoPort);
+  EXPECT_EQ(t.lookup(0x020000000001, 11), MacTable::kNoPort) << "VLAN 0 is a VLAN of its own";
+  std::vector<std::tuple<uint64_t, uint16_t, uint16_t>> live;
+  t.for_each(
+      11, [&](uint64_t mac, uint16_t vlan, uint16_t port) { live.emplace_back(mac, vlan, port); });
+  std::sort(live.begin(), live.end());
+  EXPECT_EQ(live, (std::vector<std::tuple<uint64_t, uint16_t, uint16_t>>{{0x020000000001, 10, 1},
+                                                                         {0x020000000001, 20, 2}}));
+  EXPECT_EQ(t.size(11), 2u);
+}
+
+TEST(MacTable, AgesCorrectlyAcrossTheTimeWrap) {
+  // Time is kept modulo 2^52 beside the VLAN: a TSC past that must not make entries look old.
+  constexpr uint64_t kAging = 1000;
+  const uint64_t near_wrap = (uint64_t{1} << 52) - 10;
+  MacTable t(64, kAging);
+  t.learn(0x020000000001, 7, near_wrap, 4094);
+  EXPECT_EQ(t.lookup(0x020000000001, near_wrap + 500, 4094), 7);
+  EXPECT_EQ(t.lookup(0x020000000001, near_wrap + kAging + 1, 4094), MacTable::kNoPort);
+  // A real TSC is far above 2^52 on a machine up for weeks.
+  const uint64_t late = (uint64_t{5} << 52) + 12345;
+  t.learn(0x020000000002, 3, late, 1);
+  EXPECT_EQ(t.lookup(0x020000000002, late + 1, 1), 3);
 }
 
 TEST(MacAddress, ReadsNetworkOrderAndDetectsMulticast) {

@@ -9,6 +9,7 @@
 
 #include "ringlane/base/quiescent_state.h"
 #include "ringlane/base/result.h"
+#include "ringlane/dataplane/address_feed.h"
 #include "ringlane/dataplane/forwarding.h"
 #include "ringlane/dataplane/mac_table.h"
 #include "ringlane/dataplane/port.h"
@@ -38,8 +39,9 @@ class Engine {
   QuiescentState& grace() { return grace_; }
   const EngineConfig& config() const { return config_; }
 
-  // Adds a port; returns its index. Its queue pairs are spread over the workers.
-  uint16_t add_port(std::unique_ptr<Port> port);
+  // Adds a port with the VLANs it carries; returns its index. Its queue pairs are spread over the
+  // workers.
+  uint16_t add_port(std::unique_ptr<Port> port, PortVlans vlans = {});
   // Adds a disk before start(); its queues are spread over the workers after the ports'. The
   // disk's image is registered with every worker's ring at fixed_file_for(its index).
   uint16_t add_disk(std::unique_ptr<VhostBlkDisk> disk);
@@ -49,6 +51,8 @@ class Engine {
   Status connect(uint16_t a, uint16_t b);
   Status start();
   void stop();
+  // Control thread, every tick: tells the ports that want them the addresses learned and aged.
+  void tick();
 
   const std::vector<std::unique_ptr<Port>>& ports() const { return ports_; }
   const std::vector<std::unique_ptr<VhostBlkDisk>>& disks() const { return disks_; }
@@ -65,7 +69,9 @@ class Engine {
   MacTable macs_;
   std::vector<std::unique_ptr<Port>> ports_;
   std::vector<std::unique_ptr<VhostBlkDisk>> disks_;
+  std::vector<PortVlans> vlans_;  // by port index
   std::vector<int> peer_;
+  AddressFeed addresses_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<const SwitchView*> view_{nullptr};
   std::unique_ptr<const SwitchView> current_;

@@ -10,6 +10,8 @@
 #include "ringlane/dataplane/mac_table.h"
 #include "ringlane/dataplane/output_lists.h"
 #include "ringlane/dataplane/port.h"
+#include "ringlane/dataplane/port_vlans.h"
+#include "ringlane/dataplane/vlan_rewrite.h"
 #include "ringlane/dataplane/worker_stats.h"
 
 namespace ringlane::dataplane {
@@ -33,12 +35,22 @@ struct SwitchView {
   // on that worker's ring, which alone writes its used ring.
   std::vector<std::vector<blk::DiskQueue*>> disk_polls;
   MacTable* macs = nullptr;
+  // VLANs by port index (l2 mode); empty when no port has any, which keeps the VLAN work off the
+  // path of switches without them.
+  std::vector<PortVlans> vlans;
+};
+
+// A worker's scratch space for forwarding, reused burst after burst.
+struct ForwardScratch {
+  OutputLists outputs;               // an L2 burst sorted by destination
+  FrameVlan vlans[net::kBurstSize];  // each packet's VLAN, when the switch has VLANs
+  VlanRewrite rewrite;               // packets with a tag pushed or popped for one destination
 };
 
 // Sends a batch received on port `in` to its destinations. Returns packets delivered.
-// `outputs` is the calling worker's scratch space for sorting an L2 burst by destination; it
-// grows (allocating) the first time a view has more ports than it holds.
+// `scratch` is the calling worker's; its output lists grow (allocating) the first time a view has
+// more ports than they hold.
 uint32_t forward_batch(const SwitchView& view, unsigned worker, uint16_t in,
-                       const net::PacketBatch& batch, OutputLists& outputs, WorkerStats& stats);
+                       const net::PacketBatch& batch, ForwardScratch& scratch, WorkerStats& stats);
 
 }  // namespace ringlane::dataplane

@@ -63,9 +63,14 @@ class Port {
 
   // Control thread, about every 20 ms: reconnects, link state, upkeep.
   virtual void tick(std::chrono::steady_clock::time_point /*now*/) {}
+  // Whether the port wants to know the addresses the switch learned (an AF_XDP uplink steers
+  // frames for them to itself); only then are the two calls below made.
+  virtual bool wants_addresses() const { return false; }
   // Control thread: the switch learned `mac` (48 bits) on VLAN `vlan` (0: the VLAN of ports
-  // without VLANs) at port index `port`. An AF_XDP uplink steers that address to itself.
+  // without VLANs) at port index `port`, or saw it move there.
   virtual void address_learned(uint64_t /*mac*/, uint16_t /*vlan*/, uint16_t /*port*/) {}
+  // Control thread: `mac` on `vlan` aged out of the switch (or its port went away).
+  virtual void address_forgotten(uint64_t /*mac*/, uint16_t /*vlan*/) {}
   // Several workers may transmit into one queue (there are more workers than queues): the port
   // must serialise them per burst.
   virtual void set_shared_transmit(bool /*shared*/) {}

@@ -51,7 +51,7 @@ class Worker {
   QuiescentState& grace_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
-  OutputLists outputs_;  // the run thread's alone
+  ForwardScratch scratch_;  // the run thread's alone
   std::unique_ptr<blk::IoRing> ring_;
   uint64_t idle_sleep_cycles_;
   WorkerStats stats_;

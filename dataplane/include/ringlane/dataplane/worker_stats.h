@@ -14,6 +14,7 @@ struct WorkerStats {
   Counter drop_no_route;  // no peer, or the destination had no live queue
   Counter drop_filtered;  // destination is the input port
   Counter flooded;        // packets sent to every other port
+  Counter drop_vlan;      // refused by the input port's VLANs, or could not be re-tagged
   Counter sleeps;         // waits in the kernel for disk I/O (--idle-sleep-us)
 };
 
