@@ -97,7 +97,7 @@ EngineTotals totals(const Engine& engine, double seconds) {
     t.worker_busy_cycles += s.busy_cycles.get();
     t.worker_bursts += s.bursts.get();
     t.worker_idle_polls += s.idle_polls.get();
-    t.drops += s.drop_no_route.get() + s.drop_filtered.get();
+    t.drops += s.drop_no_route.get() + s.drop_filtered.get() + s.drop_vlan.get();
   }
   for (const auto& p : engine.ports()) {
     for (const auto& q : p->queue_stats()) {
@@ -152,6 +152,7 @@ nlohmann::json summary_json(const Engine& engine, double seconds) {
          bursts + idle ? static_cast<double>(idle) / static_cast<double>(bursts + idle) : 0.0},
         {"drop_no_route", s.drop_no_route.get()},
         {"drop_filtered", s.drop_filtered.get()},
+        {"drop_vlan", s.drop_vlan.get()},
         {"flooded", s.flooded.get()},
         {"sleeps", s.sleeps.get()},
     });
@@ -186,9 +187,13 @@ nlohmann::json summary_json(const Engine& engine, double seconds) {
       total["tx_bytes"] = total["tx_bytes"].get<uint64_t>() + q.tx_bytes;
       total["drops"] = total["drops"].get<uint64_t>() + port_drops(q);
     }
+    json counters = json::object();
+    for (const auto& [name, value] : p->counters()) counters[name] = value;
     ports.push_back({{"name", p->name()},
+                     {"kind", p->kind()},
                      {"connected", p->connected()},
                      {"totals", total},
+                     {"counters", counters},
                      {"queues", queues}});
   }
   doc["ports"] = ports;
