@@ -106,7 +106,7 @@ uint32_t forward_l2_vlans(const SwitchView& view, unsigned worker, uint16_t in,
     uint64_t dst, src;
     std::optional<FrameVlan> vlan;
     if (!read_macs(batch, batch.packets[i], dst, src) ||
-        !(vlan = ingress_vlan(ingress, batch, batch.packets[i]))) {
+        !(vlan = net::ingress_vlan(ingress, batch, batch.packets[i]))) {
       stats.drop_vlan.inc();
       continue;
     }
@@ -132,7 +132,7 @@ uint32_t forward_l2_vlans(const SwitchView& view, unsigned worker, uint16_t in,
     bool tag = view.vlans[p].tags_egress();
     if (view.vlans[p].mode == PortVlans::Mode::none) {
       sent += send_to(view, worker, p, batch, which, stats);  // frames leave as they came
-    } else if (!needs_vlan_rewrite(which, scratch.vlans, tag)) {
+    } else if (!net::needs_vlan_rewrite(which, scratch.vlans, tag)) {
       sent += send_to(view, worker, p, batch, which, stats);
     } else {
       scratch.rewrite.rewrite(batch, which, scratch.vlans, tag);

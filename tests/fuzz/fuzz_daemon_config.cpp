@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (const auto& port : config.ports) {
         if (!control::feature_mask(port.disabled_features).ok()) __builtin_trap();  // validated
         names.insert(port.name);
-        paths.insert(port.socket_path);
+        if (port.kind == control::PortKind::vhost) paths.insert(port.socket_path);
       }
       // Validated: ports and disks share one namespace of names and of socket paths.
       for (const auto& disk : config.disks) {
@@ -37,9 +37,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!config.control_cores.empty()) (void)parse_core_list(config.control_cores);
   }
   if (auto port = control::parse_port_spec(text); port.ok()) {
-    if (port->name.empty() || port->socket_path.empty()) __builtin_trap();
+    if (port->name.empty()) __builtin_trap();
+    // Each kind has what it needs to start.
+    switch (port->kind) {
+      case control::PortKind::vhost:
+        if (port->socket_path.empty()) __builtin_trap();
+        break;
+      case control::PortKind::afxdp:
+      case control::PortKind::tap:
+        if (port->ifname.empty()) __builtin_trap();
+        break;
+      case control::PortKind::dpdk:
+        if (port->devargs.empty()) __builtin_trap();
+        break;
+    }
     if (port->queue_pairs < 1 || port->queue_pairs > 16) __builtin_trap();
+    if (port->access_vlan > control::kMaxVlan) __builtin_trap();
+    if (port->access_vlan != 0 && !port->trunk_vlans.empty()) __builtin_trap();
+    for (size_t i = 0; i < port->trunk_vlans.size(); ++i) {
+      uint16_t v = port->trunk_vlans[i];
+      if (v < 1 || v > control::kMaxVlan) __builtin_trap();
+      if (i > 0 && v <= port->trunk_vlans[i - 1]) __builtin_trap();  // sorted, unique
+    }
     (void)control::feature_mask(port->disabled_features);
+    // A parsed port with known features passes validate() alone on the L2 switch.
+    control::DaemonConfig one;
+    one.mode = "l2";
+    one.ports.push_back(*port);
+    if (control::feature_mask(port->disabled_features).ok() && port->type == "vhost-user-net" &&
+        !control::validate(one).ok()) {
+      __builtin_trap();
+    }
   }
   if (auto disk = control::parse_disk_spec(text); disk.ok()) {
     if (disk->name.empty() || disk->socket_path.empty() || disk->image_path.empty()) {

@@ -1,6 +1,7 @@
 // Fuzzes the key=value[,key=value] parser every spec goes through (--port, --nic), and the --nic
 // spec on top of it (--port has fuzz_daemon_config). Any input must give a value or an error,
-// never a crash; what the parser accepts must be the input, split and nothing else.
+// never a crash; what the parser accepts must be the input, split (and unquoted) and nothing
+// else.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -46,9 +47,24 @@ void check_options(std::string_view text) {
     }
     if (first != index) __builtin_trap();
     if (index++ > 0) joined += ',';
-    joined += option.key + "=" + option.value;
+    // A value holding a comma can only have come in quotes (and then holds no quote).
+    bool quoted = option.value.find(',') != std::string::npos;
+    if (quoted && option.value.find('"') != std::string::npos) __builtin_trap();
+    joined += option.key + "=" + (quoted ? "\"" + option.value + "\"" : option.value);
   }
-  if (joined != text) __builtin_trap();
+  // Without quotes in the input, the items joined again are the input: nothing dropped, trimmed
+  // or reordered. With them, the joined form parses to the same items.
+  if (text.find('"') == std::string_view::npos) {
+    if (joined != text) __builtin_trap();
+    return;
+  }
+  Result<OptionList> again = parse_options(joined, kKeys);
+  if (!again.ok() || again->size() != options->size()) __builtin_trap();
+  auto a = options->begin();
+  for (const Option& option : *again) {
+    if (option.key != a->key || option.value != a->value) __builtin_trap();
+    ++a;
+  }
 }
 
 void check_nic_spec(const std::string& text) {

@@ -349,8 +349,60 @@ socket_mode = "client"
 """)
     write("fuzz_daemon_config", "port_spec",
           b"name=vm0,path=/tmp/vm0.sock,mode=client,queues=4,disable=mrg_rxbuf+tso")
+    write("fuzz_daemon_config", "uplinks.toml", b"""mode = "l2"
+[dpdk]
+no_huge = true
+file_prefix = "rl"
+memory_mb = 128
+
+[[port]]
+name = "up"
+kind = "afxdp"
+ifname = "eth1"
+queues = 2
+xdp = "native"
+zerocopy = "auto"
+trunk = [10, 20]
+
+[[port]]
+name = "nic"
+kind = "dpdk"
+devargs = "net_af_packet0,iface=eth2"
+
+[[port]]
+name = "host"
+kind = "tap"
+ifname = "rl-tap0"
+vlan = 10
+""")
+    write("fuzz_daemon_config", "afxdp_spec",
+          b"name=up,kind=afxdp,ifname=eth1,queues=2,xdp=generic,zerocopy=off,trunk=10+20")
+    write("fuzz_daemon_config", "dpdk_spec",
+          b'name=d,kind=dpdk,devargs="net_af_packet0,iface=eth2",queues=2')
+    write("fuzz_daemon_config", "tap_spec", b"name=t,kind=tap,ifname=rl-tap0,vlan=4094")
     write("fuzz_daemon_config", "core_list", b"1,3-5,7")
     write("fuzz_daemon_config", "bad.toml", b"mode = 5\n[[port]]\nname = \"a\"\nqueues = 99\n")
+
+
+# --- fuzz_wire_frames ---------------------------------------------------------------------------
+# A virtio-net header, span cuts, a frame: plain, tagged, with a partial checksum, with TSO.
+
+
+def wire_frame_seeds():
+    def seed(name, hdr, cuts, frame):
+        b = struct.pack("<BBHHHHH", *hdr) + bytes([len(cuts)])
+        b += b"".join(struct.pack("<H", c) for c in cuts)
+        write("fuzz_wire_frames", name, b + frame)
+
+    eth = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01"
+    ipv4_tcp = (b"\x45\x00\x05\xdc\x00\x01\x00\x00\x40\x06\x00\x00\x0a\x00\x00\x01"
+                b"\x0a\x00\x00\x02" + b"\x30\x39\x00\x50" + b"\x00" * 8 + b"\x50\x18" +
+                b"\x00" * 6)
+    payload = bytes(i * 7 & 0xFF for i in range(1460))
+    seed("plain", (0, 0, 0, 0, 0, 0, 0), [], eth + b"\x08\x00" + ipv4_tcp + payload[:100])
+    seed("tagged", (0, 0, 0, 0, 0, 0, 0), [5, 13], eth + b"\x81\x00\x00\x0a\x08\x00" + ipv4_tcp)
+    seed("csum", (1, 0, 0, 0, 34, 16, 0), [20], eth + b"\x08\x00" + ipv4_tcp + payload[:200])
+    seed("tso", (1, 1, 54, 500, 34, 16, 0), [60, 700], eth + b"\x08\x00" + ipv4_tcp + payload)
 
 
 # --- fuzz_option_parser ------------------------------------------------------------------------
@@ -365,6 +417,8 @@ def option_seeds():
         ("nic_passthrough", b"mode=passthrough,pci=0000:03:00.0"),
         ("repeated_key", b"mode=e1000,tap=tap0,mode=virtio"),
         ("no_equals", b"mode=virtio,,tap"),
+        ("quoted", b'name="a,b=c",path=x'),
+        ("unterminated_quote", b'name="a,b'),
     ]:
         write("fuzz_option_parser", name, spec)
 
@@ -516,6 +570,7 @@ if __name__ == "__main__":
     chain_seeds()
     config_seeds()
     option_seeds()
+    wire_frame_seeds()
     bzimage_seeds()
     http_seeds()
     e1000_transmit_seeds()

@@ -10,11 +10,15 @@
 #include "ringlane/dataplane/mac_table.h"
 #include "ringlane/dataplane/output_lists.h"
 #include "ringlane/dataplane/port.h"
-#include "ringlane/dataplane/port_vlans.h"
-#include "ringlane/dataplane/vlan_rewrite.h"
 #include "ringlane/dataplane/worker_stats.h"
+#include "ringlane/net/port_vlans.h"
+#include "ringlane/net/vlan_rewrite.h"
 
 namespace ringlane::dataplane {
+
+using net::FrameVlan;
+using net::PortVlans;
+using net::VlanRewrite;
 
 enum class ForwardingMode { cross_connect, l2_switch };
 

@@ -2,7 +2,7 @@
 // entry packs MAC and port into one 64-bit word so a reader never sees half an update; the VLAN
 // rides in the low 12 bits of the last-seen time (aging loses nothing at 4096 cycles); entries
 // age out. A race between a reader and a writer replacing an entry can at worst give the port of
-// another VLAN's station, which the switch's egress check (PortVlans::carries) refuses.
+// another VLAN's station, which the switch's egress check (net::PortVlans::carries) refuses.
 #pragma once
 
 #include <atomic>

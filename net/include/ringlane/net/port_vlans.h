@@ -12,7 +12,7 @@
 
 #include "ringlane/net/packet_batch.h"
 
-namespace ringlane::dataplane {
+namespace ringlane::net {
 
 inline constexpr uint16_t kEtherTypeVlan = 0x8100;
 inline constexpr uint16_t kEtherTypeQinQ = 0x88a8;
@@ -49,7 +49,7 @@ struct FrameVlan {
 // The VLAN of a frame entering through a port with `vlans`, or nothing when the port refuses it
 // (a tagged frame on an access port, an untagged one or a VLAN not in the set on a trunk). Frames
 // too short for an Ethernet header are refused too.
-std::optional<FrameVlan> ingress_vlan(const PortVlans& vlans, const net::PacketBatch& batch,
-                                      const net::PacketView& p);
+std::optional<FrameVlan> ingress_vlan(const PortVlans& vlans, const PacketBatch& batch,
+                                      const PacketView& p);
 
-}  // namespace ringlane::dataplane
+}  // namespace ringlane::net

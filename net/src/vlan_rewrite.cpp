@@ -1,16 +1,16 @@
-#include "ringlane/dataplane/vlan_rewrite.h"
+#include "ringlane/net/vlan_rewrite.h"
 
-namespace ringlane::dataplane {
+namespace ringlane::net {
 
 namespace {
 
-constexpr uint16_t kIndices[net::kBurstSize] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-                                                11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
-                                                22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+constexpr uint16_t kIndices[kBurstSize] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                           11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+                                           22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
 // Appends to `out` the spans covering bytes [from, to) of `spans`; false when `out` is full.
 bool append_range(const virtio::HostSpan* spans, uint32_t count, uint64_t from, uint64_t to,
-                  net::PacketBatch& out) {
+                  PacketBatch& out) {
   uint64_t at = 0;
   for (uint32_t i = 0; i < count && at < to; ++i) {
     uint64_t begin = at, end = at + spans[i].len;
@@ -19,7 +19,7 @@ bool append_range(const virtio::HostSpan* spans, uint32_t count, uint64_t from, 
     uint64_t lo = from > begin ? from : begin;
     uint64_t hi = to < end ? to : end;
     if (hi <= lo) continue;
-    if (out.spans_used == net::PacketBatch::kSpanCapacity) return false;
+    if (out.spans_used == PacketBatch::kSpanCapacity) return false;
     out.spans[out.spans_used++] = {spans[i].data + (lo - begin), hi - lo};
   }
   return true;
@@ -31,15 +31,15 @@ std::span<const uint16_t> VlanRewrite::all() const {
   return {kIndices, batch_->count};
 }
 
-void VlanRewrite::rewrite(const net::PacketBatch& batch, std::span<const uint16_t> which,
+void VlanRewrite::rewrite(const PacketBatch& batch, std::span<const uint16_t> which,
                           const FrameVlan* vlans, bool tag_egress) {
-  net::PacketBatch& out = *batch_;
+  PacketBatch& out = *batch_;
   out.clear();
   dropped_ = 0;
   for (uint16_t i : which) {
-    const net::PacketView& p = batch.packets[i];
+    const PacketView& p = batch.packets[i];
     const virtio::HostSpan* spans = batch.spans_of(p);
-    net::PacketView q = p;
+    PacketView q = p;
     q.first_span = out.spans_used;
     bool ok = true;
     bool checksum = (p.hdr.flags & virtio::kNetHdrFNeedsCsum) != 0;
@@ -53,7 +53,7 @@ void VlanRewrite::rewrite(const net::PacketBatch& batch, std::span<const uint16_
       tag[2] = static_cast<uint8_t>(vlans[i].vid >> 8);
       tag[3] = static_cast<uint8_t>(vlans[i].vid);
       ok = append_range(spans, p.span_count, 0, 12, out);
-      if (ok && out.spans_used < net::PacketBatch::kSpanCapacity) {
+      if (ok && out.spans_used < PacketBatch::kSpanCapacity) {
         out.spans[out.spans_used++] = {tag, 4};
       } else {
         ok = false;
@@ -84,4 +84,4 @@ void VlanRewrite::rewrite(const net::PacketBatch& batch, std::span<const uint16_
   }
 }
 
-}  // namespace ringlane::dataplane
+}  // namespace ringlane::net

@@ -8,29 +8,29 @@
 #include <memory>
 #include <span>
 
-#include "ringlane/dataplane/port_vlans.h"
 #include "ringlane/net/packet_batch.h"
+#include "ringlane/net/port_vlans.h"
 
-namespace ringlane::dataplane {
+namespace ringlane::net {
 
 class VlanRewrite {
  public:
-  VlanRewrite() : batch_(std::make_unique<net::PacketBatch>()) {}
+  VlanRewrite() : batch_(std::make_unique<PacketBatch>()) {}
 
   // Builds batch() from packets `which` of `batch`, each of VLAN vlans[i] and tagged on arrival
   // when tagged[i], as they leave a port that tags (tag_egress) or not. Packets that cannot be
   // rewritten (an offload header whose offsets the tag would break, no room for spans) are left
   // out and counted in dropped().
-  void rewrite(const net::PacketBatch& batch, std::span<const uint16_t> which,
-               const FrameVlan* vlans, bool tag_egress);
-  const net::PacketBatch& batch() const { return *batch_; }
+  void rewrite(const PacketBatch& batch, std::span<const uint16_t> which, const FrameVlan* vlans,
+               bool tag_egress);
+  const PacketBatch& batch() const { return *batch_; }
   // The indices of batch()'s packets: 0..count-1.
   std::span<const uint16_t> all() const;
   uint32_t dropped() const { return dropped_; }
 
  private:
-  std::unique_ptr<net::PacketBatch> batch_;
-  uint8_t tags_[net::kBurstSize][4] = {};
+  std::unique_ptr<PacketBatch> batch_;
+  uint8_t tags_[kBurstSize][4] = {};
   uint32_t dropped_ = 0;
 };
 
@@ -43,4 +43,4 @@ inline bool needs_vlan_rewrite(std::span<const uint16_t> which, const FrameVlan*
   return false;
 }
 
-}  // namespace ringlane::dataplane
+}  // namespace ringlane::net

@@ -1,8 +1,8 @@
-#include "ringlane/dataplane/port_vlans.h"
+#include "ringlane/net/port_vlans.h"
 
 #include "ringlane/virtio/span_cursor.h"
 
-namespace ringlane::dataplane {
+namespace ringlane::net {
 
 PortVlans PortVlans::from(uint16_t access_vlan, const std::vector<uint16_t>& trunk_vlans) {
   PortVlans v;
@@ -16,8 +16,8 @@ PortVlans PortVlans::from(uint16_t access_vlan, const std::vector<uint16_t>& tru
   return v;
 }
 
-std::optional<FrameVlan> ingress_vlan(const PortVlans& vlans, const net::PacketBatch& batch,
-                                      const net::PacketView& p) {
+std::optional<FrameVlan> ingress_vlan(const PortVlans& vlans, const PacketBatch& batch,
+                                      const PacketView& p) {
   if (p.len < 14) return std::nullopt;
   const virtio::HostSpan* spans = batch.spans_of(p);
   uint8_t header[16];
@@ -44,4 +44,4 @@ std::optional<FrameVlan> ingress_vlan(const PortVlans& vlans, const net::PacketB
   return std::nullopt;
 }
 
-}  // namespace ringlane::dataplane
+}  // namespace ringlane::net
