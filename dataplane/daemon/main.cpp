@@ -16,6 +16,7 @@
 #include "ringlane/blk/disk_image.h"
 #include "ringlane/control/daemon_config.h"
 #include "ringlane/dataplane/engine.h"
+#include "ringlane/dataplane/dpdk_port.h"
 #include "ringlane/dataplane/port_factory.h"
 #include "ringlane/dataplane/vhost_net_port.h"
 #include "stats_report.h"
@@ -230,6 +231,7 @@ int run_daemon(int argc, char** argv) {
                                         : dataplane::ForwardingMode::cross_connect;
   engine_config.mac_aging_seconds = cfg.mac_aging;
   engine_config.idle_sleep_us = cfg.idle_sleep_us;
+  engine_config.worker_init = dataplane::dpdk_worker_init(cfg.ports);  // DPDK lcores
   dataplane::Engine engine(engine_config);
 
   std::vector<dataplane::Port*> ports;
