@@ -198,15 +198,17 @@ def parse_core_cycles(text):
 
 
 class Testpmd:
-    """dpdk-testpmd with the given vdevs. interactive=True keeps stdin open for commands."""
+    """dpdk-testpmd with the given vdevs. interactive=True keeps stdin open for commands; netns
+    runs it inside that network namespace (`ip netns exec` keeps the PID)."""
 
     def __init__(self, vdevs, prefix, main_lcore=0, lcores="0,1", fwd="io", extra_eal=(), extra=(),
-                 interactive=False, tx_first=True, stats_period=None, memory_mb=512, workdir=None):
+                 interactive=False, tx_first=True, stats_period=None, memory_mb=512, workdir=None, netns=None):
         self.prefix = prefix
         remove_hugepage_files(prefix)
         # Line-buffered: the harness reads testpmd's output while it runs.
-        argv = ["stdbuf", "-oL", TESTPMD, "-l", lcores, "--main-lcore", str(main_lcore), "--no-pci",
-                "--single-file-segments", "--file-prefix", prefix, "-m", str(memory_mb), "--log-level", "*:notice"]
+        argv = ["ip", "netns", "exec", netns] if netns else []
+        argv += ["stdbuf", "-oL", TESTPMD, "-l", lcores, "--main-lcore", str(main_lcore), "--no-pci",
+                 "--single-file-segments", "--file-prefix", prefix, "-m", str(memory_mb), "--log-level", "*:notice"]
         for v in vdevs:
             argv += ["--vdev", v]
         argv += list(extra_eal)
