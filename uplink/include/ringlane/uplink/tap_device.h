@@ -23,12 +23,17 @@ struct TapOptions {
 class TapDevice {
  public:
   // Creates (or attaches to) the TAP device `name` in this network namespace and brings it up.
+  // Errors say what to mend: a name the kernel would refuse, no /dev/net/tun, no permission
+  // (CAP_NET_ADMIN), a device of that name that is not a TAP or is held by another process.
   static Result<TapDevice> open(const std::string& name, TapOptions options = {});
   // Any descriptor that moves one whole frame per read or write (non-blocking), named `name`:
-  // unit tests use one end of a SOCK_SEQPACKET socket pair in place of a TAP device.
-  static TapDevice adopt(UniqueFd fd, std::string name) {
-    return TapDevice(std::move(fd), std::move(name), {});
+  // unit tests use one end of a SOCK_SEQPACKET socket pair in place of a TAP device, with
+  // `options` saying what the frames carry.
+  static TapDevice adopt(UniqueFd fd, std::string name, TapOptions options = {}) {
+    return TapDevice(std::move(fd), std::move(name), options);
   }
+  // Why the kernel would refuse `name` as an interface name, or empty when it would not.
+  static std::string check_name(const std::string& name);
   int fd() const { return fd_.get(); }
   const std::string& name() const { return name_; }
   const TapOptions& options() const { return options_; }
