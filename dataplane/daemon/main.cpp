@@ -241,7 +241,9 @@ int run_daemon(int argc, char** argv) {
   port_context.loop = loop->get();
   port_context.dpdk = cfg.dpdk;
   port_context.worker_cores = *cores;
+  port_context.learns_addresses = engine_config.mode == dataplane::ForwardingMode::l2_switch;
   for (const auto& p : cfg.ports) {
+    port_context.port_index = static_cast<uint16_t>(ports.size());
     // A port that cannot start (a socket path that cannot be listened on, an interface that is
     // missing or down, devargs DPDK refuses) is a configuration the operator has to mend.
     auto port = dataplane::make_port(p, port_context);

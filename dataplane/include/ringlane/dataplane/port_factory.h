@@ -21,6 +21,10 @@ struct PortContext {
   EventLoop* loop = nullptr;
   control::DpdkSettings dpdk;
   std::vector<int> worker_cores;  // DPDK's EAL is told of them
+  // The switch learns addresses (--mode l2): an AF_XDP uplink steers to itself only frames for
+  // them. Cross-connected, it takes every unicast frame not addressed to its host.
+  bool learns_addresses = true;
+  uint16_t port_index = 0;  // the index Engine::add_port will give the port being made
 };
 
 Result<std::unique_ptr<Port>> make_port(const control::PortConfig& config, PortContext& context);
