@@ -29,6 +29,23 @@ or, for a test that acts on the host while the guest runs:
         ...                                         # kill and restart the backend, say
         result = guest.finish(timeout=120)
 
+or, to drive the guest one command at a time (the command channel: a shell loop on the guest's
+second serial port, ttyS1, which QEMU puts on a Unix socket):
+
+    with LinuxGuest(commands=True, nets=[Net(socket=..., ip="10.0.0.2/24")]) as guest:
+        r = guest.execute("ping -c 3 10.0.0.1", timeout=120)   # waits for the boot too
+        r.status, r.output                                      # a CommandResult
+        guest.execute("netxfer recv 5000 > /tmp/rx 2>&1 &")     # goes on in the background
+        ...
+        result = guest.finish(timeout=60)   # tells the guest to end (status 0), waits for QEMU
+
+(with a script as well, the channel serves commands beside it, and finish() waits for the
+script as usual).
+
+NICs with an address (Net(ip="10.0.0.2/24"), a MAC given or QEMU's default) are up and configured
+by init before the script starts, found by their MAC (init reads /net.conf from the per-run
+archive). The other NICs stay down.
+
 result.status is the script's exit status, or None when it never reported one: then QEMU was
 killed at the timeout or ended early (a kernel panic, a QEMU error), and result.reason says which.
 result.output is what the script printed (kernel messages that came meanwhile included),
@@ -49,18 +66,22 @@ it (Linux unpacks concatenated archives in turn), so neither forces a rebuild.
 CLI (prints the console as it comes, exits with the script's status, 125 when there is none):
 
     python3 tests/lib/linux_guest.py [--disk SOCK[,queues=Q][,reconnect=S]]...
-        [--net SOCK[,queues=Q][,mac=MAC]]... [--binary PATH]... [--memory MiB] [--cpus N]
+        [--net SOCK[,queues=Q][,mac=MAC][,ip=ADDR/PREFIX]]... [--binary PATH]... [--memory MiB]
+        [--cpus N]
         [--timeout S] (--script FILE | -c 'COMMANDS')
 """
 import argparse
 import atexit
+import base64
 import dataclasses
 import hashlib
 import lzma
 import os
 import re
 import secrets
+import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -84,6 +105,23 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in {modules}; do insmod /modules/$m || echo "linux_guest: insmod $m failed"; done
+# /net.conf (per run): "MAC [ADDRESS/PREFIX]" lines; the NIC with that MAC is brought up
+# without IPv6 (no neighbour discovery chatter on the switch) and given the address.
+if [ -f /net.conf ]; then
+  ip link set lo up
+  while read -r mac addr; do
+    for d in /sys/class/net/*; do
+      [ "$(cat $d/address)" = "$mac" ] || continue
+      dev=${{d##*/}}
+      case "$addr" in
+        *:*) ;;
+        *) echo 1 > /proc/sys/net/ipv6/conf/$dev/disable_ipv6 2>/dev/null ;;
+      esac
+      ip link set dev $dev up
+      [ -z "$addr" ] || ip addr add $addr dev $dev
+    done
+  done < /net.conf
+fi
 token=$(cat /token)
 echo "$token start"
 cd /
@@ -92,6 +130,31 @@ rc=$?
 sync
 echo "$token exit $rc"
 poweroff -f
+"""
+
+# The command channel (commands=True): a shell loop on the second serial port, /dev/ttyS1, which
+# QEMU connects to a Unix socket in the run's directory. The host sends `CMD <id> <base64 of the
+# commands>` or `EXIT <status>`, one line each; the guest runs the commands with sh and answers
+# `RLCMD begin <id>`, the output (stdout and stderr) in base64, `RLCMD end <id> <status>`. Base64
+# both ways, and the port in raw mode, so no byte of a command or its output is taken for a
+# control character. The guest says `RLCMD ready` once it listens: bytes sent before the port
+# was opened would be lost.
+COMMANDS = """stty -F /dev/ttyS1 raw -echo
+exec 3<>/dev/ttyS1
+echo "RLCMD ready" >&3
+while read -r tag id data <&3; do
+  case "$tag" in
+    CMD)
+      echo "$data" | base64 -d > /tmp/.rlcmd
+      sh /tmp/.rlcmd > /tmp/.rlout 2>&1 < /dev/null 3>&-
+      rc=$?
+      { echo "RLCMD begin $id"; base64 < /tmp/.rlout; echo "RLCMD end $id $rc"; } >&3
+      rm -f /tmp/.rlcmd /tmp/.rlout ;;
+    EXIT)
+      echo "RLCMD bye" >&3
+      exit "$id" ;;
+  esac
+done
 """
 
 
@@ -107,10 +170,22 @@ class Disk:
 
 @dataclasses.dataclass
 class Net:
-    """A vhost-user-net backend's socket. mac: None lets QEMU choose (52:54:00:12:34:56 + index)."""
+    """A vhost-user-net backend's socket. mac: None lets QEMU choose (52:54:00:12:34:56 + index).
+    ip: an IPv4 or IPv6 address with its prefix ("10.0.0.2/24"): the guest's init brings the NIC
+    up with it (IPv6 off on that NIC unless asked for) before the script starts; None leaves the
+    NIC down and unconfigured."""
     socket: str
     queues: int = 1
     mac: str | None = None
+    ip: str | None = None
+
+
+@dataclasses.dataclass
+class CommandResult:
+    """One command run over the command channel: its exit status and everything it printed."""
+    status: int
+    output: str
+    seconds: float
 
 
 @dataclasses.dataclass
@@ -232,9 +307,12 @@ class _Tail:
 class LinuxGuest:
     """One guest run; see the module's docstring."""
 
-    def __init__(self, script, disks=(), nets=(), memory_mib=512, cpus=2, extra_binaries=(),
-                 timeout=300, echo=None, modules=MODULES):
+    def __init__(self, script=None, disks=(), nets=(), memory_mib=512, cpus=2, extra_binaries=(),
+                 timeout=300, echo=None, modules=MODULES, commands=False):
+        if script is None and not commands:
+            raise ValueError("a guest needs a script, the command channel, or both")
         self.script = script
+        self.commands = commands
         self.disks = list(disks)
         self.nets = list(nets)
         self.memory_mib = memory_mib
@@ -257,6 +335,14 @@ class LinuxGuest:
         self._started_at = None
         self._boot_seconds = None
         self._result = None
+        self._channel = None      # the command channel's socket, once connected
+        self._channel_buffer = b""
+        self._channel_ready = False
+        self._command_id = 0
+        # QEMU's default MACs where a configured NIC has none, so init can find it by address.
+        for i, n in enumerate(self.nets):
+            if n.ip is not None and n.mac is None:
+                self.nets[i] = dataclasses.replace(n, mac=f"52:54:00:12:34:{0x56 + i:02x}")
 
     def __enter__(self):
         if self.process is None:
@@ -280,6 +366,7 @@ class LinuxGuest:
                 "-numa", "node,memdev=mem", "-display", "none", "-no-reboot", "-nodefaults",
                 # The console in a file of its own, apart from QEMU's messages.
                 "-chardev", f"file,id=console,path={console}", "-serial", "chardev:console",
+                *self._channel_argv(),
                 "-kernel", kernel_image(), "-initrd", initrd,
                 # lpj= spares the secondary vCPUs a delay-loop calibration that takes about 1 s
                 # under TCG and fails anyway; delays use the TSC, so the value (a 2.6 GHz CPU's)
@@ -304,14 +391,41 @@ class LinuxGuest:
                      "-device", device]
         return argv
 
+    def _channel_path(self):
+        return os.path.join(self.workdir, "commands.sock")
+
+    def _channel_argv(self):
+        """The second serial port (ttyS1) on a socket QEMU listens on, for the command channel."""
+        if not self.commands:
+            return []
+        return ["-chardev", f"socket,id=commands,path={self._channel_path()},server=on,wait=off",
+                "-serial", "chardev:commands"]
+
+    def _script_text(self):
+        """What /script.sh runs: the script, after the command channel when there is one (in the
+        background, or as the whole script when there is none, ended by finish())."""
+        if not self.commands:
+            return self.script
+        if self.script is None:
+            return "sh /commands.sh\n"
+        return "sh /commands.sh > /dev/null 2>&1 &\n" + self.script
+
     def _initrd(self):
-        """The cached base archive followed by this run's: token, script, extra binaries."""
+        """The cached base archive followed by this run's: token, script, network
+        configuration, command channel, extra binaries."""
         root = os.path.join(self.workdir, "run-root")
         os.makedirs(os.path.join(root, "bin"))
         with open(os.path.join(root, "token"), "w") as f:
             f.write(self.token + "\n")
         with open(os.path.join(root, "script.sh"), "w") as f:
-            f.write(self.script)
+            f.write(self._script_text())
+        if self.commands:
+            with open(os.path.join(root, "commands.sh"), "w") as f:
+                f.write(COMMANDS)
+        configured = [n for n in self.nets if n.ip is not None]
+        if configured:
+            with open(os.path.join(root, "net.conf"), "w") as f:
+                f.writelines(f"{n.mac.lower()} {n.ip}\n" for n in configured)
         for path in self.extra_binaries:
             shutil.copy(path, os.path.join(root, "bin", os.path.basename(path)))
         initrd = os.path.join(self.workdir, "initrd.cpio")
@@ -402,10 +516,102 @@ class LinuxGuest:
         result = self._end(reason)
         raise GuestError(self._why(reason, result), result)
 
+    def execute(self, command, timeout=120):
+        """Runs `command` (shell commands, several lines allowed) in the guest over the command
+        channel (commands=True) and returns its CommandResult once it ended; waits for the guest
+        to boot first if needed. One command at a time: a command that should go on while the
+        host acts ends with `&` and redirects its output to a file. Raises GuestError when the
+        guest ends or `timeout` (seconds, boot included on the first call) passes first; then the
+        guest is killed."""
+        if not self.commands:
+            raise RuntimeError("execute() needs LinuxGuest(commands=True)")
+        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        self._await_channel("RLCMD ready", deadline, "the command channel")
+        self._command_id += 1
+        ident = self._command_id
+        payload = base64.b64encode(command.encode()).decode()
+        self._channel.sendall(f"CMD {ident} {payload}\n".encode())
+        self._await_channel(f"RLCMD begin {ident}", deadline, f"command {command!r}")
+        encoded = []
+        while True:
+            line = self._await_channel(None, deadline, f"the end of command {command!r}")
+            end = re.fullmatch(rf"RLCMD end {ident} (-?[0-9]+)", line)
+            if end:
+                break
+            encoded.append(line)
+        output = base64.b64decode("".join(encoded)).decode(errors="replace")
+        if self.echo is not None:
+            for line in output.splitlines():
+                self._show(f"(cmd {ident}) {line}")
+        return CommandResult(status=int(end.group(1)), output=output,
+                             seconds=time.monotonic() - started)
+
+    def _await_channel(self, text, deadline, what):
+        """The next line from the command channel (equal to `text`, when given: other lines are
+        skipped), connecting first if needed. GuestError when the guest ends or time is up."""
+        if text == "RLCMD ready" and self._channel_ready:
+            return text
+        while True:
+            line = self._channel_line()
+            if line is not None:
+                if text is None or line == text:
+                    if line == "RLCMD ready":
+                        self._channel_ready = True
+                    return line
+                continue
+            alive = self.process.alive()
+            self._pump()
+            if self._status is not None or not alive:
+                reason = f"the guest ended ({self._state()}) while waiting for {what}"
+                break
+            if time.monotonic() >= deadline:
+                reason = (f"waited for {what} until "
+                          f"{time.monotonic() - self._started_at:.0f} s after start, "
+                          f"{self._state()}; killed")
+                break
+            if self._channel is None:
+                self._connect_channel()
+                if self._channel is None:
+                    time.sleep(0.02)
+                    continue
+            ready, _, _ = select.select([self._channel], [], [], 0.02)
+            if ready:
+                data = self._channel.recv(65536)
+                if not data:
+                    reason = f"QEMU closed the command channel while waiting for {what}"
+                    break
+                self._channel_buffer += data
+        result = self._end(reason)
+        raise GuestError(self._why(reason, result), result)
+
+    def _channel_line(self):
+        """A complete line from what the channel sent, or None."""
+        line, sep, rest = self._channel_buffer.partition(b"\n")
+        if not sep:
+            return None
+        self._channel_buffer = rest
+        return line.decode(errors="replace").rstrip("\r")
+
+    def _connect_channel(self):
+        if not os.path.exists(self._channel_path()):
+            return
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self._channel_path())
+        except OSError:
+            sock.close()
+            return
+        self._channel = sock
+
     def finish(self, timeout=None):
         """Waits for the script's status and QEMU's exit and returns the GuestResult. Without
-        `timeout`, waits until the run's own timeout (from start) has passed; then kills QEMU."""
+        `timeout`, waits until the run's own timeout (from start) has passed; then kills QEMU.
+        A guest that only serves commands is told to end (status 0) first."""
         deadline = self._deadline(timeout)
+        if self.commands and self.script is None and self._status is None:
+            self._await_channel("RLCMD ready", deadline, "the command channel")
+            self._channel.sendall(b"EXIT 0\n")
         while self.process.alive() and time.monotonic() < deadline:
             self._pump()
             if self._status is not None:
@@ -445,6 +651,8 @@ class LinuxGuest:
             return self._result
         _running.discard(self)
         self.process.kill()
+        if self._channel is not None:
+            self._channel.close()
         self._pump(final=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
         begin = self._start_line if self._start_line is not None else len(self._lines)
@@ -468,7 +676,7 @@ def _device(spec, cls):
         if key not in {f.name for f in dataclasses.fields(cls)} - {"socket"} or not value:
             raise argparse.ArgumentTypeError(f"bad option {option!r} in {spec!r}")
         try:
-            fields[key] = value if key == "mac" else int(value)
+            fields[key] = value if key in ("mac", "ip") else int(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{key} wants a number in {spec!r}") from None
     return cls(socket=socket, **fields)
@@ -479,7 +687,8 @@ def main():
     parser.add_argument("--disk", action="append", default=[],
                         type=lambda s: _device(s, Disk), help="SOCK[,queues=Q][,reconnect=S]")
     parser.add_argument("--net", action="append", default=[],
-                        type=lambda s: _device(s, Net), help="SOCK[,queues=Q][,mac=MAC]")
+                        type=lambda s: _device(s, Net),
+                        help="SOCK[,queues=Q][,mac=MAC][,ip=ADDRESS/PREFIX]")
     parser.add_argument("--binary", action="append", default=[],
                         help="a static binary the guest gets as /bin/<name>")
     parser.add_argument("--memory", type=int, default=512, help="guest RAM in MiB")
