@@ -329,7 +329,8 @@ class DpdkPort final : public Port {
 
   uint16_t send(uint16_t qp, const net::PacketBatch& batch, std::span<const uint16_t> which);
   // One packet with an offload request the NIC can carry out (nic_can).
-  void send_offloaded(TxBurst& burst, uint16_t qp, const net::PacketBatch& batch,
+  // false when the NIC's segments would be too long for it: the packet goes the software way.
+  bool send_offloaded(TxBurst& burst, uint16_t qp, const net::PacketBatch& batch,
                       const net::PacketView& p);
   bool nic_can(const net::PacketView& p) const;
   void update_link(bool log);
@@ -420,24 +421,23 @@ bool DpdkPort::nic_can(const net::PacketView& p) const {
   return false;
 }
 
-void DpdkPort::send_offloaded(TxBurst& burst, uint16_t qp, const net::PacketBatch& batch,
+bool DpdkPort::send_offloaded(TxBurst& burst, uint16_t qp, const net::PacketBatch& batch,
                               const net::PacketView& p) {
   TxQueue& q = tx_[qp];
   rte_mbuf* m = copy_to_chain(burst, batch, p);
-  if (m == nullptr) return;  // counted as no_mbufs
+  if (m == nullptr) return true;  // counted as no_mbufs
   // Planned from the copy: the headers the NIC reads are the ones checked.
   std::span<const uint8_t> headers(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
   std::optional<NicOffload> plan = plan_nic_offload(headers, p.len, p.hdr);
   if (!plan) {
     rte_pktmbuf_free(m);
     q.malformed.inc();
-    return;
+    return true;
   }
   if (plan->segment && uint32_t{plan->l2_len} + plan->l3_len + plan->l4_len + plan->segment_size >
-                           eth_->max_frame()) [[unlikely]] {
+                           eth_->tx_offloads().max_segment_frame) [[unlikely]] {
     rte_pktmbuf_free(m);
-    q.too_large.inc();
-    return;
+    return false;
   }
   uint64_t flags = plan->ipv4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6;
   if (plan->segment) {
@@ -457,10 +457,11 @@ void DpdkPort::send_offloaded(TxBurst& burst, uint16_t qp, const net::PacketBatc
   if (rte_net_intel_cksum_flags_prepare(m, flags) != 0 || eth_->tx_prepare(qp, &m, 1) != 1) {
     rte_pktmbuf_free(m);
     q.malformed.inc();
-    return;
+    return true;
   }
   q.offloaded.inc();
   burst.push(m);
+  return true;
 }
 
 uint16_t DpdkPort::send(uint16_t qp, const net::PacketBatch& batch,
@@ -502,10 +503,7 @@ uint16_t DpdkPort::send(uint16_t qp, const net::PacketBatch& batch,
       burst.push(m);
       continue;
     }
-    if (nic_can(p)) {
-      send_offloaded(burst, qp, batch, p);
-      continue;
-    }
+    if (nic_can(p) && send_offloaded(burst, qp, batch, p)) continue;
     // The NIC lacks the offload: segments and checksums done here, each frame copied once.
     if (p.hdr.gso_type == virtio::kNetHdrGsoNone && p.len > max_frame) [[unlikely]] {
       q.too_large.inc();

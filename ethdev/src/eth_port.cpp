@@ -54,7 +54,9 @@ Result<std::unique_ptr<EthPort>> EthPort::open(const EthPortConfig& config) {
       return Error(EBUSY, "the device of devargs '" + config.devargs +
                               "' is already in use in this ringlane");
     }
-    return dpdk_error(errors, rc, "DPDK refused devargs '" + config.devargs + "'");
+    // -EFAULT is what DPDK answers when no bus knows the device's name.
+    return dpdk_error(errors, rc == -EFAULT ? -EINVAL : rc,
+                      "DPDK refused devargs '" + config.devargs + "'");
   }
   // The device's port is the one that was not there before the probe (the first, should the
   // device have several).
@@ -127,6 +129,7 @@ Status EthPort::configure(const EthPortConfig& config, DpdkErrors& errors) {
     return Error(EINVAL, "MTU " + std::to_string(mtu) + " is too large for one mbuf");
   }
   segment_room_ = static_cast<uint16_t>(room);
+  tx_offloads_.max_segment_frame = driver_ == "net_tap" ? mtu : max_frame_;
 
   uint16_t rxd = config.rx_descriptors, txd = config.tx_descriptors;
   if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id_, &rxd, &txd); rc != 0) {

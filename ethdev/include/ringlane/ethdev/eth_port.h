@@ -40,6 +40,10 @@ struct TxOffloads {
   bool udp_checksum = false;
   bool tcp_segmentation = false;
   bool multi_segment = false;  // a frame may be a chain of mbufs
+  // The longest segment (headers included) the device's TSO makes: the port's longest frame,
+  // except on drivers that count the Ethernet header in the MTU (net_tap's TSO refuses a
+  // segment of MTU + 14 bytes, and with it the rest of the burst).
+  uint32_t max_segment_frame = 0;
 };
 
 struct LinkState {
