@@ -16,6 +16,10 @@ One test per uplink kind, the rest of the run shared:
   (EAL with --dpdk-no-huge and a file prefix of this run's own).
 A kind ringlane answers with "not built yet" is skipped, with that reason.
 
+TapPortRefusals: a TAP port ringlane cannot make (a name the kernel refuses, an interface that is
+not a TAP, a TAP another process holds, no CAP_NET_ADMIN) ends it at start with status 2 and the
+reason, naming the port.
+
 Processes are ended by PID (tests/lib/peers.py), the namespace and the veth pair removed
 (tests/lib/netns_wire.py), also when a test fails.
 
@@ -23,6 +27,7 @@ Environment: RINGLANE_BIN, RINGLANE_NETXFER (meson sets both)."""
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -208,6 +213,53 @@ class UplinkPvp(unittest.TestCase):
         self.start_ringlane(f'name=up,kind=dpdk,devargs="net_af_packet0,iface={veth}"',
                             extra=["--dpdk-no-huge", "--dpdk-file-prefix", prefix])
         self.run_pvp("dpdk")
+
+
+class TapPortRefusals(unittest.TestCase):
+    """A TAP port ringlane cannot make ends it at start, status 2, with the port named and the
+    reason in words; no guest needed."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root: TAP devices")
+        if not os.access(peers.RINGLANE, os.X_OK):
+            self.skipTest(f"{peers.RINGLANE} is not built")
+
+    def refused(self, ifname, expected, prefix=()):
+        r = subprocess.run([*prefix, peers.RINGLANE, "--mode", "l2", "--port",
+                            f"name=up,kind=tap,ifname={ifname}"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("port 'up': ", r.stderr)
+        self.assertIn(expected, r.stderr)
+
+    def test_a_name_the_kernel_refuses(self):
+        self.refused("a/b", "holds a character interface names cannot have")
+        self.refused("sixteen-chars-xx", "must be 1-15 characters")
+
+    def test_an_interface_that_is_not_a_tap(self):
+        self.refused("lo", "exists and is not a TAP device")
+
+    def test_a_tap_another_process_holds(self):
+        tap = netns_wire.unique_ifname("rltap")
+        work = tempfile.mkdtemp(prefix="rl-tap-refusals-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        holder = peers.Ringlane([], mode="l2", extra=["--port", f"name=up,kind=tap,ifname={tap}"],
+                                workdir=work)
+        self.addCleanup(holder.kill)
+        self.refused(tap, "is in use by another process")
+        holder.stop()
+        self.assertFalse(os.path.exists(f"/sys/class/net/{tap}"), "the TAP outlived ringlane")
+
+    def test_without_permission(self):
+        if shutil.which("setpriv") is None:
+            self.skipTest("no setpriv (util-linux)")
+        tap = netns_wire.unique_ifname("rltap")
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        if subprocess.run([*nobody, "test", "-x", peers.RINGLANE]).returncode != 0:
+            self.skipTest(f"{peers.RINGLANE} cannot be run by nobody")
+        self.refused(tap, "needs CAP_NET_ADMIN", prefix=nobody)
+        self.assertFalse(os.path.exists(f"/sys/class/net/{tap}"))
 
 
 if __name__ == "__main__":
