@@ -388,7 +388,7 @@ uint16_t AfXdpPort::transmit_locked(Queue& q, const net::PacketBatch& batch,
   }
   if (frames > 0) {
     xsk_ring_prod__submit(&x.tx, frames);
-    if (x.kick_transmit()) q.tx.kicks.inc();
+    q.tx.kicks.add(x.kick_transmit());
     q.tx.packets.add(frames);
     q.tx.bytes.add(bytes);
   }
@@ -398,6 +398,12 @@ uint16_t AfXdpPort::transmit_locked(Queue& q, const net::PacketBatch& batch,
 // ---- control thread ----
 
 void AfXdpPort::tick(std::chrono::steady_clock::time_point now) {
+  // Frames a worker queued and the kernel left in the ring (it was busy at the kick) go now,
+  // even if no other frame is sent to this port after them. A system call on the socket from
+  // this thread is safe beside a worker's: the kernel serialises them.
+  for (auto& q : queues_) {
+    if (q->xsk->tx_queued() > 0) q->tick_kicks.add(q->xsk->kick_transmit());
+  }
   if (now < next_link_check_) return;
   next_link_check_ = now + kLinkCheckInterval;
   link_up_.store(uplink::interface_running(config_.ifname), std::memory_order_relaxed);
@@ -450,7 +456,7 @@ std::vector<PortQueueStats> AfXdpPort::queue_stats() const {
     s.tx_bytes = q.tx.bytes.get();
     s.tx_drop_no_buffers = q.tx.no_frames.get();
     s.tx_drop_too_large = q.tx.too_large.get();
-    s.notifications = q.rx.wakeups.get() + q.tx.kicks.get();
+    s.notifications = q.rx.wakeups.get() + q.tx.kicks.get() + q.tick_kicks.get();
     out.push_back(s);
   }
   return out;

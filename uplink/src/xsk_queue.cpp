@@ -166,12 +166,25 @@ Status XskQueue::insert_into(int xskmap_fd) {
   return {};
 }
 
-bool XskQueue::kick_transmit() {
-  if (!xsk_ring_prod__needs_wakeup(&tx)) return false;
-  // EAGAIN/EBUSY/ENOBUFS: the kernel is behind; the frames stay queued and the next kick or
-  // completion moves them. ENETDOWN: the link is down.
-  (void)sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0);
-  return true;
+uint32_t XskQueue::kick_transmit() {
+  if (!xsk_ring_prod__needs_wakeup(&tx)) return 0;
+  // In copy mode a call sends at most 32 frames and says EAGAIN when more are queued (a
+  // segmented burst has more): call again while the ring still holds frames, a bounded number
+  // of times. ENOBUFS/EBUSY: the kernel is behind; the frames stay queued for the next kick
+  // (tick_transmit's at the latest). ENETDOWN: the link is down.
+  uint32_t calls = 0;
+  uint32_t limit = tx_queued() / kFramesPerKick + 2;
+  while (calls < limit) {
+    ++calls;
+    if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0 || errno != EAGAIN) break;
+    if (tx_queued() == 0) break;
+  }
+  return calls;
+}
+
+uint32_t XskQueue::tx_queued() const {
+  // The producer index is ours; the consumer index the kernel's.
+  return *tx.producer - __atomic_load_n(tx.consumer, __ATOMIC_ACQUIRE);
 }
 
 bool XskQueue::wake_receive() {

@@ -92,6 +92,7 @@ class AfXdpPort final : public Port {
     ReceiveCounters rx;
     TransmitCounters tx;
     alignas(64) std::atomic<bool> transmit_busy{false};
+    Counter tick_kicks;  // the control thread's, for frames the kernel left queued
   };
   class TransmitSink;
 

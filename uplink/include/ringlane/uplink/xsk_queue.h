@@ -51,9 +51,13 @@ class XskQueue {
   uint32_t frame_shift() const { return frame_shift_; }
   uint32_t rx_frames() const { return ring_size_; }
 
-  // The kernel flagged (need_wakeup) that it waits for a system call: after transmit descriptors
-  // were queued, or when the fill ring was found empty. Return whether the call was made.
-  bool kick_transmit();
+  // The kernel flagged (need_wakeup) that it waits for a system call after transmit descriptors
+  // were queued: makes it, again while the kernel says more is queued; returns the calls made.
+  uint32_t kick_transmit();
+  // Transmit descriptors queued that the kernel has not taken yet. Any thread may ask.
+  uint32_t tx_queued() const;
+  // The kernel flagged that it found the fill ring empty and waits to be told of new frames:
+  // tells it; returns whether a call was made.
   bool wake_receive();
 
   // The socket's own drop counters (XDP_STATISTICS); zeros when the kernel does not tell.
@@ -66,6 +70,9 @@ class XskQueue {
   FramePool tx_pool;
 
  private:
+  // What one transmit call takes in copy mode (the kernel's TX_BATCH_SIZE).
+  static constexpr uint32_t kFramesPerKick = 32;
+
   explicit XskQueue(uint32_t ring_size, uint32_t frame_size);
   Status create(const XskSettings& settings, bool zerocopy);
   void destroy();
