@@ -16,9 +16,10 @@ namespace {
 
 // Each thread's mempool cache; DPDK's recommended size divides the pool evenly.
 constexpr unsigned kMempoolCache = 256;
-// mbufs a thread may hold outside the pool and the rings at once: a received burst, and the
-// frames of a transmitted burst (a TSO packet becomes up to 64 segments).
-constexpr unsigned kMbufsInFlightPerThread = 32 * 64;
+// mbufs a thread may hold outside the pool and the rings at once: a received burst, a transmit
+// burst's spares, and up to 64 frames (a packet segmented in software makes many) waiting to be
+// handed to the NIC, one of them a chain of up to 32 mbufs.
+constexpr unsigned kMbufsInFlightPerThread = 256;
 // The transmit offloads ringlane uses, when the device has them.
 constexpr uint64_t kWantedTxOffloads =
     RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
