@@ -47,7 +47,7 @@ GUEST_ADDRESS = "10.77.0.2"
 PREFIX = 24
 GUEST_MAC = "52:54:00:77:00:02"
 BOOT_TIMEOUT = 120                # the guest's boot under TCG on a busy machine
-TRANSFER_TIMEOUT = 150            # 64 MiB through a TCG guest's TCP stack, either way
+TRANSFER_TIMEOUT = 60             # 64 MiB through a TCG guest's TCP stack (4-8 s here), either way
 RESULT = re.compile(r"NETXFER (sent|received) bytes=(\d+) sha256=([0-9a-f]{64}) "
                     r"seconds=([\d.]+) mbps=([\d.]+)")
 
