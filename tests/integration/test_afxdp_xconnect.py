@@ -4,7 +4,8 @@ ringlane. Cross-connected (xconnect: the XDP program steers every unicast frame 
 and copies broadcasts), and as an L2 switch (l2: only the addresses the switch learned are
 steered, from the switch's address feed). Each case pings both ways and moves 4 MiB by TCP each
 way with the same SHA-256 at both ends; ringlane's summary must show the frames went through the
-AF_XDP sockets (steered by the program, none dropped as runts or oversized)."""
+AF_XDP sockets (steered by the program, none dropped as runts or oversized). Once with one queue
+per uplink, once with two."""
 import os
 import signal
 import sys
@@ -19,13 +20,16 @@ TRANSFER = 4 << 20
 
 
 class AfXdpThroughRinglane(unittest.TestCase):
+    queues = 1
+
     def setUp(self):
-        self.topo = AfXdpTopology(stations=2)
+        self.topo = AfXdpTopology(stations=2, queues=self.queues)
         self.addCleanup(self.topo.close)
 
     def start(self, mode):
-        rl = self.topo.start_ringlane(["--mode", mode, "--port", "name=up0,kind=afxdp,ifname=up0",
-                                       "--port", "name=up1,kind=afxdp,ifname=up1"])
+        rl = self.topo.start_ringlane(
+            ["--mode", mode, "--port", f"name=up0,kind=afxdp,ifname=up0,queues={self.queues}",
+             "--port", f"name=up1,kind=afxdp,ifname=up1,queues={self.queues}"])
         self.addCleanup(rl.process.kill)
         return rl
 
@@ -74,6 +78,10 @@ class AfXdpThroughRinglane(unittest.TestCase):
             self.assertGreater(counters["xdp_steered"], 2000, (name, counters))
             self.assertGreater(port["totals"]["rx_packets"], 2000, (name, port["totals"]))
             self.assertGreater(port["totals"]["tx_packets"], 2000, (name, port["totals"]))
+            self.assertEqual(len(port["queues"]), self.queues, port["queues"])
+            self.assertEqual(sum(q["rx_packets"] for q in port["queues"]),
+                             port["totals"]["rx_packets"])
+            self.assertEqual(counters["xdp_unserved_queue"], 0, counters)
             self.assertEqual(counters["rx_drop_runt"], 0, counters)
             self.assertEqual(counters["rx_drop_oversized"], 0, counters)
             if mode == "l2":
@@ -90,6 +98,12 @@ class AfXdpThroughRinglane(unittest.TestCase):
 
     def test_l2_switch_steers_learned_addresses(self):
         self.check_path("l2")
+
+
+class AfXdpTwoQueues(AfXdpThroughRinglane):
+    """The same with two receive queues per veth end and a socket on each (queues=2): frames
+    arrive on whichever queue the sender's flow hashes to."""
+    queues = 2
 
 
 if __name__ == "__main__":

@@ -56,8 +56,9 @@ class RunningRinglane:
 
 
 class AfXdpTopology:
-    def __init__(self, stations=2, hub_addresses=None):
-        """`hub_addresses`: {uplink index: "a.b.c.d/len"} for uplink ends the host itself uses."""
+    def __init__(self, stations=2, hub_addresses=None, queues=1):
+        """`hub_addresses`: {uplink index: "a.b.c.d/len"} for uplink ends the host itself uses;
+        `queues`: receive and transmit queues of each veth end."""
         self.workdir = tempfile.mkdtemp(prefix="rl-afxdp-")
         self.hub = netns.NetNamespace("rlxhub")
         self.stations = []
@@ -67,8 +68,9 @@ class AfXdpTopology:
                 ns = netns.NetNamespace("rlxsta")
                 self.stations.append(ns)
                 self._quiet(ns)
-                self.hub.run("ip", "link", "add", f"up{i}", "type", "veth", "peer", "name",
-                             f"wire{i}", "netns", ns.name)
+                q = ["numrxqueues", str(queues), "numtxqueues", str(queues)]
+                self.hub.run("ip", "link", "add", f"up{i}", *q, "type", "veth", "peer", "name",
+                             f"wire{i}", "netns", ns.name, *q)
                 ns.run(sys.executable, "-c", _TX_CHECKSUM_OFF, f"wire{i}")
                 ns.run("ip", "addr", "add", f"{self.address(i)}/24", "dev", f"wire{i}")
                 ns.run("ip", "link", "set", f"wire{i}", "up")
