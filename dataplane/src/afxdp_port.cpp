@@ -305,9 +305,17 @@ class AfXdpPort::TransmitSink final : public net::FrameSink {
     return {x_.frame_data(addr_), x_.frame_size()};
   }
   void commit(uint32_t len) override {
+    if (!holding_) [[unlikely]]
+      return;
+    // A segment longer than the wire takes (a guest's MSS above the interface's MTU) would be
+    // dropped by the kernel unseen: count it here, and keep the frame for the next one.
+    if (len > port_.max_tx_frame_) [[unlikely]] {
+      ++too_large;
+      return;
+    }
     uint32_t idx = 0;
     // As many ring entries as transmit frames: a frame in hand always has one.
-    if (!holding_ || xsk_ring_prod__reserve(&x_.tx, 1, &idx) != 1) [[unlikely]]
+    if (xsk_ring_prod__reserve(&x_.tx, 1, &idx) != 1) [[unlikely]]
       return;
     xdp_desc* d = xsk_ring_prod__tx_desc(&x_.tx, idx);
     d->addr = addr_;
@@ -319,6 +327,7 @@ class AfXdpPort::TransmitSink final : public net::FrameSink {
   }
 
   uint32_t frames = 0;
+  uint32_t too_large = 0;
   uint64_t bytes = 0;
 
  private:
@@ -346,6 +355,7 @@ uint16_t AfXdpPort::transmit_locked(Queue& q, const net::PacketBatch& batch,
   reclaim_completions(q);
   uint16_t sent = 0;
   uint32_t frames = 0;
+  uint32_t too_large = 0;
   uint64_t bytes = 0;
   for (uint16_t i : which) {
     const net::PacketView& p = batch.packets[i];
@@ -354,6 +364,7 @@ uint16_t AfXdpPort::transmit_locked(Queue& q, const net::PacketBatch& batch,
       net::WireFrames w = net::write_wire_frames(batch, p, sink);
       if (w.malformed) q.tx.malformed.inc();
       if (w.dropped > 0) q.tx.no_frames.add(w.dropped);
+      if (sink.too_large > 0) q.tx.too_large.add(sink.too_large);
       if (sink.frames > 0) ++sent;
       frames += sink.frames;
       bytes += sink.bytes;
