@@ -6,6 +6,7 @@
   ringlane and move 8 MiB one way and 4 MiB the other by TCP, the SHA-256 of what was sent equal
   to what arrived. The summary shows each port's kind and counters (link up, the NIC's own
   counters), and every frame one port received was sent by the other or counted as dropped.
+- test_af_xdp_devargs: the same two namespaces through net_af_xdp ports (ping, 2 MiB by TCP).
 - test_frames_from_the_wire_checked: a net_pcap port reads a capture holding good frames, runts
   and frames longer than the port's MTU allows; only the good ones leave through the other port
   (a net_pcap writing a capture), the others are counted by reason and dropped.
@@ -71,6 +72,20 @@ class DpdkPorts(DpdkCase):
                         if line.startswith("TCP received"))
         self.assertEqual(received.split()[2:4], sent_line.split()[2:4])
         self.assertIn(f"bytes={size}", received)
+
+    def test_af_xdp_devargs(self):
+        ns_a, host_a = self.wire("rldpa", "10.78.0.1/24")
+        ns_b, host_b = self.wire("rldpb", "10.78.0.2/24")
+        rl = self.start_ringlane([f'name=a,kind=dpdk,devargs="net_af_xdp0,iface={host_a}"',
+                                  f'name=b,kind=dpdk,devargs="net_af_xdp1,iface={host_b}"'])
+        ping = ns_a.run("busybox", "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.78.0.2",
+                        check=False)
+        self.assertIn("3 packets received", ping.stdout, ping.stdout + ping.stderr)
+        self.transfer(ns_b, ns_a, "10.78.0.1", 2 * MIB, 3)
+        summary = self.finish(rl)
+        self.assertEqual(port_entry(summary, "a")["counters"]["link_up"], 1)
+        self.assert_accounted(summary, "a", "b")
+        self.assert_accounted(summary, "b", "a")
 
     def test_namespaces_ping_and_move_data(self):
         ns_a, host_a = self.wire("rldpa", "10.78.0.1/24")
