@@ -15,7 +15,7 @@ PACKAGES=(
   linux-libc-dev procps iproute2 util-linux
   busybox-static cpio kmod
   liburing-dev e2fsprogs
-  libbpf-dev libxdp-dev bpftool tcpdump
+  libbpf-dev libxdp-dev bpftool tcpdump ethtool
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
