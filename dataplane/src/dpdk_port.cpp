@@ -18,96 +18,12 @@
 #include "ringlane/base/prefetch.h"
 #include "ringlane/ethdev/eal.h"
 #include "ringlane/ethdev/eth_port.h"
+#include "ringlane/net/ethernet.h"
 #include "ringlane/net/wire_frame.h"
 #include "ringlane/virtio/span_cursor.h"
 #endif
 
 namespace ringlane::dataplane {
-
-namespace {
-
-constexpr uint16_t kEtherTypeIpv4 = 0x0800;
-constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
-constexpr uint16_t kEtherTypeVlan = 0x8100;
-constexpr uint16_t kEtherTypeQinQ = 0x88a8;
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
-// Where the checksum field is from the start of the L4 header: virtio's csum_offset.
-constexpr uint16_t kTcpChecksumOffset = 16;
-constexpr uint16_t kUdpChecksumOffset = 6;
-
-uint16_t be16(std::span<const uint8_t> b, size_t at) {
-  return static_cast<uint16_t>(b[at] << 8 | b[at + 1]);
-}
-
-}  // namespace
-
-std::optional<NicOffload> plan_nic_offload(std::span<const uint8_t> headers, uint32_t frame_len,
-                                           const virtio::NetHeader& hdr) {
-  bool csum = (hdr.flags & virtio::kNetHdrFNeedsCsum) != 0;
-  uint8_t gso = hdr.gso_type & ~virtio::kNetHdrGsoEcn;
-  if (!csum && gso == virtio::kNetHdrGsoNone) return std::nullopt;
-  if (gso != virtio::kNetHdrGsoNone && gso != virtio::kNetHdrGsoTcpv4 &&
-      gso != virtio::kNetHdrGsoTcpv6) {
-    return std::nullopt;  // UDP fragmentation (UFO): no NIC offload takes it
-  }
-  size_t have = std::min<size_t>(headers.size(), frame_len);
-  NicOffload plan;
-  // Ethernet, then up to two VLAN tags.
-  size_t l2 = 14;
-  if (have < l2) return std::nullopt;
-  uint16_t type = be16(headers, 12);
-  for (int tags = 0; tags < 2 && (type == kEtherTypeVlan || type == kEtherTypeQinQ); ++tags) {
-    if (have < l2 + 4) return std::nullopt;
-    type = be16(headers, l2 + 2);
-    l2 += 4;
-  }
-  uint8_t proto = 0;
-  size_t l3 = 0;
-  if (type == kEtherTypeIpv4) {
-    if (have < l2 + 20 || headers[l2] >> 4 != 4) return std::nullopt;
-    l3 = size_t{headers[l2] & 0x0fU} * 4;
-    if (l3 < 20) return std::nullopt;
-    proto = headers[l2 + 9];
-    plan.ipv4 = true;
-  } else if (type == kEtherTypeIpv6) {
-    if (have < l2 + 40 || headers[l2] >> 4 != 6) return std::nullopt;
-    // Extension headers lie between the fixed header and csum_start; without a checksum request
-    // the L4 header must follow the fixed header.
-    l3 = csum ? size_t{hdr.csum_start} - std::min<size_t>(hdr.csum_start, l2) : 40;
-    if (l3 < 40) return std::nullopt;
-    proto = csum ? 0 : headers[l2 + 6];
-  } else {
-    return std::nullopt;
-  }
-  if (csum) {
-    if (hdr.csum_start != l2 + l3) return std::nullopt;
-    if (uint32_t{hdr.csum_start} + hdr.csum_offset + 2 > frame_len) return std::nullopt;
-    if (hdr.csum_offset == kTcpChecksumOffset && (proto == kProtoTcp || proto == 0)) {
-      plan.checksum = NicOffload::Checksum::tcp;
-    } else if (hdr.csum_offset == kUdpChecksumOffset && (proto == kProtoUdp || proto == 0)) {
-      plan.checksum = NicOffload::Checksum::udp;
-    } else {
-      return std::nullopt;
-    }
-  } else if (proto != kProtoTcp) {
-    return std::nullopt;  // segmentation without a checksum request: TCP headers must follow
-  }
-  plan.l2_len = static_cast<uint16_t>(l2);
-  plan.l3_len = static_cast<uint16_t>(l3);
-  if (gso != virtio::kNetHdrGsoNone) {
-    if (plan.checksum != NicOffload::Checksum::tcp || plan.ipv4 != (gso == virtio::kNetHdrGsoTcpv4))
-      return std::nullopt;
-    size_t l4_at = l2 + l3;
-    if (have < l4_at + 20) return std::nullopt;
-    size_t l4 = size_t{headers[l4_at + 12]} >> 4 << 2;
-    if (l4 < 20 || l4_at + l4 > frame_len || hdr.gso_size == 0) return std::nullopt;
-    plan.segment = true;
-    plan.l4_len = static_cast<uint16_t>(l4);
-    plan.segment_size = hdr.gso_size;
-  }
-  return plan;
-}
 
 #if !RINGLANE_WITH_DPDK
 
@@ -416,8 +332,8 @@ bool DpdkPort::nic_can(const net::PacketView& p) const {
   if (gso == virtio::kNetHdrGsoTcpv6) return nic.tcp_segmentation;
   if (gso != virtio::kNetHdrGsoNone) return false;
   if (p.len > eth_->max_frame()) return false;
-  if (p.hdr.csum_offset == kTcpChecksumOffset) return nic.tcp_checksum;
-  if (p.hdr.csum_offset == kUdpChecksumOffset) return nic.udp_checksum;
+  if (p.hdr.csum_offset == net::kTcpChecksumOffset) return nic.tcp_checksum;
+  if (p.hdr.csum_offset == net::kUdpChecksumOffset) return nic.udp_checksum;
   return false;
 }
 

@@ -26,7 +26,7 @@ std::optional<FrameVlan> ingress_vlan(const PortVlans& vlans, const PacketBatch&
     virtio::SpanCursor(spans, p.span_count).read(header, p.len < 16 ? p.len : 16);
     h = header;
   }
-  uint16_t ether_type = static_cast<uint16_t>(h[12] << 8 | h[13]);
+  uint16_t ether_type = load_be16(h + 12);
   bool tagged = ether_type == kEtherTypeVlan || ether_type == kEtherTypeQinQ;
   switch (vlans.mode) {
     case PortVlans::Mode::none:
@@ -36,7 +36,7 @@ std::optional<FrameVlan> ingress_vlan(const PortVlans& vlans, const PacketBatch&
       return FrameVlan{vlans.access, false};
     case PortVlans::Mode::trunk: {
       if (ether_type != kEtherTypeVlan || p.len < 18) return std::nullopt;
-      auto vid = static_cast<uint16_t>((h[14] << 8 | h[15]) & 0xfff);
+      auto vid = static_cast<uint16_t>(load_be16(h + 14) & 0xfff);
       if (!vlans.carries(vid)) return std::nullopt;
       return FrameVlan{vid, true};
     }

@@ -3,29 +3,19 @@
 #include <cstring>
 
 #include "ringlane/net/checksum.h"
+#include "ringlane/net/ethernet.h"
 #include "ringlane/virtio/span_cursor.h"
 
 namespace ringlane::net {
 
 namespace {
 
-constexpr uint16_t kEtherTypeIpv4 = 0x0800;
-constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
-constexpr uint16_t kEtherTypeVlan = 0x8100;
-constexpr uint8_t kProtoTcp = 6;
 constexpr uint8_t kTcpFin = 0x01;
 constexpr uint8_t kTcpPsh = 0x08;
 constexpr uint8_t kTcpCwr = 0x80;
 
-uint16_t load_be16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-void store_be16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
 uint32_t load_be32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+  return uint32_t{load_be16(p)} << 16 | load_be16(p + 2);
 }
 void store_be32(uint8_t* p, uint32_t v) {
   store_be16(p, static_cast<uint16_t>(v >> 16));
@@ -45,26 +35,21 @@ bool TcpSegmenter::start(const virtio::HostSpan* spans, uint32_t span_count, uin
   uint32_t copied =
       static_cast<uint32_t>(virtio::SpanCursor(spans, span_count)
                                 .read(header_, len < sizeof(header_) ? len : sizeof(header_)));
-  uint32_t off = 12;
-  if (copied < off + 2) return false;
-  uint16_t ether_type = load_be16(header_ + off);
-  off += 2;
-  if (ether_type == kEtherTypeVlan) {
-    if (copied < off + 4) return false;
-    ether_type = load_be16(header_ + off + 2);
-    off += 4;
-  }
+  std::optional<L2Header> l2 = parse_l2(header_, copied, 1);
+  if (!l2) return false;
+  uint16_t ether_type = l2->ether_type;
+  uint32_t off = l2->len;
   l3_offset_ = off;
   if (ether_type == kEtherTypeIpv4) {
     ipv6_ = false;
     if (copied < off + 20 || (header_[off] >> 4) != 4) return false;
     uint32_t ihl = (header_[off] & 0x0f) * 4u;
-    if (ihl < 20 || header_[off + 9] != kProtoTcp) return false;
+    if (ihl < 20 || header_[off + 9] != kIpProtoTcp) return false;
     l4_offset_ = off + ihl;
   } else if (ether_type == kEtherTypeIpv6) {
     ipv6_ = true;
     // Extension headers are not followed: TSO senders put TCP right after the fixed header.
-    if (copied < off + 40 || (header_[off] >> 4) != 6 || header_[off + 6] != kProtoTcp)
+    if (copied < off + 40 || (header_[off] >> 4) != 6 || header_[off + 6] != kIpProtoTcp)
       return false;
     l4_offset_ = off + 40;
   } else {
@@ -122,7 +107,7 @@ bool TcpSegmenter::next(Segment& out) {
   // Pseudo-header length and protocol, in network order like the rest of the sum.
   uint8_t tail[4];
   store_be16(tail, static_cast<uint16_t>(tcp_len));
-  store_be16(tail + 2, kProtoTcp);
+  store_be16(tail + 2, kIpProtoTcp);
   virtio::HostSpan tail_span{tail, 4};
   pseudo = ones_complement_sum(&tail_span, 1, 0, 4, pseudo);
 

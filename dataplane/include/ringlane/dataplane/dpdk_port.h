@@ -2,19 +2,15 @@
 // make_dpdk_port (port_factory.h); the port itself is private to dpdk_port.cpp. Received frames
 // are the mbufs' own bytes (no copy), given back in bulk at release; transmitted packets are
 // copied once into fresh mbufs, with the packet's checksum or segmentation request handed to
-// the NIC when it has the offload, and done in software otherwise. This header holds what
-// needs no DPDK: the hook the daemon runs on each worker thread, and how a packet's offload
-// request is described to a NIC (a pure function, tested on its own).
+// the NIC when it has the offload (nic_offload.h), and done in software otherwise. This header
+// holds what needs no DPDK: the hook the daemon runs on each worker thread.
 #pragma once
 
-#include <cstdint>
 #include <functional>
-#include <optional>
-#include <span>
 #include <vector>
 
 #include "ringlane/control/daemon_config.h"
-#include "ringlane/virtio/spec.h"
+#include "ringlane/dataplane/nic_offload.h"
 
 namespace ringlane::dataplane {
 
@@ -22,25 +18,5 @@ namespace ringlane::dataplane {
 // thread with DPDK (an lcore id of its own, so that mempool caches serve it); otherwise, or in a
 // ringlane built without DPDK, nothing (an empty function).
 std::function<void()> dpdk_worker_init(const std::vector<control::PortConfig>& ports);
-
-// A packet's offload request (its virtio-net header) as a NIC takes it: what to do, and the
-// header lengths DPDK's mbuf carries for it.
-struct NicOffload {
-  enum class Checksum : uint8_t { tcp, udp };
-  Checksum checksum = Checksum::tcp;  // the L4 checksum the NIC fills in
-  bool ipv4 = false;                  // IPv4, else IPv6
-  bool segment = false;               // TCP segmentation into segment_size payloads
-  uint16_t l2_len = 0;                // Ethernet header and up to two VLAN tags
-  uint16_t l3_len = 0;                // IP header, IPv6 extension headers included
-  uint16_t l4_len = 0;                // TCP header (set when segmenting)
-  uint16_t segment_size = 0;
-};
-
-// The offload `hdr` asks of a frame of `frame_len` bytes whose first bytes are `headers` (a copy
-// ringlane owns: the source may rewrite its own buffer meanwhile). nullopt when it asks for
-// none, or for something a NIC cannot be told: not TCP or UDP over IPv4/IPv6, offsets that
-// disagree with the headers, UDP fragmentation, a segment size of 0.
-std::optional<NicOffload> plan_nic_offload(std::span<const uint8_t> headers, uint32_t frame_len,
-                                           const virtio::NetHeader& hdr);
 
 }  // namespace ringlane::dataplane

@@ -10,12 +10,10 @@
 #include <optional>
 #include <vector>
 
+#include "ringlane/net/ethernet.h"
 #include "ringlane/net/packet_batch.h"
 
 namespace ringlane::net {
-
-inline constexpr uint16_t kEtherTypeVlan = 0x8100;
-inline constexpr uint16_t kEtherTypeQinQ = 0x88a8;
 
 struct PortVlans {
   enum class Mode : uint8_t { none, access, trunk };
