@@ -22,17 +22,11 @@ import sys
 import tempfile
 
 import netns
+import netns_wire
 import peers
 
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "net_probe.py")
 
-_TX_CHECKSUM_OFF = r"""
-import array, fcntl, socket, struct, sys
-value = array.array("I", [0x17, 0])  # ETHTOOL_STXCSUM, off
-ifreq = struct.pack("16sP", sys.argv[1].encode(), value.buffer_info()[0])
-with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-    fcntl.ioctl(s.fileno(), 0x8946, ifreq)  # SIOCETHTOOL
-"""
 
 
 class RunningRinglane:
@@ -71,7 +65,7 @@ class AfXdpTopology:
                 q = ["numrxqueues", str(queues), "numtxqueues", str(queues)]
                 self.hub.run("ip", "link", "add", f"up{i}", *q, "type", "veth", "peer", "name",
                              f"wire{i}", "netns", ns.name, *q)
-                ns.run(sys.executable, "-c", _TX_CHECKSUM_OFF, f"wire{i}")
+                netns_wire.finish_checksums(ns.argv, f"wire{i}")
                 ns.run("ip", "addr", "add", f"{self.address(i)}/24", "dev", f"wire{i}")
                 ns.run("ip", "link", "set", f"wire{i}", "up")
                 if hub_addresses and i in hub_addresses:

@@ -33,22 +33,18 @@ def unique_ifname(prefix):
     return f"{prefix}{os.getpid() % 10**6}{next(_counter) % 1000}"[:15]
 
 
+def finish_checksums(argv, ifname):
+    """Turns transmit checksumming (and with it TSO) off on `ifname`, run through `argv` (a
+    namespace's command prefix): see WireNamespace.finish_checksums."""
+    _run(argv("ethtool", "-K", ifname, "tx", "off"))
+
+
 def _run(argv, check=True):
     result = subprocess.run(argv, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): "
                            f"{(result.stderr or result.stdout).strip()}")
     return result
-
-
-# SIOCETHTOOL with struct ethtool_value {cmd = ETHTOOL_STXCSUM, data = 0} for argv[1].
-_TX_CHECKSUM_OFF = """
-import array, fcntl, socket, struct, sys
-value = array.array("B", struct.pack("II", 0x17, 0))
-ifreq = struct.pack("16sP", sys.argv[1].encode(), value.buffer_info()[0]) + bytes(16)
-with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-    fcntl.ioctl(s.fileno(), 0x8946, ifreq)
-"""
 
 
 @atexit.register
@@ -120,9 +116,8 @@ class WireNamespace:
     def finish_checksums(self, ifname):
         """Frames `ifname` (in here) sends leave with their checksums finished and no TSO, as
         they would on a physical wire: a veth otherwise hands its peer partial checksums (the
-        kernel's CHECKSUM_PARTIAL), which AF_XDP and AF_PACKET pass on unfinished. The ethtool
-        ioctl (ETHTOOL_STXCSUM off; TSO goes with it), from Python: ethtool may be missing."""
-        self.run("python3", "-c", _TX_CHECKSUM_OFF, ifname)
+        kernel's CHECKSUM_PARTIAL), which AF_XDP and AF_PACKET pass on unfinished."""
+        finish_checksums(self.argv, ifname)
 
     def link_stats(self, ifname):
         """The kernel's counters of an interface in here: rx/tx packets, bytes, drops."""
