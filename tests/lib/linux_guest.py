@@ -453,6 +453,17 @@ class LinuxGuest:
         except BaseException:
             shutil.rmtree(self.workdir, ignore_errors=True)
             raise
+        # The channel is connected now, not at the first execute(): QEMU drops what the guest
+        # writes to a socket nobody is connected to, so a guest that boots before the test first
+        # asks (one of several started together, say) would say "RLCMD ready" to no one.
+        # QEMU makes the socket before it starts the vCPUs.
+        deadline = time.monotonic() + 10
+        while self.commands and self._channel is None and time.monotonic() < deadline:
+            self._connect_channel()
+            if self._channel is None:
+                if not self.process.alive():
+                    break
+                time.sleep(0.005)
         return self
 
     def _pump(self, final=False):
