@@ -15,8 +15,8 @@
 #include "ringlane/base/program.h"
 #include "ringlane/blk/disk_image.h"
 #include "ringlane/control/daemon_config.h"
-#include "ringlane/dataplane/engine.h"
 #include "ringlane/dataplane/dpdk_port.h"
+#include "ringlane/dataplane/engine.h"
 #include "ringlane/dataplane/port_factory.h"
 #include "ringlane/dataplane/vhost_net_port.h"
 #include "stats_report.h"
@@ -51,12 +51,15 @@ int run_daemon(int argc, char** argv) {
   CLI::App app{
       "ringlane: a polling vhost-user data plane. Serves virtio-net and virtio-blk to VMs over\n"
       "vhost-user sockets on dedicated cores: switches frames between the net ports\n"
-      "(cross-connect or L2) and serves the disks from image files through io_uring."};
+      "(cross-connect or L2 with VLANs), VMs' and uplinks' (AF_XDP, DPDK, TAP) alike, and\n"
+      "serves the disks from image files through io_uring."};
   app.footer(
       "Examples:\n"
       "  ringlane --cores 1 --port name=vm0,path=/tmp/vm0.sock --port name=vm1,path=/tmp/vm1.sock\n"
       "  ringlane --disk name=d0,path=/tmp/d0.sock,file=/var/lib/vm0.img --port "
       "name=vm0,path=/tmp/vm0.sock\n"
+      "  ringlane --mode l2 --port name=vm0,path=/tmp/vm0.sock,vlan=10 --port "
+      "name=up,kind=afxdp,ifname=eth1,trunk=10+20\n"
       "  ringlane --config ringlane.toml --stats-interval 1\n"
       "Two ports in xconnect mode with no --xconnect are connected to each other.\n"
       "On SIGINT/SIGTERM (or after --duration) a JSON summary is written to --summary (default "
@@ -65,8 +68,10 @@ int run_daemon(int argc, char** argv) {
       "shrank takes the new capacity and its guest is told.\n"
       "Exit status: 0 after a clean stop, 1 a runtime failure (with the configuration accepted: "
       "the event loop, the signal watch or the summary file failed), 2 a usage error (a bad "
-      "command line or configuration, including a socket path that cannot be listened on and a "
-      "disk image that is missing, unreadable, unwritable or not whole sectors).");
+      "command line or configuration, including a socket path that cannot be listened on, a "
+      "disk image that is missing, unreadable, unwritable or not whole sectors, and an uplink that "
+      "cannot start: an interface missing or down, no permission, no AF_XDP, devargs DPDK "
+      "refuses).");
   control::DaemonConfig cfg;
   std::string config_path;
   std::vector<std::string> port_specs, disk_specs, xconnects;
