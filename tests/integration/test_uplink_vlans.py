@@ -33,6 +33,7 @@ import linux_guest  # noqa: E402
 import netns_wire  # noqa: E402
 import pcap  # noqa: E402
 import peers  # noqa: E402
+import report  # noqa: E402
 
 GUESTS = {  # name: (VLAN, address, MAC)
     "a": (10, "10.10.0.2", "52:54:00:10:00:02"),
@@ -189,4 +190,4 @@ class UplinkVlans(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    report.main("integration_uplink_vlans")
