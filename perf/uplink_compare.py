@@ -80,9 +80,10 @@ from bench_common import (  # noqa: E402
     fmt, fwd_cycles, kill_quietly, log, measure_interval, parse_run_arguments, pct, port_stats, ratio_report,
     ratios_for, ringlane_interval, run_comparison, stop_testpmd)
 
-GEN_PREFIX = "ul-gen"
-DUT_PREFIX = "ul-dut"
-OVS_PREFIX = "ovs-ul"
+# DPDK file prefixes with our PID: a second run at the same time keeps its hugepage files.
+GEN_PREFIX = f"ul-gen{os.getpid()}"
+DUT_PREFIX = f"ul-dut{os.getpid()}"
+OVS_PREFIX = f"ovs-ul{os.getpid()}"
 GEN_CORE = 0
 DUT_CORE = 1
 DUTS = ("ringlane", "dpdk", "ovs")
