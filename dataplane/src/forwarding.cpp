@@ -130,9 +130,9 @@ uint32_t forward_l2_vlans(const SwitchView& view, unsigned worker, uint16_t in,
   for (uint16_t p : outputs.ports()) {
     std::span<const uint16_t> which = outputs.packets_for(p);
     bool tag = view.vlans[p].tags_egress();
-    if (view.vlans[p].mode == PortVlans::Mode::none) {
-      sent += send_to(view, worker, p, batch, which, stats);  // frames leave as they came
-    } else if (!net::needs_vlan_rewrite(which, scratch.vlans, tag)) {
+    // A port without VLANs takes frames as they came; others when their tagging already fits.
+    if (view.vlans[p].mode == PortVlans::Mode::none ||
+        !net::needs_vlan_rewrite(which, scratch.vlans, tag)) {
       sent += send_to(view, worker, p, batch, which, stats);
     } else {
       scratch.rewrite.rewrite(batch, which, scratch.vlans, tag);
