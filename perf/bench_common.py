@@ -243,6 +243,74 @@ class Ovs:
 
 # --- CPU time of processes we did not start -----------------------------------------------------
 
+
+# --- a DUT's measured interval, by kind -------------------------------------------------------
+# Each comparison's DUT classes set their peers going in __init__ and say in ready() when the
+# generator is attached; what happens around the measured interval is the same for a kind of DUT
+# in every comparison, and lives here.
+
+
+class RinglaneMeasurement:
+    """For a DUT whose ringlane (self.rl, with --stats-interval) is cut to the interval from its
+    rate lines."""
+    window = None
+
+    def begin(self):
+        pass
+
+    def end(self, wall0, wall1):
+        self.window = (wall0, wall1)
+
+    def stop(self):
+        summary = self.rl.stop()
+        result = {"drops": peers.total_drops(summary)}
+        result.update(ringlane_interval(summary, self.rl.process.output(), self.window))
+        return result
+
+    def kill(self):
+        self.rl.kill()
+
+
+class TestpmdMeasurement:
+    """For a DUT that is a testpmd (self.tp) in io forwarding, with --record-core-cycles."""
+    measured = None
+
+    def begin(self):
+        clear_fwd_stats(self.tp)
+
+    def end(self, wall0, wall1):
+        self.measured = fwd_cycles(self.tp)
+
+    def stop(self):
+        stop_testpmd(self.tp)
+        m = self.measured or {}
+        return {"cycles_per_packet": m.get("cycles_per_packet"), "busy_cycles": m.get("busy_cycles"),
+                "tsc_hz": m.get("tsc_hz"), "drops": m.get("drops")}
+
+    def kill(self):
+        self.tp.kill()
+
+
+class OvsMeasurement:
+    """For a DUT that is OVS-DPDK (self.ovs) whose interfaces self.interfaces count drops."""
+    measured = None
+
+    def begin(self):
+        self.ovs.clear_pmd_stats()
+
+    def end(self, wall0, wall1):
+        self.measured = self.ovs.pmd_stats()
+
+    def stop(self):
+        result = self.ovs.parse_pmd_stats(self.measured)
+        result["drops"] = self.ovs.interface_drops(self.interfaces)
+        self.ovs.shutdown()
+        return result
+
+    def kill(self):
+        self.ovs.kill()
+
+
 def cpu_snapshot():
     """Busy CPU ticks of the whole machine, and ticks used so far by each of our processes:
     this script, its direct children and the peers it started (each leads its own session)."""

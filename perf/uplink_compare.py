@@ -76,9 +76,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import netns  # noqa: E402
 import peers  # noqa: E402
 from bench_common import (  # noqa: E402
-    L1_OVERHEAD, Failure, Ovs, Skip, add_run_arguments, c2c_range, clear_fwd_stats, console, disturbance_notes,
-    fmt, fwd_cycles, kill_quietly, log, measure_interval, parse_run_arguments, pct, port_stats, ratio_report,
-    ratios_for, ringlane_interval, run_comparison, stop_testpmd)
+    Failure, L1_OVERHEAD, Ovs, OvsMeasurement, RinglaneMeasurement, Skip, TestpmdMeasurement,
+    add_run_arguments, c2c_range, clear_fwd_stats, console, disturbance_notes, fmt, fwd_cycles, kill_quietly,
+    log, measure_interval, parse_run_arguments, pct, port_stats, ratio_report, ratios_for, run_comparison,
+    stop_testpmd)
 
 # DPDK file prefixes with our PID: a second run at the same time keeps its hugepage files.
 GEN_PREFIX = f"ul-gen{os.getpid()}"
@@ -188,7 +189,7 @@ class Generator:
 
 # --- devices under test -------------------------------------------------------------------------
 
-class RinglaneDut:
+class RinglaneDut(RinglaneMeasurement):
     name = "ringlane"
     generator_server = False  # ringlane listens, the generator connects
 
@@ -211,23 +212,8 @@ class RinglaneDut:
         peers.wait_for(lambda: "frontend connected" in self.rl.process.output(), 20,
                        "the VM's frontend to connect to ringlane")
 
-    def begin(self):
-        pass
 
-    def end(self, wall0, wall1):
-        self.window = (wall0, wall1)
-
-    def stop(self):
-        summary = self.rl.stop()
-        result = {"drops": peers.total_drops(summary)}
-        result.update(ringlane_interval(summary, self.rl.process.output(), self.window))
-        return result
-
-    def kill(self):
-        self.rl.kill()
-
-
-class TestpmdDut:
+class TestpmdDut(TestpmdMeasurement):
     name = "dpdk"
     generator_server = False  # net_vhost listens, the generator connects
 
@@ -250,23 +236,8 @@ class TestpmdDut:
     def ready(self):
         pass  # the generator's virtio_user port finished vhost-user set-up before its prompt
 
-    def begin(self):
-        clear_fwd_stats(self.tp)
 
-    def end(self, wall0, wall1):
-        self.measured = fwd_cycles(self.tp)
-
-    def stop(self):
-        stop_testpmd(self.tp)
-        m = self.measured or {}
-        return {"cycles_per_packet": m.get("cycles_per_packet"), "busy_cycles": m.get("busy_cycles"),
-                "tsc_hz": m.get("tsc_hz"), "drops": m.get("drops")}
-
-    def kill(self):
-        self.tp.kill()
-
-
-class OvsDut:
+class OvsDut(OvsMeasurement):
     name = "ovs"
     generator_server = True  # the dpdkvhostuserclient port connects to the generator's socket
 
@@ -280,6 +251,7 @@ class OvsDut:
         self.ovs.vsctl("--timeout=60", "add-port", "br0", "vm", "--", "set", "Interface", "vm",
                        "type=dpdkvhostuserclient", f"options:vhost-server-path={self.socket}", "ofport_request=2")
         self.ovs.cross_connect(1, 2)
+        self.interfaces = [self.uplink, "vm"]
 
     def add_uplink(self, ifname):
         """The best uplink port OVS takes here, as OpenFlow port 1: (port name, type shown)."""
@@ -309,21 +281,6 @@ class OvsDut:
                        "the OVS vhost-user port to come up", interval=0.2)
         # The uplink's and the VM port's rx queues both on the PMD of the DUT core.
         self.ovs.wait_rxqs(2)
-
-    def begin(self):
-        self.ovs.clear_pmd_stats()
-
-    def end(self, wall0, wall1):
-        self.measured = self.ovs.pmd_stats()
-
-    def stop(self):
-        result = self.ovs.parse_pmd_stats(self.measured)
-        result["drops"] = self.ovs.interface_drops([self.uplink, "vm"])
-        self.ovs.shutdown()
-        return result
-
-    def kill(self):
-        self.ovs.kill()
 
 
 DUT_CLASSES = {"ringlane": RinglaneDut, "dpdk": TestpmdDut, "ovs": OvsDut}

@@ -41,9 +41,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import peers  # noqa: E402
 from bench_common import (  # noqa: E402
-    L1_OVERHEAD, Failure, Ovs, add_run_arguments, c2c_range, clear_fwd_stats, console, disturbance_notes, fmt,
-    fwd_cycles, kill_quietly, log, measure_interval, parse_run_arguments, pct, port_stats, ratio_report, ratios_for,
-    ringlane_interval, run_comparison, stop_testpmd)
+    Failure, L1_OVERHEAD, Ovs, OvsMeasurement, RinglaneMeasurement, TestpmdMeasurement, add_run_arguments,
+    c2c_range, clear_fwd_stats, console, disturbance_notes, fmt, fwd_cycles, kill_quietly, log,
+    measure_interval, parse_run_arguments, pct, port_stats, ratio_report, ratios_for, run_comparison,
+    stop_testpmd)
 
 GEN_PREFIX = "pf-gen"
 DUT_PREFIX = "pf-dut"
@@ -92,7 +93,7 @@ class Generator:
 
 # --- devices under test -------------------------------------------------------------------------
 
-class RinglaneDut:
+class RinglaneDut(RinglaneMeasurement):
     name = "ringlane"
     generator_server = False  # ringlane listens, the generator connects
 
@@ -108,23 +109,8 @@ class RinglaneDut:
         peers.wait_for(lambda: self.rl.process.output().count("frontend connected") >= 2, 20,
                        "both frontends to connect to ringlane")
 
-    def begin(self):
-        pass
 
-    def end(self, wall0, wall1):
-        self.window = (wall0, wall1)
-
-    def stop(self):
-        summary = self.rl.stop()
-        result = {"drops": peers.total_drops(summary)}
-        result.update(ringlane_interval(summary, self.rl.process.output(), self.window))
-        return result
-
-    def kill(self):
-        self.rl.kill()
-
-
-class TestpmdDut:
+class TestpmdDut(TestpmdMeasurement):
     name = "dpdk"
     generator_server = False  # net_vhost listens, the generator connects
 
@@ -143,23 +129,8 @@ class TestpmdDut:
     def ready(self):
         pass  # the generator's virtio_user ports finished vhost-user set-up before its prompt
 
-    def begin(self):
-        clear_fwd_stats(self.tp)
 
-    def end(self, wall0, wall1):
-        self.measured = fwd_cycles(self.tp)
-
-    def stop(self):
-        stop_testpmd(self.tp)
-        m = self.measured or {}
-        return {"cycles_per_packet": m.get("cycles_per_packet"), "busy_cycles": m.get("busy_cycles"),
-                "tsc_hz": m.get("tsc_hz"), "drops": m.get("drops")}
-
-    def kill(self):
-        self.tp.kill()
-
-
-class OvsDut:
+class OvsDut(OvsMeasurement):
     name = "ovs"
     generator_server = True  # dpdkvhostuserclient ports connect to the generator's sockets
 
@@ -171,6 +142,7 @@ class OvsDut:
             self.ovs.vsctl("--timeout=60", "add-port", "br0", f"vh{i}", "--", "set", "Interface", f"vh{i}",
                            "type=dpdkvhostuserclient", f"options:vhost-server-path={s}", f"ofport_request={i + 1}")
         self.ovs.cross_connect(1, 2)
+        self.interfaces = ["vh0", "vh1"]
 
     def ready(self):
         def up():
@@ -178,21 +150,6 @@ class OvsDut:
         peers.wait_for(up, 30, "OVS vhost-user ports to come up", interval=0.2)
         # Both rx queues assigned to the PMD on the DUT core.
         self.ovs.wait_rxqs(2)
-
-    def begin(self):
-        self.ovs.clear_pmd_stats()
-
-    def end(self, wall0, wall1):
-        self.measured = self.ovs.pmd_stats()
-
-    def stop(self):
-        result = self.ovs.parse_pmd_stats(self.measured)
-        result["drops"] = self.ovs.interface_drops(["vh0", "vh1"])
-        self.ovs.shutdown()
-        return result
-
-    def kill(self):
-        self.ovs.kill()
 
 
 DUT_CLASSES = {"ringlane": RinglaneDut, "dpdk": TestpmdDut, "ovs": OvsDut}
