@@ -311,6 +311,28 @@ class OvsMeasurement:
         self.ovs.kill()
 
 
+
+class TestpmdGeneratorControl:
+    """What the comparisons' generators (a testpmd, self.tp, with two ports in io forwarding)
+    are asked between start and stop."""
+
+    def clear(self):
+        clear_fwd_stats(self.tp)
+
+    def port_stats(self):
+        """(monotonic time the command was sent, per-port counters)."""
+        return port_stats(self.tp, 2)
+
+    def cycles(self):
+        return fwd_cycles(self.tp)
+
+    def stop(self):
+        stop_testpmd(self.tp)
+
+    def kill(self):
+        self.tp.kill()
+
+
 def cpu_snapshot():
     """Busy CPU ticks of the whole machine, and ticks used so far by each of our processes:
     this script, its direct children and the peers it started (each leads its own session)."""

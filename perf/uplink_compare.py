@@ -76,10 +76,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import netns  # noqa: E402
 import peers  # noqa: E402
 from bench_common import (  # noqa: E402
-    Failure, L1_OVERHEAD, Ovs, OvsMeasurement, RinglaneMeasurement, Skip, TestpmdMeasurement,
-    add_run_arguments, c2c_range, clear_fwd_stats, console, disturbance_notes, fmt, fwd_cycles, kill_quietly,
-    log, measure_interval, parse_run_arguments, pct, port_stats, ratio_report, ratios_for, run_comparison,
-    stop_testpmd)
+    Failure, L1_OVERHEAD, Ovs, OvsMeasurement, RinglaneMeasurement, Skip, TestpmdGeneratorControl,
+    TestpmdMeasurement, add_run_arguments, c2c_range, console, disturbance_notes, fmt, kill_quietly, log,
+    measure_interval, parse_run_arguments, pct, ratio_report, ratios_for, run_comparison)
 
 # DPDK file prefixes with our PID: a second run at the same time keeps its hugepage files.
 GEN_PREFIX = f"ul-gen{os.getpid()}"
@@ -150,7 +149,7 @@ def run(argv):
 
 # --- traffic ------------------------------------------------------------------------------------
 
-class Generator:
+class Generator(TestpmdGeneratorControl):
     """testpmd in the namespace: net_af_packet on the veth end and virtio_user (the VM) on the
     DUT's vhost-user socket, io forwarding between them on core 0 (main lcore 1 only waits for
     console input)."""
@@ -170,21 +169,6 @@ class Generator:
 
     def start(self):
         console(self.tp, f"start tx_first {self.bursts}", lambda t: "io packet forwarding" in t)
-
-    def clear(self):
-        clear_fwd_stats(self.tp)
-
-    def port_stats(self):
-        return port_stats(self.tp, 2)
-
-    def cycles(self):
-        return fwd_cycles(self.tp)
-
-    def stop(self):
-        stop_testpmd(self.tp)
-
-    def kill(self):
-        self.tp.kill()
 
 
 # --- devices under test -------------------------------------------------------------------------

@@ -41,10 +41,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import peers  # noqa: E402
 from bench_common import (  # noqa: E402
-    Failure, L1_OVERHEAD, Ovs, OvsMeasurement, RinglaneMeasurement, TestpmdMeasurement, add_run_arguments,
-    c2c_range, clear_fwd_stats, console, disturbance_notes, fmt, fwd_cycles, kill_quietly, log,
-    measure_interval, parse_run_arguments, pct, port_stats, ratio_report, ratios_for, run_comparison,
-    stop_testpmd)
+    Failure, L1_OVERHEAD, Ovs, OvsMeasurement, RinglaneMeasurement, TestpmdGeneratorControl,
+    TestpmdMeasurement, add_run_arguments, c2c_range, console, disturbance_notes, fmt, kill_quietly, log,
+    measure_interval, parse_run_arguments, pct, ratio_report, ratios_for, run_comparison)
 
 GEN_PREFIX = "pf-gen"
 DUT_PREFIX = "pf-dut"
@@ -56,7 +55,7 @@ DUT_LABELS = {"ringlane": "ringlane", "dpdk": "DPDK testpmd/vhost", "ovs": "OVS-
 
 # --- traffic ------------------------------------------------------------------------------------
 
-class Generator:
+class Generator(TestpmdGeneratorControl):
     """testpmd with two virtio_user ports, io forwarding on lcore 0 (its main lcore 1 only waits
     for console input)."""
 
@@ -73,22 +72,6 @@ class Generator:
     def start(self):
         line = "start tx_first" + (f" {self.bursts}" if self.bursts > 1 else "")
         console(self.tp, line, lambda t: "io packet forwarding" in t)
-
-    def clear(self):
-        clear_fwd_stats(self.tp)
-
-    def port_stats(self):
-        """(monotonic time the command was sent, per-port counters)."""
-        return port_stats(self.tp, 2)
-
-    def cycles(self):
-        return fwd_cycles(self.tp)
-
-    def stop(self):
-        stop_testpmd(self.tp)
-
-    def kill(self):
-        self.tp.kill()
 
 
 # --- devices under test -------------------------------------------------------------------------
