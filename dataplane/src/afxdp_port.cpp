@@ -50,13 +50,13 @@ std::string mac_text(uint64_t mac) {
   return text;
 }
 
-std::string vlans_text(const uplink::UplinkVlans& v) {
+std::string vlans_text(const net::PortVlans& v) {
   switch (v.mode) {
-    case uplink::UplinkVlans::Mode::none:
+    case net::PortVlans::Mode::none:
       return "no VLANs";
-    case uplink::UplinkVlans::Mode::access:
+    case net::PortVlans::Mode::access:
       return "access VLAN " + std::to_string(v.access);
-    case uplink::UplinkVlans::Mode::trunk:
+    case net::PortVlans::Mode::trunk:
       return "trunk of " + std::to_string(v.trunk.count()) + " VLANs";
   }
   return {};
@@ -72,7 +72,7 @@ Result<std::unique_ptr<Port>> make_afxdp_port(const control::PortConfig& config,
   c.queues = config.queue_pairs;
   c.xdp = xdp_mode_of(config.xdp);
   c.zerocopy = zerocopy_of(config.zerocopy);
-  c.vlans = uplink::UplinkVlans::from(config.access_vlan, config.trunk_vlans);
+  c.vlans = net::PortVlans::from(config.access_vlan, config.trunk_vlans);
   c.learns_addresses = context.learns_addresses;
   c.port_index = context.port_index;
   RINGLANE_ASSIGN_OR_RETURN(std::unique_ptr<AfXdpPort> port, AfXdpPort::open(c));
@@ -438,14 +438,14 @@ void AfXdpPort::steer(uint64_t key, bool on) {
 }
 
 void AfXdpPort::address_learned(uint64_t mac, uint16_t vlan, uint16_t port) {
-  std::optional<uint16_t> wire = uplink::wire_vlan_for(config_.vlans, vlan);
+  std::optional<uint16_t> wire = config_.vlans.wire_vlan(vlan);
   if (!wire) return;
   // A station behind this uplink is the wire's: its frames stay with the kernel.
   steer(address_key(mac, *wire), port != config_.port_index);
 }
 
 void AfXdpPort::address_forgotten(uint64_t mac, uint16_t vlan) {
-  std::optional<uint16_t> wire = uplink::wire_vlan_for(config_.vlans, vlan);
+  std::optional<uint16_t> wire = config_.vlans.wire_vlan(vlan);
   if (!wire) return;
   steer(address_key(mac, *wire), false);
 }

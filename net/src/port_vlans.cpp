@@ -11,7 +11,9 @@ PortVlans PortVlans::from(uint16_t access_vlan, const std::vector<uint16_t>& tru
     v.access = access_vlan;
   } else if (!trunk_vlans.empty()) {
     v.mode = Mode::trunk;
-    for (uint16_t id : trunk_vlans) v.trunk.set(id & 0xfff);
+    for (uint16_t id : trunk_vlans) {
+      if (id > 0 && id < 4096) v.trunk.set(id);
+    }
   }
   return v;
 }

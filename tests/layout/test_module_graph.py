@@ -23,7 +23,7 @@ MODULES = {
     "blk": {"base", "virtio", "vhost_user"},
     "control": {"base", "virtio"},
     "vfio": {"base"},
-    "uplink": {"base"},
+    "uplink": {"base", "net"},
     "ethdev": {"base"},
     "sriov": {"base", "vfio"},
     "vmm": {"base", "virtio", "net", "vhost_user", "vfio", "uplink"},

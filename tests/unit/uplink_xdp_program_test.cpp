@@ -117,7 +117,7 @@ TEST_F(XdpProgram, LearnedModeSteersOnlyAddressesInTheMap) {
 
 TEST_F(XdpProgram, AccessUplinkTakesOnlyUntaggedFrames) {
   SteeringSettings s;
-  s.vlans = UplinkVlans::from(10, {});
+  s.vlans = net::PortVlans::from(10, {});
   load(s);
   if (!program_) return;
   ASSERT_TRUE(program_->add_address(steer_key(kStationMac, 0)).ok());
@@ -128,7 +128,7 @@ TEST_F(XdpProgram, AccessUplinkTakesOnlyUntaggedFrames) {
 
 TEST_F(XdpProgram, TrunkTakesItsVlansTaggedUnderTheirKey) {
   SteeringSettings s;
-  s.vlans = UplinkVlans::from(0, {10, 20});
+  s.vlans = net::PortVlans::from(0, {10, 20});
   load(s);
   if (!program_) return;
   ASSERT_TRUE(program_->add_address(steer_key(kStationMac, 20)).ok());

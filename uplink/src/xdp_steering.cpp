@@ -394,7 +394,7 @@ Status XdpSteering::write_config(const SteeringSettings& settings, bool enabled)
   for (int i = 0; i < 6; ++i) {
     config.own_mac[i] = static_cast<uint8_t>(settings.own_mac >> (40 - 8 * i));
   }
-  config.vlan_mode = static_cast<uint8_t>(settings.vlans.mode);
+  config.vlan_mode = vlan_mode_of(settings.vlans);
   config.steer_all = settings.steer_all ? 1 : 0;
   config.queues = settings.queues;
   fill_trunk_bitmap(settings.vlans, config.trunk);

@@ -38,7 +38,7 @@ struct AfXdpPortConfig {
   uint16_t queues = 1;
   uplink::XdpMode xdp = uplink::XdpMode::automatic;
   uplink::ZeroCopyMode zerocopy = uplink::ZeroCopyMode::automatic;
-  uplink::UplinkVlans vlans;
+  net::PortVlans vlans;
   // The switch learns addresses (l2): steer only those. Otherwise every unicast frame.
   bool learns_addresses = true;
   uint16_t port_index = 0;  // this port's index in the switch

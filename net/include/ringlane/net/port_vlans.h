@@ -36,6 +36,12 @@ struct PortVlans {
   }
   // Frames leave a trunk tagged, an access port untagged; a port without VLANs as they came.
   bool tags_egress() const { return mode == Mode::trunk; }
+  // The tag a frame of VLAN `vid` carries on this port's wire (0: untagged), or nothing when the
+  // port does not carry that VLAN; what an uplink steers a learned station's frames under.
+  std::optional<uint16_t> wire_vlan(uint16_t vid) const {
+    if (vid >= 4096 || !carries(vid)) return std::nullopt;
+    return tags_egress() ? vid : uint16_t{0};
+  }
 };
 
 // A frame's VLAN as the switch sees it: its VLAN id and whether it carried a tag on arrival.

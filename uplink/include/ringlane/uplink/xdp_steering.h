@@ -31,7 +31,7 @@ struct SteeringSettings {
   int ifindex = 0;
   XdpMode mode = XdpMode::automatic;
   uint64_t own_mac = 0;  // always the kernel's
-  UplinkVlans vlans;
+  net::PortVlans vlans;
   bool steer_all = false;  // every unicast frame but own_mac's is ringlane's (cross-connect)
   uint32_t queues = 1;
 };
