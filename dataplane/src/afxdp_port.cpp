@@ -6,6 +6,7 @@
 #include "ringlane/base/log.h"
 #include "ringlane/base/prefetch.h"
 #include "ringlane/dataplane/port_factory.h"
+#include "ringlane/dataplane/shared_transmit.h"
 #include "ringlane/net/wire_frame.h"
 
 namespace ringlane::dataplane {
@@ -341,12 +342,8 @@ class AfXdpPort::TransmitSink final : public net::FrameSink {
 uint16_t AfXdpPort::transmit(uint16_t qp, const net::PacketBatch& batch,
                              std::span<const uint16_t> which) {
   Queue& q = *queues_[qp];
-  if (!shared_transmit_) return transmit_locked(q, batch, which);
-  // Only when workers outnumber this port's queues: held for one burst.
-  while (q.transmit_busy.exchange(true, std::memory_order_acquire)) __builtin_ia32_pause();
-  uint16_t sent = transmit_locked(q, batch, which);
-  q.transmit_busy.store(false, std::memory_order_release);
-  return sent;
+  return transmit_serialised(q.transmit_busy, shared_transmit_,
+                             [&] { return transmit_locked(q, batch, which); });
 }
 
 uint16_t AfXdpPort::transmit_locked(Queue& q, const net::PacketBatch& batch,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ringlane/dataplane/port_factory.h"
+#include "ringlane/dataplane/shared_transmit.h"
 
 #if RINGLANE_WITH_DPDK
 #include <rte_mbuf.h>
@@ -315,13 +316,8 @@ void DpdkPort::release(uint16_t qp, const net::PacketBatch& /*batch*/) {
 
 uint16_t DpdkPort::transmit(uint16_t qp, const net::PacketBatch& batch,
                             std::span<const uint16_t> which) {
-  if (!shared_transmit_) return send(qp, batch, which);
-  // Only when workers outnumber the queues: held for one burst, as VhostNetPort does.
-  std::atomic<bool>& busy = tx_[qp].busy;
-  while (busy.exchange(true, std::memory_order_acquire)) __builtin_ia32_pause();
-  uint16_t sent = send(qp, batch, which);
-  busy.store(false, std::memory_order_release);
-  return sent;
+  return transmit_serialised(tx_[qp].busy, shared_transmit_,
+                             [&] { return send(qp, batch, which); });
 }
 
 bool DpdkPort::nic_can(const net::PacketView& p) const {

@@ -8,6 +8,7 @@
 
 #include "ringlane/base/log.h"
 #include "ringlane/dataplane/port_factory.h"
+#include "ringlane/dataplane/shared_transmit.h"
 #include "ringlane/net/wire_frame.h"
 
 namespace ringlane::dataplane {
@@ -161,12 +162,8 @@ uint16_t TapPort::transmit_burst(const net::PacketBatch& batch, std::span<const 
 
 uint16_t TapPort::transmit(uint16_t /*qp*/, const net::PacketBatch& batch,
                            std::span<const uint16_t> which) {
-  if (!shared_transmit_) return transmit_burst(batch, which);
-  // Workers share the one queue: held for a burst, as VhostNetPort does.
-  while (transmit_busy_.exchange(true, std::memory_order_acquire)) __builtin_ia32_pause();
-  uint16_t sent = transmit_burst(batch, which);
-  transmit_busy_.store(false, std::memory_order_release);
-  return sent;
+  return transmit_serialised(transmit_busy_, shared_transmit_,
+                             [&] { return transmit_burst(batch, which); });
 }
 
 std::vector<PortQueueStats> TapPort::queue_stats() const {

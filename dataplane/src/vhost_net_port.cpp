@@ -2,6 +2,7 @@
 
 #include "ringlane/base/log.h"
 #include "ringlane/dataplane/port_factory.h"
+#include "ringlane/dataplane/shared_transmit.h"
 #include "ringlane/net/rx.h"
 #include "ringlane/net/tx.h"
 
@@ -61,14 +62,9 @@ uint16_t VhostNetPort::transmit(uint16_t qp, const net::PacketBatch& batch,
     q.stats().drop_queue_down.add(which.size());
     return 0;
   }
-  if (!shared_transmit_) return net::enqueue_burst(q, device_.features(), batch, which);
-  // Only when workers outnumber this port's queue pairs: held for one burst, like OVS-DPDK's
-  // shared vhost transmit queues.
-  std::atomic<bool>& busy = transmit_busy_[qp];
-  while (busy.exchange(true, std::memory_order_acquire)) __builtin_ia32_pause();
-  uint16_t sent = net::enqueue_burst(q, device_.features(), batch, which);
-  busy.store(false, std::memory_order_release);
-  return sent;
+  return transmit_serialised(transmit_busy_[qp], shared_transmit_, [&] {
+    return net::enqueue_burst(q, device_.features(), batch, which);
+  });
 }
 
 int VhostNetPort::transmit_queue_for(unsigned worker) const {
