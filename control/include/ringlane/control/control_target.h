@@ -34,7 +34,9 @@ struct QueueView {
   uint64_t drop_queue_down = 0;
   uint64_t drop_malformed = 0;
   uint64_t drop_chain = 0;
-  uint64_t ring_errors = 0;
+  uint64_t ring_errors = 0;     // rx_ring_errors + tx_ring_errors (the JSON's figure)
+  uint64_t rx_ring_errors = 0;  // by direction, for the metrics' direction label
+  uint64_t tx_ring_errors = 0;
   uint64_t kicks = 0;
   uint64_t calls = 0;
   uint32_t rx_occupancy = 0;  // ring entries waiting
