@@ -22,6 +22,11 @@ namespace ringlane::control {
 
 namespace {
 
+// A port's keys, in the order an unknown key's error lists them.
+constexpr std::array<std::string_view, 13> kPortKeys = {
+    "name",   "kind", "path",     "mode",    "queues", "disable", "type",
+    "ifname", "xdp",  "zerocopy", "devargs", "vlan",   "trunk"};
+
 // The limit on a port's queue pairs and a disk's queues alike.
 constexpr uint16_t kMaxQueues = kMaxDiskQueues;
 
@@ -403,16 +408,10 @@ const char* to_string(PortKind kind) {
   return "?";
 }
 
-Result<PortConfig> parse_port_spec(std::string_view spec) {
-  static constexpr std::array<std::string_view, 13> kKeys = {
-      "name",   "kind", "path",     "mode",    "queues", "disable", "type",
-      "ifname", "xdp",  "zerocopy", "devargs", "vlan",   "trunk"};
-  std::string where = "--port '" + std::string(spec) + "'";
-  Result<OptionList> options = parse_options(spec, kKeys);
-  if (!options.ok()) return Error(EINVAL, where + ": " + options.error().message());
+Result<PortConfig> parse_port_options(const OptionList& options, std::string_view where) {
   PortConfig port;
   std::vector<std::string> keys;
-  for (const auto& [key, value] : *options) {
+  for (const auto& [key, value] : options) {
     keys.push_back(key);
     if (key == "name") {
       port.name = value;
@@ -440,10 +439,27 @@ Result<PortConfig> parse_port_spec(std::string_view spec) {
       RINGLANE_ASSIGN_OR_RETURN(port.access_vlan, parse_vlan(value, where));
     } else if (key == "trunk") {
       RINGLANE_ASSIGN_OR_RETURN(port.trunk_vlans, parse_trunk(split(value, '+'), where));
+    } else {
+      // parse_options has refused these in a spec already; a list built from other input (the
+      // daemon API's JSON) has not been through it.
+      std::string list;
+      for (std::string_view k : kPortKeys) {
+        if (!list.empty()) list += ", ";
+        list += k;
+      }
+      return Error(EINVAL,
+                   std::string(where) + ": unknown key '" + key + "' (known: " + list + ")");
     }
   }
   RINGLANE_TRY(check_port(port, keys, where));
   return port;
+}
+
+Result<PortConfig> parse_port_spec(std::string_view spec) {
+  std::string where = "--port '" + std::string(spec) + "'";
+  Result<OptionList> options = parse_options(spec, kPortKeys);
+  if (!options.ok()) return Error(EINVAL, where + ": " + options.error().message());
+  return parse_port_options(*options, where);
 }
 
 Result<DiskConfig> parse_disk_spec(std::string_view spec) {
@@ -564,6 +580,24 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   return {};
 }
 
+Status validate_port(const PortConfig& port) {
+  std::string where = "port '" + port.name + "'";
+  if (port.type != "vhost-user-net") {
+    return Error(EINVAL,
+                 where + ": unsupported type '" + port.type + "' (supported: vhost-user-net)");
+  }
+  // Ports built in code skip the parsers' checks; the same rules hold for them.
+  RINGLANE_TRY(check_port(port, {}, where));
+  if (port.access_vlan > kMaxVlan ||
+      std::any_of(port.trunk_vlans.begin(), port.trunk_vlans.end(),
+                  [](uint16_t v) { return v < 1 || v > kMaxVlan; })) {
+    return Error(EINVAL, where + ": a VLAN id must be 1-" + std::to_string(kMaxVlan));
+  }
+  auto mask = feature_mask(port.disabled_features);
+  if (!mask) return Error(EINVAL, where + ": " + mask.error().message());
+  return {};
+}
+
 Status validate(const DaemonConfig& config) {
   if (config.mode != "xconnect" && config.mode != "l2") {
     return Error(EINVAL, "mode must be 'xconnect' or 'l2', got '" + config.mode + "'");
@@ -606,18 +640,8 @@ Status validate(const DaemonConfig& config) {
   std::map<std::string, std::string> interfaces;  // ifname -> its port
   std::set<std::string> names;
   for (const auto& p : config.ports) {
-    if (p.type != "vhost-user-net") {
-      return Error(EINVAL, "port '" + p.name + "': unsupported type '" + p.type +
-                               "' (supported: vhost-user-net)");
-    }
     if (!names.insert(p.name).second) return Error(EINVAL, "duplicate port name '" + p.name + "'");
-    // Ports built in code skip the parsers' checks; the same rules hold for them.
-    RINGLANE_TRY(check_port(p, {}, "port '" + p.name + "'"));
-    if (p.access_vlan > kMaxVlan || std::any_of(p.trunk_vlans.begin(), p.trunk_vlans.end(),
-                                                [](uint16_t v) { return v < 1 || v > kMaxVlan; })) {
-      return Error(EINVAL,
-                   "port '" + p.name + "': a VLAN id must be 1-" + std::to_string(kMaxVlan));
-    }
+    RINGLANE_TRY(validate_port(p));
     if ((p.access_vlan != 0 || !p.trunk_vlans.empty()) && config.mode != "l2") {
       return Error(EINVAL, "port '" + p.name + "': VLANs need the L2 switch (--mode l2)");
     }
@@ -631,8 +655,6 @@ Status validate(const DaemonConfig& config) {
                                  "' and port '" + p.name + "'");
       }
     }
-    auto mask = feature_mask(p.disabled_features);
-    if (!mask) return Error(EINVAL, "port '" + p.name + "': " + mask.error().message());
   }
   bool has_dpdk = std::any_of(config.ports.begin(), config.ports.end(),
                               [](const PortConfig& p) { return p.kind == PortKind::dpdk; });

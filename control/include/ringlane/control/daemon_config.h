@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ringlane/base/option_parser.h"
 #include "ringlane/base/result.h"
 
 namespace ringlane::control {
@@ -105,6 +106,10 @@ struct DaemonConfig {
 // kind "[,vlan=N | ,trunk=N+M+...]". Unknown keys, keys of another kind and repeated keys are
 // refused.
 Result<PortConfig> parse_port_spec(std::string_view spec);
+// The port spec's meaning, from options parsed by other means (the daemon API builds them from a
+// JSON object): the same keys, values and checks, with errors starting with `where`. A key that
+// is not a port key is refused here too.
+Result<PortConfig> parse_port_options(const OptionList& options, std::string_view where);
 // Parses one `--disk` value: "name=d0,path=/tmp/d0.sock,file=/var/d0.img[,mode=server|client]
 // [,readonly][,queues=Q][,direct=on|off][,discard=on|off]"; `readonly` may also be given as
 // readonly=on|off. name, path and file are required; unknown and repeated keys are refused. The
@@ -117,6 +122,11 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
 // together, cross-connect ends are ports, mode known, at most kMaxPorts ports, disk queues 1-16.
 // Neither ports nor disks are required (a daemon may serve only disks).
 Status validate(const DaemonConfig& config);
+// The rules of validate() that hold for one port on its own: the type is vhost-user-net, the
+// name is set, the kind's required key present and no other kind's, VLAN ids 1-4094 (access or
+// trunk, not both), disabled features known. What depends on the rest of the configuration
+// (unique names, paths and interfaces, VLANs only on the L2 switch) is validate()'s.
+Status validate_port(const PortConfig& port);
 // Maps feature names to virtio bits; unknown names are an error.
 Result<uint64_t> feature_mask(const std::vector<std::string>& names);
 
