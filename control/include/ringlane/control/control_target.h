@@ -43,6 +43,9 @@ struct QueueView {
   uint32_t tx_occupancy = 0;
   uint64_t busy_cycles = 0;  // the serving worker's cycles spent on this queue pair
   uint64_t polled_packets = 0;
+  // The longest time between two bursts received from the queue pair since gaps were last reset
+  // (a stall of its worker, or a move, shows here).
+  double max_gap_us = 0;
 };
 
 struct PortView {
