@@ -124,7 +124,8 @@ Json queue_json(const QueueView& q) {
               {"tx_occupancy", q.tx_occupancy},
               {"busy_cycles", q.busy_cycles},
               {"polled_packets", q.polled_packets},
-              {"cycles_per_packet", cycles_per_packet(q.busy_cycles, q.polled_packets)}};
+              {"cycles_per_packet", cycles_per_packet(q.busy_cycles, q.polled_packets)},
+              {"max_gap_us", q.max_gap_us}};
 }
 
 // What a port is, without its queues: the start of both the summary and the full view.

@@ -41,6 +41,7 @@ class FakeTarget : public ControlTarget {
     q0.drop_chain = 2;
     q0.busy_cycles = 500;
     q0.polled_packets = 50;
+    q0.max_gap_us = 12.5;
     QueueView q1;
     q1.queue_pair = 1;
     q1.rx_packets = 5;
@@ -200,6 +201,7 @@ TEST_F(DaemonApiTest, OnePort) {
   EXPECT_EQ(q0["drops"]["chain"], 2);
   EXPECT_EQ(q0["drops"]["too_large"], 0);
   EXPECT_EQ(q0["cycles_per_packet"], 10.0);
+  EXPECT_EQ(q0["max_gap_us"], 12.5);
   EXPECT_EQ(json["queues"][1]["cycles_per_packet"], 0.0);  // no packets: no division
   for (const char* key : {"ring_errors", "kicks", "calls", "rx_occupancy", "tx_occupancy",
                           "busy_cycles", "rx_packets", "tx_packets"}) {
