@@ -1,6 +1,7 @@
 #include "ringlane/base/quiescent_state.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 namespace ringlane {
 
@@ -19,7 +20,16 @@ int QuiescentState::register_reader() {
 void QuiescentState::unregister_reader(int slot) {
   uint64_t c = slots_[slot].counter.load();
   if (c & 1) slots_[slot].counter.store(c + 1, std::memory_order_seq_cst);
+  slots_[slot].sleeping.store(false);
   slots_[slot].used.store(false);
+}
+
+void QuiescentState::wake(const Slot& slot) {
+  int fd = slot.wake_fd.load(std::memory_order_relaxed);
+  if (fd < 0) return;
+  uint64_t one = 1;
+  // An eventfd write fails only when its counter would overflow: it is readable then anyway.
+  (void)!::write(fd, &one, sizeof(one));
 }
 
 void QuiescentState::synchronize() const {
@@ -29,7 +39,25 @@ void QuiescentState::synchronize() const {
     snapshot[i] = slots_[i].counter.load(std::memory_order_acquire);
   for (int i = 0; i < kMaxReaders; ++i) {
     if ((snapshot[i] & 1) == 0) continue;
-    while (slots_[i].counter.load(std::memory_order_acquire) == snapshot[i]) sched_yield();
+    bool woken = false;
+    while (slots_[i].counter.load(std::memory_order_acquire) == snapshot[i]) {
+      // A sleeper passes its quiescent point only once woken; once is enough, since the eventfd
+      // stays readable until the worker reads it.
+      if (!woken && slots_[i].sleeping.load(std::memory_order_seq_cst)) {
+        wake(slots_[i]);
+        woken = true;
+      }
+      sched_yield();
+    }
+  }
+}
+
+void QuiescentState::wake_sleepers() const {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (const Slot& s : slots_) {
+    if (s.used.load(std::memory_order_relaxed) && s.sleeping.load(std::memory_order_seq_cst)) {
+      wake(s);
+    }
   }
 }
 

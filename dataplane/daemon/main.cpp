@@ -9,12 +9,14 @@
 #include <optional>
 #include <sstream>
 
+#include "engine_control.h"
 #include "ringlane/base/cpu_affinity.h"
 #include "ringlane/base/event_loop.h"
 #include "ringlane/base/log.h"
 #include "ringlane/base/program.h"
 #include "ringlane/blk/disk_image.h"
 #include "ringlane/control/daemon_config.h"
+#include "ringlane/control/idle_policy.h"
 #include "ringlane/dataplane/dpdk_port.h"
 #include "ringlane/dataplane/engine.h"
 #include "ringlane/dataplane/port_factory.h"
@@ -111,11 +113,21 @@ int run_daemon(int argc, char** argv) {
       app.add_option("--summary", cfg.summary_path, "write the JSON summary here (- = stdout)");
   auto* aging_opt =
       app.add_option("--mac-aging", cfg.mac_aging, "L2 MAC aging time in seconds (more than 0)");
+  std::string idle_text;
   auto* idle_opt = app.add_option(
-      "--idle-sleep-us", cfg.idle_sleep_us,
-      "a worker that serves only disks sleeps after this many microseconds without work, until "
-      "an I/O completes or 200 us pass: it then costs CPU in proportion to the I/O, not a whole "
-      "core (0, the default: always busy-poll; workers with net queues always poll)");
+      "--idle", idle_text,
+      "what a worker does when its queues are empty: poll (the default: lowest latency, a whole "
+      "core) or sleep[:MICROSECONDS] (after that long without work, default 100, it sleeps on "
+      "its queues' kicks and wakes at the first one; a worker polling a dpdk or afxdp port "
+      "never sleeps, one with disk I/O in flight waits for it at most 200 us)");
+  auto* idle_us_opt = app.add_option("--idle-sleep-us", cfg.idle_sleep_us,
+                                     "the older spelling of --idle sleep:N (0: poll)");
+  idle_opt->excludes(idle_us_opt);
+  double rebalance_interval = 0;
+  app.add_option("--rebalance-interval", rebalance_interval,
+                 "every this many seconds, spread the queues over the workers by the cycles each "
+                 "cost (as POST /workers/rebalance does); 0, the default: only when asked")
+      ->check(CLI::Range(0.0, 86400.0));
   auto* log_opt = app.add_option("--log-level", cfg.log_level, "debug, info, warn or error");
   auto* dpdk_no_huge_opt =
       app.add_flag("--dpdk-no-huge", cfg.dpdk.no_huge,
@@ -144,7 +156,7 @@ int run_daemon(int argc, char** argv) {
     if (!duration_opt->count()) cfg.duration = from_file.duration;
     if (!summary_opt->count()) cfg.summary_path = from_file.summary_path;
     if (!aging_opt->count()) cfg.mac_aging = from_file.mac_aging;
-    if (!idle_opt->count()) cfg.idle_sleep_us = from_file.idle_sleep_us;
+    if (!idle_opt->count() && !idle_us_opt->count()) cfg.idle_sleep_us = from_file.idle_sleep_us;
     if (!log_opt->count()) cfg.log_level = from_file.log_level;
     if (!dpdk_no_huge_opt->count()) cfg.dpdk.no_huge = from_file.dpdk.no_huge;
     if (!dpdk_prefix_opt->count()) cfg.dpdk.file_prefix = from_file.dpdk.file_prefix;
@@ -170,6 +182,11 @@ int run_daemon(int argc, char** argv) {
   }
   if (cfg.mode == "xconnect" && cfg.cross_connects.empty() && cfg.ports.size() == 2) {
     cfg.cross_connects.emplace_back(cfg.ports[0].name, cfg.ports[1].name);
+  }
+  if (idle_opt->count()) {
+    auto idle = control::parse_idle_policy(idle_text);
+    if (!idle) return fail(idle.error().message());
+    cfg.idle_sleep_us = idle->sleep_after_us;
   }
   if (Status s = control::validate(cfg); !s.ok()) return fail(s.error().message());
   if (cfg.ports.empty() && cfg.disks.empty())
@@ -239,23 +256,21 @@ int run_daemon(int argc, char** argv) {
   engine_config.worker_init = dataplane::dpdk_worker_init(cfg.ports);  // DPDK lcores
   dataplane::Engine engine(engine_config);
 
-  std::vector<dataplane::Port*> ports;
-  std::map<std::string, uint16_t> index_of;
   dataplane::PortContext port_context;
   port_context.grace = &engine.grace();
   port_context.loop = loop->get();
   port_context.dpdk = cfg.dpdk;
   port_context.worker_cores = *cores;
   port_context.learns_addresses = engine_config.mode == dataplane::ForwardingMode::l2_switch;
+  dataplane::EngineControl control(engine, port_context, cfg,
+                                   control::to_string(control::IdlePolicy{cfg.idle_sleep_us}));
+  std::map<std::string, uint16_t> index_of;
   for (const auto& p : cfg.ports) {
-    port_context.port_index = static_cast<uint16_t>(ports.size());
     // A port that cannot start (a socket path that cannot be listened on, an interface that is
     // missing or down, devargs DPDK refuses) is a configuration the operator has to mend.
-    auto port = dataplane::make_port(p, port_context);
-    if (!port) return fail(port.error().message(), kExitUsage);
-    ports.push_back(port->get());
-    index_of[p.name] =
-        engine.add_port(std::move(*port), dataplane::PortVlans::from(p.access_vlan, p.trunk_vlans));
+    auto index = control.add_configured_port(p);
+    if (!index) return fail(index.error().message(), kExitUsage);
+    index_of[p.name] = *index;
   }
   std::vector<dataplane::VhostBlkDisk*> disks;
   for (size_t i = 0; i < cfg.disks.size(); ++i) {
@@ -325,8 +340,11 @@ int run_daemon(int argc, char** argv) {
       return fail(r.error().to_string(), kExitFailure);
     }
     auto now = Clock::now();
-    for (auto* p : ports) p->tick(now);
+    for (const auto& p : engine.ports()) {
+      if (p != nullptr) p->tick(now);
+    }
     engine.tick();
+    control.tick(now, rebalance_interval);
     for (auto* d : disks) d->tick(now);
     double t = elapsed();
     if (cfg.stats_interval > 0 && t >= next_stats) {
@@ -347,12 +365,15 @@ int run_daemon(int argc, char** argv) {
   engine.stop();
   nlohmann::json doc = dataplane::summary_json(engine, seconds);
   // The vhost-user connection's own counters (the control thread's; read on it). Found by
-  // name, once each (ports is in the engine's port order, as index_of numbers them): a scan of
-  // every port per port would be quadratic in up to 65535 ports.
+  // name, once each: a scan of every port per port would be quadratic in up to 65535 ports.
+  std::map<std::string, dataplane::Port*> by_name;
+  for (const auto& p : engine.ports()) {
+    if (p != nullptr) by_name[p->name()] = p.get();
+  }
   for (auto& port : doc["ports"]) {
-    auto at = index_of.find(port["name"].get<std::string>());
-    if (at == index_of.end()) continue;
-    if (auto* vhost = dynamic_cast<dataplane::VhostNetPort*>(ports[at->second])) {
+    auto at = by_name.find(port["name"].get<std::string>());
+    if (at == by_name.end()) continue;
+    if (auto* vhost = dynamic_cast<dataplane::VhostNetPort*>(at->second)) {
       port["vhost_user"] = dataplane::vhost_user_json(vhost->device().stats());
     }
   }

@@ -100,6 +100,7 @@ EngineTotals totals(const Engine& engine, double seconds) {
     t.drops += s.drop_no_route.get() + s.drop_filtered.get() + s.drop_vlan.get();
   }
   for (const auto& p : engine.ports()) {
+    if (p == nullptr) continue;  // removed
     for (const auto& q : p->queue_stats()) {
       t.tx_packets += q.tx_packets;
       t.tx_bytes += q.tx_bytes;
@@ -112,8 +113,9 @@ EngineTotals totals(const Engine& engine, double seconds) {
 std::string rate_line(const EngineTotals& now, const EngineTotals& before) {
   double dt = now.seconds - before.seconds;
   if (dt <= 0) dt = 1e-9;
-  uint64_t pkts = now.tx_packets - before.tx_packets;
-  uint64_t bytes = now.tx_bytes - before.tx_bytes;
+  // A port removed meanwhile takes its counts with it: never a negative rate.
+  uint64_t pkts = now.tx_packets > before.tx_packets ? now.tx_packets - before.tx_packets : 0;
+  uint64_t bytes = now.tx_bytes > before.tx_bytes ? now.tx_bytes - before.tx_bytes : 0;
   uint64_t in = now.worker_packets - before.worker_packets;
   uint64_t cycles = now.worker_busy_cycles - before.worker_busy_cycles;
   uint64_t bursts = now.worker_bursts - before.worker_bursts;
@@ -160,6 +162,7 @@ nlohmann::json summary_json(const Engine& engine, double seconds) {
   doc["workers"] = workers;
   json ports = json::array();
   for (const auto& p : engine.ports()) {
+    if (p == nullptr) continue;  // removed
     json queues = json::array();
     json total = {
         {"rx_packets", 0}, {"rx_bytes", 0}, {"tx_packets", 0}, {"tx_bytes", 0}, {"drops", 0}};

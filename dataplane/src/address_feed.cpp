@@ -11,7 +11,7 @@ void AddressFeed::update(const MacTable& table, uint64_t now, const std::vector<
   }
   if (listeners.empty()) return;
   current_.clear();
-  table.for_each(now, [&](uint64_t mac, uint16_t vlan, uint16_t port) {
+  table.for_each(now, [&](uint64_t mac, uint16_t vlan, uint16_t port, uint64_t /*age*/) {
     current_[uint64_t{vlan} << 48 | mac] = port;
   });
   for (const auto& [key, port] : current_) {
@@ -24,6 +24,11 @@ void AddressFeed::update(const MacTable& table, uint64_t now, const std::vector<
     for (Port* p : listeners) p->address_forgotten(key & 0xffffffffffff, key >> 48);
   }
   std::swap(told_, current_);
+}
+
+void AddressFeed::welcome(Port& port) const {
+  for (const auto& [key, index] : told_)
+    port.address_learned(key & 0xffffffffffff, key >> 48, index);
 }
 
 }  // namespace ringlane::dataplane

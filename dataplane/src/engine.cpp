@@ -1,6 +1,7 @@
 #include "ringlane/dataplane/engine.h"
 
 #include <algorithm>
+#include <numeric>
 
 #include "ringlane/base/tsc_clock.h"
 
@@ -9,7 +10,8 @@ namespace ringlane::dataplane {
 Engine::Engine(EngineConfig config)
     : config_(std::move(config)),
       macs_(config_.mac_table_buckets,
-            static_cast<uint64_t>(config_.mac_aging_seconds * static_cast<double>(tsc_hz()))) {
+            static_cast<uint64_t>(config_.mac_aging_seconds * static_cast<double>(tsc_hz()))),
+      placement_count_(config_.cores.empty() ? 1 : config_.cores.size(), 0) {
   publish();
 }
 
@@ -18,22 +20,100 @@ Engine::~Engine() {
   view_.store(nullptr);
 }
 
+unsigned Engine::least_loaded_worker() const {
+  return static_cast<unsigned>(std::min_element(placement_count_.begin(), placement_count_.end()) -
+                               placement_count_.begin());
+}
+
 uint16_t Engine::add_port(std::unique_ptr<Port> port, PortVlans vlans) {
-  ports_.push_back(std::move(port));
-  vlans_.push_back(vlans);
-  peer_.push_back(-1);
+  // Reuse the lowest free index: port numbers are 16 bits, and a daemon that adds and removes
+  // ports for months must not run out. The old port's addresses were flushed when it went.
+  uint16_t index = next_port_index();
+  if (index == ports_.size()) {
+    ports_.emplace_back();
+    vlans_.emplace_back();
+    peer_.push_back(-1);
+    placement_.emplace_back();
+    loads_.emplace_back();
+    balanced_cycles_.emplace_back();
+  }
+  uint16_t pairs = port->queue_pairs();
+  std::vector<unsigned> placed;
+  for (uint16_t qp = 0; qp < pairs; ++qp) {
+    unsigned w = least_loaded_worker();
+    placed.push_back(w);
+    ++placement_count_[w];
+  }
+  ports_[index] = std::move(port);
+  vlans_[index] = vlans;
+  peer_[index] = -1;
+  placement_[index] = std::move(placed);
+  loads_[index] = std::make_unique<QueueLoad[]>(pairs);
+  balanced_cycles_[index].assign(pairs, 0);
+  // A port added at runtime that steers learned addresses to itself needs those learned so far.
+  if (ports_[index]->wants_addresses()) addresses_.welcome(*ports_[index]);
   publish();
-  return static_cast<uint16_t>(ports_.size() - 1);
+  return index;
+}
+
+Status Engine::remove_port(uint16_t index) {
+  if (index >= ports_.size() || ports_[index] == nullptr) {
+    return Error(ENOENT, "no port with index " + std::to_string(index));
+  }
+  if (int peer = peer_[index]; peer >= 0) peer_[peer] = -1;
+  peer_[index] = -1;
+  for (unsigned w : placement_[index]) --placement_count_[w];
+  placement_[index].clear();
+  // Out of the view first: after the grace period no worker polls it, sends to it or holds its
+  // load figures.
+  std::unique_ptr<Port> going = std::move(ports_[index]);
+  std::unique_ptr<QueueLoad[]> loads = std::move(loads_[index]);
+  vlans_[index] = {};
+  publish();
+  // Learning needs the port in the view, so nothing learns it again; an uplink's steering map
+  // forgets the addresses at the next tick.
+  macs_.flush_port(index);
+  going.reset();
+  return {};
 }
 
 uint16_t Engine::add_disk(std::unique_ptr<VhostBlkDisk> disk) {
+  std::vector<unsigned> placed;
+  for (uint16_t q = 0; q < disk->device().queue_count(); ++q) {
+    unsigned w = least_loaded_worker();
+    placed.push_back(w);
+    ++placement_count_[w];
+  }
   disks_.push_back(std::move(disk));
+  disk_placement_.push_back(std::move(placed));
   publish();
   return static_cast<uint16_t>(disks_.size() - 1);
 }
 
+size_t Engine::disk_queues_of(unsigned worker) const {
+  size_t n = 0;
+  for (const auto& d : disk_placement_) n += std::count(d.begin(), d.end(), worker);
+  return n;
+}
+
+std::optional<uint16_t> Engine::find_port(std::string_view name) const {
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    if (ports_[i] != nullptr && ports_[i]->name() == name) return static_cast<uint16_t>(i);
+  }
+  return std::nullopt;
+}
+
+uint16_t Engine::next_port_index() const {
+  return static_cast<uint16_t>(std::find(ports_.begin(), ports_.end(), nullptr) - ports_.begin());
+}
+
+size_t Engine::port_count() const {
+  return static_cast<size_t>(
+      std::count_if(ports_.begin(), ports_.end(), [](const auto& p) { return p != nullptr; }));
+}
+
 Status Engine::connect(uint16_t a, uint16_t b) {
-  if (a >= ports_.size() || b >= ports_.size() || a == b) {
+  if (a >= ports_.size() || b >= ports_.size() || a == b || !ports_[a] || !ports_[b]) {
     return Error(EINVAL, "cross-connect needs two different existing ports");
   }
   if (peer_[a] >= 0 || peer_[b] >= 0) {
@@ -46,38 +126,132 @@ Status Engine::connect(uint16_t a, uint16_t b) {
   return {};
 }
 
-void Engine::publish() {
+void Engine::publish(const std::vector<std::pair<uint16_t, uint16_t>>& held) {
   auto view = std::make_unique<SwitchView>();
   view->mode = config_.mode;
   view->macs = &macs_;
   view->peer = peer_;
+  view->gap_epoch = gap_epoch_;
   // Only a switch with VLANs pays for classifying frames.
   if (std::any_of(vlans_.begin(), vlans_.end(),
                   [](const PortVlans& v) { return v.mode != PortVlans::Mode::none; })) {
     view->vlans = vlans_;
   }
-  size_t nworkers = config_.cores.empty() ? 1 : config_.cores.size();
+  size_t nworkers = placement_count_.size();
   view->polls.resize(nworkers);
-  size_t next = 0;
   for (size_t p = 0; p < ports_.size(); ++p) {
     view->ports.push_back(ports_[p].get());
-    for (uint16_t qp = 0; qp < ports_[p]->queue_pairs(); ++qp) {
-      view->polls[next++ % nworkers].push_back({static_cast<uint16_t>(p), qp});
+    if (ports_[p] == nullptr) continue;
+    for (uint16_t qp = 0; qp < placement_[p].size(); ++qp) {
+      auto pq = std::make_pair(static_cast<uint16_t>(p), qp);
+      if (std::find(held.begin(), held.end(), pq) != held.end()) continue;
+      view->polls[placement_[p][qp]].push_back({pq.first, qp, &loads_[p][qp]});
     }
     // With more workers than queue pairs, a queue pair can receive from several workers.
     ports_[p]->set_shared_transmit(nworkers > 1);
   }
-  // Disk queues continue the round-robin where the ports' queue pairs left off, so that a
-  // worker with fewer net queues takes the next disk queue.
   view->disk_polls.resize(nworkers);
-  for (auto& disk : disks_) {
-    for (uint16_t q = 0; q < disk->device().queue_count(); ++q) {
-      view->disk_polls[next++ % nworkers].push_back(&disk->device().disk_queue(q));
+  for (size_t d = 0; d < disks_.size(); ++d) {
+    for (uint16_t q = 0; q < disk_placement_[d].size(); ++q) {
+      view->disk_polls[disk_placement_[d][q]].push_back(&disks_[d]->device().disk_queue(q));
     }
   }
   view_.store(view.get(), std::memory_order_release);
   grace_.synchronize();
   current_ = std::move(view);
+}
+
+Status Engine::move_queue(uint16_t port, uint16_t queue_pair, unsigned worker) {
+  if (port >= ports_.size() || ports_[port] == nullptr) {
+    return Error(ENOENT, "no port with index " + std::to_string(port));
+  }
+  if (queue_pair >= placement_[port].size()) {
+    return Error(ENOENT, "port '" + ports_[port]->name() + "' has no queue pair " +
+                             std::to_string(queue_pair) + " (it has " +
+                             std::to_string(placement_[port].size()) + ")");
+  }
+  if (worker >= placement_count_.size()) {
+    return Error(EINVAL, "no worker " + std::to_string(worker) + " (there are " +
+                             std::to_string(placement_count_.size()) + ")");
+  }
+  if (placement_[port][queue_pair] != worker) move_queues({{port, queue_pair, worker}});
+  return {};
+}
+
+void Engine::move_queues(const std::vector<std::tuple<uint16_t, uint16_t, unsigned>>& moves) {
+  if (moves.empty()) return;
+  std::vector<std::pair<uint16_t, uint16_t>> held;
+  for (const auto& [port, qp, worker] : moves) held.emplace_back(port, qp);
+  // Unpolled for one grace period: the old worker has let go before the new one starts, so a
+  // queue is never polled by two workers (its rings and counters have one writer).
+  publish(held);
+  for (const auto& [port, qp, worker] : moves) {
+    --placement_count_[placement_[port][qp]];
+    placement_[port][qp] = worker;
+    ++placement_count_[worker];
+  }
+  publish();
+}
+
+unsigned Engine::rebalance() {
+  struct Item {
+    uint16_t port, qp;
+    uint64_t cycles;
+  };
+  std::vector<Item> items;
+  size_t nworkers = placement_count_.size();
+  std::vector<uint64_t> before(nworkers, 0);
+  for (size_t p = 0; p < ports_.size(); ++p) {
+    if (ports_[p] == nullptr) continue;
+    for (uint16_t qp = 0; qp < placement_[p].size(); ++qp) {
+      uint64_t now = loads_[p][qp].busy_cycles.get();
+      uint64_t cycles = now - balanced_cycles_[p][qp];
+      balanced_cycles_[p][qp] = now;
+      items.push_back({static_cast<uint16_t>(p), qp, cycles});
+      before[placement_[p][qp]] += cycles;
+    }
+  }
+  // Disk queues stay where they are; they count as one unit of load each so that a worker
+  // busy with disks is not also given the heaviest net queue when all else is equal.
+  std::vector<uint64_t> after(nworkers, 0);
+  std::vector<size_t> count(nworkers, 0);
+  for (unsigned w = 0; w < nworkers; ++w) count[w] = disk_queues_of(w);
+  std::stable_sort(items.begin(), items.end(),
+                   [](const Item& a, const Item& b) { return a.cycles > b.cycles; });
+  std::vector<std::tuple<uint16_t, uint16_t, unsigned>> moves;
+  std::vector<unsigned> chosen;
+  for (const Item& it : items) {
+    // The least loaded worker; among equals the queue's own (no needless move), then the one
+    // with the fewest queues.
+    unsigned current = placement_[it.port][it.qp];
+    auto better = [&](unsigned a, unsigned b) {
+      if (after[a] != after[b]) return after[a] < after[b];
+      if ((a == current) != (b == current)) return a == current;
+      return count[a] < count[b];
+    };
+    unsigned best = 0;
+    for (unsigned w = 1; w < nworkers; ++w) {
+      if (better(w, best)) best = w;
+    }
+    after[best] += it.cycles;
+    ++count[best];
+    chosen.push_back(best);
+  }
+  uint64_t busiest_before = *std::max_element(before.begin(), before.end());
+  uint64_t busiest_after = *std::max_element(after.begin(), after.end());
+  if (busiest_before == 0 || busiest_after * 100 >= busiest_before * 95) return 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (chosen[i] != placement_[items[i].port][items[i].qp]) {
+      moves.emplace_back(items[i].port, items[i].qp, chosen[i]);
+    }
+  }
+  move_queues(moves);
+  return static_cast<unsigned>(moves.size());
+}
+
+void Engine::reset_gaps() {
+  ++gap_epoch_;
+  publish();
 }
 
 Status Engine::start() {
@@ -97,8 +271,10 @@ Status Engine::start() {
       RINGLANE_ASSIGN_OR_RETURN(ring, blk::IoRing::create(kRingEntries));
       RINGLANE_TRY(ring->register_files(files));
     }
-    workers.push_back(std::make_unique<Worker>(static_cast<unsigned>(i), config_.cores[i], view_,
-                                               grace_, std::move(ring), idle_cycles));
+    RINGLANE_ASSIGN_OR_RETURN(
+        auto worker, Worker::create(static_cast<unsigned>(i), config_.cores[i], view_, grace_,
+                                    std::move(ring), idle_cycles));
+    workers.push_back(std::move(worker));
   }
   workers_ = std::move(workers);
   for (auto& w : workers_) w->start(config_.worker_init);

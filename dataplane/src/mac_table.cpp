@@ -64,13 +64,26 @@ uint16_t MacTable::lookup(uint64_t mac, uint64_t now, uint16_t vlan) const {
   return kNoPort;
 }
 
-void MacTable::flush_port(uint16_t port) {
+size_t MacTable::flush_port(uint16_t port) {
+  size_t n = 0;
   for (uint32_t i = 0; i <= mask_; ++i) {
     for (Entry& e : buckets_[i].entries) {
       uint64_t k = e.key.load();
-      if (k != 0 && (k & 0xffff) == port) e.key.store(0);
+      if (k != 0 && (k & 0xffff) == port) {
+        e.key.store(0);
+        ++n;
+      }
     }
   }
+  return n;
+}
+
+size_t MacTable::flush() {
+  size_t n = 0;
+  for (uint32_t i = 0; i <= mask_; ++i) {
+    for (Entry& e : buckets_[i].entries) n += e.key.exchange(0) != 0;
+  }
+  return n;
 }
 
 size_t MacTable::size(uint64_t now) const {

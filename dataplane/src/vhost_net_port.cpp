@@ -1,5 +1,6 @@
 #include "ringlane/dataplane/vhost_net_port.h"
 
+#include "ringlane/base/event_fd.h"
 #include "ringlane/base/log.h"
 #include "ringlane/dataplane/port_factory.h"
 #include "ringlane/dataplane/shared_transmit.h"
@@ -67,6 +68,21 @@ uint16_t VhostNetPort::transmit(uint16_t qp, const net::PacketBatch& batch,
   });
 }
 
+Port::Wakeup VhostNetPort::arm_wakeup(uint16_t qp) {
+  virtio::SplitQueue& q = device_.tx_queue(qp);
+  if (!q.serving()) return {};
+  // A frontend that gave no kick fd expects to be polled.
+  if (q.kick_fd() < 0) return {-1, true};
+  return {q.kick_fd(), q.enable_kicks()};
+}
+
+void VhostNetPort::disarm_wakeup(uint16_t qp, bool signalled) {
+  virtio::SplitQueue& q = device_.tx_queue(qp);
+  if (signalled) q.stats().kicks.add(drain_event_fd(q.kick_fd()));
+  // A queue stopped meanwhile is configured afresh when it starts again.
+  if (q.live()) q.disable_kicks();
+}
+
 int VhostNetPort::transmit_queue_for(unsigned worker) const {
   uint16_t pairs = device_.max_queue_pairs();
   // Prefer a queue pair of this worker's own so workers do not share one.
@@ -101,6 +117,9 @@ std::vector<PortQueueStats> VhostNetPort::queue_stats() const {
     s.tx_drop_queue_down = t.drop_queue_down.get();
     s.tx_ring_errors = t.ring_errors.get();
     s.notifications = r.notifications.get() + t.notifications.get();
+    s.kicks = r.kicks.get();
+    s.rx_occupancy = rx.occupancy();
+    s.tx_occupancy = tx.occupancy();
     out.push_back(s);
   }
   return out;

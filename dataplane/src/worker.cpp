@@ -13,14 +13,26 @@
 
 namespace ringlane::dataplane {
 
+Result<std::unique_ptr<Worker>> Worker::create(unsigned index, int core,
+                                               const std::atomic<const SwitchView*>& view,
+                                               QuiescentState& grace,
+                                               std::unique_ptr<blk::IoRing> ring,
+                                               uint64_t idle_sleep_cycles) {
+  RINGLANE_ASSIGN_OR_RETURN(KickWait kicks, KickWait::create());
+  return std::unique_ptr<Worker>(
+      new Worker(index, core, view, grace, std::move(ring), idle_sleep_cycles, std::move(kicks)));
+}
+
 Worker::Worker(unsigned index, int core, const std::atomic<const SwitchView*>& view,
-               QuiescentState& grace, std::unique_ptr<blk::IoRing> ring, uint64_t idle_sleep_cycles)
+               QuiescentState& grace, std::unique_ptr<blk::IoRing> ring, uint64_t idle_sleep_cycles,
+               KickWait kicks)
     : index_(index),
       core_(core),
       view_(view),
       grace_(grace),
       ring_(std::move(ring)),
-      idle_sleep_cycles_(idle_sleep_cycles) {}
+      idle_sleep_cycles_(idle_sleep_cycles),
+      kicks_(std::move(kicks)) {}
 
 Worker::~Worker() {
   stop();
@@ -49,6 +61,7 @@ void Worker::run() {
   uint64_t last_work = read_tsc();
   while (!stop_.load(std::memory_order_relaxed)) {
     const SwitchView* view = view_.load(std::memory_order_acquire);
+    bool worked = false;
     for (const SwitchView::Poll& poll : view->polls[index_]) {
       Port* port = view->ports[poll.port];
       uint64_t start = read_tsc();
@@ -59,26 +72,50 @@ void Worker::run() {
       }
       forward_batch(*view, index_, poll.port, *batch, scratch_, stats_);
       port->release(poll.queue_pair, *batch);
-      stats_.busy_cycles.add(read_tsc() - start);
+      uint64_t cycles = read_tsc() - start;
+      stats_.busy_cycles.add(cycles);
       stats_.packets.add(n);
       stats_.bursts.inc();
+      poll.load->record(start, cycles, n, view->gap_epoch);
+      worked = true;
     }
-    bool worked = ring_ && serve_disks(view->disk_polls[index_]);
+    if (ring_ && serve_disks(view->disk_polls[index_])) worked = true;
     stats_.loops.inc();
     grace_.quiescent(slot);
-    // A worker with only disks may sleep when it finds nothing to do: its I/O completing wakes
-    // it at once, and a new request waits at most kIdleWait. Net queues are always polled.
-    if (idle_sleep_cycles_ == 0 || !ring_ || !view->polls[index_].empty()) continue;
+    if (idle_sleep_cycles_ == 0) continue;
     uint64_t now = read_tsc();
     if (worked) {
       last_work = now;
     } else if (now - last_work > idle_sleep_cycles_) {
-      ring_->wait(kIdleWait);
-      stats_.sleeps.inc();
+      sleep(slot);
+      last_work = read_tsc();
     }
   }
   if (ring_) finish_disk_io(view_.load(std::memory_order_acquire)->disk_polls[index_]);
   grace_.unregister_reader(slot);
+}
+
+void Worker::sleep(int slot) {
+  // The view read before the quiescent point may be gone: read it again. The worker stays
+  // online while it sleeps, so this one lasts until it wakes.
+  const SwitchView* view = view_.load(std::memory_order_acquire);
+  if (ring_) {
+    uint32_t in_flight = 0;
+    for (const blk::DiskQueue* q : view->disk_polls[index_]) in_flight += q->in_flight();
+    // Completions come through the ring, not a kick: wait in it, briefly.
+    if (in_flight > 0) {
+      ring_->wait(kIdleWait);
+      stats_.sleeps.inc();
+      return;
+    }
+  }
+  if (kicks_.arm(*view, index_)) {
+    grace_.sleep_begin(slot, kicks_.wake_fd());
+    kicks_.wait(kLongestSleep);
+    grace_.sleep_end(slot);
+    stats_.sleeps.inc();
+  }
+  kicks_.disarm();
 }
 
 void Worker::finish_disk_io(const std::vector<blk::DiskQueue*>& queues) {

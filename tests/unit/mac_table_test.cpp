@@ -88,12 +88,26 @@ TEST(MacTable, OneAddressInTwoVlansIsTwoStations) {
   EXPECT_EQ(t.lookup(0x020000000001, 11, 30), MacTable::kNoPort);
   EXPECT_EQ(t.lookup(0x020000000001, 11), MacTable::kNoPort) << "VLAN 0 is a VLAN of its own";
   std::vector<std::tuple<uint64_t, uint16_t, uint16_t>> live;
-  t.for_each(
-      11, [&](uint64_t mac, uint16_t vlan, uint16_t port) { live.emplace_back(mac, vlan, port); });
+  t.for_each(11, [&](uint64_t mac, uint16_t vlan, uint16_t port, uint64_t age) {
+    EXPECT_EQ(age, 1u);
+    live.emplace_back(mac, vlan, port);
+  });
   std::sort(live.begin(), live.end());
   EXPECT_EQ(live, (std::vector<std::tuple<uint64_t, uint16_t, uint16_t>>{{0x020000000001, 10, 1},
                                                                          {0x020000000001, 20, 2}}));
   EXPECT_EQ(t.size(11), 2u);
+}
+
+TEST(MacTable, FlushesOnePortOrAll) {
+  MacTable t(64, 1000);
+  t.learn(0x020000000001, 1, 10);
+  t.learn(0x020000000002, 1, 10);
+  t.learn(0x020000000003, 2, 10);
+  EXPECT_EQ(t.flush_port(1), 2u);
+  EXPECT_EQ(t.lookup(0x020000000001, 11), MacTable::kNoPort);
+  EXPECT_EQ(t.lookup(0x020000000003, 11), 2);
+  EXPECT_EQ(t.flush(), 1u);
+  EXPECT_EQ(t.size(11), 0u);
 }
 
 TEST(MacTable, AgesCorrectlyAcrossTheTimeWrap) {

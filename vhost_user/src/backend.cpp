@@ -413,7 +413,10 @@ Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
               (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, base);
   q.set_call_fd(v.call.get());
   q.set_err_fd(v.err.get());
+  q.set_kick_fd(v.kick.get());
   q.set_live(true);
+  // A worker asleep on its queues' kicks does not wait on this one's yet.
+  if (grace_ != nullptr) grace_->wake_sleepers();
   return {};
 }
 

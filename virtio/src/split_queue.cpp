@@ -41,6 +41,14 @@ bool SplitQueue::enable_kicks() {
   return avail_count() != 0;
 }
 
+uint16_t SplitQueue::occupancy() const {
+  if (!live() || layout_.avail == nullptr) return 0;
+  uint16_t idx = __atomic_load_n(&layout_.avail->idx, __ATOMIC_RELAXED);
+  // The worker writes last_avail_; a torn or stale reading only skews a statistic.
+  uint16_t taken = __atomic_load_n(&last_avail_, __ATOMIC_RELAXED);
+  return std::min(static_cast<uint16_t>(idx - taken), layout_.size);
+}
+
 void SplitQueue::disable_kicks() {
   if (event_idx_) {
     auto* avail_event = reinterpret_cast<uint16_t*>(&layout_.used->ring[layout_.size]);

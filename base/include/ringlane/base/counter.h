@@ -15,6 +15,8 @@ class Counter {
   void inc() { add(1); }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
   void reset() { v_.store(0, std::memory_order_relaxed); }
+  // For a reading that is replaced rather than summed (a time, a maximum).
+  void set(uint64_t v) { v_.store(v, std::memory_order_relaxed); }
 
  private:
   std::atomic<uint64_t> v_{0};

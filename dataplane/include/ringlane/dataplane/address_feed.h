@@ -18,6 +18,8 @@ class AddressFeed {
   // Reads the table at TSC time `now` and calls address_learned / address_forgotten on each
   // port in `ports` that wants_addresses() for what changed since the last call.
   void update(const MacTable& table, uint64_t now, const std::vector<Port*>& ports);
+  // Tells a port that joined (and wants addresses) every address told to the others so far.
+  void welcome(Port& port) const;
   size_t size() const { return told_.size(); }
 
  private:

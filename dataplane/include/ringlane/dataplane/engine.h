@@ -1,10 +1,13 @@
 // Engine: the ports, the workers, and the switch view they share. Only the control thread calls
 // it; every change is published as a new SwitchView and the old one is retired after a grace
-// period.
+// period, so workers never stop for a change: ports come and go and queues move between workers
+// while the others forward.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "ringlane/base/quiescent_state.h"
@@ -13,6 +16,7 @@
 #include "ringlane/dataplane/forwarding.h"
 #include "ringlane/dataplane/mac_table.h"
 #include "ringlane/dataplane/port.h"
+#include "ringlane/dataplane/queue_load.h"
 #include "ringlane/dataplane/vhost_blk_disk.h"
 #include "ringlane/dataplane/worker.h"
 
@@ -23,7 +27,9 @@ struct EngineConfig {
   ForwardingMode mode = ForwardingMode::cross_connect;
   double mac_aging_seconds = 300;
   uint32_t mac_table_buckets = 4096;
-  double idle_sleep_us = 0;  // see Worker: 0 = disk-only workers busy-poll too
+  // --idle: 0 = busy-poll for ever; otherwise a worker whose queues have been empty this long
+  // sleeps on their kicks (see Worker).
+  double idle_sleep_us = 0;
   // Runs on each worker's thread before it polls: uplinks whose library keeps per-thread state
   // (DPDK's lcore, for its mempool caches) register the thread here.
   std::function<void()> worker_init;
@@ -39,11 +45,16 @@ class Engine {
   QuiescentState& grace() { return grace_; }
   const EngineConfig& config() const { return config_; }
 
-  // Adds a port with the VLANs it carries; returns its index. Its queue pairs are spread over the
-  // workers.
+  // Adds a port with the VLANs it carries, before or after start(); returns its index (the
+  // lowest a removed port left free). Each queue pair goes to the worker with the fewest.
   uint16_t add_port(std::unique_ptr<Port> port, PortVlans vlans = {});
-  // Adds a disk before start(); its queues are spread over the workers after the ports'. The
-  // disk's image is registered with every worker's ring at fixed_file_for(its index).
+  // Stops polling and sending to the port, waits a grace period, forgets its addresses and
+  // destroys it (a VM's frontend is disconnected, its memory unmapped). Its cross-connect peer is
+  // left without one.
+  Status remove_port(uint16_t index);
+  // Adds a disk before start(); its queues go to the workers after the ports' and stay there
+  // for the disk's life. The disk's image is registered with every worker's ring at
+  // next_fixed_file().
   uint16_t add_disk(std::unique_ptr<VhostBlkDisk> disk);
   // The first fixed-file index of the next disk added.
   int next_fixed_file() const { return static_cast<int>(2 * disks_.size()); }
@@ -54,13 +65,46 @@ class Engine {
   // Control thread, every tick: tells the ports that want them the addresses learned and aged.
   void tick();
 
+  // Moves a queue pair's polling to another worker: it is taken off its worker, a grace period
+  // passes (so no two workers ever poll it at once), and the new worker takes it up.
+  Status move_queue(uint16_t port, uint16_t queue_pair, unsigned worker);
+  // Spreads the queue pairs over the workers by the cycles each cost since the last rebalance
+  // (heaviest first, each to the least loaded worker), when that lowers the busiest worker's load
+  // by more than 5%. Returns the number of queue pairs moved.
+  unsigned rebalance();
+  // Starts measuring every queue's longest gap between bursts again.
+  void reset_gaps();
+
+  // Ports by index; null where a port was removed.
   const std::vector<std::unique_ptr<Port>>& ports() const { return ports_; }
+  std::optional<uint16_t> find_port(std::string_view name) const;
+  // The index the next add_port will give.
+  uint16_t next_port_index() const;
+  size_t port_count() const;
   const std::vector<std::unique_ptr<VhostBlkDisk>>& disks() const { return disks_; }
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  size_t worker_count() const { return placement_count_.size(); }
   const MacTable& macs() const { return macs_; }
+  MacTable& macs() { return macs_; }
+  // The worker polling a port's queue pair.
+  unsigned worker_of(uint16_t port, uint16_t queue_pair) const {
+    return placement_[port][queue_pair];
+  }
+  const QueueLoad& load(uint16_t port, uint16_t queue_pair) const {
+    return loads_[port][queue_pair];
+  }
+  int peer_of(uint16_t port) const { return peer_[port]; }
+  const PortVlans& vlans_of(uint16_t port) const { return vlans_[port]; }
+  // Disk queues a worker serves.
+  size_t disk_queues_of(unsigned worker) const;
 
  private:
-  void publish();
+  // Publishes the view the tables describe, leaving out the queue pairs in `held` (port, queue
+  // pair), and waits for the grace period.
+  void publish(const std::vector<std::pair<uint16_t, uint16_t>>& held = {});
+  unsigned least_loaded_worker() const;
+  // Moves the queue pairs to the workers given, across one grace period with them unpolled.
+  void move_queues(const std::vector<std::tuple<uint16_t, uint16_t, unsigned>>& moves);
   // Each worker's io_uring submission entries (twice as many completion entries).
   static constexpr unsigned kRingEntries = 512;
 
@@ -71,6 +115,15 @@ class Engine {
   std::vector<std::unique_ptr<VhostBlkDisk>> disks_;
   std::vector<PortVlans> vlans_;  // by port index
   std::vector<int> peer_;
+  // By port index, by queue pair: the worker that polls it, and what polling it costs.
+  std::vector<std::vector<unsigned>> placement_;
+  std::vector<std::unique_ptr<QueueLoad[]>> loads_;
+  // By port index, by queue pair: busy cycles at the last rebalance.
+  std::vector<std::vector<uint64_t>> balanced_cycles_;
+  // By disk, by queue: the worker serving it.
+  std::vector<std::vector<unsigned>> disk_placement_;
+  std::vector<size_t> placement_count_;  // queues (net and disk) per worker
+  uint64_t gap_epoch_ = 1;
   AddressFeed addresses_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<const SwitchView*> view_{nullptr};

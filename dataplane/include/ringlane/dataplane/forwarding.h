@@ -10,6 +10,7 @@
 #include "ringlane/dataplane/mac_table.h"
 #include "ringlane/dataplane/output_lists.h"
 #include "ringlane/dataplane/port.h"
+#include "ringlane/dataplane/queue_load.h"
 #include "ringlane/dataplane/worker_stats.h"
 #include "ringlane/net/port_vlans.h"
 #include "ringlane/net/vlan_rewrite.h"
@@ -30,6 +31,7 @@ struct SwitchView {
   struct Poll {
     uint16_t port;
     uint16_t queue_pair;
+    QueueLoad* load;  // the engine's, for this queue pair
   };
   ForwardingMode mode = ForwardingMode::cross_connect;
   std::vector<Port*> ports;              // by port index; nullptr for a removed port
@@ -42,6 +44,8 @@ struct SwitchView {
   // VLANs by port index (l2 mode); empty when no port has any, which keeps the VLAN work off the
   // path of switches without them.
   std::vector<PortVlans> vlans;
+  // A new epoch starts each queue's longest gap between bursts (QueueLoad) again.
+  uint64_t gap_epoch = 1;
 };
 
 // A worker's scratch space for forwarding, reused burst after burst.

@@ -22,8 +22,8 @@ class MacTable {
   void learn(uint64_t mac, uint16_t port, uint64_t now, uint16_t vlan = 0);
   // The port `mac` was last seen on in `vlan`, or kNoPort when unknown or aged out.
   uint16_t lookup(uint64_t mac, uint64_t now, uint16_t vlan = 0) const;
-  // Calls fn(mac, vlan, port) for every live entry (the control thread, e.g. to tell uplinks
-  // which addresses are behind the switch).
+  // Calls fn(mac, vlan, port, age) for every live entry, age in ticks since it was last seen
+  // (the control thread, e.g. to tell uplinks which addresses are behind the switch).
   template <typename Fn>
   void for_each(uint64_t now, Fn&& fn) const {
     for (uint32_t i = 0; i <= mask_; ++i) {
@@ -31,13 +31,17 @@ class MacTable {
         uint64_t k = e.key.load(std::memory_order_acquire);
         uint64_t seen = e.seen.load(std::memory_order_relaxed);
         if (k != 0 && age(now, seen) <= aging_ticks_) {
-          fn(k >> 16, vlan_of(seen), static_cast<uint16_t>(k & 0xffff));
+          fn(k >> 16, vlan_of(seen), static_cast<uint16_t>(k & 0xffff), age(now, seen));
         }
       }
     }
   }
-  // Forgets every entry on `port` (the port went away).
-  void flush_port(uint16_t port);
+  // Forgets every entry on `port` (the port went away, or an operator flushed it); returns how
+  // many there were.
+  size_t flush_port(uint16_t port);
+  // Forgets every entry; returns how many there were.
+  size_t flush();
+  uint64_t aging_ticks() const { return aging_ticks_; }
   size_t size(uint64_t now) const;
 
  private:

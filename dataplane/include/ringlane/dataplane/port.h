@@ -32,7 +32,10 @@ struct PortQueueStats {
   uint64_t rx_drop_malformed = 0, rx_drop_chain = 0, rx_ring_errors = 0;
   uint64_t tx_drop_no_buffers = 0, tx_drop_too_large = 0, tx_drop_queue_down = 0,
            tx_ring_errors = 0;
-  uint64_t notifications = 0;
+  uint64_t notifications = 0;  // calls: interrupts sent to the guest
+  uint64_t kicks = 0;          // kicks read by a worker woken from its sleep
+  uint32_t rx_occupancy = 0;   // buffers the guest offered and the switch has not taken
+  uint32_t tx_occupancy = 0;   // receive buffers the guest offered and the switch has not filled
 };
 
 class Port {
@@ -71,6 +74,18 @@ class Port {
   virtual void address_learned(uint64_t /*mac*/, uint16_t /*vlan*/, uint16_t /*port*/) {}
   // Control thread: `mac` on `vlan` aged out of the switch (or its port went away).
   virtual void address_forgotten(uint64_t /*mac*/, uint16_t /*vlan*/) {}
+  // --- sleeping between kicks (--idle sleep), on the worker polling queue pair `qp` ----------
+  struct Wakeup {
+    int fd = -1;         // becomes readable (POLLIN) when frames arrive; -1: none needed
+    bool ready = false;  // frames are waiting already, or the queue cannot wake a sleeper
+  };
+  // Asks the queue pair to make `fd` readable when frames arrive. A queue that cannot receive
+  // now (not started) needs no fd: starting it wakes sleepers. By default a port cannot wake a
+  // sleeper (it is always ready), so a worker polling it never sleeps.
+  virtual Wakeup arm_wakeup(uint16_t /*qp*/) { return {-1, true}; }
+  // Back to polling; `signalled`: the fd was readable (an eventfd the port reads and counts).
+  virtual void disarm_wakeup(uint16_t /*qp*/, bool /*signalled*/) {}
+
   // Several workers may transmit into one queue (there are more workers than queues): the port
   // must serialise them per burst.
   virtual void set_shared_transmit(bool /*shared*/) {}

@@ -42,6 +42,8 @@ class TapPort final : public Port {
   const char* kind() const override { return "tap"; }
   std::vector<std::pair<std::string, uint64_t>> counters() const override;
   void set_shared_transmit(bool shared) override { shared_transmit_ = shared; }
+  // The TAP's fd is readable while a frame waits: a sleeping worker waits on it as it is.
+  Wakeup arm_wakeup(uint16_t /*qp*/) override { return {device_.fd(), false}; }
 
   const uplink::TapDevice& device() const { return device_; }
 

@@ -25,6 +25,7 @@ class VhostNetPort final : public Port {
   Status start() { return endpoint_.start(); }
   void tick(std::chrono::steady_clock::time_point now) override { endpoint_.tick(now); }
   vhost_user::NetDevice& device() { return device_; }
+  const vhost_user::NetDevice& device() const { return device_; }
 
   const std::string& name() const override { return name_; }
   uint16_t queue_pairs() const override { return device_.max_queue_pairs(); }
@@ -37,6 +38,8 @@ class VhostNetPort final : public Port {
   bool connected() const override { return endpoint_.connected(); }
   const char* kind() const override { return "vhost"; }
   void set_shared_transmit(bool shared) override { shared_transmit_ = shared; }
+  Wakeup arm_wakeup(uint16_t qp) override;
+  void disarm_wakeup(uint16_t qp, bool signalled) override;
 
  private:
   std::string name_;

@@ -1,6 +1,7 @@
 // Worker: one busy-polling thread pinned to one core. Each loop iteration it polls its net
 // queues and forwards what it received, polls its disk queues and submits their I/O to its own
-// io_uring, reaps the I/O that completed, and then announces a quiescent point.
+// io_uring, reaps the I/O that completed, and then announces a quiescent point. With an idle
+// time (--idle sleep:US) a worker whose queues stayed empty that long sleeps on their kicks.
 #pragma once
 
 #include <atomic>
@@ -11,20 +12,26 @@
 #include "ringlane/base/quiescent_state.h"
 #include "ringlane/blk/io_ring.h"
 #include "ringlane/dataplane/forwarding.h"
+#include "ringlane/dataplane/kick_wait.h"
 #include "ringlane/dataplane/worker_stats.h"
 
 namespace ringlane::dataplane {
 
 class Worker {
  public:
-  // How long a worker with disks and no net queues waits in the kernel when it sleeps: I/O
-  // completions end the wait at once; a request the guest makes meanwhile waits at most this.
+  // How long a worker with disk I/O in flight waits in the kernel when it sleeps: completions
+  // end the wait at once; a request or frame that arrives meanwhile waits at most this.
   static constexpr std::chrono::microseconds kIdleWait{200};
+  // The longest sleep on kicks: a safety net only, since whatever needs the worker wakes it.
+  static constexpr std::chrono::milliseconds kLongestSleep{200};
 
   // `ring` may be null when there are no disks. `idle_sleep_cycles` (0 = never): TSC cycles
-  // without work after which a worker that has only disk queues sleeps (kIdleWait at most).
-  Worker(unsigned index, int core, const std::atomic<const SwitchView*>& view,
-         QuiescentState& grace, std::unique_ptr<blk::IoRing> ring, uint64_t idle_sleep_cycles = 0);
+  // without work after which the worker sleeps until a kick (or its disk I/O completes).
+  static Result<std::unique_ptr<Worker>> create(unsigned index, int core,
+                                                const std::atomic<const SwitchView*>& view,
+                                                QuiescentState& grace,
+                                                std::unique_ptr<blk::IoRing> ring,
+                                                uint64_t idle_sleep_cycles = 0);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -37,7 +44,12 @@ class Worker {
   const WorkerStats& stats() const { return stats_; }
 
  private:
+  Worker(unsigned index, int core, const std::atomic<const SwitchView*>& view,
+         QuiescentState& grace, std::unique_ptr<blk::IoRing> ring, uint64_t idle_sleep_cycles,
+         KickWait kicks);
   void run();
+  // Nothing to do for a while: sleeps until a queue is kicked or the control thread needs it.
+  void sleep(int slot);
   // Returns whether it took a request or completed one.
   bool serve_disks(const std::vector<blk::DiskQueue*>& queues);
   // Submits what was queued on the ring, reaps what completed and publishes it; returns the
@@ -54,6 +66,7 @@ class Worker {
   ForwardScratch scratch_;  // the run thread's alone
   std::unique_ptr<blk::IoRing> ring_;
   uint64_t idle_sleep_cycles_;
+  KickWait kicks_;
   WorkerStats stats_;
 };
 

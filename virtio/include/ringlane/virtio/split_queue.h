@@ -27,6 +27,7 @@ struct QueueStats {
   Counter drop_chain;       // chain dropped for a limit of ours (too many segments)
   Counter ring_errors;      // protocol violations that broke the queue
   Counter notifications;    // call eventfd signals sent
+  Counter kicks;            // kick eventfd signals read (by a worker woken from its sleep)
   Counter bursts;           // non-empty bursts
 };
 
@@ -44,6 +45,8 @@ class SplitQueue {
                  uint16_t last_avail_idx);
   void set_call_fd(int fd) { call_fd_ = fd; }
   void set_err_fd(int fd) { err_fd_ = fd; }
+  // The eventfd the driver kicks; a worker that sleeps waits on it (-1: none, a polled ring).
+  void set_kick_fd(int fd) { kick_fd_ = fd; }
   // Names the queue in its log lines, e.g. "vm0 queue 1 (tx of pair 0)": set once by the owner,
   // which knows the port; a queue alone knows neither.
   void set_label(std::string label) { label_ = std::move(label); }
@@ -60,6 +63,10 @@ class SplitQueue {
   QueueStats& stats() { return stats_; }
   uint16_t size() const { return layout_.size; }
   const std::string& label() const { return label_; }
+  int kick_fd() const { return kick_fd_; }
+  // Heads the guest made available that the device has not taken, as a reading for statistics
+  // (any thread; 0 unless live, and bounded by the ring size whatever the guest wrote).
+  uint16_t occupancy() const;
 
   // --- the serving worker ------------------------------------------------------------------
   // Number of heads the guest made available. An index that moved by more than the ring size
@@ -176,6 +183,7 @@ class SplitQueue {
   bool indirect_ = false;
   int call_fd_ = -1;
   int err_fd_ = -1;
+  int kick_fd_ = -1;
   std::atomic<bool> live_{false};
   std::atomic<bool> broken_{false};
   QueueStats stats_;

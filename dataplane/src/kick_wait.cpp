@@ -1,0 +1,55 @@
+#include "ringlane/dataplane/kick_wait.h"
+
+namespace ringlane::dataplane {
+
+Result<KickWait> KickWait::create() {
+  RINGLANE_ASSIGN_OR_RETURN(EventFd wake, EventFd::create());
+  return KickWait(std::move(wake));
+}
+
+bool KickWait::arm(const SwitchView& view, unsigned worker) {
+  armed_.clear();
+  fds_.clear();
+  fds_.push_back({wake_.fd(), POLLIN, 0});
+  auto add_fd = [&](int fd) {
+    if (fd < 0) return -1;
+    fds_.push_back({fd, POLLIN, 0});
+    return static_cast<int>(fds_.size() - 1);
+  };
+  for (const SwitchView::Poll& poll : view.polls[worker]) {
+    Port* port = view.ports[poll.port];
+    Port::Wakeup w = port->arm_wakeup(poll.queue_pair);
+    armed_.push_back({port, poll.queue_pair, nullptr, add_fd(w.fd)});
+    if (w.ready) return false;
+  }
+  for (blk::DiskQueue* disk : view.disk_polls[worker]) {
+    virtio::SplitQueue& q = disk->queue();
+    if (!q.serving()) continue;
+    if (q.kick_fd() < 0) return false;  // a frontend that does not kick expects polling
+    armed_.push_back({nullptr, 0, &q, add_fd(q.kick_fd())});
+    if (q.enable_kicks()) return false;
+  }
+  return true;
+}
+
+void KickWait::wait(std::chrono::milliseconds timeout) {
+  for (pollfd& p : fds_) p.revents = 0;
+  (void)::poll(fds_.data(), fds_.size(), static_cast<int>(timeout.count()));
+  if (fds_[0].revents & POLLIN) (void)wake_.drain();
+}
+
+void KickWait::disarm() {
+  for (const Armed& a : armed_) {
+    bool signalled = a.pollfd_index >= 0 && (fds_[a.pollfd_index].revents & POLLIN) != 0;
+    if (a.port != nullptr) {
+      a.port->disarm_wakeup(a.queue_pair, signalled);
+      continue;
+    }
+    if (signalled) a.ring->stats().kicks.add(drain_event_fd(a.ring->kick_fd()));
+    if (a.ring->live()) a.ring->disable_kicks();
+  }
+  armed_.clear();
+  for (pollfd& p : fds_) p.revents = 0;
+}
+
+}  // namespace ringlane::dataplane
