@@ -205,7 +205,18 @@ Result<std::string> option_value(const std::string& key, const Json& value) {
   return Error(EINVAL, "'" + key + "' must be a string, an integer or true/false");
 }
 
-enum class Route { unknown, status, ports, port, queue, workers, rebalance, fdb, metrics };
+enum class Route {
+  unknown,
+  status,
+  ports,
+  port,
+  queue,
+  workers,
+  rebalance,
+  reset_gaps,
+  fdb,
+  metrics
+};
 
 struct Match {
   Route route = Route::unknown;
@@ -244,6 +255,7 @@ Result<Match> match(std::string_view path) {
     if (is(0, "workers") && is(1, "rebalance")) {
       return Match{Route::rebalance, {}, {}};
     }
+    if (is(0, "workers") && is(1, "reset-gaps")) return Match{Route::reset_gaps, {}, {}};
   } else if (parts.size() == 4 && is(0, "ports") && is(2, "queues")) {
     return Match{Route::queue, parts[1], parts[3]};
   }
@@ -265,6 +277,7 @@ const char* allowed_methods(Route route) {
     case Route::queue:
       return "PUT";
     case Route::rebalance:
+    case Route::reset_gaps:
       return "POST";
     case Route::unknown:
       break;
@@ -385,7 +398,7 @@ ApiReply DaemonApi::route(std::string_view method, std::string_view target, std:
     return error_reply(400, std::string(method) + " " + std::string(path) + " takes no query");
   }
   bool takes_body = (m.route == Route::ports && method == "POST") || m.route == Route::queue ||
-                    m.route == Route::rebalance;
+                    m.route == Route::rebalance || m.route == Route::reset_gaps;
   if (!takes_body && !blank(body)) {
     return error_reply(400, std::string(method) + " " + std::string(path) + " takes no body");
   }
@@ -452,6 +465,11 @@ ApiReply DaemonApi::route(std::string_view method, std::string_view target, std:
       Result<unsigned> moved = target_.rebalance();
       if (!moved.ok()) return error_reply(moved.error());
       return json_reply(200, Json{{"moved", *moved}});
+    }
+    case Route::reset_gaps: {
+      if (Status empty = empty_object(body); !empty.ok()) return error_reply(empty.error());
+      target_.reset_gaps();
+      return json_reply(200, Json{{"reset", true}});
     }
     case Route::fdb: {
       if (method == "GET") {

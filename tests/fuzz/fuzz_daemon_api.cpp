@@ -53,6 +53,7 @@ class YesTarget : public ControlTarget {
     if (error_ != 0) return Error(error_, "refused");
     return 1u;
   }
+  void reset_gaps() override {}
   std::vector<FdbEntry> fdb() const override {
     return {FdbEntry{0xffffffffffffffff, 4094, "vm0", 0}};
   }

@@ -102,6 +102,7 @@ class FakeTarget : public ControlTarget {
     calls.push_back("rebalance");
     return rebalance_result;
   }
+  void reset_gaps() override { calls.push_back("reset_gaps"); }
   std::vector<FdbEntry> fdb() const override {
     return {FdbEntry{0x525400123456, 10, "vm0", 1.5}, FdbEntry{0x0a0b0c0d0e0f, 0, "up0", 0}};
   }
@@ -365,6 +366,15 @@ TEST_F(DaemonApiTest, Rebalance) {
   target_.rebalance_result = Error(EAGAIN, "no samples yet");
   json = call("POST", "/workers/rebalance");
   EXPECT_EQ(reply_.status, 500);
+}
+
+TEST_F(DaemonApiTest, ResetGaps) {
+  Json json = call("POST", "/workers/reset-gaps");
+  EXPECT_EQ(reply_.status, 200);
+  EXPECT_EQ(json, Json({{"reset", true}}));
+  refused(400, "POST", "/workers/reset-gaps", R"({"port":"vm0"})");
+  refused(405, "GET", "/workers/reset-gaps");
+  EXPECT_THAT(target_.calls, ElementsAre("reset_gaps"));
 }
 
 TEST_F(DaemonApiTest, Fdb) {

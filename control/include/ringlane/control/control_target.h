@@ -116,6 +116,8 @@ class ControlTarget {
   virtual Status move_queue(std::string_view port, uint16_t queue_pair, unsigned worker) = 0;
   // Balances queues over workers by measured cycles; returns how many queues moved.
   virtual Result<unsigned> rebalance() = 0;
+  // Starts every queue's longest gap between bursts (QueueView::max_gap_us) again.
+  virtual void reset_gaps() = 0;
   virtual std::vector<FdbEntry> fdb() const = 0;
   // Forgets the learned stations of `port` ("" = all); returns how many were forgotten.
   virtual Result<size_t> flush_fdb(std::string_view port) = 0;

@@ -12,6 +12,8 @@
 //   PUT    /ports/NAME/queues/QP        {"worker": N}: move a queue pair to a worker
 //   GET    /workers                     the workers with their queues
 //   POST   /workers/rebalance           balance queues over workers by measured cycles
+//   POST   /workers/reset-gaps          start measuring each queue's longest gap between bursts
+//                                       (max_gap_us) again
 //   GET    /fdb                         the learned stations
 //   DELETE /fdb[?port=NAME]             forget them (all, or one port's)
 //   GET    /metrics                     Prometheus text format 0.0.4
