@@ -9,9 +9,9 @@
 #include <string>
 
 #include "ringlane/base/program.h"
-#include "ringlane/ctl/api_client.h"
 #include "ringlane/ctl/host_commands.h"
 #include "ringlane/ctl/vm_view.h"
+#include "ringlane/http/http_client.h"
 
 namespace {
 
@@ -71,7 +71,7 @@ template <typename Show>
 int call(const Options& o, const char* method, const std::string& path, const std::string& body,
          Show show) {
   auto timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000.0));
-  Result<ctl::ApiResponse> r = ctl::api_request(o.api_sock, method, path, body, timeout);
+  Result<http::ApiResponse> r = http::api_request(o.api_sock, method, path, body, timeout);
   if (!r.ok()) {
     const Error& e = r.error();
     // Timeouts and protocol errors say it all; for the rest the errno is the news.

@@ -1,24 +1,26 @@
-// libFuzzer target: parse_http_request on arbitrary bytes, and VmApi on whatever reaches it (the
-// parsed request, and the raw bytes as a PUT body). The API socket is open to any local client
-// with access to it: nothing may crash, hang or read outside the input, a complete request must
-// lie inside it, an error must stay an error however much more arrives, and every answer must be
-// JSON.
+// libFuzzer target: parse_http_request (with split_target and query_value) on arbitrary bytes,
+// and VmApi on whatever reaches it (the parsed request, and the raw bytes as a PUT body). The API
+// socket is open to any local client with access to it: nothing may crash, hang or read outside
+// the input, a complete request must lie inside it, an error must stay an error however much
+// more arrives, and every answer must be JSON.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "ringlane/vmm/api/http_request.h"
+#include "ringlane/http/http_request.h"
 #include "ringlane/vmm/api/vm_api.h"
 
 namespace {
 
 using namespace ringlane;
 using namespace ringlane::vmm;
+using namespace ringlane::http;
 
 class FuzzNic : public Nic {
  public:
@@ -73,7 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (q.size > size || q.size < 4 || !inside(q.method) || !inside(q.target) || !inside(q.body)) {
       __builtin_trap();
     }
-    if (q.method != "GET" && q.method != "PUT") __builtin_trap();
+    if (q.method != "GET" && q.method != "PUT" && q.method != "POST" && q.method != "DELETE") {
+      __builtin_trap();
+    }
     if (q.target.empty() || q.target.front() != '/') __builtin_trap();
     if (q.body.size() != q.content_length || q.content_length > kMaxHttpBody) __builtin_trap();
     if (q.body.data() + q.body.size() != begin + q.size) __builtin_trap();
@@ -83,6 +87,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (parse_http_request(text.substr(0, q.size - 1)).status != HttpParseStatus::incomplete) {
       __builtin_trap();
     }
+    // The target's path and query: views into it, the path without a '?'.
+    HttpTarget t = split_target(q.target);
+    if (!inside(t.path) || !inside(t.query) || t.path.empty() || t.path.front() != '/' ||
+        t.path.find('?') != std::string_view::npos) {
+      __builtin_trap();
+    }
+    std::optional<std::string_view> port = query_value(t.query, "port");
+    if (port && !inside(*port)) __builtin_trap();
     check_answer(api.handle(q.method, q.target, q.body));
   } else if (r.status != HttpParseStatus::incomplete) {
     // Refused now, refused whatever follows: the server may stop reading.

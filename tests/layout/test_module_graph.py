@@ -17,6 +17,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 # module -> the modules it may include (not transitively: each edge is written out).
 MODULES = {
     "base": set(),
+    "http": {"base"},
     "virtio": {"base"},
     "net": {"base", "virtio"},
     "vhost_user": {"base", "virtio", "net"},
@@ -26,9 +27,10 @@ MODULES = {
     "uplink": {"base", "net"},
     "ethdev": {"base"},
     "sriov": {"base", "vfio"},
-    "vmm": {"base", "virtio", "net", "vhost_user", "vfio", "uplink"},
-    "ctl": {"base", "vfio", "sriov"},
-    "dataplane": {"base", "virtio", "net", "vhost_user", "blk", "control", "uplink", "ethdev"},
+    "vmm": {"base", "http", "virtio", "net", "vhost_user", "vfio", "uplink"},
+    "ctl": {"base", "http", "vfio", "sriov"},
+    "dataplane": {"base", "http", "virtio", "net", "vhost_user", "blk", "control", "uplink",
+                  "ethdev"},
 }
 
 # ringlane-vmm's rooms, lowest first: a room may include the rooms listed for it.

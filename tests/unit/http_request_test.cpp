@@ -1,10 +1,10 @@
-#include "ringlane/vmm/api/http_request.h"
+#include "ringlane/http/http_request.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace ringlane::vmm {
+namespace ringlane::http {
 namespace {
 
 using S = HttpParseStatus;
@@ -98,11 +98,55 @@ TEST(HttpRequestTest, GarbageIsRefusedBeforeALineEnds) {
   EXPECT_EQ(status_of("GET /vm HTTP/1.1\r\nHost: a\r"), S::incomplete);
 }
 
-TEST(HttpRequestTest, OnlyGetAndPut) {
-  EXPECT_EQ(status_of("POST /vm HTTP/1.1\r\n\r\n"), S::unsupported_method);
-  EXPECT_EQ(status_of("DELETE /vm/nics/net0 HTTP/1.1\r\n\r\n"), S::unsupported_method);
+TEST(HttpRequestTest, GetPutPostAndDelete) {
+  for (std::string method : {"GET", "PUT", "POST", "DELETE"}) {
+    std::string text = method + " /ports/vm0 HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+    HttpParseResult r = parse_http_request(text);
+    ASSERT_EQ(r.status, S::complete) << method;
+    EXPECT_EQ(r.request.method, method);
+    EXPECT_EQ(r.request.target, "/ports/vm0");
+    EXPECT_EQ(r.request.body, "{}");
+  }
+}
+
+TEST(HttpRequestTest, OtherMethodsAreRefused) {
+  EXPECT_EQ(status_of("PATCH /vm HTTP/1.1\r\n\r\n"), S::unsupported_method);
+  EXPECT_EQ(status_of("HEAD /vm HTTP/1.1\r\n\r\n"), S::unsupported_method);
+  EXPECT_EQ(status_of("OPTIONS * HTTP/1.1\r\n\r\n"), S::malformed_request_line);
   EXPECT_EQ(status_of("get /vm HTTP/1.1\r\n\r\n"), S::unsupported_method);
+  EXPECT_EQ(status_of("delete /vm HTTP/1.1\r\n\r\n"), S::unsupported_method);
+  EXPECT_EQ(status_of("POSTS /vm HTTP/1.1\r\n\r\n"), S::unsupported_method);
   EXPECT_EQ(http_status(S::unsupported_method), 405);
+  EXPECT_STREQ(describe(S::unsupported_method),
+               "unsupported method: only GET, PUT, POST and DELETE");
+}
+
+TEST(HttpTargetTest, SplitAtTheFirstQuestionMark) {
+  HttpTarget t = split_target("/fdb?port=vm0");
+  EXPECT_EQ(t.path, "/fdb");
+  EXPECT_EQ(t.query, "port=vm0");
+  t = split_target("/ports/vm0");
+  EXPECT_EQ(t.path, "/ports/vm0");
+  EXPECT_EQ(t.query, "");
+  t = split_target("/a?b?c");
+  EXPECT_EQ(t.path, "/a");
+  EXPECT_EQ(t.query, "b?c");
+  t = split_target("/a?");
+  EXPECT_EQ(t.path, "/a");
+  EXPECT_EQ(t.query, "");
+}
+
+TEST(HttpTargetTest, QueryValues) {
+  EXPECT_EQ(query_value("port=vm0", "port"), "vm0");
+  EXPECT_EQ(query_value("a=1&port=vm0&b", "port"), "vm0");
+  EXPECT_EQ(query_value("a=1&b", "b"), "");
+  EXPECT_EQ(query_value("port=", "port"), "");
+  EXPECT_EQ(query_value("port=a&port=b", "port"), "a");
+  EXPECT_EQ(query_value("port=a%20b", "port"), "a%20b");  // exact bytes
+  EXPECT_EQ(query_value("ports=vm0", "port"), std::nullopt);
+  EXPECT_EQ(query_value("xport=vm0", "port"), std::nullopt);
+  EXPECT_EQ(query_value("", "port"), std::nullopt);
+  EXPECT_EQ(query_value("a=port", "port"), std::nullopt);
 }
 
 TEST(HttpRequestTest, OnlyHttp1) {
@@ -194,4 +238,4 @@ TEST(HttpRequestTest, EmbeddedNulIsNotTheEnd) {
 }
 
 }  // namespace
-}  // namespace ringlane::vmm
+}  // namespace ringlane::http

@@ -11,15 +11,14 @@
 #include <string_view>
 #include <vector>
 
+#include "ringlane/http/http_response.h"
 #include "ringlane/vmm/machine/machine.h"
 #include "ringlane/vmm/nic/nic.h"
 
 namespace ringlane::vmm {
 
-struct ApiAnswer {
-  int status;
-  std::string body;  // JSON; errors are {"fault_message": "..."}
-};
+// An answer as the HTTP server sends it: JSON; errors are {"fault_message": "..."}.
+using ApiAnswer = http::HttpAnswer;
 
 class VmApi {
  public:

@@ -1,4 +1,4 @@
-#include "ringlane/ctl/api_client.h"
+#include "ringlane/http/http_client.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -11,7 +11,7 @@
 
 #include "ringlane/base/unique_fd.h"
 
-namespace ringlane::ctl {
+namespace ringlane::http {
 namespace {
 
 using namespace std::chrono_literals;
@@ -79,7 +79,7 @@ TEST_F(ApiClientTest, MissingSocket) {
   Result<ApiResponse> r = api_request(path_, "GET", "/vm", "", 1000ms);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ENOENT);
-  EXPECT_EQ(r.error().message(), "cannot connect to ringlane-vmm API at " + path_);
+  EXPECT_EQ(r.error().message(), "cannot connect to API at " + path_);
 }
 
 TEST_F(ApiClientTest, NobodyListening) {
@@ -148,4 +148,4 @@ TEST_F(ApiClientTest, AnswerThatIsNotHttp) {
 }
 
 }  // namespace
-}  // namespace ringlane::ctl
+}  // namespace ringlane::http

@@ -1,6 +1,6 @@
-#include "ringlane/vmm/api/http_request.h"
+#include "ringlane/http/http_request.h"
 
-namespace ringlane::vmm {
+namespace ringlane::http {
 
 namespace {
 
@@ -120,7 +120,9 @@ Status parse_request_line(std::string_view line, HttpRequest& request) {
     return Status::malformed_request_line;
   }
   if (version != "HTTP/1.1" && version != "HTTP/1.0") return Status::unsupported_version;
-  if (method != "GET" && method != "PUT") return Status::unsupported_method;
+  if (method != "GET" && method != "PUT" && method != "POST" && method != "DELETE") {
+    return Status::unsupported_method;
+  }
   request.method = method;
   request.target = target;
   return Status::complete;
@@ -152,7 +154,7 @@ const char* describe(HttpParseStatus status) {
     case Status::malformed_request_line:
       return "malformed request line: expected METHOD /path HTTP/1.1";
     case Status::unsupported_method:
-      return "unsupported method: only GET and PUT";
+      return "unsupported method: only GET, PUT, POST and DELETE";
     case Status::unsupported_version:
       return "unsupported HTTP version: only HTTP/1.1 and HTTP/1.0";
     case Status::malformed_header:
@@ -271,4 +273,22 @@ HttpParseResult parse_http_request(std::string_view data) {
   return result;
 }
 
-}  // namespace ringlane::vmm
+HttpTarget split_target(std::string_view target) {
+  size_t mark = target.find('?');
+  if (mark == std::string_view::npos) return {target, {}};
+  return {target.substr(0, mark), target.substr(mark + 1)};
+}
+
+std::optional<std::string_view> query_value(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != key) continue;
+    return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace ringlane::http

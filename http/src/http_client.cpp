@@ -1,4 +1,4 @@
-#include "ringlane/ctl/api_client.h"
+#include "ringlane/http/http_client.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,14 +12,14 @@
 
 #include "ringlane/base/unique_fd.h"
 
-namespace ringlane::ctl {
+namespace ringlane::http {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 std::string where(const std::string& socket_path) {
-  return "ringlane-vmm API at " + socket_path;
+  return "API at " + socket_path;
 }
 
 Error timed_out(const std::string& socket_path, std::chrono::milliseconds timeout) {
@@ -191,4 +191,4 @@ Result<ApiResponse> api_request(const std::string& socket_path, std::string_view
   return response;
 }
 
-}  // namespace ringlane::ctl
+}  // namespace ringlane::http
