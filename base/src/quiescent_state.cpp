@@ -1,9 +1,14 @@
 #include "ringlane/base/quiescent_state.h"
 
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace ringlane {
+
+namespace {
+constexpr unsigned kYieldSpins = 64;
+}  // namespace
 
 int QuiescentState::register_reader() {
   for (int i = 0; i < kMaxReaders; ++i) {
@@ -40,14 +45,23 @@ void QuiescentState::synchronize() const {
   for (int i = 0; i < kMaxReaders; ++i) {
     if ((snapshot[i] & 1) == 0) continue;
     bool woken = false;
-    while (slots_[i].counter.load(std::memory_order_acquire) == snapshot[i]) {
+    for (unsigned spins = 0; slots_[i].counter.load(std::memory_order_acquire) == snapshot[i];
+         ++spins) {
       // A sleeper passes its quiescent point only once woken; once is enough, since the eventfd
       // stays readable until the worker reads it.
       if (!woken && slots_[i].sleeping.load(std::memory_order_seq_cst)) {
         wake(slots_[i]);
         woken = true;
       }
-      sched_yield();
+      // A worker on another core answers within a loop iteration. One that shares our core (no
+      // core was left for the control thread) needs the CPU we would spin on: after a short
+      // while, wait by sleeping rather than yielding, which the scheduler may ignore.
+      if (spins < kYieldSpins) {
+        sched_yield();
+      } else {
+        timespec pause{0, 20'000};
+        nanosleep(&pause, nullptr);
+      }
     }
   }
 }

@@ -152,7 +152,10 @@ control::PortView EngineControl::view_of(uint16_t index) const {
   if (const control::PortConfig* c = config_of(p.name())) v.vlans = vlans_text(*c);
   if (int peer = engine_.peer_of(index); peer >= 0) v.peer = engine_.ports()[peer]->name();
   if (const auto* vhost = dynamic_cast<const VhostNetPort*>(&p)) {
-    v.features = split_words(vhost_user::net_feature_names(vhost->device().acked_features()));
+    // Nothing negotiated yet: no features (the names' own "none" is for log lines).
+    if (uint64_t acked = vhost->device().acked_features(); acked != 0) {
+      v.features = split_words(vhost_user::net_feature_names(acked));
+    }
   }
   for (const PortQueueStats& q : p.queue_stats()) {
     control::QueueView qv;

@@ -31,6 +31,7 @@ class EngineControl final : public control::ControlTarget {
   std::vector<control::WorkerView> workers() const override;
   Status move_queue(std::string_view port, uint16_t queue_pair, unsigned worker) override;
   Result<unsigned> rebalance() override;
+  void reset_gaps() override { engine_.reset_gaps(); }
   std::vector<control::FdbEntry> fdb() const override;
   Result<size_t> flush_fdb(std::string_view port) override;
 

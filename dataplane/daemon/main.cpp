@@ -1,4 +1,6 @@
 // ringlane: the polling data-plane daemon.
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 
@@ -15,12 +17,14 @@
 #include "ringlane/base/log.h"
 #include "ringlane/base/program.h"
 #include "ringlane/blk/disk_image.h"
+#include "ringlane/control/daemon_api.h"
 #include "ringlane/control/daemon_config.h"
 #include "ringlane/control/idle_policy.h"
 #include "ringlane/dataplane/dpdk_port.h"
 #include "ringlane/dataplane/engine.h"
 #include "ringlane/dataplane/port_factory.h"
 #include "ringlane/dataplane/vhost_net_port.h"
+#include "ringlane/http/http_server.h"
 #include "stats_report.h"
 
 using namespace ringlane;
@@ -45,6 +49,48 @@ Result<LogLevel> parse_log_level(const std::string& s) {
   if (s == "warn") return LogLevel::warn;
   if (s == "error") return LogLevel::error;
   return Error(EINVAL, "log level must be debug, info, warn or error");
+}
+
+http::HttpAnswer to_http(control::ApiReply reply) {
+  return {reply.status, std::move(reply.body), std::move(reply.content_type)};
+}
+
+// "0660" and "USER[:GROUP]" (names or numbers) as the API socket's access.
+Result<http::UnixSocketAccess> socket_access(const std::string& mode, const std::string& owner) {
+  http::UnixSocketAccess access;
+  char* end = nullptr;
+  unsigned long bits = std::strtoul(mode.c_str(), &end, 8);
+  if (mode.empty() || *end != '\0' || bits > 07777) {
+    return Error(EINVAL, "--api-sock-mode '" + mode + "': expected an octal file mode, e.g. 0660");
+  }
+  access.mode = static_cast<mode_t>(bits);
+  if (owner.empty()) return access;
+  auto colon = owner.find(':');
+  std::string user = owner.substr(0, colon);
+  std::string group = colon == std::string::npos ? "" : owner.substr(colon + 1);
+  auto number = [](const std::string& s) -> std::optional<unsigned> {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return static_cast<unsigned>(std::stoul(s));
+  };
+  if (!user.empty()) {
+    if (auto n = number(user)) {
+      access.owner = *n;
+    } else if (const struct passwd* pw = ::getpwnam(user.c_str())) {
+      access.owner = pw->pw_uid;
+    } else {
+      return Error(EINVAL, "--api-sock-owner: no user '" + user + "'");
+    }
+  }
+  if (!group.empty()) {
+    if (auto n = number(group)) {
+      access.group = *n;
+    } else if (const struct group* gr = ::getgrnam(group.c_str())) {
+      access.group = gr->gr_gid;
+    } else {
+      return Error(EINVAL, "--api-sock-owner: no group '" + group + "'");
+    }
+  }
+  return access;
 }
 
 }  // namespace
@@ -123,6 +169,19 @@ int run_daemon(int argc, char** argv) {
   auto* idle_us_opt = app.add_option("--idle-sleep-us", cfg.idle_sleep_us,
                                      "the older spelling of --idle sleep:N (0: poll)");
   idle_opt->excludes(idle_us_opt);
+  std::string api_sock, api_sock_mode = "0600", api_sock_owner, metrics_addr;
+  app.add_option("--api-sock", api_sock,
+                 "serve the control API (HTTP/1.1 + JSON: ports, workers, queues, fdb, metrics; "
+                 "see ringlane-ctl) on this Unix socket");
+  app.add_option("--api-sock-mode", api_sock_mode,
+                 "the API socket's file mode, octal (default 0600: only its owner, root, may "
+                 "connect)");
+  app.add_option("--api-sock-owner", api_sock_owner,
+                 "give the API socket to USER[:GROUP] (names or numbers), e.g. root:ringlane with "
+                 "--api-sock-mode 0660");
+  app.add_option("--metrics", metrics_addr,
+                 "serve GET /metrics (Prometheus text format) over HTTP on ADDR:PORT, e.g. "
+                 "127.0.0.1:9470 or :9470 (every address)");
   double rebalance_interval = 0;
   app.add_option("--rebalance-interval", rebalance_interval,
                  "every this many seconds, spread the queues over the workers by the cycles each "
@@ -300,6 +359,35 @@ int run_daemon(int argc, char** argv) {
     log_line(LogLevel::info, "cross-connect " + a + " <-> " + b);
   }
   if (Status s = engine.start(); !s.ok()) return fail(s.error().message(), kExitFailure);
+  control::DaemonApi api(control);
+  auto handle = [&api](const http::HttpRequest& r) {
+    return to_http(api.handle(r.method, r.target, r.body));
+  };
+  auto refuse = [&api](int status, std::string_view message) {
+    return to_http(api.refuse(status, message));
+  };
+  std::unique_ptr<http::HttpServer> api_server, metrics_server;
+  if (!api_sock.empty()) {
+    auto access = socket_access(api_sock_mode, api_sock_owner);
+    if (!access) return fail(access.error().message());
+    auto server = http::HttpServer::listen_unix(**loop, api_sock, *access, handle, refuse);
+    if (!server) return fail("--api-sock " + api_sock + ": " + server.error().to_string());
+    api_server = std::move(*server);
+    log_line(LogLevel::info, "control API on " + api_sock);
+  }
+  if (!metrics_addr.empty()) {
+    // Only the metrics: the API changes the switch, and a TCP port has no file mode to guard it.
+    auto metrics_only = [&](const http::HttpRequest& r) {
+      if (http::split_target(r.target).path != "/metrics") {
+        return to_http(api.refuse(404, "only /metrics is served here"));
+      }
+      return handle(r);
+    };
+    auto server = http::HttpServer::listen_tcp(**loop, metrics_addr, metrics_only, refuse);
+    if (!server) return fail("--metrics " + metrics_addr + ": " + server.error().to_string());
+    metrics_server = std::move(*server);
+    log_line(LogLevel::info, "metrics on http://" + metrics_addr + "/metrics");
+  }
   log_line(LogLevel::info, "running: " + std::to_string(cores->size()) + " worker(s) on core(s) " +
                                format_core_list(*cores) + ", control thread " + control_text +
                                ", mode " + cfg.mode);
@@ -345,6 +433,8 @@ int run_daemon(int argc, char** argv) {
     }
     engine.tick();
     control.tick(now, rebalance_interval);
+    if (api_server) api_server->tick(now);
+    if (metrics_server) metrics_server->tick(now);
     for (auto* d : disks) d->tick(now);
     double t = elapsed();
     if (cfg.stats_interval > 0 && t >= next_stats) {

@@ -25,6 +25,13 @@
 // as it can). --attacks plays only the named ones (ring, kicks, invalid, dropping; default all).
 // Prints one summary line of key=value counts. Exit 0 when ringlane answered every attack as
 // expected, 1 otherwise, 2 when it could not be reached.
+//
+// hostile_frontend SOCKET --pair OTHER_SOCKET FRAMES: for once a well-behaved driver, on two
+// ports ringlane cross-connects (the no-hiccup test's port that comes and goes): offers receive
+// buffers on OTHER_SOCKET's port, sends FRAMES frames on SOCKET's, kicking as a driver does, and
+// waits for them to arrive, then for ringlane to close both connections (the ports removed).
+// Exit 0 when all arrived within 5 s and both closed within 30 s more, 1 otherwise, 2 on set-up
+// failure.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -795,9 +802,58 @@ int run_loop(const std::string& path, double seconds, int flood_ms, int pause_ms
       "usage: hostile_frontend SOCKET CASE\n"
       "       hostile_frontend SOCKET --loop SECONDS [--flood-ms N] [--pause-ms N]\n"
       "                        [--rate CYCLES_PER_SECOND] [--attacks ring,kicks,invalid,dropping]\n"
+      "       hostile_frontend SOCKET --pair OTHER_SOCKET FRAMES\n"
       "cases: loop oob avail_jump nested_indirect len_overflow bad_head "
       "bad_csum_start ring_outside_table oversized\n");
   std::exit(2);
+}
+
+int run_pair(const std::string& from, const std::string& to, uint32_t frames) {
+  HostileMemory tx_mem, rx_mem;
+  tx_mem.reset();
+  rx_mem.reset();
+  std::string error;
+  auto sender = Session::open(from, error);
+  if (!sender) die("connect " + from + ": " + error);
+  auto receiver = Session::open(to, error);
+  if (!receiver) die("connect " + to + ": " + error);
+  if (!sender->set_up(tx_mem, false)) die(from + ": " + sender->error());
+  if (!receiver->set_up(rx_mem, false)) die(to + ": " + receiver->error());
+  // Receive buffers (queue 0): one 2 KiB buffer per slot, all offered at once.
+  constexpr uint32_t kBuffer = 2048;
+  virtio::VringAvail* rx_avail = rx_mem.avail_ring(0);
+  for (uint16_t i = 0; i < kQueueSize; ++i) {
+    rx_mem.table(0)[i] = {kFrame + uint64_t{i} * kBuffer, kBuffer, virtio::kDescFWrite, 0};
+    rx_avail->ring[i] = i;
+  }
+  __atomic_store_n(&rx_avail->idx, static_cast<uint16_t>(kQueueSize), __ATOMIC_RELEASE);
+  uint64_t one = 1;
+  (void)!::write(receiver->kick(0), &one, sizeof(one));
+  // Frames (queue 1): a 12-byte header and 100 bytes, the same buffer each time.
+  tx_mem.table(1)[0] = {kFrame, 112, 0, 0};
+  auto deadline = Clock::now() + milliseconds(5000);
+  uint32_t sent = 0;
+  while (sent < frames && Clock::now() < deadline) {
+    // One frame in flight at a time: its buffer is reused once the used ring gives it back.
+    tx_mem.avail_ring(1)->ring[sent % kQueueSize] = 0;
+    __atomic_store_n(&tx_mem.avail_ring(1)->idx, static_cast<uint16_t>(sent + 1), __ATOMIC_RELEASE);
+    (void)!::write(sender->kick(1), &one, sizeof(one));
+    while (tx_mem.used_idx(1) != static_cast<uint16_t>(sent + 1) && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    ++sent;
+  }
+  while (rx_mem.used_idx(0) < std::min(frames, kQueueSize) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  uint16_t arrived = rx_mem.used_idx(0);
+  std::printf("sent=%u arrived=%u\n", sent, arrived);
+  std::fflush(stdout);
+  if (arrived < std::min(frames, kQueueSize)) return 1;
+  // Connected until ringlane lets go: the port removed under a connected driver closes both.
+  bool closed = sender->await_close(30000) && receiver->await_close(30000);
+  std::printf("%s\n", closed ? "closed" : "still open");
+  return closed ? 0 : 1;
 }
 
 }  // namespace
@@ -806,6 +862,10 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   if (argc < 3) usage();
   std::string path = argv[1];
+  if (std::string(argv[2]) == "--pair") {
+    if (argc != 5) usage();
+    return run_pair(path, argv[3], static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)));
+  }
   if (std::string(argv[2]) != "--loop") {
     if (argc != 3) usage();
     return run_case(path, argv[2]);
