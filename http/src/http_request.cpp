@@ -273,9 +273,11 @@ HttpParseResult parse_http_request(std::string_view data) {
   return result;
 }
 
+// Empty results are empty views at the right place in the input, never null views, so that
+// every result lies inside what it was taken from.
 HttpTarget split_target(std::string_view target) {
   size_t mark = target.find('?');
-  if (mark == std::string_view::npos) return {target, {}};
+  if (mark == std::string_view::npos) return {target, target.substr(target.size())};
   return {target.substr(0, mark), target.substr(mark + 1)};
 }
 
@@ -283,10 +285,10 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    query = amp == std::string_view::npos ? query.substr(query.size()) : query.substr(amp + 1);
     size_t eq = pair.find('=');
     if (pair.substr(0, eq) != key) continue;
-    return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    return eq == std::string_view::npos ? pair.substr(pair.size()) : pair.substr(eq + 1);
   }
   return std::nullopt;
 }

@@ -125,9 +125,11 @@ TEST(HttpTargetTest, SplitAtTheFirstQuestionMark) {
   HttpTarget t = split_target("/fdb?port=vm0");
   EXPECT_EQ(t.path, "/fdb");
   EXPECT_EQ(t.query, "port=vm0");
-  t = split_target("/ports/vm0");
+  std::string_view plain = "/ports/vm0";
+  t = split_target(plain);
   EXPECT_EQ(t.path, "/ports/vm0");
   EXPECT_EQ(t.query, "");
+  EXPECT_EQ(t.query.data(), plain.data() + plain.size());  // empty, but inside the target
   t = split_target("/a?b?c");
   EXPECT_EQ(t.path, "/a");
   EXPECT_EQ(t.query, "b?c");
@@ -139,7 +141,9 @@ TEST(HttpTargetTest, SplitAtTheFirstQuestionMark) {
 TEST(HttpTargetTest, QueryValues) {
   EXPECT_EQ(query_value("port=vm0", "port"), "vm0");
   EXPECT_EQ(query_value("a=1&port=vm0&b", "port"), "vm0");
-  EXPECT_EQ(query_value("a=1&b", "b"), "");
+  std::string_view flag = "a=1&b";
+  ASSERT_EQ(query_value(flag, "b"), "");
+  EXPECT_EQ(query_value(flag, "b")->data(), flag.data() + flag.size());
   EXPECT_EQ(query_value("port=", "port"), "");
   EXPECT_EQ(query_value("port=a&port=b", "port"), "a");
   EXPECT_EQ(query_value("port=a%20b", "port"), "a%20b");  // exact bytes
