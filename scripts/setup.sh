@@ -16,6 +16,7 @@ PACKAGES=(
   busybox-static cpio kmod
   liburing-dev e2fsprogs
   libbpf-dev libxdp-dev bpftool tcpdump ethtool
+  prometheus
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
