@@ -1,6 +1,8 @@
 #include "ringlane/dataplane/engine.h"
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <numeric>
 
 #include "ringlane/base/tsc_clock.h"
@@ -126,7 +128,7 @@ Status Engine::connect(uint16_t a, uint16_t b) {
   return {};
 }
 
-void Engine::publish(const std::vector<std::pair<uint16_t, uint16_t>>& held) {
+void Engine::publish(const std::vector<Move>& moving) {
   auto view = std::make_unique<SwitchView>();
   view->mode = config_.mode;
   view->macs = &macs_;
@@ -143,9 +145,13 @@ void Engine::publish(const std::vector<std::pair<uint16_t, uint16_t>>& held) {
     view->ports.push_back(ports_[p].get());
     if (ports_[p] == nullptr) continue;
     for (uint16_t qp = 0; qp < placement_[p].size(); ++qp) {
-      auto pq = std::make_pair(static_cast<uint16_t>(p), qp);
-      if (std::find(held.begin(), held.end(), pq) != held.end()) continue;
-      view->polls[placement_[p][qp]].push_back({pq.first, qp, &loads_[p][qp]});
+      auto port = static_cast<uint16_t>(p);
+      auto move = std::find_if(moving.begin(), moving.end(),
+                               [&](const Move& m) { return m.port == port && m.queue_pair == qp; });
+      QueueHandoff* handoff = move == moving.end() ? nullptr : move->handoff.get();
+      view->polls[placement_[p][qp]].push_back({port, qp, &loads_[p][qp], handoff});
+      if (handoff != nullptr)
+        view->polls[handoff->to].push_back({port, qp, &loads_[p][qp], handoff});
     }
     // With more workers than queue pairs, a queue pair can receive from several workers.
     ports_[p]->set_shared_transmit(nworkers > 1);
@@ -180,16 +186,33 @@ Status Engine::move_queue(uint16_t port, uint16_t queue_pair, unsigned worker) {
 
 void Engine::move_queues(const std::vector<std::tuple<uint16_t, uint16_t, unsigned>>& moves) {
   if (moves.empty()) return;
-  std::vector<std::pair<uint16_t, uint16_t>> held;
-  for (const auto& [port, qp, worker] : moves) held.emplace_back(port, qp);
-  // Unpolled for one grace period: the old worker has let go before the new one starts, so a
-  // queue is never polled by two workers (its rings and counters have one writer).
-  publish(held);
+  std::vector<Move> moving;
+  for (const auto& [port, qp, worker] : moves) {
+    moving.push_back({port, qp, std::make_unique<QueueHandoff>(placement_[port][qp], worker)});
+  }
+  // Each queue pair in both workers' lists: the old worker hands it over when it next comes to
+  // it, after its last burst, and the new one takes it up at once (QueueHandoff).
+  publish(moving);
+  if (!workers_.empty()) {
+    // Workers that run hand over within a loop iteration; a stopped one never will.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (Move& m : moving) {
+      while (!m.handoff->done() && !workers_[m.handoff->from]->stopped() &&
+             std::chrono::steady_clock::now() < deadline) {
+        timespec pause{0, 20'000};
+        nanosleep(&pause, nullptr);
+      }
+      // Not handed over in time (a stopped worker): the queue is taken from it all the same,
+      // across the grace period the next publish waits for.
+      m.handoff->owner.store(m.handoff->to, std::memory_order_release);
+    }
+  }
   for (const auto& [port, qp, worker] : moves) {
     --placement_count_[placement_[port][qp]];
     placement_[port][qp] = worker;
     ++placement_count_[worker];
   }
+  // The handoffs stay alive until this view replaced the last that names them.
   publish();
 }
 

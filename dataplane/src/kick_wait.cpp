@@ -17,6 +17,10 @@ bool KickWait::arm(const SwitchView& view, unsigned worker) {
     return static_cast<int>(fds_.size() - 1);
   };
   for (const SwitchView::Poll& poll : view.polls[worker]) {
+    // A queue pair on the move: the control thread publishes the next view (which wakes the
+    // sleeper) once it is handed over.
+    if (poll.handoff != nullptr && poll.handoff->owner.load() != worker) continue;
+    if (poll.handoff != nullptr) return false;  // ours to hand over: do it first
     Port* port = view.ports[poll.port];
     Port::Wakeup w = port->arm_wakeup(poll.queue_pair);
     armed_.push_back({port, poll.queue_pair, nullptr, add_fd(w.fd)});

@@ -63,6 +63,8 @@ void Worker::run() {
     const SwitchView* view = view_.load(std::memory_order_acquire);
     bool worked = false;
     for (const SwitchView::Poll& poll : view->polls[index_]) {
+      if (poll.handoff != nullptr && !poll.handoff->may_poll(index_)) [[unlikely]]
+        continue;
       Port* port = view->ports[poll.port];
       uint64_t start = read_tsc();
       uint16_t n = port->receive(poll.queue_pair, *batch);

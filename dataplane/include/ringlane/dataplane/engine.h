@@ -65,8 +65,8 @@ class Engine {
   // Control thread, every tick: tells the ports that want them the addresses learned and aged.
   void tick();
 
-  // Moves a queue pair's polling to another worker: it is taken off its worker, a grace period
-  // passes (so no two workers ever poll it at once), and the new worker takes it up.
+  // Moves a queue pair's polling to another worker: the old worker hands it over between two
+  // bursts and the new one takes it up at once (QueueHandoff); never do two poll it at once.
   Status move_queue(uint16_t port, uint16_t queue_pair, unsigned worker);
   // Spreads the queue pairs over the workers by the cycles each cost since the last rebalance
   // (heaviest first, each to the least loaded worker), when that lowers the busiest worker's load
@@ -99,11 +99,17 @@ class Engine {
   size_t disk_queues_of(unsigned worker) const;
 
  private:
-  // Publishes the view the tables describe, leaving out the queue pairs in `held` (port, queue
-  // pair), and waits for the grace period.
-  void publish(const std::vector<std::pair<uint16_t, uint16_t>>& held = {});
+  // A queue pair on its way to another worker.
+  struct Move {
+    uint16_t port;
+    uint16_t queue_pair;
+    std::unique_ptr<QueueHandoff> handoff;
+  };
+  // Publishes the view the tables describe, with the queue pairs in `moving` in their new
+  // worker's list too, and waits for the grace period.
+  void publish(const std::vector<Move>& moving = {});
   unsigned least_loaded_worker() const;
-  // Moves the queue pairs to the workers given, across one grace period with them unpolled.
+  // Moves the queue pairs to the workers given (port, queue pair, worker).
   void move_queues(const std::vector<std::tuple<uint16_t, uint16_t, unsigned>>& moves);
   // Each worker's io_uring submission entries (twice as many completion entries).
   static constexpr unsigned kRingEntries = 512;

@@ -10,6 +10,7 @@
 #include "ringlane/dataplane/mac_table.h"
 #include "ringlane/dataplane/output_lists.h"
 #include "ringlane/dataplane/port.h"
+#include "ringlane/dataplane/queue_handoff.h"
 #include "ringlane/dataplane/queue_load.h"
 #include "ringlane/dataplane/worker_stats.h"
 #include "ringlane/net/port_vlans.h"
@@ -32,6 +33,9 @@ struct SwitchView {
     uint16_t port;
     uint16_t queue_pair;
     QueueLoad* load;  // the engine's, for this queue pair
+    // Non-null only while the queue pair moves between workers (QueueHandoff): it is then in
+    // both workers' lists, and only its owner polls it.
+    QueueHandoff* handoff = nullptr;
   };
   ForwardingMode mode = ForwardingMode::cross_connect;
   std::vector<Port*> ports;              // by port index; nullptr for a removed port

@@ -40,6 +40,8 @@ class Worker {
   void start(std::function<void()> on_start = {});
   void stop();
   unsigned index() const { return index_; }
+  // Whether the thread was told to stop (or never started): it polls nothing any more.
+  bool stopped() const { return stop_.load(std::memory_order_relaxed) || !thread_.joinable(); }
   int core() const { return core_; }
   const WorkerStats& stats() const { return stats_; }
 
