@@ -1,5 +1,7 @@
 #include "ringlane/control/daemon_config.h"
 
+#include "ringlane/control/idle_policy.h"
+
 #define TOML_EXCEPTIONS 0  // parse errors come back as values, not exceptions
 #define TOML_HEADER_ONLY 1
 // toml++ 3.3 asserts on some malformed table headers ("[\x1b]", "[[[") before reporting them
@@ -516,10 +518,25 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   }
   toml::table& t = parsed.table();
   std::string o(origin);
-  static const std::set<std::string> known = {
-      "cores",     "control_cores", "mode",      "stats_interval", "duration",
-      "mac_aging", "summary",       "log_level", "port",           "disk",
-      "xconnect",  "idle_sleep_us", "dpdk"};
+  static const std::set<std::string> known = {"cores",
+                                              "control_cores",
+                                              "mode",
+                                              "stats_interval",
+                                              "duration",
+                                              "mac_aging",
+                                              "summary",
+                                              "log_level",
+                                              "port",
+                                              "disk",
+                                              "xconnect",
+                                              "idle_sleep_us",
+                                              "dpdk",
+                                              "idle",
+                                              "api_sock",
+                                              "api_sock_mode",
+                                              "api_sock_owner",
+                                              "metrics",
+                                              "rebalance_interval"};
   for (auto&& [key, value] : t) {
     if (!known.count(std::string(key.str()))) {
       return Error(EINVAL, o + ": unknown key '" + std::string(key.str()) + "'");
@@ -560,6 +577,22 @@ Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& 
   RINGLANE_TRY(get_number("duration", config.duration));
   RINGLANE_TRY(get_number("mac_aging", config.mac_aging));
   RINGLANE_TRY(get_number("idle_sleep_us", config.idle_sleep_us));
+  if (t.contains("idle") && t.contains("idle_sleep_us")) {
+    return Error(EINVAL,
+                 o + ": 'idle' and 'idle_sleep_us' (its older spelling) exclude each other");
+  }
+  std::string idle;
+  RINGLANE_TRY(get_string("idle", idle));
+  if (!idle.empty()) {
+    auto policy = parse_idle_policy(idle);
+    if (!policy) return Error(EINVAL, o + ": 'idle': " + policy.error().message());
+    config.idle_sleep_us = policy->sleep_after_us;
+  }
+  RINGLANE_TRY(get_string("api_sock", config.api_sock));
+  RINGLANE_TRY(get_string("api_sock_mode", config.api_sock_mode));
+  RINGLANE_TRY(get_string("api_sock_owner", config.api_sock_owner));
+  RINGLANE_TRY(get_string("metrics", config.metrics));
+  RINGLANE_TRY(get_number("rebalance_interval", config.rebalance_interval));
   RINGLANE_TRY(parse_tables(t, "port", o, parse_port_table, config.ports));
   if (auto* node = t.get("dpdk")) {
     RINGLANE_TRY(parse_dpdk_table(node, o + ": [dpdk]", config.dpdk));

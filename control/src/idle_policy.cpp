@@ -14,11 +14,11 @@ Result<IdlePolicy> parse_idle_policy(std::string_view text) {
     double us = 0;
     auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), us);
     if (ec == std::errc() && end == number.data() + number.size() && std::isfinite(us) && us >= 1 &&
-        us <= 10e6) {
+        us <= 1e6) {
       return IdlePolicy{us};
     }
     return Error(EINVAL, "--idle sleep:" + std::string(number) +
-                             ": the idle time must be 1 to 10000000 microseconds");
+                             ": the idle time must be 1 to 1000000 microseconds (a second)");
   }
   return Error(EINVAL,
                "--idle '" + std::string(text) + "': expected poll, sleep or sleep:MICROSECONDS");

@@ -169,24 +169,26 @@ int run_daemon(int argc, char** argv) {
   auto* idle_us_opt = app.add_option("--idle-sleep-us", cfg.idle_sleep_us,
                                      "the older spelling of --idle sleep:N (0: poll)");
   idle_opt->excludes(idle_us_opt);
-  std::string api_sock, api_sock_mode = "0600", api_sock_owner, metrics_addr;
-  app.add_option("--api-sock", api_sock,
-                 "serve the control API (HTTP/1.1 + JSON: ports, workers, queues, fdb, metrics; "
-                 "see ringlane-ctl) on this Unix socket");
-  app.add_option("--api-sock-mode", api_sock_mode,
-                 "the API socket's file mode, octal (default 0600: only its owner, root, may "
-                 "connect)");
-  app.add_option("--api-sock-owner", api_sock_owner,
-                 "give the API socket to USER[:GROUP] (names or numbers), e.g. root:ringlane with "
-                 "--api-sock-mode 0660");
-  app.add_option("--metrics", metrics_addr,
-                 "serve GET /metrics (Prometheus text format) over HTTP on ADDR:PORT, e.g. "
-                 "127.0.0.1:9470 or :9470 (every address)");
-  double rebalance_interval = 0;
-  app.add_option("--rebalance-interval", rebalance_interval,
-                 "every this many seconds, spread the queues over the workers by the cycles each "
-                 "cost (as POST /workers/rebalance does); 0, the default: only when asked")
-      ->check(CLI::Range(0.0, 86400.0));
+  auto* api_sock_opt = app.add_option(
+      "--api-sock", cfg.api_sock,
+      "serve the control API (HTTP/1.1 + JSON: ports, workers, queues, fdb, metrics; see "
+      "ringlane-ctl) on this Unix socket");
+  auto* api_mode_opt = app.add_option("--api-sock-mode", cfg.api_sock_mode,
+                                      "the API socket's file mode, octal (default 0600: only its "
+                                      "owner, root, may connect)");
+  auto* api_owner_opt = app.add_option(
+      "--api-sock-owner", cfg.api_sock_owner,
+      "give the API socket to USER[:GROUP] (names or numbers), e.g. root:ringlane with "
+      "--api-sock-mode 0660");
+  auto* metrics_opt = app.add_option(
+      "--metrics", cfg.metrics,
+      "serve GET /metrics (Prometheus text format) over HTTP on ADDR:PORT, e.g. 127.0.0.1:9470 "
+      "or :9470 (every address)");
+  auto* rebalance_opt =
+      app.add_option("--rebalance-interval", cfg.rebalance_interval,
+                     "every this many seconds, spread the queues over the workers by the cycles "
+                     "each cost (as POST /workers/rebalance does); 0, the default: only when asked")
+          ->check(CLI::Range(0.0, 86400.0));
   auto* log_opt = app.add_option("--log-level", cfg.log_level, "debug, info, warn or error");
   auto* dpdk_no_huge_opt =
       app.add_flag("--dpdk-no-huge", cfg.dpdk.no_huge,
@@ -217,6 +219,11 @@ int run_daemon(int argc, char** argv) {
     if (!aging_opt->count()) cfg.mac_aging = from_file.mac_aging;
     if (!idle_opt->count() && !idle_us_opt->count()) cfg.idle_sleep_us = from_file.idle_sleep_us;
     if (!log_opt->count()) cfg.log_level = from_file.log_level;
+    if (!api_sock_opt->count()) cfg.api_sock = from_file.api_sock;
+    if (!api_mode_opt->count()) cfg.api_sock_mode = from_file.api_sock_mode;
+    if (!api_owner_opt->count()) cfg.api_sock_owner = from_file.api_sock_owner;
+    if (!metrics_opt->count()) cfg.metrics = from_file.metrics;
+    if (!rebalance_opt->count()) cfg.rebalance_interval = from_file.rebalance_interval;
     if (!dpdk_no_huge_opt->count()) cfg.dpdk.no_huge = from_file.dpdk.no_huge;
     if (!dpdk_prefix_opt->count()) cfg.dpdk.file_prefix = from_file.dpdk.file_prefix;
     if (!dpdk_memory_opt->count()) cfg.dpdk.memory_mb = from_file.dpdk.memory_mb;
@@ -367,15 +374,15 @@ int run_daemon(int argc, char** argv) {
     return to_http(api.refuse(status, message));
   };
   std::unique_ptr<http::HttpServer> api_server, metrics_server;
-  if (!api_sock.empty()) {
-    auto access = socket_access(api_sock_mode, api_sock_owner);
+  if (!cfg.api_sock.empty()) {
+    auto access = socket_access(cfg.api_sock_mode, cfg.api_sock_owner);
     if (!access) return fail(access.error().message());
-    auto server = http::HttpServer::listen_unix(**loop, api_sock, *access, handle, refuse);
-    if (!server) return fail("--api-sock " + api_sock + ": " + server.error().to_string());
+    auto server = http::HttpServer::listen_unix(**loop, cfg.api_sock, *access, handle, refuse);
+    if (!server) return fail("--api-sock " + cfg.api_sock + ": " + server.error().to_string());
     api_server = std::move(*server);
-    log_line(LogLevel::info, "control API on " + api_sock);
+    log_line(LogLevel::info, "control API on " + cfg.api_sock);
   }
-  if (!metrics_addr.empty()) {
+  if (!cfg.metrics.empty()) {
     // Only the metrics: the API changes the switch, and a TCP port has no file mode to guard it.
     auto metrics_only = [&](const http::HttpRequest& r) {
       if (http::split_target(r.target).path != "/metrics") {
@@ -383,10 +390,10 @@ int run_daemon(int argc, char** argv) {
       }
       return handle(r);
     };
-    auto server = http::HttpServer::listen_tcp(**loop, metrics_addr, metrics_only, refuse);
-    if (!server) return fail("--metrics " + metrics_addr + ": " + server.error().to_string());
+    auto server = http::HttpServer::listen_tcp(**loop, cfg.metrics, metrics_only, refuse);
+    if (!server) return fail("--metrics " + cfg.metrics + ": " + server.error().to_string());
     metrics_server = std::move(*server);
-    log_line(LogLevel::info, "metrics on http://" + metrics_addr + "/metrics");
+    log_line(LogLevel::info, "metrics on http://" + cfg.metrics + "/metrics");
   }
   log_line(LogLevel::info, "running: " + std::to_string(cores->size()) + " worker(s) on core(s) " +
                                format_core_list(*cores) + ", control thread " + control_text +
@@ -432,7 +439,7 @@ int run_daemon(int argc, char** argv) {
       if (p != nullptr) p->tick(now);
     }
     engine.tick();
-    control.tick(now, rebalance_interval);
+    control.tick(now, cfg.rebalance_interval);
     if (api_server) api_server->tick(now);
     if (metrics_server) metrics_server->tick(now);
     for (auto* d : disks) d->tick(now);

@@ -31,7 +31,8 @@
 // buffers on OTHER_SOCKET's port, sends FRAMES frames on SOCKET's, kicking as a driver does, and
 // waits for them to arrive, then for ringlane to close both connections (the ports removed).
 // Exit 0 when all arrived within 5 s and both closed within 30 s more, 1 otherwise, 2 on set-up
-// failure.
+// failure. With IDLE_MS, each frame follows that long a quiet spell and its trip to the other port
+// is timed (busy-polling the receive ring): prints latency_us p50= p90= max=.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -40,6 +41,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -802,13 +804,13 @@ int run_loop(const std::string& path, double seconds, int flood_ms, int pause_ms
       "usage: hostile_frontend SOCKET CASE\n"
       "       hostile_frontend SOCKET --loop SECONDS [--flood-ms N] [--pause-ms N]\n"
       "                        [--rate CYCLES_PER_SECOND] [--attacks ring,kicks,invalid,dropping]\n"
-      "       hostile_frontend SOCKET --pair OTHER_SOCKET FRAMES\n"
+      "       hostile_frontend SOCKET --pair OTHER_SOCKET FRAMES [IDLE_MS]\n"
       "cases: loop oob avail_jump nested_indirect len_overflow bad_head "
       "bad_csum_start ring_outside_table oversized\n");
   std::exit(2);
 }
 
-int run_pair(const std::string& from, const std::string& to, uint32_t frames) {
+int run_pair(const std::string& from, const std::string& to, uint32_t frames, int idle_ms) {
   HostileMemory tx_mem, rx_mem;
   tx_mem.reset();
   rx_mem.reset();
@@ -833,15 +835,34 @@ int run_pair(const std::string& from, const std::string& to, uint32_t frames) {
   tx_mem.table(1)[0] = {kFrame, 112, 0, 0};
   auto deadline = Clock::now() + milliseconds(5000);
   uint32_t sent = 0;
+  std::vector<double> latencies_us;
+  if (idle_ms > 0) deadline = Clock::now() + milliseconds(5000 + frames * (idle_ms + 100));
   while (sent < frames && Clock::now() < deadline) {
+    // Latency mode: the frame comes after a quiet spell, and its trip to the receiver is timed
+    // by busy-polling the receive ring.
+    if (idle_ms > 0) std::this_thread::sleep_for(milliseconds(idle_ms));
+    auto start = Clock::now();
     // One frame in flight at a time: its buffer is reused once the used ring gives it back.
     tx_mem.avail_ring(1)->ring[sent % kQueueSize] = 0;
     __atomic_store_n(&tx_mem.avail_ring(1)->idx, static_cast<uint16_t>(sent + 1), __ATOMIC_RELEASE);
     (void)!::write(sender->kick(1), &one, sizeof(one));
+    if (idle_ms > 0) {
+      while (rx_mem.used_idx(0) != static_cast<uint16_t>(sent + 1) && Clock::now() < deadline) {
+      }
+      latencies_us.push_back(
+          std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    }
     while (tx_mem.used_idx(1) != static_cast<uint16_t>(sent + 1) && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
     ++sent;
+  }
+  if (!latencies_us.empty()) {
+    std::sort(latencies_us.begin(), latencies_us.end());
+    auto at = [&](double q) {
+      return latencies_us[static_cast<size_t>(q * (latencies_us.size() - 1))];
+    };
+    std::printf("latency_us p50=%.1f p90=%.1f max=%.1f\n", at(0.5), at(0.9), latencies_us.back());
   }
   while (rx_mem.used_idx(0) < std::min(frames, kQueueSize) && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -863,8 +884,10 @@ int main(int argc, char** argv) {
   if (argc < 3) usage();
   std::string path = argv[1];
   if (std::string(argv[2]) == "--pair") {
-    if (argc != 5) usage();
-    return run_pair(path, argv[3], static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)));
+    if (argc != 5 && argc != 6) usage();
+    int idle_ms = argc == 6 ? std::atoi(argv[5]) : 0;
+    return run_pair(path, argv[3], static_cast<uint32_t>(std::strtoul(argv[4], nullptr, 10)),
+                    idle_ms);
   }
   if (std::string(argv[2]) != "--loop") {
     if (argc != 3) usage();

@@ -157,7 +157,7 @@ class CtlChecks:
     def test_missing_socket(self):
         path = os.path.join(self.dir, "nothing-here.sock")
         err = self.refused(3, "vm", "status", sock=path)
-        self.assertEqual(err, f"ringlane-ctl: cannot connect to ringlane-vmm API at {path}: "
+        self.assertEqual(err, f"ringlane-ctl: cannot connect to API at {path}: "
                               "No such file or directory\n")
 
     def test_socket_nobody_listens_on(self):
@@ -166,7 +166,7 @@ class CtlChecks:
         s.bind(path)
         s.close()
         err = self.refused(3, "vm", "nics", sock=path)
-        self.assertEqual(err, f"ringlane-ctl: cannot connect to ringlane-vmm API at {path}: "
+        self.assertEqual(err, f"ringlane-ctl: cannot connect to API at {path}: "
                               "Connection refused\n")
 
     def test_timeout(self):
@@ -178,7 +178,7 @@ class CtlChecks:
         start = time.monotonic()
         err = self.refused(3, "--timeout", "0.5", "vm", "status", sock=path)
         took = time.monotonic() - start
-        self.assertEqual(err, f"ringlane-ctl: no answer from ringlane-vmm API at {path} within "
+        self.assertEqual(err, f"ringlane-ctl: no answer from API at {path} within "
                               "0.5 s\n")
         self.assertGreaterEqual(took, 0.5)
         self.assertLess(took, 5)
@@ -212,7 +212,7 @@ class CtlChecks:
             (b"PUT /vm/nics/net0 HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n", 413,
              "larger than 64 KiB"),
             (b"GET /vm HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n", 431, "larger than 8 KiB"),
-            (b"POST /vm HTTP/1.1\r\n\r\n", 405, "only GET and PUT"),
+            (b"POST /vm HTTP/1.1\r\n\r\n", 405, "GET only"),
             (b"GET /vm HTTP/2.0\r\n\r\n", 505, "only HTTP/1.1"),
             (b"PUT /vm/nics/net0 HTTP/1.1\r\nContent-Length: 5\r\n\r\n{\"mo", 400, "incomplete"),
         ]

@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "ringlane/control/idle_policy.h"
 #include "ringlane/virtio/spec.h"
 
 namespace ringlane::control {
@@ -584,6 +585,40 @@ TEST(Validate, IdleSleepIsFiniteMicrosecondsUpToASecond) {
   ASSERT_TRUE(apply_toml("idle_sleep_us = 25\n", "t.toml", config).ok());
   EXPECT_DOUBLE_EQ(config.idle_sleep_us, 25);
   EXPECT_TRUE(validate(config).ok());
+}
+
+TEST(IdlePolicy, PollSleepAndSleepWithATime) {
+  EXPECT_FALSE(parse_idle_policy("poll")->sleeps());
+  EXPECT_DOUBLE_EQ(parse_idle_policy("sleep")->sleep_after_us, kDefaultIdleSleepUs);
+  EXPECT_DOUBLE_EQ(parse_idle_policy("sleep:250")->sleep_after_us, 250);
+  EXPECT_DOUBLE_EQ(parse_idle_policy("sleep:0.5e3")->sleep_after_us, 500);
+  for (const char* bad : {"", "Poll", "sleep:", "sleep:0", "sleep:-5", "sleep:2e6", "sleep:1x",
+                          "sleep:nan", "sleep:inf", "sleep 100", "spin"}) {
+    EXPECT_FALSE(parse_idle_policy(bad).ok()) << bad;
+  }
+  EXPECT_EQ(to_string(IdlePolicy{}), "poll");
+  EXPECT_EQ(to_string(IdlePolicy{100}), "sleep:100");
+  EXPECT_DOUBLE_EQ(parse_idle_policy(to_string(IdlePolicy{12.5}))->sleep_after_us, 12.5);
+}
+
+TEST(Toml, ControlPlaneKeys) {
+  DaemonConfig config;
+  ASSERT_TRUE(apply_toml("idle = \"sleep:100\"\napi_sock = \"/run/rl.sock\"\n"
+                         "api_sock_mode = \"0660\"\napi_sock_owner = \"root:adm\"\n"
+                         "metrics = \"127.0.0.1:9470\"\nrebalance_interval = 10\n",
+                         "t.toml", config)
+                  .ok());
+  EXPECT_DOUBLE_EQ(config.idle_sleep_us, 100);
+  EXPECT_EQ(config.api_sock, "/run/rl.sock");
+  EXPECT_EQ(config.api_sock_mode, "0660");
+  EXPECT_EQ(config.api_sock_owner, "root:adm");
+  EXPECT_EQ(config.metrics, "127.0.0.1:9470");
+  EXPECT_DOUBLE_EQ(config.rebalance_interval, 10);
+  DaemonConfig bad;
+  EXPECT_THAT(error_of(apply_toml("idle = \"nap\"\n", "t.toml", bad)), HasSubstr("'idle'"));
+  EXPECT_THAT(error_of(apply_toml("idle = \"poll\"\nidle_sleep_us = 5\n", "t.toml", bad)),
+              HasSubstr("exclude"));
+  EXPECT_THAT(error_of(apply_toml("metrics = 9470\n", "t.toml", bad)), HasSubstr("string"));
 }
 
 TEST(Validate, DuplicateNames) {

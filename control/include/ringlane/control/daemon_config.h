@@ -94,7 +94,14 @@ struct DaemonConfig {
   // Microseconds a worker that serves only disks polls without finding work before it sleeps
   // until an I/O completes (or kIdleWaitUs pass); 0 = always busy-poll.
   double idle_sleep_us = 0;
-  std::string summary_path;  // JSON summary on exit; "-" or empty = stdout
+  // The control API (--api-sock, its file mode and owner) and the metrics endpoint (--metrics
+  // ADDR:PORT); empty = not served.
+  std::string api_sock;
+  std::string api_sock_mode = "0600";
+  std::string api_sock_owner;
+  std::string metrics;
+  double rebalance_interval = 0;  // seconds between automatic rebalances; 0 = only on request
+  std::string summary_path;       // JSON summary on exit; "-" or empty = stdout
   std::string log_level = "info";
   DpdkSettings dpdk;
 };

@@ -18,7 +18,7 @@ struct IdlePolicy {
   bool sleeps() const { return sleep_after_us > 0; }
 };
 
-// "poll", "sleep" or "sleep:MICROSECONDS" (1 to 10 s worth, a decimal number).
+// "poll", "sleep" or "sleep:MICROSECONDS" (1 us to 1 s, a decimal number).
 Result<IdlePolicy> parse_idle_policy(std::string_view text);
 // The spelling parse_idle_policy takes back: "poll" or "sleep:100".
 std::string to_string(const IdlePolicy& policy);

@@ -1,0 +1,69 @@
+"""The no-hiccup measurement (issue 15, acceptance point 2): the longest gap between bursts on two
+ports forwarding at full rate, with and without ports coming and going and queues moving between
+workers (tests/lib/hiccup.py describes the scenario). Each round runs a baseline phase and a change
+phase of about the same length, in alternating order, on a fresh daemon; the report gives each
+phase's longest gap per port, their ratio (the target: at most 2) and the frames lost (the target:
+0).
+
+    python3 perf/no_hiccup.py [--rounds 3] [--cycles 100]"""
+import argparse
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
+import hiccup  # noqa: E402
+import peers  # noqa: E402
+
+
+def lost(stats, summary):
+    """Frames testpmd sent that neither arrived nor wait in its receive rings (at most a ring)."""
+    drops = peers.total_drops(summary)
+    errors = sum(stats[p]["tx_errors"] for p in (0, 1))
+    return drops + errors
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--cycles", type=int, default=100)
+    ap.add_argument("--baseline", type=float, default=0,
+                    help="seconds of the baseline phase (default: the change phase's length)")
+    a = ap.parse_args()
+    ratios = []
+    length = a.baseline or 40.0
+    rows = []
+    for r in range(a.rounds):
+        s = hiccup.Scenario()
+        try:
+            if r % 2 == 0:
+                base = s.baseline(length)
+                gaps, seconds, times = s.changes(a.cycles)
+            else:
+                gaps, seconds, times = s.changes(a.cycles)
+                base = s.baseline(a.baseline or seconds)
+            stats, _, summary = s.finish()
+        finally:
+            s.close()
+        length = a.baseline or seconds
+        n = lost(stats, summary)
+        for port in ("vm0", "vm1"):
+            ratio = gaps[port] / base[port]
+            ratios.append(ratio)
+            rows.append((r, port, base[port] / 1000, gaps[port] / 1000, ratio, n, seconds,
+                         1000 * max(times)))
+            print(f"round {r} {port}: longest gap {base[port] / 1000:.1f} ms without changes, "
+                  f"{gaps[port] / 1000:.1f} ms during {a.cycles} cycles ({seconds:.1f} s, longest "
+                  f"cycle {1000 * max(times):.0f} ms): x{ratio:.2f}; frames lost {n}", flush=True)
+    print("\n| round | port | longest gap, no changes (ms) | longest gap, changes (ms) | ratio | "
+          "frames lost |")
+    print("|---|---|---|---|---|---|")
+    for r, port, b, g, ratio, n, _, _ in rows:
+        print(f"| {r} | {port} | {b:.1f} | {g:.1f} | {ratio:.2f} | {n} |")
+    print(f"\nratio: median {statistics.median(ratios):.2f}, worst {max(ratios):.2f} "
+          f"(target at most 2)")
+
+
+if __name__ == "__main__":
+    main()
