@@ -144,7 +144,9 @@ void Engine::publish(const std::vector<Move>& moving) {
   for (size_t p = 0; p < ports_.size(); ++p) {
     view->ports.push_back(ports_[p].get());
     if (ports_[p] == nullptr) continue;
-    for (uint16_t qp = 0; qp < placement_[p].size(); ++qp) {
+    // Queue pairs per port fit 16 bits (the port says how many it has).
+    auto pairs = static_cast<uint16_t>(placement_[p].size());
+    for (uint16_t qp = 0; qp < pairs; ++qp) {
       auto port = static_cast<uint16_t>(p);
       auto move = std::find_if(moving.begin(), moving.end(),
                                [&](const Move& m) { return m.port == port && m.queue_pair == qp; });
@@ -158,7 +160,8 @@ void Engine::publish(const std::vector<Move>& moving) {
   }
   view->disk_polls.resize(nworkers);
   for (size_t d = 0; d < disks_.size(); ++d) {
-    for (uint16_t q = 0; q < disk_placement_[d].size(); ++q) {
+    auto queues = static_cast<uint16_t>(disk_placement_[d].size());
+    for (uint16_t q = 0; q < queues; ++q) {
       view->disk_polls[disk_placement_[d][q]].push_back(&disks_[d]->device().disk_queue(q));
     }
   }
@@ -187,6 +190,7 @@ Status Engine::move_queue(uint16_t port, uint16_t queue_pair, unsigned worker) {
 void Engine::move_queues(const std::vector<std::tuple<uint16_t, uint16_t, unsigned>>& moves) {
   if (moves.empty()) return;
   std::vector<Move> moving;
+  moving.reserve(moves.size());
   for (const auto& [port, qp, worker] : moves) {
     moving.push_back({port, qp, std::make_unique<QueueHandoff>(placement_[port][qp], worker)});
   }
@@ -226,7 +230,8 @@ unsigned Engine::rebalance() {
   std::vector<uint64_t> before(nworkers, 0);
   for (size_t p = 0; p < ports_.size(); ++p) {
     if (ports_[p] == nullptr) continue;
-    for (uint16_t qp = 0; qp < placement_[p].size(); ++qp) {
+    auto pairs = static_cast<uint16_t>(placement_[p].size());
+    for (uint16_t qp = 0; qp < pairs; ++qp) {
       uint64_t now = loads_[p][qp].busy_cycles.get();
       uint64_t cycles = now - balanced_cycles_[p][qp];
       balanced_cycles_[p][qp] = now;
