@@ -20,6 +20,7 @@
 #include "ringlane/vmm/api/vm_api.h"
 #include "ringlane/vmm/machine/machine.h"
 #include "ringlane/vmm/nic/nic.h"
+#include "ringlane/vmm/nic/signal_shutdown.h"
 #include "ringlane/vmm/x86/bzimage_loader.h"
 
 namespace {
@@ -71,9 +72,12 @@ int run_vmm(int argc, char** argv) {
       "ringlane-vmm: a minimal KVM virtual machine monitor. Boots a Linux bzImage (64-bit boot "
       "protocol, MP table, no ACPI) or a PVH ELF kernel with a serial console on 0x3f8; ends when "
       "the guest resets the machine (Linux: reboot with reboot=k) or halts every vCPU with "
-      "interrupts off (Linux: halt, poweroff).\nExit status: 0 "
-      "guest reset or halt, 1 the machine failed (KVM error, triple fault), 2 bad arguments or "
-      "kernel image."};
+      "interrupts off (Linux: halt, poweroff). SIGTERM and SIGINT end it too, after its NICs "
+      "have given back what they hold (the ports ringlane daemons created for them), by that "
+      "signal.\nExit status: 0 "
+      "guest reset or halt, 1 the machine failed (KVM error, triple fault) or a NIC could not be "
+      "set up (a ringlane daemon refused its port or did not answer), 2 bad arguments or kernel "
+      "image."};
   std::string kernel_path;
   std::string initrd_path;
   std::string serial_path;
@@ -108,12 +112,22 @@ int run_vmm(int argc, char** argv) {
   std::vector<std::string> nic_args;
   app.add_option("--nic", nic_args,
                  "a network card, repeatable: mode=emulated|virtio|vhost[,tap=NAME][,socket=PATH]"
-                 "[,mac=52:54:00:12:34:56][,queue-size=256], or mode=passthrough,pci=BDF. "
+                 "[,daemon=API_SOCK[,port=NAME][,peer=NAME]][,mac=52:54:00:12:34:56]"
+                 "[,queue-size=256], or mode=passthrough,pci=BDF. "
                  "emulated (or e1000): an Intel 82540EM model, frames to the TAP device; "
                  "virtio: virtio-net-pci served by a VMM thread, frames to the TAP device; "
                  "vhost: the same card served by the vhost-user backend listening on PATH "
                  "(ringlane); passthrough: the host PCI device BDF, bound to vfio-pci, through "
-                 "VFIO. Give both tap= and socket= to switch modes live");
+                 "VFIO. Give both tap= and socket= (or daemon=) to switch modes live. "
+                 "daemon=API_SOCK: a running ringlane daemon (ringlane --api-sock API_SOCK) is "
+                 "asked to create the vhost-user port whenever vhost mode begins (POST /ports: "
+                 "named NAME, default vm<pid>-net<N>; listening on PATH, default "
+                 "<API_SOCK's directory>/ringlane-vmm-<pid>-net<N>.sock; cross-connected with "
+                 "peer= in an xconnect daemon), and to remove it when the NIC switches to virtio "
+                 "or the VMM ends (guest reset or halt, failed start, SIGTERM, SIGINT; not "
+                 "SIGKILL: then the port stays until deleted, e.g. ringlane-ctl port del NAME). "
+                 "A refusal ends the start with status 1, or refuses the switch with the "
+                 "daemon's message");
   if (std::optional<int> exit_status = parse_command_line(app, argc, argv)) return *exit_status;
   std::vector<vmm::NicSpec> nics;
   for (const std::string& arg : nic_args) {
@@ -148,9 +162,17 @@ int run_vmm(int argc, char** argv) {
   if (!created.ok()) return fail(created.error().to_string());
   std::unique_ptr<vmm::Machine> machine = std::move(*created);
   std::vector<std::unique_ptr<vmm::Nic>> attached;
+  // Before the first thread (the NICs start some) and destroyed before the NICs are: every exit
+  // path that runs code gives back the ports daemons created (the NICs' destructors, or
+  // shut_down on a signal).
+  Result<std::unique_ptr<vmm::SignalShutdown>> signals = vmm::SignalShutdown::start();
+  if (!signals.ok()) return fail(signals.error().to_string());
+  std::unique_ptr<vmm::SignalShutdown> shutdown = std::move(*signals);
   for (const vmm::NicSpec& spec : nics) {
+    std::unique_lock hold = shutdown->hold();
     Result<std::unique_ptr<vmm::Nic>> nic = vmm::attach_nic(*machine, spec);
     if (!nic.ok()) return fail(spec.name + ": " + nic.error().to_string());
+    shutdown->add(**nic);
     attached.push_back(std::move(*nic));
   }
   Status booted = linux_kernel ? machine->boot_linux(*kernel, initrd) : machine->boot_pvh(*kernel);

@@ -42,7 +42,8 @@ TEST(NicSpec, OtherModesUnchanged) {
 TEST(NicSpec, RefusesMalformedUnknownAndRepeatedKeys) {
   EXPECT_EQ(error_of("mode=virtio,tap"), "expected key=value, got 'tap'");
   EXPECT_EQ(error_of("mode=virtio,tap=tap0,colour=red"),
-            "unknown key 'colour' (known: mode, tap, socket, pci, mac, queue-size)");
+            "unknown key 'colour' (known: mode, tap, socket, daemon, port, peer, pci, mac, "
+            "queue-size)");
   EXPECT_EQ(error_of("mode=virtio,tap=tap0,mode=vhost"), "'mode' given twice");
   EXPECT_EQ(error_of("tap=tap0"), "mode= is required");
 }

@@ -53,8 +53,8 @@ Result<NicMode> parse_nic_mode(const std::string& text) {
 }
 
 Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
-  static constexpr std::array<std::string_view, 6> kKeys = {"mode", "tap", "socket",
-                                                            "pci",  "mac", "queue-size"};
+  static constexpr std::array<std::string_view, 9> kKeys = {
+      "mode", "tap", "socket", "daemon", "port", "peer", "pci", "mac", "queue-size"};
   RINGLANE_ASSIGN_OR_RETURN(const OptionList fields, parse_options(text, kKeys));
   NicSpec spec;
   spec.name = "net" + std::to_string(index);
@@ -68,6 +68,11 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
       spec.tap = value;
     } else if (key == "socket") {
       spec.socket = value;
+    } else if (key == "daemon" || key == "port" || key == "peer") {
+      if (value.empty()) return Error(EINVAL, key + "= needs a value");
+      if (key == "daemon") spec.daemon = value;
+      if (key == "port") spec.port = value;
+      if (key == "peer") spec.peer = value;
     } else if (key == "pci") {
       Result<vfio::PciAddress> address = vfio::PciAddress::parse(value);
       if (!address.ok()) return address.error();
@@ -88,8 +93,8 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
   if (!fields.contains("mode")) return Error(EINVAL, "mode= is required");
   if (spec.mode == NicMode::passthrough) {
     if (spec.pci.empty()) return Error(EINVAL, "pci= is required in mode passthrough");
-    if (!spec.tap.empty() || !spec.socket.empty() || fields.contains("mac") ||
-        fields.contains("queue-size")) {
+    if (!spec.tap.empty() || !spec.socket.empty() || !spec.daemon.empty() || !spec.port.empty() ||
+        !spec.peer.empty() || fields.contains("mac") || fields.contains("queue-size")) {
       return Error(EINVAL,
                    "mode passthrough takes only pci= (the device has its own MAC and queues)");
     }
@@ -99,8 +104,17 @@ Result<NicSpec> parse_nic_spec(const std::string& text, size_t index) {
   if (spec.mode != NicMode::vhost && spec.tap.empty()) {
     return Error(EINVAL, std::string("tap= is required in mode ") + to_string(spec.mode));
   }
-  if (spec.mode == NicMode::vhost && spec.socket.empty()) {
-    return Error(EINVAL, "socket= is required in mode vhost");
+  if (spec.daemon.empty() && (!spec.port.empty() || !spec.peer.empty())) {
+    return Error(EINVAL,
+                 "port= and peer= describe the port a ringlane daemon creates: they need "
+                 "daemon=");
+  }
+  if (!spec.daemon.empty() && spec.mode == NicMode::emulated) {
+    return Error(EINVAL,
+                 "daemon= serves a virtio-net card in vhost mode: it needs mode vhost or virtio");
+  }
+  if (spec.mode == NicMode::vhost && spec.socket.empty() && spec.daemon.empty()) {
+    return Error(EINVAL, "socket= or daemon= is required in mode vhost");
   }
   return spec;
 }

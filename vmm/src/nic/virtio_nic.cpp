@@ -1,5 +1,10 @@
 #include "ringlane/vmm/nic/virtio_nic.h"
 
+#include <unistd.h>
+
+#include <climits>
+
+#include "ringlane/base/log.h"
 #include "ringlane/vmm/nic/tap_net_backend.h"
 #include "ringlane/vmm/nic/vhost_user_net_backend.h"
 
@@ -7,6 +12,13 @@ namespace ringlane::vmm {
 
 Result<std::unique_ptr<Nic>> VirtioNic::create(Machine& machine, const NicSpec& spec) {
   std::unique_ptr<VirtioNic> nic(new VirtioNic(machine, spec));
+  if (!spec.daemon.empty()) {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr) return errno_error("getcwd");
+    Result<DaemonPortSpec> port = daemon_port_spec(spec, getpid(), cwd);
+    if (!port.ok()) return port.error();
+    nic->daemon_spec_ = std::move(*port);
+  }
   Result<std::unique_ptr<NetBackend>> backend = nic->make_backend(spec.mode);
   if (!backend.ok()) return backend.error();
   VirtioNetConfig config;
@@ -25,7 +37,12 @@ Result<std::unique_ptr<Nic>> VirtioNic::create(Machine& machine, const NicSpec& 
   return std::unique_ptr<Nic>(std::move(nic));
 }
 
-Result<std::unique_ptr<NetBackend>> VirtioNic::make_backend(NicMode mode) const {
+VirtioNic::~VirtioNic() {
+  // The VM has ended (or never started): nothing drives the device any more.
+  if (daemon_port_ && device_) device_->reset();
+}
+
+Result<std::unique_ptr<NetBackend>> VirtioNic::make_backend(NicMode mode) {
   if (mode == NicMode::virtio) {
     if (spec_.tap.empty()) return Error(EINVAL, spec_.name + " has no tap= for virtio mode");
     Result<uplink::TapDevice> tap = uplink::TapDevice::open(spec_.tap);
@@ -34,11 +51,52 @@ Result<std::unique_ptr<NetBackend>> VirtioNic::make_backend(NicMode mode) const 
     if (!b.ok()) return b.error();
     return std::unique_ptr<NetBackend>(std::move(*b));
   }
+  if (daemon_spec_) {
+    // The daemon listens once it has answered, so the connection can follow at once. A port
+    // left from a switch whose removal failed is used again.
+    if (!daemon_port_ || !daemon_port_->exists()) {
+      Result<DaemonPort> port = DaemonPort::create(*daemon_spec_);
+      if (!port.ok()) return port.error();
+      daemon_port_.emplace(std::move(*port));
+    }
+    Result<std::unique_ptr<VhostUserNetBackend>> b =
+        VhostUserNetBackend::create(daemon_spec_->socket_path, machine_.ram());
+    if (!b.ok()) {
+      daemon_port_.reset();  // removes it: nothing uses it
+      return b.error();
+    }
+    return std::unique_ptr<NetBackend>(std::move(*b));
+  }
   if (spec_.socket.empty()) return Error(EINVAL, spec_.name + " has no socket= for vhost mode");
   Result<std::unique_ptr<VhostUserNetBackend>> b =
       VhostUserNetBackend::create(spec_.socket, machine_.ram());
   if (!b.ok()) return b.error();
   return std::unique_ptr<NetBackend>(std::move(*b));
+}
+
+void VirtioNic::release_daemon_port() {
+  if (!daemon_port_ || mode() != NicMode::virtio) return;
+  // The parked vhost-user backend first: the daemon then sees its frontend leave, with the
+  // rings stopped, rather than a port taken from under a connection.
+  if (parked_ && parked_->kind() == "vhost-user") parked_.reset();
+  if (Status removed = daemon_port_->remove(); !removed.ok()) {
+    log_line(LogLevel::warn, spec_.name + ": " + removed.error().to_string() +
+                                 "; the port is kept for the next switch to vhost");
+    return;
+  }
+  daemon_port_.reset();
+}
+
+void VirtioNic::shut_down() {
+  std::lock_guard lock(mutex_);
+  shut_down_ = true;
+  if (daemon_port_) {
+    if (Status removed = daemon_port_->remove(); !removed.ok()) {
+      log_line(LogLevel::warn, spec_.name + ": " + removed.error().to_string() +
+                                   "; it stays until deleted by hand");
+    }
+    daemon_port_.reset();
+  }
 }
 
 NicMode VirtioNic::mode() const {
@@ -62,6 +120,7 @@ Status VirtioNic::set_mode(NicMode mode) {
                              to_string(mode) + " mode, so it cannot switch live");
   }
   std::lock_guard lock(mutex_);
+  if (shut_down_) return Error(ESHUTDOWN, spec_.name + ": the VM is ending");
   if (mode == this->mode()) return {};
   std::unique_ptr<NetBackend> next = std::move(parked_);
   // A vhost-user backend whose connection ended cannot serve again: connect anew.
@@ -72,8 +131,11 @@ Status VirtioNic::set_mode(NicMode mode) {
     next = std::move(*made);
   }
   Result<std::unique_ptr<NetBackend>> previous = device_->switch_backend(std::move(next));
+  if (previous.ok()) parked_ = std::move(*previous);
+  // Whatever happened, a daemon's port goes once the TAP backend holds the queues (a switch to
+  // vhost that failed, or one away from it that succeeded).
+  release_daemon_port();
   if (!previous.ok()) return previous.error();
-  parked_ = std::move(*previous);
   return {};
 }
 

@@ -27,12 +27,19 @@ struct NicSpec {
   NicMode mode = NicMode::virtio;
   std::string tap;     // TAP device for emulated and virtio modes
   std::string socket;  // vhost-user socket for vhost mode
-  std::string pci;     // the host device's address (BDF) for passthrough mode
+  // A ringlane daemon's API socket: the daemon is asked to create the vhost-user port (and to
+  // remove it), on `socket` or a path the VMM chooses (daemon_port.h), named `port` or
+  // vm<pid>-<name>, cross-connected with `peer` when given.
+  std::string daemon;
+  std::string port;
+  std::string peer;
+  std::string pci;  // the host device's address (BDF) for passthrough mode
   std::array<uint8_t, 6> mac{};
   uint16_t queue_size = 256;
 };
 
-// Parses "mode=emulated|virtio|vhost[,tap=NAME][,socket=PATH][,mac=..][,queue-size=N]" or
+// Parses "mode=emulated|virtio|vhost[,tap=NAME][,socket=PATH][,mac=..][,queue-size=N]"
+// (virtio and vhost also "[,daemon=API_SOCK[,port=NAME][,peer=NAME]]") or
 // "mode=passthrough,pci=BDF"; `index` names the NIC (net<index>) and picks its default MAC
 // address (52:54:00:12:34:56 + index; a passed-through device keeps its own). Unknown and
 // repeated keys are refused.
@@ -50,6 +57,10 @@ class Nic {
   virtual NetBackendCounters counters() const = 0;
   // Moves the NIC to another mode while the guest runs; refused when the model cannot.
   virtual Status set_mode(NicMode mode) = 0;
+  // The VM is ending: gives back what the NIC holds outside the VMM (a port a ringlane daemon
+  // created for it), now rather than when it is destroyed, for exits that destroy nothing (a
+  // terminating signal). Any thread, any number of times; the NIC no longer switches afterwards.
+  virtual void shut_down() {}
 };
 
 // Builds the NIC and its backend and puts it on the machine's PCI bus.
