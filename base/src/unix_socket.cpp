@@ -31,6 +31,11 @@ Result<UniqueFd> listen_unix(const std::string& path) {
     if (!S_ISSOCK(st.st_mode)) {
       return Error(EEXIST, "'" + path + "' exists and is not a socket; refusing to replace it");
     }
+    // A socket someone serves is not stale: taking it would cut that process's clients off.
+    // A connect that is taken, or refused only for a full backlog, says someone does.
+    if (Result<UniqueFd> probe = connect_unix(path); probe.ok() || probe.error().code() == EAGAIN) {
+      return Error(EADDRINUSE, "'" + path + "' is in use: another process listens on it");
+    }
     ::unlink(path.c_str());
   }
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

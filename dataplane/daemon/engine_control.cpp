@@ -1,12 +1,9 @@
 #include "engine_control.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 
 #include "ringlane/base/log.h"
 #include "ringlane/base/tsc_clock.h"
-#include "ringlane/base/unix_socket.h"
 #include "ringlane/dataplane/vhost_net_port.h"
 
 #ifndef RINGLANE_VERSION
@@ -94,19 +91,6 @@ Status EngineControl::check_new_port(const control::PortConfig& c, std::string_v
   for (const auto& d : config_.disks) {
     if (same_socket(d.socket_path)) {
       return Error(EADDRINUSE, "socket " + c.socket_path + " is already disk '" + d.name + "'s");
-    }
-  }
-  // listen_unix replaces any socket file: a path another process listens on would be taken
-  // from it, its clients cut off. A connect that is taken (or refused for a full backlog) says
-  // someone serves it.
-  if (c.kind == control::PortKind::vhost && !c.client_mode && !c.socket_path.empty()) {
-    struct stat st {};
-    if (::lstat(c.socket_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
-      Result<UniqueFd> probe = connect_unix(c.socket_path);
-      if (probe.ok() || probe.error().code() == EAGAIN) {
-        return Error(EADDRINUSE,
-                     "socket " + c.socket_path + " is in use: another process listens on it");
-      }
     }
   }
   if ((c.access_vlan != 0 || !c.trunk_vlans.empty()) && config_.mode != "l2") {

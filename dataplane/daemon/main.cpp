@@ -255,8 +255,12 @@ int run_daemon(int argc, char** argv) {
     cfg.idle_sleep_us = idle->sleep_after_us;
   }
   if (Status s = control::validate(cfg); !s.ok()) return fail(s.error().message());
-  if (cfg.ports.empty() && cfg.disks.empty())
-    return fail("no ports or disks configured (use --port, --disk or a config file; see --help)");
+  // With the API, ports may all come later (a VMM asks for its NIC's).
+  if (cfg.ports.empty() && cfg.disks.empty() && cfg.api_sock.empty()) {
+    return fail(
+        "no ports or disks configured (use --port, --disk, --api-sock or a config file; see "
+        "--help)");
+  }
   // Every image is opened and checked before anything starts.
   std::vector<blk::DiskImage> images;
   for (const auto& d : cfg.disks) {
@@ -330,6 +334,37 @@ int run_daemon(int argc, char** argv) {
   port_context.learns_addresses = engine_config.mode == dataplane::ForwardingMode::l2_switch;
   dataplane::EngineControl control(engine, port_context, cfg,
                                    control::to_string(control::IdlePolicy{cfg.idle_sleep_us}));
+  // The API's sockets before any port's: a daemon that cannot serve what it was told to serve
+  // stops before it has taken any vhost-user socket. Requests wait for the loop to run.
+  control::DaemonApi api(control);
+  auto handle = [&api](const http::HttpRequest& r) {
+    return to_http(api.handle(r.method, r.target, r.body));
+  };
+  auto refuse = [&api](int status, std::string_view message) {
+    return to_http(api.refuse(status, message));
+  };
+  std::unique_ptr<http::HttpServer> api_server, metrics_server;
+  if (!cfg.api_sock.empty()) {
+    auto access = socket_access(cfg.api_sock_mode, cfg.api_sock_owner);
+    if (!access) return fail(access.error().message());
+    auto server = http::HttpServer::listen_unix(**loop, cfg.api_sock, *access, handle, refuse);
+    if (!server) return fail("--api-sock " + cfg.api_sock + ": " + server.error().to_string());
+    api_server = std::move(*server);
+    log_line(LogLevel::info, "control API on " + cfg.api_sock);
+  }
+  if (!cfg.metrics.empty()) {
+    // Only the metrics: the API changes the switch, and a TCP port has no file mode to guard it.
+    auto metrics_only = [&](const http::HttpRequest& r) {
+      if (http::split_target(r.target).path != "/metrics") {
+        return to_http(api.refuse(404, "only /metrics is served here"));
+      }
+      return handle(r);
+    };
+    auto server = http::HttpServer::listen_tcp(**loop, cfg.metrics, metrics_only, refuse);
+    if (!server) return fail("--metrics " + cfg.metrics + ": " + server.error().to_string());
+    metrics_server = std::move(*server);
+    log_line(LogLevel::info, "metrics on http://" + cfg.metrics + "/metrics");
+  }
   std::map<std::string, uint16_t> index_of;
   for (const auto& p : cfg.ports) {
     // A port that cannot start (a socket path that cannot be listened on, an interface that is
@@ -366,35 +401,6 @@ int run_daemon(int argc, char** argv) {
     log_line(LogLevel::info, "cross-connect " + a + " <-> " + b);
   }
   if (Status s = engine.start(); !s.ok()) return fail(s.error().message(), kExitFailure);
-  control::DaemonApi api(control);
-  auto handle = [&api](const http::HttpRequest& r) {
-    return to_http(api.handle(r.method, r.target, r.body));
-  };
-  auto refuse = [&api](int status, std::string_view message) {
-    return to_http(api.refuse(status, message));
-  };
-  std::unique_ptr<http::HttpServer> api_server, metrics_server;
-  if (!cfg.api_sock.empty()) {
-    auto access = socket_access(cfg.api_sock_mode, cfg.api_sock_owner);
-    if (!access) return fail(access.error().message());
-    auto server = http::HttpServer::listen_unix(**loop, cfg.api_sock, *access, handle, refuse);
-    if (!server) return fail("--api-sock " + cfg.api_sock + ": " + server.error().to_string());
-    api_server = std::move(*server);
-    log_line(LogLevel::info, "control API on " + cfg.api_sock);
-  }
-  if (!cfg.metrics.empty()) {
-    // Only the metrics: the API changes the switch, and a TCP port has no file mode to guard it.
-    auto metrics_only = [&](const http::HttpRequest& r) {
-      if (http::split_target(r.target).path != "/metrics") {
-        return to_http(api.refuse(404, "only /metrics is served here"));
-      }
-      return handle(r);
-    };
-    auto server = http::HttpServer::listen_tcp(**loop, cfg.metrics, metrics_only, refuse);
-    if (!server) return fail("--metrics " + cfg.metrics + ": " + server.error().to_string());
-    metrics_server = std::move(*server);
-    log_line(LogLevel::info, "metrics on http://" + cfg.metrics + "/metrics");
-  }
   log_line(LogLevel::info, "running: " + std::to_string(cores->size()) + " worker(s) on core(s) " +
                                format_core_list(*cores) + ", control thread " + control_text +
                                ", mode " + cfg.mode);

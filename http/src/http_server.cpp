@@ -26,13 +26,6 @@ constexpr int kBacklog = 64;
 // (and lose the answer) over unread request bytes; anything more is the client's problem.
 constexpr size_t kMaxDrain = 65536;
 
-// Whether a process listens on the Unix socket `path`: a connect that is taken, or refused only
-// because the backlog is full.
-bool live_listener(const std::string& path) {
-  Result<UniqueFd> probe = connect_unix(path);
-  return probe.ok() || probe.error().code() == EAGAIN;
-}
-
 // A TCP address as "IPv4:PORT", "[IPv6]:PORT" or ":PORT" (every address, IPv6 and IPv4).
 struct TcpAddress {
   sockaddr_storage storage{};
@@ -125,10 +118,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen_unix(EventLoop& loop,
                                                             const std::string& path,
                                                             const UnixSocketAccess& access,
                                                             Handler handler, Refuser refuser) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && live_listener(path)) {
-    return Error(EADDRINUSE, "'" + path + "' is in use: another process listens on it");
-  }
+  // Refuses a socket another process serves (EADDRINUSE) and any file not a socket (EEXIST).
   RINGLANE_ASSIGN_OR_RETURN(UniqueFd fd, ::ringlane::listen_unix(path));
   // From here on the file is ours: the server removes it, on failure too.
   std::unique_ptr<HttpServer> server(

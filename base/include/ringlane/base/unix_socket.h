@@ -9,7 +9,8 @@
 
 namespace ringlane {
 
-// Listens on `path`, replacing a stale socket file (never any other kind of file).
+// Listens on `path`, replacing a stale socket file: never any other kind of file (EEXIST), nor a
+// socket another process listens on (EADDRINUSE).
 Result<UniqueFd> listen_unix(const std::string& path);
 // Non-blocking connect; fails at once when nobody listens.
 Result<UniqueFd> connect_unix(const std::string& path);
