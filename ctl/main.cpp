@@ -1,17 +1,17 @@
-// ringlane-ctl: drives a running ringlane-vmm through its REST API (--api-sock), and this host's
-// PCI devices (driver binding for VFIO) and SR-IOV virtual functions.
+// ringlane-ctl: drives a running ringlane daemon through its control API (--sock: ports, workers,
+// queues, the MAC table, a live top), a running ringlane-vmm through its REST API (--api-sock),
+// and this host's PCI devices (driver binding for VFIO) and SR-IOV virtual functions.
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <chrono>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "ringlane/base/program.h"
+#include "ringlane/ctl/api_call.h"
+#include "ringlane/ctl/daemon_commands.h"
 #include "ringlane/ctl/host_commands.h"
 #include "ringlane/ctl/vm_view.h"
-#include "ringlane/http/http_client.h"
 
 namespace {
 
@@ -21,16 +21,21 @@ using nlohmann::json;
 constexpr const char* kProgram = "ringlane-ctl";
 
 // Exit status: the three every program has (ringlane/base/program.h), a refusal being the
-// runtime failure here, and one of ringlane-ctl's own: no answer (cannot connect, timed out, or an
-// answer that is not HTTP or not JSON), which a script may want to tell from a refusal.
-constexpr int kRefused = kExitFailure;
-constexpr int kUnreachable = 3;
+// runtime failure here, and one of ringlane-ctl's own (ctl::kExitNoAnswer, api_call.h): no answer
+// (cannot connect, timed out, or an answer that is not HTTP or not JSON), which a script may want
+// to tell from a refusal.
 
 struct Options {
-  std::string api_sock;
+  std::string api_sock;                          // ringlane-vmm's
+  std::string sock = ctl::kDefaultDaemonSocket;  // the ringlane daemon's
   bool json = false;
   double timeout_s = 5.0;
 };
+
+ctl::ApiEndpoint endpoint(const Options& o, std::string socket_path) {
+  return ctl::ApiEndpoint{std::move(socket_path),
+                          std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000.0))};
+}
 
 // The VF settings options `sriov set` and `sriov pool allocate` share.
 void add_vf_settings_options(CLI::App* command, ctl::VfSettingsArgs& a) {
@@ -66,48 +71,32 @@ int fail(const std::string& message, int status) {
   return report_failure(kProgram, message, status);
 }
 
-// One request; prints the answer (raw JSON or through `show`) and returns the exit status.
-template <typename Show>
-int call(const Options& o, const char* method, const std::string& path, const std::string& body,
-         Show show) {
-  auto timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000.0));
-  Result<http::ApiResponse> r = http::api_request(o.api_sock, method, path, body, timeout);
-  if (!r.ok()) {
-    const Error& e = r.error();
-    // Timeouts and protocol errors say it all; for the rest the errno is the news.
-    bool plain = e.code() == ETIMEDOUT || e.code() == EPROTO;
-    return fail(plain ? e.message() : e.to_string(), kUnreachable);
-  }
-  json answer = json::parse(r->body, nullptr, false);
-  if (r->status >= 400) {
-    std::string message = answer.is_object() && answer.contains("fault_message") &&
-                                  answer["fault_message"].is_string()
-                              ? answer["fault_message"].get<std::string>()
-                              : r->body;
-    return fail(message + " (HTTP " + std::to_string(r->status) + ")", kRefused);
-  }
-  if (answer.is_discarded()) {
-    return fail("ringlane-vmm API at " + o.api_sock +
-                    " answered with something not JSON: " + r->body.substr(0, 200),
-                kUnreachable);
-  }
-  if (o.json) {
-    std::cout << r->body << "\n";
-  } else {
-    std::cout << show(answer);
-  }
-  return 0;
-}
-
 }  // namespace
 
 int run_ctl(int argc, char** argv) {
   CLI::App app{
-      "ringlane-ctl: shows and changes a running ringlane-vmm through the REST API it serves "
-      "on --api-sock (HTTP/1.1 on a Unix socket), and this host's PCI devices and SR-IOV "
-      "virtual functions (as root)."};
+      "ringlane-ctl: shows and changes a running ringlane daemon through the control API it "
+      "serves on its --api-sock (ringlane-ctl's --sock), a running ringlane-vmm through the REST "
+      "API it serves on its --api-sock (ringlane-ctl's --api-sock), both HTTP/1.1 + JSON on a "
+      "Unix socket, and this host's PCI devices and SR-IOV virtual functions (as root)."};
   app.footer(
-      "Commands:\n"
+      "Commands on the ringlane daemon (--sock, default /run/ringlane/api.sock):\n"
+      "  status                      version, mode, idle policy, uptime, counts\n"
+      "  port list                   every port: kind, connected, queue pairs, VLANs, peer,\n"
+      "                              packets, drops\n"
+      "  port show NAME              one port: features, each queue pair's worker and counters\n"
+      "  port add SPEC [--peer NAME] add a port from a --port spec (name=vm2,path=/run/vm2.sock,\n"
+      "                              queues=2), cross-connected with NAME in xconnect mode\n"
+      "  port del NAME               remove a port (its frontend is disconnected)\n"
+      "  worker list                 workers: core, busy share, cycles/packet, queue pairs\n"
+      "  worker rebalance            spread queue pairs over workers by measured cycles\n"
+      "  queue move PORT QP WORKER   have WORKER poll PORT's queue pair QP\n"
+      "  fdb show                    the L2 switch's learned MACs\n"
+      "  fdb flush [--port NAME]     forget them (all, or those on one port)\n"
+      "  top [--interval S] [--count N]\n"
+      "                              live rates of ports and workers, every S seconds (default\n"
+      "                              1), N times (default: until interrupted)\n"
+      "Commands on ringlane-vmm (--api-sock):\n"
       "  vm status                   machine state, memory, VM exits, API request counts\n"
       "  vm nics                     every NIC: name, mode, model, MAC, frame and byte counters\n"
       "  vm set-mode NAME MODE       switch a NIC live to virtio (VMM thread and TAP) or vhost\n"
@@ -136,20 +125,30 @@ int run_ctl(int argc, char** argv) {
       "  sriov pool release GUEST    the VF's original settings and driver back; free again\n"
       "  sriov pool repair           undo what a crash left half-done\n"
       "Examples:\n"
+      "  ringlane-ctl port list\n"
+      "  ringlane-ctl --sock /tmp/rl.sock port add name=vm2,path=/tmp/vm2.sock,queues=2\n"
+      "  ringlane-ctl queue move vm2 1 0\n"
+      "  ringlane-ctl top --interval 2\n"
       "  ringlane-ctl --api-sock /run/vm0.api vm nics\n"
       "  ringlane-ctl --api-sock /run/vm0.api vm set-mode net0 vhost\n"
       "  ringlane-ctl pci bind 0000:03:00.0 --json\n"
       "  ringlane-ctl sriov create 0000:03:00.0 4 --driver vfio-pci\n"
-      "Exit status: 0 done, 1 refused (ringlane-vmm or the kernel said no, or a check failed; "
-      "the reason is printed, and with --json also as {\"error\": ...} on stdout), 2 bad "
-      "command line, 3 no answer from ringlane-vmm (cannot connect, timed out, or not an "
-      "HTTP/JSON answer).");
+      "Exit status: 0 done, 1 refused (the daemon, ringlane-vmm or the kernel said no, or a "
+      "check failed; the reason is printed with the HTTP status if there was one, and for pci "
+      "and sriov with --json also as {\"error\": ...} on stdout), 2 bad command line, 3 no "
+      "answer from the daemon or ringlane-vmm (cannot connect, timed out, or not an HTTP/JSON "
+      "answer).");
   app.require_subcommand(1);
   app.fallthrough();  // global options also after the command
   Options o;
+  app.add_option("--sock", o.sock,
+                 "the ringlane daemon's API socket (its --api-sock), for status, port, worker, "
+                 "queue, fdb and top (default /run/ringlane/api.sock)");
   app.add_option("--api-sock", o.api_sock,
                  "ringlane-vmm's API socket (its --api-sock); needed by the vm commands");
-  app.add_flag("--json", o.json, "print JSON (for vm commands, ringlane-vmm's answer as it is)");
+  app.add_flag("--json", o.json,
+               "print JSON (for the daemon's and vm commands, the answer as it is; for top, one "
+               "object per view and line)");
   ctl::HostOptions host;
   app.add_option("--state-dir", host.state_dir,
                  "where pci bind records each device's original driver (default /run/ringlane)");
@@ -170,6 +169,8 @@ int run_ctl(int argc, char** argv) {
   set_mode->add_option("MODE", mode, "virtio or vhost")
       ->required()
       ->check(CLI::IsMember({"virtio", "vhost"}));
+
+  ctl::DaemonCommands daemon(app);
 
   CLI::App* pci = app.add_subcommand("pci", "host PCI devices: list, show, bind, unbind");
   pci->require_subcommand(1);
@@ -247,9 +248,15 @@ int run_ctl(int argc, char** argv) {
   }
   if (pool_release->parsed()) return ctl::pool_release(host, guest);
   if (pool_repair->parsed()) return ctl::pool_repair(host);
+  if (std::optional<int> exit_status = daemon.run(endpoint(o, o.sock), o.json)) {
+    return *exit_status;
+  }
   if (o.api_sock.empty()) return fail("the vm commands need --api-sock", kExitUsage);
-  if (status->parsed()) return call(o, "GET", "/vm", "", ctl::format_vm);
-  if (nics->parsed()) return call(o, "GET", "/vm/nics", "", ctl::format_nics);
+  const ctl::ApiEndpoint vmm = endpoint(o, o.api_sock);
+  if (status->parsed()) return ctl::ask_and_print(vmm, o.json, "GET", "/vm", "", ctl::format_vm);
+  if (nics->parsed()) {
+    return ctl::ask_and_print(vmm, o.json, "GET", "/vm/nics", "", ctl::format_nics);
+  }
   if (set_mode->parsed()) {
     for (char c : nic_name) {
       if (c <= ' ' || c >= 0x7f || c == '/' || c == '?' || c == '#') {
@@ -257,7 +264,8 @@ int run_ctl(int argc, char** argv) {
                     kExitUsage);
       }
     }
-    return call(o, "PUT", "/vm/nics/" + nic_name, json{{"mode", mode}}.dump(), ctl::format_nic);
+    return ctl::ask_and_print(vmm, o.json, "PUT", "/vm/nics/" + nic_name,
+                              json{{"mode", mode}}.dump(), ctl::format_nic);
   }
   return fail("no command (see --help)", kExitUsage);
 }
