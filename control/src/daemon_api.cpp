@@ -436,7 +436,7 @@ ApiReply DaemonApi::route(std::string_view method, std::string_view target, std:
     case Route::port: {
       if (method == "GET") {
         std::optional<PortView> view = target_.port(m.name);
-        if (!view) return error_reply(404, "no port '" + m.name + "'");
+        if (!view) return error_reply(404, "no port named '" + m.name + "'");
         return json_reply(200, port_full(*view));
       }
       if (Status removed = target_.remove_port(m.name); !removed.ok()) {

@@ -81,16 +81,19 @@ Status EngineControl::check_new_port(const control::PortConfig& c, std::string_v
   };
   for (const auto& p : config_.ports) {
     if (p.kind == control::PortKind::vhost && same_socket(p.socket_path)) {
-      return Error(EADDRINUSE, "socket " + c.socket_path + " is already port '" + p.name + "'s");
+      return Error(EADDRINUSE,
+                   "socket " + c.socket_path + " is already used by port '" + p.name + "'");
     }
     bool on_interface = c.kind == control::PortKind::afxdp || c.kind == control::PortKind::tap;
     if (on_interface && p.kind == c.kind && p.ifname == c.ifname) {
-      return Error(EADDRINUSE, "interface " + c.ifname + " is already port '" + p.name + "'s");
+      return Error(EADDRINUSE,
+                   "interface " + c.ifname + " is already used by port '" + p.name + "'");
     }
   }
   for (const auto& d : config_.disks) {
     if (same_socket(d.socket_path)) {
-      return Error(EADDRINUSE, "socket " + c.socket_path + " is already disk '" + d.name + "'s");
+      return Error(EADDRINUSE,
+                   "socket " + c.socket_path + " is already used by disk '" + d.name + "'");
     }
   }
   if ((c.access_vlan != 0 || !c.trunk_vlans.empty()) && config_.mode != "l2") {

@@ -11,8 +11,11 @@ in a drop counter). Then, while the loop runs:
     frames from vm2 that must arrive at vm3, and both ports are removed while it is connected
     (ringlane must close its connections); and each cycle moves one of vm0's and vm1's queues to
     the other worker.
-Each phase starts with POST /workers/reset-gaps and ends reading every forwarding queue's longest
-gap between bursts (max_gap_us) as ringlane's workers measured it."""
+The baseline phase does the same cycles against a second daemon that forwards nothing (so the
+machine is as busy: a control thread answering, a driver, this client), the change phase against
+the forwarding daemon itself; quiet() measures with nothing happening at all. Each phase starts
+with POST /workers/reset-gaps and ends reading every forwarding queue's longest gap between
+bursts (max_gap_us) as ringlane's workers measured it."""
 import http.client
 import json
 import os
@@ -75,8 +78,10 @@ class Scenario:
         self.ports = [{"name": f"vm{i}", "path": os.path.join(self.work, f"vm{i}.sock")}
                       for i in range(2)]
         self.extra_paths = [os.path.join(self.work, f"vm{i}.sock") for i in (2, 3)]
+        self.cores = cores
         self.rl = None
         self.loop = None
+        self.decoy = None
         try:
             self.rl = peers.Ringlane(self.ports, cores=cores, workdir=self.work,
                                      extra=["--api-sock", self.sock])
@@ -95,23 +100,42 @@ class Scenario:
     def _rx(self, name):
         return sum(q["rx_packets"] for q in api_ok(self.sock, "GET", f"/ports/{name}")["queues"])
 
-    def baseline(self, seconds):
+    def quiet(self, seconds):
+        """The longest gaps over `seconds` with nothing else happening."""
         api_ok(self.sock, "POST", "/workers/reset-gaps")
         time.sleep(seconds)
         return max_gaps_us(self.sock, ("vm0", "vm1"))
 
+    def baseline(self, cycles):
+        """The same cycles as changes(), sent to a second, idle daemon (the decoy): the machine
+        does the same work (a control thread answering, a driver, this client), but the
+        forwarding daemon changes nothing. Returns (gaps, seconds, per-cycle times)."""
+        if self.decoy is None:
+            paths = [os.path.join(self.work, f"decoy{i}.sock") for i in range(2)]
+            self.decoy_sock = os.path.join(self.work, "decoy-api.sock")
+            self.decoy_paths = [os.path.join(self.work, f"decoy{i}.sock") for i in (2, 3)]
+            os.makedirs(os.path.join(self.work, "decoy"), exist_ok=True)
+            self.decoy = peers.Ringlane(
+                [{"name": f"vm{i}", "path": path} for i, path in enumerate(paths)],
+                cores=self.cores, workdir=os.path.join(self.work, "decoy"),
+                extra=["--api-sock", self.decoy_sock, "--idle", "sleep:100"])
+        return self._measured(self.decoy_sock, self.decoy_paths, cycles)
+
     def changes(self, cycles):
         """Returns (gaps, seconds, per-cycle times)."""
+        return self._measured(self.sock, self.extra_paths, cycles)
+
+    def _measured(self, sock, paths, cycles):
         api_ok(self.sock, "POST", "/workers/reset-gaps")
         start = time.monotonic()
         times = []
         for i in range(cycles):
             t0 = time.monotonic()
-            self._cycle_pair(f"cycle {i}")
+            self._cycle_pair(sock, paths, f"cycle {i}")
             moving = "vm0" if i % 2 == 0 else "vm1"
-            worker = api_ok(self.sock, "GET", f"/ports/{moving}")["queues"][0]["worker"]
-            moved = api_ok(self.sock, "PUT", f"/ports/{moving}/queues/0", {"worker": 1 - worker})
-            now = api_ok(self.sock, "GET", f"/ports/{moving}")["queues"][0]["worker"]
+            worker = api_ok(sock, "GET", f"/ports/{moving}")["queues"][0]["worker"]
+            moved = api_ok(sock, "PUT", f"/ports/{moving}/queues/0", {"worker": 1 - worker})
+            now = api_ok(sock, "GET", f"/ports/{moving}")["queues"][0]["worker"]
             if moved["worker"] != 1 - worker or now != 1 - worker:
                 raise RuntimeError(f"cycle {i}: {moving}'s queue is on worker {now}, not "
                                    f"{1 - worker}")
@@ -119,25 +143,23 @@ class Scenario:
         seconds = time.monotonic() - start
         return max_gaps_us(self.sock, ("vm0", "vm1")), seconds, times
 
-    def _cycle_pair(self, what):
+    def _cycle_pair(self, sock, paths, what):
         """Adds vm2 and vm3, drives frames from one to the other, removes both under the driver."""
-        for name, path, peer in (("vm2", self.extra_paths[0], None),
-                                 ("vm3", self.extra_paths[1], "vm2")):
+        for name, path, peer in (("vm2", paths[0], None), ("vm3", paths[1], "vm2")):
             body = {"name": name, "path": path}
             if peer:
                 body["peer"] = peer
-            api_ok(self.sock, "POST", "/ports", body, status=201)
-        driver = peers.Process([HOSTILE_FRONTEND, self.extra_paths[0], "--pair",
-                                self.extra_paths[1], str(PAIR_FRAMES)], "pair-driver",
-                               log_dir=self.work)
+            api_ok(sock, "POST", "/ports", body, status=201)
+        driver = peers.Process([HOSTILE_FRONTEND, paths[0], "--pair", paths[1], str(PAIR_FRAMES)],
+                               "pair-driver", log_dir=self.work)
         try:
             peers.wait_for(lambda: "arrived=" in driver.output() or not driver.alive(),
                            CYCLE_TIMEOUT, f"{what}: the pair's frames")
             if f"arrived={PAIR_FRAMES}" not in driver.output():
                 raise RuntimeError(f"{what}: frames from vm2 did not all reach vm3: "
                                    + driver.output())
-            api_ok(self.sock, "DELETE", "/ports/vm2")
-            api_ok(self.sock, "DELETE", "/ports/vm3")
+            api_ok(sock, "DELETE", "/ports/vm2")
+            api_ok(sock, "DELETE", "/ports/vm3")
             rc = driver.wait(CYCLE_TIMEOUT)
             if rc != 0:
                 raise RuntimeError(f"{what}: the driver saw no clean close ({rc}): "
@@ -155,10 +177,13 @@ class Scenario:
         text = self.loop.output()[mark:]
         self.loop.quit()
         summary = self.rl.stop()
+        if self.decoy is not None:
+            self.decoy.stop()
         return stats, text, summary
 
     def close(self):
         if self.loop is not None:
             self.loop.kill()
-        if self.rl is not None:
-            self.rl.kill()
+        for daemon in (self.rl, self.decoy):
+            if daemon is not None:
+                daemon.kill()

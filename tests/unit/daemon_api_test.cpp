@@ -220,7 +220,7 @@ TEST_F(DaemonApiTest, PercentEncodedName) {
 }
 
 TEST_F(DaemonApiTest, UnknownPortIs404) {
-  EXPECT_EQ(refused(404, "GET", "/ports/nope"), "no port 'nope'");
+  EXPECT_EQ(refused(404, "GET", "/ports/nope"), "no port named 'nope'");
 }
 
 TEST_F(DaemonApiTest, AddPort) {
