@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "ringlane/base/cpu_affinity.h"
+#include "ringlane/base/event_fd.h"
 #include "ringlane/base/log.h"
 #include "ringlane/base/tsc_clock.h"
 
@@ -47,6 +48,9 @@ void Worker::start(std::function<void()> on_start) {
 
 void Worker::stop() {
   stop_.store(true);
+  // A worker asleep on its kicks would see the flag only at the end of its longest sleep. The
+  // eventfd stays readable, so this holds even if it is between its check and the poll.
+  signal_event_fd(kicks_.wake_fd());
   if (thread_.joinable()) thread_.join();
 }
 
