@@ -172,6 +172,25 @@ _PORT_STATS_RE = re.compile(
     r"\s+RX-errors:\s*(\d+)\s+RX-nombuf:\s*(\d+)\s+TX-packets:\s*(\d+)\s+TX-errors:\s*(\d+)\s+TX-bytes:\s*(\d+)", re.S)
 
 
+def assert_io_loop_accounted(case, summary, stats, waiting):
+    """For testpmd io-forwarding a loop through ringlane's vm0 <-> vm1 (`stats`: testpmd's port
+    stats after it stopped): nothing dropped, everything testpmd sent reached ringlane, ringlane
+    sent on every frame it took, and what testpmd has not received yet is still waiting in its
+    receive rings (at most `waiting` frames a port), nothing more."""
+    case.assertEqual(total_drops(summary), 0, summary)
+    vm0, vm1 = port_totals(summary, "vm0"), port_totals(summary, "vm1")
+    case.assertEqual(vm0["rx_packets"], stats[0]["tx"])
+    case.assertEqual(vm1["rx_packets"], stats[1]["tx"])
+    case.assertEqual(vm1["tx_packets"], vm0["rx_packets"])
+    case.assertEqual(vm0["tx_packets"], vm1["rx_packets"])
+    case.assertEqual(vm1["tx_bytes"], vm0["rx_bytes"])
+    for port, name in ((1, "vm1"), (0, "vm0")):
+        delivered = port_totals(summary, name)["tx_packets"]
+        case.assertLessEqual(stats[port]["rx"], delivered)
+        case.assertLessEqual(delivered - stats[port]["rx"], waiting)
+    return vm0, vm1
+
+
 def parse_forward_stats(text):
     """Per-port forwarding statistics testpmd prints on stop or exit (the last block wins)."""
     ports = {}
