@@ -2,6 +2,18 @@
 
 namespace ringlane::dataplane {
 
+Port::Wakeup arm_ring_wakeup(virtio::SplitQueue& ring) {
+  if (!ring.serving()) return {};
+  if (ring.kick_fd() < 0) return {-1, true};
+  return {ring.kick_fd(), ring.enable_kicks()};
+}
+
+void disarm_ring_wakeup(virtio::SplitQueue& ring, bool signalled) {
+  if (signalled) ring.stats().kicks.add(drain_event_fd(ring.kick_fd()));
+  // A ring stopped meanwhile is configured afresh when it starts again.
+  if (ring.live()) ring.disable_kicks();
+}
+
 Result<KickWait> KickWait::create() {
   RINGLANE_ASSIGN_OR_RETURN(EventFd wake, EventFd::create());
   return KickWait(std::move(wake));
@@ -27,11 +39,9 @@ bool KickWait::arm(const SwitchView& view, unsigned worker) {
     if (w.ready) return false;
   }
   for (blk::DiskQueue* disk : view.disk_polls[worker]) {
-    virtio::SplitQueue& q = disk->queue();
-    if (!q.serving()) continue;
-    if (q.kick_fd() < 0) return false;  // a frontend that does not kick expects polling
-    armed_.push_back({nullptr, 0, &q, add_fd(q.kick_fd())});
-    if (q.enable_kicks()) return false;
+    Port::Wakeup w = arm_ring_wakeup(disk->queue());
+    armed_.push_back({nullptr, 0, &disk->queue(), add_fd(w.fd)});
+    if (w.ready) return false;
   }
   return true;
 }
@@ -49,8 +59,7 @@ void KickWait::disarm() {
       a.port->disarm_wakeup(a.queue_pair, signalled);
       continue;
     }
-    if (signalled) a.ring->stats().kicks.add(drain_event_fd(a.ring->kick_fd()));
-    if (a.ring->live()) a.ring->disable_kicks();
+    disarm_ring_wakeup(*a.ring, signalled);
   }
   armed_.clear();
   for (pollfd& p : fds_) p.revents = 0;

@@ -1,7 +1,7 @@
 #include "ringlane/dataplane/vhost_net_port.h"
 
-#include "ringlane/base/event_fd.h"
 #include "ringlane/base/log.h"
+#include "ringlane/dataplane/kick_wait.h"
 #include "ringlane/dataplane/port_factory.h"
 #include "ringlane/dataplane/shared_transmit.h"
 #include "ringlane/net/rx.h"
@@ -69,18 +69,11 @@ uint16_t VhostNetPort::transmit(uint16_t qp, const net::PacketBatch& batch,
 }
 
 Port::Wakeup VhostNetPort::arm_wakeup(uint16_t qp) {
-  virtio::SplitQueue& q = device_.tx_queue(qp);
-  if (!q.serving()) return {};
-  // A frontend that gave no kick fd expects to be polled.
-  if (q.kick_fd() < 0) return {-1, true};
-  return {q.kick_fd(), q.enable_kicks()};
+  return arm_ring_wakeup(device_.tx_queue(qp));
 }
 
 void VhostNetPort::disarm_wakeup(uint16_t qp, bool signalled) {
-  virtio::SplitQueue& q = device_.tx_queue(qp);
-  if (signalled) q.stats().kicks.add(drain_event_fd(q.kick_fd()));
-  // A queue stopped meanwhile is configured afresh when it starts again.
-  if (q.live()) q.disable_kicks();
+  disarm_ring_wakeup(device_.tx_queue(qp), signalled);
 }
 
 int VhostNetPort::transmit_queue_for(unsigned worker) const {

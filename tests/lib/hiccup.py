@@ -16,13 +16,11 @@ machine is as busy: a control thread answering, a driver, this client), the chan
 the forwarding daemon itself; quiet() measures with nothing happening at all. Each phase starts
 with POST /workers/reset-gaps and ends reading every forwarding queue's longest gap between
 bursts (max_gap_us) as ringlane's workers measured it."""
-import http.client
-import json
 import os
-import socket
 import tempfile
 import time
 
+import daemon_api
 import peers
 
 CYCLE_TIMEOUT = 10.0  # seconds for an added pair to connect and carry frames
@@ -33,34 +31,12 @@ HOSTILE_FRONTEND = os.environ.get(
                  "integration", "hostile_frontend"))
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=10):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
-def api(sock, method, path, body=None):
-    """One request to ringlane's API socket; returns (status, decoded JSON)."""
-    conn = _UnixConnection(sock)
-    try:
-        data = json.dumps(body) if body is not None else None
-        conn.request(method, path, body=data)
-        r = conn.getresponse()
-        return r.status, json.loads(r.read() or b"null")
-    finally:
-        conn.close()
-
-
 def api_ok(sock, method, path, body=None, status=200):
-    got, doc = api(sock, method, path, body)
-    if got != status:
-        raise RuntimeError(f"{method} {path}: {got} {doc}")
-    return doc
+    """One request to ringlane's API socket that must answer `status`; returns its JSON."""
+    reply = daemon_api.request(sock, method, path, body)
+    if reply.status != status:
+        raise RuntimeError(f"{method} {path}: {reply.status} {reply.raw}")
+    return reply.json
 
 
 def max_gaps_us(sock, names):

@@ -16,6 +16,13 @@
 
 namespace ringlane::dataplane {
 
+// A guest ring as a sleeper's wake-up source: notifications back on and its kick eventfd (none
+// needed while it is not serving: starting it wakes sleepers; "ready" when the driver gave no
+// kick fd, since it expects polling). Vhost ports' queue pairs and disk rings alike.
+Port::Wakeup arm_ring_wakeup(virtio::SplitQueue& ring);
+// Back to polling: the kicks that came are read and counted, notifications off again.
+void disarm_ring_wakeup(virtio::SplitQueue& ring, bool signalled);
+
 class KickWait {
  public:
   static Result<KickWait> create();
