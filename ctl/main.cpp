@@ -1,6 +1,6 @@
-// ringlane-ctl: drives a running ringlane daemon through its control API (--sock: ports, workers,
-// queues, the MAC table, a live top), a running ringlane-vmm through its REST API (--api-sock),
-// and this host's PCI devices (driver binding for VFIO) and SR-IOV virtual functions.
+// ringlane-ctl: drives a running ringlane daemon through its control API (--sock: ports, disks,
+// workers, queues, the MAC table, a live top), a running ringlane-vmm through its REST API
+// (--api-sock), and this host's PCI devices (driver binding for VFIO) and SR-IOV virtual functions.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -88,6 +88,14 @@ int run_ctl(int argc, char** argv) {
       "  port add SPEC [--peer NAME] add a port from a --port spec (name=vm2,path=/run/vm2.sock,\n"
       "                              queues=2), cross-connected with NAME in xconnect mode\n"
       "  port del NAME               remove a port (its frontend is disconnected)\n"
+      "  disk list                   every disk: connected, mode, queues, read-only, size,\n"
+      "                              requests, bytes read and written, errors\n"
+      "  disk show NAME              one disk: socket, image, features, each queue's worker and\n"
+      "                              counters\n"
+      "  disk add SPEC               serve a disk from a --disk spec (name=d1,path=/run/d1.sock,\n"
+      "                              file=/var/lib/d1.img,queues=2)\n"
+      "  disk del NAME               remove a disk (its frontend is disconnected once its\n"
+      "                              requests in flight complete; the image is closed)\n"
       "  worker list                 workers: core, busy share, cycles/packet, queue pairs\n"
       "  worker rebalance            spread queue pairs over workers by measured cycles\n"
       "  queue move PORT QP WORKER   have WORKER poll PORT's queue pair QP\n"
@@ -127,6 +135,7 @@ int run_ctl(int argc, char** argv) {
       "Examples:\n"
       "  ringlane-ctl port list\n"
       "  ringlane-ctl --sock /tmp/rl.sock port add name=vm2,path=/tmp/vm2.sock,queues=2\n"
+      "  ringlane-ctl disk add name=d1,path=/run/d1.sock,file=/var/lib/d1.img\n"
       "  ringlane-ctl queue move vm2 1 0\n"
       "  ringlane-ctl top --interval 2\n"
       "  ringlane-ctl --api-sock /run/vm0.api vm nics\n"
@@ -142,8 +151,8 @@ int run_ctl(int argc, char** argv) {
   app.fallthrough();  // global options also after the command
   Options o;
   app.add_option("--sock", o.sock,
-                 "the ringlane daemon's API socket (its --api-sock), for status, port, worker, "
-                 "queue, fdb and top (default /run/ringlane/api.sock)");
+                 "the ringlane daemon's API socket (its --api-sock), for status, port, disk, "
+                 "worker, queue, fdb and top (default /run/ringlane/api.sock)");
   app.add_option("--api-sock", o.api_sock,
                  "ringlane-vmm's API socket (its --api-sock); needed by the vm commands");
   app.add_flag("--json", o.json,

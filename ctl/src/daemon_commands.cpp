@@ -5,7 +5,7 @@
 
 #include "ringlane/base/program.h"
 #include "ringlane/ctl/daemon_view.h"
-#include "ringlane/ctl/port_spec.h"
+#include "ringlane/ctl/spec_json.h"
 
 namespace ringlane::ctl {
 
@@ -27,7 +27,7 @@ bool named(const std::string& what, const std::string& name, int& status) {
 DaemonCommands::DaemonCommands(CLI::App& app) {
   status_ = app.add_subcommand("status",
                                "the ringlane daemon: version, mode, idle policy, "
-                               "uptime, port and worker counts (GET /status)");
+                               "uptime, port, disk and worker counts (GET /status)");
 
   CLI::App* port = app.add_subcommand("port", "the daemon's ports: list, show, add, del");
   port->require_subcommand(1);
@@ -49,6 +49,31 @@ DaemonCommands::DaemonCommands(CLI::App& app) {
       ->required();
   port_add_->add_option("--peer", peer_,
                         "cross-connect it with this port, which has no peer yet (xconnect mode)");
+
+  CLI::App* disk = app.add_subcommand("disk", "the daemon's disks: list, show, add, del");
+  disk->require_subcommand(1);
+  disk_list_ = disk->add_subcommand(
+      "list",
+      "every disk: connected, mode, queues, read-only, size, requests, bytes read and written, "
+      "errors (GET /disks)");
+  disk_show_ = disk->add_subcommand(
+      "show",
+      "one disk: socket, image, features, each queue's worker and counters (GET /disks/NAME)");
+  disk_add_ = disk->add_subcommand(
+      "add", "serve a disk while the daemon runs, from a --disk spec (POST /disks)");
+  disk_del_ = disk->add_subcommand(
+      "del",
+      "remove a disk: its frontend is disconnected once its requests in flight complete "
+      "(DELETE /disks/NAME)");
+  for (CLI::App* c : {disk_show_, disk_del_}) {
+    c->add_option("NAME", name_, "the disk's name")->required();
+  }
+  disk_add_
+      ->add_option("SPEC", spec_,
+                   "the disk as ringlane's --disk takes it: "
+                   "name=d1,path=/run/d1.sock,file=/var/lib/d1.img,queues=2 (quote a value "
+                   "holding commas: file=\"/srv/a,b.img\")")
+      ->required();
 
   CLI::App* worker = app.add_subcommand("worker", "the daemon's workers: list, rebalance");
   worker->require_subcommand(1);
@@ -99,7 +124,7 @@ std::optional<int> DaemonCommands::run(const ApiEndpoint& api, bool json_out) co
     return ask_and_print(api, json_out, "GET", port_path, "", format_port);
   }
   if (port_add_->parsed()) {
-    Result<json> body = port_spec_json(spec_);
+    Result<json> body = spec_json(spec_, SpecOf::kPort);
     if (!body.ok()) {
       return report_failure(kProgram, "SPEC: " + body.error().message(), kExitUsage);
     }
@@ -114,6 +139,25 @@ std::optional<int> DaemonCommands::run(const ApiEndpoint& api, bool json_out) co
   if (port_del_->parsed()) {
     if (!named("NAME", name_, status)) return status;
     return ask_and_print(api, json_out, "DELETE", port_path, "", format_port_removed);
+  }
+  const std::string disk_path = "/disks/" + path_segment(name_);
+  if (disk_list_->parsed()) return ask_and_print(api, json_out, "GET", "/disks", "", format_disks);
+  if (disk_show_->parsed()) {
+    if (!named("NAME", name_, status)) return status;
+    return ask_and_print(api, json_out, "GET", disk_path, "", format_disk);
+  }
+  if (disk_add_->parsed()) {
+    Result<json> body = spec_json(spec_, SpecOf::kDisk);
+    if (!body.ok()) {
+      return report_failure(kProgram, "SPEC: " + body.error().message(), kExitUsage);
+    }
+    return ask_and_print(api, json_out, "POST", "/disks",
+                         body->dump(-1, ' ', false, json::error_handler_t::replace),
+                         format_disk_added);
+  }
+  if (disk_del_->parsed()) {
+    if (!named("NAME", name_, status)) return status;
+    return ask_and_print(api, json_out, "DELETE", disk_path, "", format_disk_removed);
   }
   if (worker_list_->parsed())
     return ask_and_print(api, json_out, "GET", "/workers", "", format_workers);

@@ -40,6 +40,23 @@ const json& list(const json& answer, const char* key) {
   return value.is_array() ? value : empty;
 }
 
+// A size in bytes as MiB with one decimal ("8.0 MiB"); ctl has no other unit for sizes
+// (vm_view.h's memory is MiB too). "-" when not a byte count.
+std::string mebibytes(const json& bytes) {
+  if (!bytes.is_number_unsigned()) return "-";
+  return fixed(static_cast<double>(bytes.get<uint64_t>()) / (1024.0 * 1024.0), 1) + " MiB";
+}
+
+// A list of names (a port's or a disk's negotiated features) on one line; "" when there are none.
+std::string words(const json& object, const char* key) {
+  std::string text;
+  for (const json& w : list(object, key)) {
+    if (!text.empty()) text += ' ';
+    text += w.is_string() ? w.get<std::string>() : w.dump();
+  }
+  return text;
+}
+
 // "N thing(s)" for a count in an answer.
 std::string count_of(const json& object, const char* key, const char* one, const char* many) {
   return json_field(object, key) + " " + (json_member(object, key) == 1 ? one : many);
@@ -55,10 +72,14 @@ std::string format_status(const json& status) {
       {"idle:", json_field(status, "idle")},
       {"uptime:", uptime == "-" ? uptime : uptime + " s"},
       {"ports:", json_field(status, "ports")},
-      {"workers:", json_field(status, "workers")},
-      {"api requests:",
-       json_field(status, "api_requests") + " (" + json_field(status, "api_errors") + " refused)"},
   };
+  // A daemon from before disks could be added at runtime does not count them.
+  if (!json_member(status, "disks").is_null()) {
+    rows.push_back({"disks:", json_field(status, "disks")});
+  }
+  rows.push_back({"workers:", json_field(status, "workers")});
+  rows.push_back({"api requests:", json_field(status, "api_requests") + " (" +
+                                       json_field(status, "api_errors") + " refused)"});
   return format_table(rows, 2);
 }
 
@@ -77,11 +98,7 @@ std::string format_ports(const json& answer) {
 }
 
 std::string format_port(const json& port) {
-  std::string features;
-  for (const json& f : list(port, "features")) {
-    if (!features.empty()) features += ' ';
-    features += f.is_string() ? f.get<std::string>() : f.dump();
-  }
+  std::string features = words(port, "features");
   Rows head = {
       {"name:", cell(port, "name")},
       {"kind:", cell(port, "kind")},
@@ -142,6 +159,68 @@ std::string format_port_added(const json& port) {
 
 std::string format_port_removed(const json& answer) {
   return "removed port " + json_field(answer, "removed") + "\n";
+}
+
+std::string format_disks(const json& answer) {
+  const json& disks = list(answer, "disks");
+  if (disks.empty()) return "no disks\n";
+  Rows rows = {{"NAME", "CONNECTED", "MODE", "QUEUES", "RO", "SIZE", "REQUESTS", "READ", "WRITTEN",
+                "ERRORS"}};
+  for (const json& d : disks) {
+    rows.push_back({cell(d, "name"), cell(d, "connected"), cell(d, "mode"), cell(d, "queues"),
+                    cell(d, "readonly"), mebibytes(json_member(d, "size_bytes")),
+                    cell(d, "requests"), mebibytes(json_member(d, "bytes_read")),
+                    mebibytes(json_member(d, "bytes_written")), cell(d, "errors")});
+  }
+  // QUEUES reads with the words before it, as in the ports' table; sizes and counters align right.
+  return format_table(rows, 5);
+}
+
+std::string format_disk(const json& disk) {
+  const json& size = json_member(disk, "size_bytes");
+  std::string features = words(disk, "features");
+  Rows head = {
+      {"name:", cell(disk, "name")},
+      {"socket:", cell(disk, "socket")},
+      {"image:", cell(disk, "image")},
+      {"mode:", cell(disk, "mode")},
+      {"connected:", cell(disk, "connected")},
+      {"queues:", cell(disk, "queues")},
+      {"readonly:", cell(disk, "readonly")},
+      {"direct:", cell(disk, "direct")},
+      {"writeback:", cell(disk, "writeback")},
+      {"size:", size.is_number_unsigned()
+                    ? mebibytes(size) + " (" + json_field(disk, "size_bytes") + " bytes)"
+                    : "-"},
+      {"features:", features.empty() ? "-" : features},
+      {"requests:", cell(disk, "requests")},
+      {"bytes read:", cell(disk, "bytes_read")},
+      {"bytes written:", cell(disk, "bytes_written")},
+      {"errors:", cell(disk, "errors")},
+  };
+  std::string out = format_table(head, 2);
+
+  const json& queues = list(disk, "queue_stats");
+  if (queues.empty()) return out;
+  Rows rows = {{"QUEUE", "WORKER", "LIVE", "IN_FLIGHT", "REQUESTS", "READS", "WRITES", "FLUSHES",
+                "DISCARDS", "BYTES_READ", "BYTES_WRITTEN", "ERRORS", "RING_ERRORS"}};
+  for (const json& q : queues) {
+    rows.push_back({json_field(q, "queue"), json_field(q, "worker"), json_field(q, "live"),
+                    json_field(q, "in_flight"), json_field(q, "requests"), json_field(q, "reads"),
+                    json_field(q, "writes"), json_field(q, "flushes"), json_field(q, "discards"),
+                    json_field(q, "bytes_read"), json_field(q, "bytes_written"),
+                    json_field(q, "errors"), json_field(q, "ring_errors")});
+  }
+  return out + "\n" + format_table(rows, 3);
+}
+
+std::string format_disk_added(const json& disk) {
+  return "added disk " + json_field(disk, "name") + " (socket " + json_field(disk, "socket") +
+         ", image " + json_field(disk, "image") + ")\n";
+}
+
+std::string format_disk_removed(const json& answer) {
+  return "removed disk " + json_field(answer, "removed") + "\n";
 }
 
 std::string format_workers(const json& answer) {

@@ -23,6 +23,18 @@ TEST(DaemonViewTest, Status) {
             "api requests:  9 (3 refused)\n");
   std::string text = format_status(json::object());
   EXPECT_NE(text.find("uptime:        -\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("disks:"), std::string::npos) << text;
+  // A daemon that serves disks counts them.
+  status["disks"] = 3;
+  EXPECT_EQ(format_status(status),
+            "version:       0.15.0\n"
+            "mode:          l2\n"
+            "idle:          sleep:100\n"
+            "uptime:        12.3 s\n"
+            "ports:         2\n"
+            "disks:         3\n"
+            "workers:       2\n"
+            "api requests:  9 (3 refused)\n");
 }
 
 TEST(DaemonViewTest, Ports) {
@@ -104,6 +116,103 @@ TEST(DaemonViewTest, Changes) {
   EXPECT_EQ(format_fdb_flushed(json::parse(R"({"flushed": 3})")), "flushed 3 entries\n");
   EXPECT_EQ(format_fdb_flushed(json::parse(R"({"flushed": 1})")), "flushed 1 entry\n");
   EXPECT_EQ(format_fdb_flushed(json::object()), "flushed - entries\n");
+}
+
+TEST(DaemonViewTest, Disks) {
+  json answer = json::parse(R"({"disks": [
+      {"name": "d1", "socket": "/run/d1.sock", "image": "/var/lib/d1.img", "mode": "server",
+       "connected": true, "queues": 2, "readonly": false, "direct": true,
+       "size_bytes": 8388608, "requests": 1234, "bytes_read": 1572864,
+       "bytes_written": 10737418240, "errors": 0},
+      {"name": "backup", "socket": "/run/b.sock", "image": "/dev/sdb", "mode": "client",
+       "connected": false, "queues": 1, "readonly": true, "direct": false,
+       "size_bytes": 0, "requests": 0, "bytes_read": 0, "bytes_written": 0, "errors": 7},
+      {"name": "odd"}]})");
+  EXPECT_EQ(
+      format_disks(answer),
+      "NAME    CONNECTED  MODE    QUEUES  RO      SIZE  REQUESTS     READ      WRITTEN  ERRORS\n"
+      "d1      yes        server  2       no   8.0 MiB      1234  1.5 MiB  10240.0 MiB       0\n"
+      "backup  no         client  1       yes  0.0 MiB         0  0.0 MiB      0.0 MiB       7\n"
+      "odd     -          -       -       -          -         -        -            -       -\n");
+  EXPECT_EQ(format_disks(json::parse(R"({"disks": []})")), "no disks\n");
+  EXPECT_EQ(format_disks(json::object()), "no disks\n");
+  // Sizes that are no byte counts show as missing.
+  std::string text = format_disks(json::parse(R"({"disks": [{"name": "x", "size_bytes": -1,
+      "bytes_read": "many", "bytes_written": 1.5}]})"));
+  EXPECT_EQ(text.substr(text.find('\n') + 1),
+            "x     -          -     -       -      -         -     -        -       -\n");
+}
+
+TEST(DaemonViewTest, Disk) {
+  json disk = json::parse(R"({"name": "d1", "socket": "/run/d1.sock",
+      "image": "/var/lib/d1.img", "mode": "server", "connected": true, "queues": 2,
+      "readonly": false, "direct": true, "size_bytes": 8388608, "requests": 30,
+      "bytes_read": 65536, "bytes_written": 4096, "errors": 1, "writeback": true,
+      "features": ["version_1", "flush", "discard"],
+      "queue_stats": [
+        {"queue": 0, "worker": 1, "live": true, "in_flight": 2, "requests": 20, "completed": 18,
+         "reads": 16, "writes": 1, "flushes": 1, "discards": 0, "write_zeroes": 0,
+         "bytes_read": 65536, "bytes_written": 4096, "errors": 1, "ring_errors": 0},
+        {"queue": 1, "worker": 0, "live": false, "in_flight": 0, "requests": 10,
+         "completed": 10, "reads": 0, "writes": 0, "flushes": 0, "discards": 10,
+         "write_zeroes": 0, "bytes_read": 0, "bytes_written": 0, "errors": 0,
+         "ring_errors": 3}]})");
+  EXPECT_EQ(format_disk(disk),
+            "name:           d1\n"
+            "socket:         /run/d1.sock\n"
+            "image:          /var/lib/d1.img\n"
+            "mode:           server\n"
+            "connected:      yes\n"
+            "queues:         2\n"
+            "readonly:       no\n"
+            "direct:         yes\n"
+            "writeback:      yes\n"
+            "size:           8.0 MiB (8388608 bytes)\n"
+            "features:       version_1 flush discard\n"
+            "requests:       30\n"
+            "bytes read:     65536\n"
+            "bytes written:  4096\n"
+            "errors:         1\n"
+            "\n"
+            "QUEUE  WORKER  LIVE  IN_FLIGHT  REQUESTS  READS  WRITES  FLUSHES  DISCARDS  "
+            "BYTES_READ  BYTES_WRITTEN  ERRORS  RING_ERRORS\n"
+            "0      1       yes           2        20     16       1        1         0  "
+            "     65536           4096       1            0\n"
+            "1      0       no            0        10      0       0        0        10  "
+            "         0              0       0            3\n");
+  // A disk with nothing but a name, no features negotiated: no queue table, "-" for the rest.
+  EXPECT_EQ(format_disk(json::parse(R"({"name": "x", "features": []})")),
+            "name:           x\n"
+            "socket:         -\n"
+            "image:          -\n"
+            "mode:           -\n"
+            "connected:      -\n"
+            "queues:         -\n"
+            "readonly:       -\n"
+            "direct:         -\n"
+            "writeback:      -\n"
+            "size:           -\n"
+            "features:       -\n"
+            "requests:       -\n"
+            "bytes read:     -\n"
+            "bytes written:  -\n"
+            "errors:         -\n");
+  // A queue's missing counters show as "-" too.
+  std::string text = format_disk(json::parse(R"({"queue_stats": [{"queue": 0}]})"));
+  EXPECT_NE(
+      text.find("\n0      -       -             -         -      -       -        -         -  "
+                "         -              -       -            -\n"),
+      std::string::npos)
+      << text;
+}
+
+TEST(DaemonViewTest, DiskChanges) {
+  EXPECT_EQ(format_disk_added(json::parse(R"({"name": "d1", "socket": "/run/d1.sock",
+      "image": "/var/lib/d1.img", "queues": 2})")),
+            "added disk d1 (socket /run/d1.sock, image /var/lib/d1.img)\n");
+  EXPECT_EQ(format_disk_added(json::object()), "added disk - (socket -, image -)\n");
+  EXPECT_EQ(format_disk_removed(json::parse(R"({"removed": "d1"})")), "removed disk d1\n");
+  EXPECT_EQ(format_disk_removed(json::object()), "removed disk -\n");
 }
 
 TEST(DaemonViewTest, Workers) {

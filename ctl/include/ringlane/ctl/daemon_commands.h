@@ -1,9 +1,9 @@
 // ringlane-ctl's commands on a running ringlane daemon, through the API it serves on its
-// --api-sock (control/daemon_api.h): status; port list|show|add|del; worker list|rebalance; queue
-// move; fdb show|flush; top. DaemonCommands adds them to the command line and, once it is parsed,
-// runs the one given: it asks the daemon and prints the answer, as it is with --json, through
-// daemon_view.h otherwise. Exit status: 0 done, 1 refused (the daemon's message and the HTTP
-// status on stderr), 2 a bad command line, 3 no answer.
+// --api-sock (control/daemon_api.h): status; port list|show|add|del; disk list|show|add|del;
+// worker list|rebalance; queue move; fdb show|flush; top. DaemonCommands adds them to the command
+// line and, once it is parsed, runs the one given: it asks the daemon and prints the answer, as it
+// is with --json, through daemon_view.h otherwise. Exit status: 0 done, 1 refused (the daemon's
+// message and the HTTP status on stderr), 2 a bad command line, 3 no answer.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +39,10 @@ class DaemonCommands {
   CLI::App* port_show_ = nullptr;
   CLI::App* port_add_ = nullptr;
   CLI::App* port_del_ = nullptr;
+  CLI::App* disk_list_ = nullptr;
+  CLI::App* disk_show_ = nullptr;
+  CLI::App* disk_add_ = nullptr;
+  CLI::App* disk_del_ = nullptr;
   CLI::App* worker_list_ = nullptr;
   CLI::App* worker_rebalance_ = nullptr;
   CLI::App* queue_move_ = nullptr;
@@ -46,8 +50,8 @@ class DaemonCommands {
   CLI::App* fdb_flush_ = nullptr;
   CLI::App* top_ = nullptr;
 
-  std::string name_;  // port show/del NAME, queue move PORT
-  std::string spec_;  // port add SPEC
+  std::string name_;  // port and disk show/del NAME, queue move PORT
+  std::string spec_;  // port and disk add SPEC
   std::string peer_;  // port add --peer
   uint16_t queue_pair_ = 0;
   unsigned worker_ = 0;

@@ -1,6 +1,7 @@
 // How ringlane-ctl shows the ringlane daemon's API answers (its --api-sock) to a person: pure
-// functions from the answer's JSON to text. Tables for lists (ports, workers, the MAC table),
-// "key: value" lines for one thing, a line for what a change did. Fields missing from an answer
+// functions from the answer's JSON to text. Tables for lists (ports, disks, workers, the MAC
+// table), "key: value" lines for one thing, a line for what a change did. Sizes are MiB with one
+// decimal ("8.0 MiB"). Fields missing from an answer
 // show as "-" (an older or newer daemon), never as an error.
 #pragma once
 
@@ -9,7 +10,7 @@
 
 namespace ringlane::ctl {
 
-// GET /status: version, mode, idle policy, uptime, counts.
+// GET /status: version, mode, idle policy, uptime, counts (disks only when the answer counts them).
 std::string format_status(const nlohmann::json& status);
 // GET /ports: NAME KIND CONNECTED QUEUES VLANS PEER RX_PACKETS TX_PACKETS DROPS.
 std::string format_ports(const nlohmann::json& answer);
@@ -21,6 +22,17 @@ std::string format_port(const nlohmann::json& port);
 std::string format_port_added(const nlohmann::json& port);
 // DELETE /ports/NAME.
 std::string format_port_removed(const nlohmann::json& answer);
+// GET /disks: NAME CONNECTED MODE QUEUES RO SIZE REQUESTS READ WRITTEN ERRORS (SIZE, READ and
+// WRITTEN in MiB).
+std::string format_disks(const nlohmann::json& answer);
+// GET /disks/NAME: the disk in "key: value" lines (socket, image, mode, cache and O_DIRECT,
+// size, negotiated features, totals), then a table of its queues (QUEUE WORKER LIVE IN_FLIGHT
+// REQUESTS READS WRITES FLUSHES DISCARDS BYTES_READ BYTES_WRITTEN ERRORS RING_ERRORS).
+std::string format_disk(const nlohmann::json& disk);
+// POST /disks' 201: one line naming the disk added, its socket and its image.
+std::string format_disk_added(const nlohmann::json& disk);
+// DELETE /disks/NAME.
+std::string format_disk_removed(const nlohmann::json& answer);
 // GET /workers: WORKER CORE PACKETS BUSY% CYCLES/PKT IDLE% SLEEPS QUEUES, shares and cycles since
 // the daemon started (`top` shows them per interval); QUEUES as port:queue_pair,...
 std::string format_workers(const nlohmann::json& answer);

@@ -1,10 +1,10 @@
-#include "ringlane/ctl/port_spec.h"
+#include "ringlane/ctl/spec_json.h"
 
 #include <string>
 
 namespace ringlane::ctl {
 
-Result<nlohmann::json> port_spec_json(std::string_view spec) {
+Result<nlohmann::json> spec_json(std::string_view spec, SpecOf what) {
   // The same split as parse_options (base/option_parser.h), which needs the known keys up front;
   // here the daemon knows them, so only the form is checked.
   nlohmann::json object = nlohmann::json::object();
@@ -33,7 +33,9 @@ Result<nlohmann::json> port_spec_json(std::string_view spec) {
       return Error(EINVAL, "expected key=value, got '" + std::string(item) + "'");
     }
     std::string key(spec.substr(at, eq - at));
-    if (key == "peer") {
+    // POST /ports takes "peer" beside the --port keys; a spec carrying it would read as if
+    // --port had such a key. A disk has no peer, so the daemon refuses it as any unknown key.
+    if (what == SpecOf::kPort && key == "peer") {
       return Error(EINVAL, "'peer' is not a port key: give the peer with --peer NAME");
     }
     if (object.contains(key)) return Error(EINVAL, "'" + key + "' given twice");
