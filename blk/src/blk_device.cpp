@@ -8,6 +8,7 @@
 
 #include "ringlane/base/log.h"
 #include "ringlane/virtio/blk_spec.h"
+#include "ringlane/virtio/feature_names.h"
 #include "ringlane/virtio/spec.h"
 
 namespace ringlane::blk {
@@ -20,6 +21,24 @@ uint64_t offered_blk_features(bool readonly, bool discard) {
   if (readonly) f |= bit(kBlkFRo);
   if (discard && !readonly) f |= bit(kBlkFDiscard) | bit(kBlkFWriteZeroes);
   return f;
+}
+
+std::string blk_feature_names(uint64_t bits) {
+  using namespace virtio;
+  static constexpr FeatureName kNames[] = {{kFVersion1, "version_1"},
+                                           {kFRingIndirectDesc, "indirect"},
+                                           {kFRingEventIdx, "event_idx"},
+                                           {kBlkFSizeMax, "size_max"},
+                                           {kBlkFSegMax, "seg_max"},
+                                           {kBlkFRo, "ro"},
+                                           {kBlkFBlkSize, "blk_size"},
+                                           {kBlkFFlush, "flush"},
+                                           {kBlkFTopology, "topology"},
+                                           {kBlkFConfigWce, "config_wce"},
+                                           {kBlkFMq, "mq"},
+                                           {kBlkFDiscard, "discard"},
+                                           {kBlkFWriteZeroes, "write_zeroes"}};
+  return feature_names(bits, kNames);
 }
 
 namespace {

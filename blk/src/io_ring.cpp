@@ -1,6 +1,8 @@
 #include "ringlane/blk/io_ring.h"
 
 #include <cstring>
+#include <string>
+#include <vector>
 
 namespace ringlane::blk {
 
@@ -31,10 +33,29 @@ IoRing::~IoRing() {
   if (initialised_) io_uring_queue_exit(&ring_);
 }
 
-Status IoRing::register_files(std::span<const int> fds) {
-  if (fds.empty()) return {};
-  int rc = io_uring_register_files(&ring_, fds.data(), static_cast<unsigned>(fds.size()));
-  if (rc < 0) return Error(-rc, std::string("io_uring_register_files: ") + std::strerror(-rc));
+Status IoRing::register_file_slots(unsigned count) {
+  int rc = io_uring_register_files_sparse(&ring_, count);
+  if (rc == -EINVAL) {
+    // Kernels before 5.19 have no sparse registration but take a table of empty (-1) slots.
+    std::vector<int> empty(count, -1);
+    rc = io_uring_register_files(&ring_, empty.data(), count);
+  }
+  if (rc < 0)
+    return Error(-rc, std::string("io_uring_register_files_sparse: ") + std::strerror(-rc));
+  return {};
+}
+
+Status IoRing::update_files(unsigned first, std::span<const int> fds) {
+  // The update takes a const-less array; the kernel only reads it.
+  std::vector<int> copy(fds.begin(), fds.end());
+  int rc = io_uring_register_files_update(&ring_, first, copy.data(),
+                                          static_cast<unsigned>(copy.size()));
+  if (rc < 0)
+    return Error(-rc, std::string("io_uring_register_files_update: ") + std::strerror(-rc));
+  if (static_cast<size_t>(rc) != fds.size()) {
+    return Error(EIO, "io_uring_register_files_update: " + std::to_string(rc) + " of " +
+                          std::to_string(fds.size()) + " slots updated");
+  }
   return {};
 }
 

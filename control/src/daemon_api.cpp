@@ -165,6 +165,48 @@ Json port_full(const PortView& p) {
   return json;
 }
 
+Json disk_summary(const DiskView& d) {
+  uint64_t requests = 0, bytes_read = 0, bytes_written = 0, errors = 0;
+  for (const DiskQueueView& q : d.queues) {
+    requests += q.requests();
+    bytes_read += q.bytes_read;
+    bytes_written += q.bytes_written;
+    errors += q.errors;
+  }
+  return Json{
+      {"name", d.name},         {"socket", d.socket},       {"image", d.image},
+      {"mode", d.mode},         {"connected", d.connected}, {"queues", d.queues.size()},
+      {"readonly", d.readonly}, {"direct", d.direct},       {"size_bytes", d.size_bytes},
+      {"requests", requests},   {"bytes_read", bytes_read}, {"bytes_written", bytes_written},
+      {"errors", errors}};
+}
+
+Json disk_full(const DiskView& d) {
+  Json json = disk_summary(d);
+  json["writeback"] = d.writeback;
+  json["features"] = d.features;
+  Json queues = Json::array();
+  for (const DiskQueueView& q : d.queues) {
+    queues.push_back({{"queue", q.queue},
+                      {"worker", q.worker},
+                      {"live", q.live},
+                      {"in_flight", q.in_flight},
+                      {"requests", q.requests()},
+                      {"completed", q.completed},
+                      {"reads", q.reads},
+                      {"writes", q.writes},
+                      {"flushes", q.flushes},
+                      {"discards", q.discards},
+                      {"write_zeroes", q.write_zeroes},
+                      {"bytes_read", q.bytes_read},
+                      {"bytes_written", q.bytes_written},
+                      {"errors", q.errors},
+                      {"ring_errors", q.ring_errors}});
+  }
+  json["queue_stats"] = std::move(queues);
+  return json;
+}
+
 Json worker_json(const WorkerView& w) {
   Json queues = Json::array();
   for (const WorkerQueue& q : w.queues) {
@@ -211,6 +253,8 @@ enum class Route {
   ports,
   port,
   queue,
+  disks,
+  disk,
   workers,
   rebalance,
   reset_gaps,
@@ -247,11 +291,13 @@ Result<Match> match(std::string_view path) {
   if (parts.size() == 1) {
     if (is(0, "status")) return Match{Route::status, {}, {}};
     if (is(0, "ports")) return Match{Route::ports, {}, {}};
+    if (is(0, "disks")) return Match{Route::disks, {}, {}};
     if (is(0, "workers")) return Match{Route::workers, {}, {}};
     if (is(0, "fdb")) return Match{Route::fdb, {}, {}};
     if (is(0, "metrics")) return Match{Route::metrics, {}, {}};
   } else if (parts.size() == 2) {
     if (is(0, "ports")) return Match{Route::port, parts[1], {}};
+    if (is(0, "disks")) return Match{Route::disk, parts[1], {}};
     if (is(0, "workers") && is(1, "rebalance")) {
       return Match{Route::rebalance, {}, {}};
     }
@@ -270,8 +316,10 @@ const char* allowed_methods(Route route) {
     case Route::metrics:
       return "GET";
     case Route::ports:
+    case Route::disks:
       return "GET, POST";
     case Route::port:
+    case Route::disk:
     case Route::fdb:
       return "GET, DELETE";
     case Route::queue:
@@ -321,24 +369,40 @@ Result<uint16_t> parse_queue_pair(std::string_view text) {
   return static_cast<uint16_t>(value);
 }
 
+// A JSON object's members as the options of a spec.
+Result<std::vector<Option>> options_of(const Json& json) {
+  std::vector<Option> options;
+  for (const auto& [key, value] : json.items()) {
+    RINGLANE_ASSIGN_OR_RETURN(std::string text, option_value(key, value));
+    options.push_back({key, std::move(text)});
+  }
+  return options;
+}
+
 // POST /ports' body as a port's configuration and the peer to cross-connect it with.
 Result<std::pair<PortConfig, std::string>> port_request(std::string_view body) {
   RINGLANE_ASSIGN_OR_RETURN(Json json, parse_object(body));
   std::string peer;
-  std::vector<Option> options;
-  for (const auto& [key, value] : json.items()) {
-    if (key == "peer") {
-      if (!value.is_string()) return Error(EINVAL, "'peer' must be a port's name (a string)");
-      peer = value.get<std::string>();
-      continue;
-    }
-    RINGLANE_ASSIGN_OR_RETURN(std::string text, option_value(key, value));
-    options.push_back({key, std::move(text)});
+  if (auto at = json.find("peer"); at != json.end()) {
+    if (!at->is_string()) return Error(EINVAL, "'peer' must be a port's name (a string)");
+    peer = at->get<std::string>();
+    json.erase(at);
   }
+  RINGLANE_ASSIGN_OR_RETURN(std::vector<Option> options, options_of(json));
   RINGLANE_ASSIGN_OR_RETURN(PortConfig config,
                             parse_port_options(OptionList(std::move(options)), "POST /ports"));
   RINGLANE_TRY(validate_port(config));
   return std::pair<PortConfig, std::string>(std::move(config), std::move(peer));
+}
+
+// POST /disks' body as a disk's configuration.
+Result<DiskConfig> disk_request(std::string_view body) {
+  RINGLANE_ASSIGN_OR_RETURN(Json json, parse_object(body));
+  RINGLANE_ASSIGN_OR_RETURN(std::vector<Option> options, options_of(json));
+  RINGLANE_ASSIGN_OR_RETURN(DiskConfig config,
+                            parse_disk_options(OptionList(std::move(options)), "POST /disks"));
+  RINGLANE_TRY(validate_disk(config));
+  return config;
 }
 
 // PUT /ports/NAME/queues/QP's body: {"worker": N}.
@@ -397,8 +461,9 @@ ApiReply DaemonApi::route(std::string_view method, std::string_view target, std:
   if (!query.empty() && !fdb_flush) {
     return error_reply(400, std::string(method) + " " + std::string(path) + " takes no query");
   }
-  bool takes_body = (m.route == Route::ports && method == "POST") || m.route == Route::queue ||
-                    m.route == Route::rebalance || m.route == Route::reset_gaps;
+  bool takes_body = ((m.route == Route::ports || m.route == Route::disks) && method == "POST") ||
+                    m.route == Route::queue || m.route == Route::rebalance ||
+                    m.route == Route::reset_gaps;
   if (!takes_body && !blank(body)) {
     return error_reply(400, std::string(method) + " " + std::string(path) + " takes no body");
   }
@@ -413,6 +478,7 @@ ApiReply DaemonApi::route(std::string_view method, std::string_view target, std:
                                   {"start_time_seconds", info.start_time_seconds},
                                   {"tsc_hz", info.tsc_hz},
                                   {"ports", target_.ports().size()},
+                                  {"disks", target_.disks().size()},
                                   {"workers", target_.workers().size()},
                                   {"api_requests", requests_},
                                   {"api_errors", bad_requests_}});
@@ -455,6 +521,29 @@ ApiReply DaemonApi::route(std::string_view method, std::string_view target, std:
       return json_reply(200,
                         Json{{"port", m.name}, {"queue_pair", *queue_pair}, {"worker", *worker}});
     }
+    case Route::disks: {
+      if (method == "GET") {
+        Json disks = Json::array();
+        for (const DiskView& d : target_.disks()) disks.push_back(disk_summary(d));
+        return json_reply(200, Json{{"disks", std::move(disks)}});
+      }
+      auto config = disk_request(body);
+      if (!config.ok()) return error_reply(config.error());
+      if (Status added = target_.add_disk(*config); !added.ok()) return error_reply(added.error());
+      std::optional<DiskView> view = target_.disk(config->name);
+      return json_reply(201, view ? disk_full(*view) : Json{{"name", config->name}});
+    }
+    case Route::disk: {
+      if (method == "GET") {
+        std::optional<DiskView> view = target_.disk(m.name);
+        if (!view) return error_reply(404, "no disk named '" + m.name + "'");
+        return json_reply(200, disk_full(*view));
+      }
+      if (Status removed = target_.remove_disk(m.name); !removed.ok()) {
+        return error_reply(removed.error());
+      }
+      return json_reply(200, Json{{"removed", m.name}});
+    }
     case Route::workers: {
       Json workers = Json::array();
       for (const WorkerView& w : target_.workers()) workers.push_back(worker_json(w));
@@ -490,10 +579,11 @@ ApiReply DaemonApi::route(std::string_view method, std::string_view target, std:
     }
     case Route::metrics: {
       // requests_ counts this request already, bad_requests_ cannot yet: it is answered 200.
-      return ApiReply{200,
-                      metrics_text(target_.info(), target_.ports(), target_.workers(),
-                                   target_.fdb().size(), requests_, bad_requests_),
-                      kMetricsContentType};
+      return ApiReply{
+          200,
+          metrics_text(target_.info(), target_.ports(), target_.disks(), target_.workers(),
+                       target_.fdb().size(), requests_, bad_requests_),
+          kMetricsContentType};
     }
     case Route::unknown:
       break;

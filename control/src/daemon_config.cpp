@@ -464,14 +464,17 @@ Result<PortConfig> parse_port_spec(std::string_view spec) {
   return parse_port_options(*options, where);
 }
 
-Result<DiskConfig> parse_disk_spec(std::string_view spec) {
-  static constexpr std::array<std::string_view, 8> kKeys = {
-      "name", "path", "file", "mode", "readonly", "queues", "direct", "discard"};
-  std::string where = "--disk '" + std::string(spec) + "'";
-  Result<OptionList> options = parse_options(expand_bare_readonly(spec), kKeys);
-  if (!options.ok()) return Error(EINVAL, where + ": " + options.error().message());
+namespace {
+
+constexpr std::array<std::string_view, 8> kDiskKeys = {"name",     "path",   "file",   "mode",
+                                                       "readonly", "queues", "direct", "discard"};
+
+}  // namespace
+
+Result<DiskConfig> parse_disk_options(const OptionList& options, std::string_view where) {
   DiskConfig disk;
-  for (const auto& [key, value] : *options) {
+  std::string at(where);
+  for (const auto& [key, value] : options) {
     if (key == "name") {
       disk.name = value;
     } else if (key == "path") {
@@ -479,21 +482,47 @@ Result<DiskConfig> parse_disk_spec(std::string_view spec) {
     } else if (key == "file") {
       disk.image_path = value;
     } else if (key == "mode") {
-      RINGLANE_ASSIGN_OR_RETURN(disk.client_mode, parse_socket_mode(value, where));
+      RINGLANE_ASSIGN_OR_RETURN(disk.client_mode, parse_socket_mode(value, at));
     } else if (key == "readonly") {
-      RINGLANE_ASSIGN_OR_RETURN(disk.readonly, parse_on_off(key, value, where));
+      RINGLANE_ASSIGN_OR_RETURN(disk.readonly, parse_on_off(key, value, at));
     } else if (key == "queues") {
-      RINGLANE_ASSIGN_OR_RETURN(disk.queues, parse_queues(value, where));
+      RINGLANE_ASSIGN_OR_RETURN(disk.queues, parse_queues(value, at));
     } else if (key == "direct") {
-      RINGLANE_ASSIGN_OR_RETURN(disk.direct, parse_on_off(key, value, where));
+      RINGLANE_ASSIGN_OR_RETURN(disk.direct, parse_on_off(key, value, at));
     } else if (key == "discard") {
-      RINGLANE_ASSIGN_OR_RETURN(disk.discard, parse_on_off(key, value, where));
+      RINGLANE_ASSIGN_OR_RETURN(disk.discard, parse_on_off(key, value, at));
+    } else {
+      // A spec went through parse_options, which refused it already; the API's JSON did not.
+      std::string list;
+      for (std::string_view k : kDiskKeys) {
+        if (!list.empty()) list += ", ";
+        list += k;
+      }
+      return Error(EINVAL, at + ": unknown key '" + key + "' (known: " + list + ")");
     }
   }
-  if (disk.name.empty()) return Error(EINVAL, where + ": missing name=");
-  if (disk.socket_path.empty()) return Error(EINVAL, where + ": missing path=");
-  if (disk.image_path.empty()) return Error(EINVAL, where + ": missing file=");
+  if (disk.name.empty()) return Error(EINVAL, at + ": missing name=");
+  if (disk.socket_path.empty()) return Error(EINVAL, at + ": missing path=");
+  if (disk.image_path.empty()) return Error(EINVAL, at + ": missing file=");
   return disk;
+}
+
+Result<DiskConfig> parse_disk_spec(std::string_view spec) {
+  std::string where = "--disk '" + std::string(spec) + "'";
+  Result<OptionList> options = parse_options(expand_bare_readonly(spec), kDiskKeys);
+  if (!options.ok()) return Error(EINVAL, where + ": " + options.error().message());
+  return parse_disk_options(*options, where);
+}
+
+Status validate_disk(const DiskConfig& d) {
+  std::string disk = "disk '" + d.name + "'";
+  if (d.name.empty()) return Error(EINVAL, "a disk has no name");
+  if (d.socket_path.empty()) return Error(EINVAL, disk + ": no socket path");
+  if (d.image_path.empty()) return Error(EINVAL, disk + ": no image file");
+  if (d.queues < 1 || d.queues > kMaxDiskQueues) {
+    return Error(EINVAL, bad_queues(disk, std::to_string(d.queues)));
+  }
+  return {};
 }
 
 Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& config) {
@@ -704,7 +733,7 @@ Status validate(const DaemonConfig& config) {
   std::set<std::string> disk_names;
   for (const auto& d : config.disks) {
     std::string disk = "disk '" + d.name + "'";
-    if (d.name.empty()) return Error(EINVAL, "a disk has no name");
+    RINGLANE_TRY(validate_disk(d));
     if (names.count(d.name)) {
       return Error(EINVAL, disk +
                                ": a port has that name too; ports and disks share one namespace "
@@ -712,12 +741,7 @@ Status validate(const DaemonConfig& config) {
     }
     if (!disk_names.insert(d.name).second)
       return Error(EINVAL, "duplicate disk name '" + d.name + "'");
-    if (d.socket_path.empty()) return Error(EINVAL, disk + ": no socket path");
     RINGLANE_TRY(claim_path(d.socket_path, disk));
-    if (d.image_path.empty()) return Error(EINVAL, disk + ": no image file");
-    if (d.queues < 1 || d.queues > kMaxDiskQueues) {
-      return Error(EINVAL, bad_queues(disk, std::to_string(d.queues)));
-    }
   }
   std::set<std::string> connected;
   for (const auto& [a, b] : config.cross_connects) {

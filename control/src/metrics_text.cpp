@@ -85,6 +85,51 @@ void per_queue(const std::vector<PortView>& ports, Value value) {
   }
 }
 
+// A family with one sample per queue of every disk.
+template <typename Value>
+void per_disk_queue(const std::vector<DiskView>& disks, Value value) {
+  for (const DiskView& disk : disks) {
+    for (const DiskQueueView& queue : disk.queues) value(disk, queue);
+  }
+}
+
+void disk_families(Exposition& out, const std::vector<DiskView>& disks) {
+  auto q = [](const DiskQueueView& v) { return std::to_string(v.queue); };
+  out.begin("ringlane_disk_requests_total", "counter",
+            "Requests a disk's driver sent, by disk, queue and type.");
+  per_disk_queue(disks, [&](const DiskView& d, const DiskQueueView& v) {
+    for (const auto& [type, count] : {std::pair<const char*, uint64_t>{"in", v.reads},
+                                      {"out", v.writes},
+                                      {"flush", v.flushes},
+                                      {"get_id", v.get_ids},
+                                      {"discard", v.discards},
+                                      {"write_zeroes", v.write_zeroes},
+                                      {"other", v.others}}) {
+      out.sample({{"disk", d.name}, {"queue", q(v)}, {"type", type}}, count);
+    }
+  });
+  out.begin("ringlane_disk_bytes_total", "counter",
+            "Bytes moved, by disk, queue and direction (read: into the guest, write: into the "
+            "image).");
+  per_disk_queue(disks, [&](const DiskView& d, const DiskQueueView& v) {
+    out.sample({{"disk", d.name}, {"queue", q(v)}, {"direction", "read"}}, v.bytes_read);
+    out.sample({{"disk", d.name}, {"queue", q(v)}, {"direction", "write"}}, v.bytes_written);
+  });
+  out.begin("ringlane_disk_errors_total", "counter",
+            "Requests that did not end OK, by disk and queue.");
+  per_disk_queue(disks, [&](const DiskView& d, const DiskQueueView& v) {
+    out.sample({{"disk", d.name}, {"queue", q(v)}}, v.errors);
+  });
+  out.begin("ringlane_disk_in_flight", "gauge", "Requests submitted and not yet completed.");
+  per_disk_queue(disks, [&](const DiskView& d, const DiskQueueView& v) {
+    out.sample({{"disk", d.name}, {"queue", q(v)}}, static_cast<uint64_t>(v.in_flight));
+  });
+  out.begin("ringlane_disk_connected", "gauge", "1 if the disk's frontend is connected, else 0.");
+  for (const DiskView& d : disks) {
+    out.sample({{"disk", d.name}}, uint64_t{d.connected ? 1u : 0u});
+  }
+}
+
 }  // namespace
 
 std::string escape_label_value(std::string_view value) {
@@ -105,8 +150,8 @@ std::string escape_label_value(std::string_view value) {
 }
 
 std::string metrics_text(const DaemonInfo& info, const std::vector<PortView>& ports,
-                         const std::vector<WorkerView>& workers, size_t fdb_entries,
-                         uint64_t api_requests, uint64_t api_errors) {
+                         const std::vector<DiskView>& disks, const std::vector<WorkerView>& workers,
+                         size_t fdb_entries, uint64_t api_requests, uint64_t api_errors) {
   Exposition out;
   auto qp = [](const QueueView& q) { return std::to_string(q.queue_pair); };
 
@@ -160,6 +205,8 @@ std::string metrics_text(const DaemonInfo& info, const std::vector<PortView>& po
   for (const PortView& p : ports) {
     out.sample({{"port", p.name}, {"kind", p.kind}}, uint64_t{p.connected ? 1u : 0u});
   }
+
+  disk_families(out, disks);
 
   out.begin("ringlane_worker_busy_cycles_total", "counter",
             "TSC cycles a worker spent on loops that found work.");

@@ -1,6 +1,7 @@
 #include "engine_control.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "ringlane/base/log.h"
 #include "ringlane/base/tsc_clock.h"
@@ -51,7 +52,8 @@ EngineControl::EngineControl(Engine& engine, PortContext context, control::Daemo
       idle_text_(std::move(idle_text)) {
   has_dpdk_ = std::any_of(config_.ports.begin(), config_.ports.end(),
                           [](const auto& p) { return p.kind == control::PortKind::dpdk; });
-  config_.ports.clear();  // filled again as the ports are added
+  config_.ports.clear();  // filled again as the ports and disks are added
+  config_.disks.clear();
 }
 
 const control::PortConfig* EngineControl::config_of(std::string_view name) const {
@@ -208,6 +210,145 @@ std::optional<control::PortView> EngineControl::port(std::string_view name) cons
   auto index = engine_.find_port(name);
   if (!index) return std::nullopt;
   return view_of(*index);
+}
+
+Result<uint16_t> EngineControl::add_configured_disk(const control::DiskConfig& config,
+                                                    blk::DiskImage image) {
+  VhostBlkDiskConfig dc;
+  dc.name = config.name;
+  dc.socket_path = config.socket_path;
+  dc.socket_mode =
+      config.client_mode ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
+  dc.queues = config.queues;
+  dc.discard = config.discard;
+  std::string image_text = config.image_path + " (" + std::to_string(image.size_bytes() >> 20) +
+                           " MiB, " + (image.readonly() ? "read-only" : "read-write") + ", " +
+                           (image.direct() ? "O_DIRECT" : "buffered") + ")";
+  auto disk = std::make_unique<VhostBlkDisk>(dc, std::move(image), engine_.next_fixed_file(),
+                                             &engine_.grace(), *context_.loop);
+  if (Status s = disk->start(); !s.ok()) {
+    return Error(s.error().code(), "disk '" + config.name + "': " + s.error().to_string());
+  }
+  RINGLANE_ASSIGN_OR_RETURN(uint16_t index, engine_.add_disk(std::move(disk)));
+  config_.disks.push_back(config);
+  log_line(LogLevel::info, "disk " + config.name + ": vhost-user-blk on " + config.socket_path +
+                               " (" + (config.client_mode ? "client" : "server") + ", " +
+                               std::to_string(config.queues) + " queues), image " + image_text);
+  return index;
+}
+
+Status EngineControl::check_new_disk(const control::DiskConfig& c) const {
+  if (config_of(c.name) != nullptr) {
+    return Error(EEXIST, "'" + c.name + "' is already a port's name");
+  }
+  // Two disks on one image would each cache and write it without the other knowing.
+  std::error_code ec;
+  auto canonical = [&](const std::string& path) {
+    auto p = std::filesystem::weakly_canonical(path, ec);
+    return ec ? std::filesystem::path(path) : p;
+  };
+  std::filesystem::path image = canonical(c.image_path);
+  for (const auto& d : config_.disks) {
+    if (d.name == c.name) return Error(EEXIST, "disk '" + c.name + "' already exists");
+    if (d.socket_path == c.socket_path) {
+      return Error(EADDRINUSE,
+                   "socket " + c.socket_path + " is already used by disk '" + d.name + "'");
+    }
+    if (canonical(d.image_path) == image) {
+      return Error(EBUSY, "image " + c.image_path + " is already served by disk '" + d.name + "'");
+    }
+  }
+  for (const auto& p : config_.ports) {
+    if (p.kind == control::PortKind::vhost && p.socket_path == c.socket_path) {
+      return Error(EADDRINUSE,
+                   "socket " + c.socket_path + " is already used by port '" + p.name + "'");
+    }
+  }
+  if (engine_.disk_count() >= Engine::kMaxDisks) {
+    return Error(EINVAL, "ringlane serves " + std::to_string(Engine::kMaxDisks) + " disks already");
+  }
+  return {};
+}
+
+Status EngineControl::add_disk(const control::DiskConfig& config) {
+  RINGLANE_TRY(check_new_disk(config));
+  auto image = blk::DiskImage::open({config.image_path, config.readonly, config.direct});
+  if (!image) return Error(EINVAL, "disk '" + config.name + "': " + image.error().message());
+  Result<uint16_t> index = add_configured_disk(config, std::move(*image));
+  if (!index.ok()) {
+    // As for ports: a socket another process listens on is a conflict, the rest bad requests.
+    int code = index.error().code() == EADDRINUSE ? EADDRINUSE : EINVAL;
+    return Error(code, index.error().message());
+  }
+  log_line(LogLevel::info, "disk " + config.name + " added through the API");
+  return {};
+}
+
+Status EngineControl::remove_disk(std::string_view name) {
+  auto index = engine_.find_disk(name);
+  if (!index) return Error(ENOENT, "no disk named '" + std::string(name) + "'");
+  RINGLANE_TRY(engine_.remove_disk(*index));
+  std::erase_if(config_.disks, [&](const auto& d) { return d.name == name; });
+  log_line(LogLevel::info, "disk " + std::string(name) + " removed through the API");
+  return {};
+}
+
+control::DiskView EngineControl::disk_view_of(uint16_t index) const {
+  const VhostBlkDisk& d = *engine_.disks()[index];
+  const blk::BlkDevice& device = d.device();
+  control::DiskView v;
+  v.name = d.name();
+  v.socket = d.socket_path();
+  v.image = d.image().path();
+  v.mode = d.socket_mode() == vhost_user::SocketMode::client ? "client" : "server";
+  v.connected = d.connected();
+  v.readonly = device.settings().readonly;
+  v.direct = device.settings().direct;
+  v.writeback = device.settings().writeback.load(std::memory_order_relaxed);
+  v.size_bytes = device.settings().capacity_sectors.load(std::memory_order_relaxed) * 512;
+  if (uint64_t acked = device.acked_features(); acked != 0) {
+    v.features = split_words(blk::blk_feature_names(acked));
+  }
+  for (uint16_t q = 0; q < device.queue_count(); ++q) {
+    const blk::DiskQueue& queue = device.disk_queue(q);
+    const blk::DiskQueueStats& s = queue.stats();
+    control::DiskQueueView qv;
+    qv.queue = q;
+    qv.worker = static_cast<int>(engine_.worker_of_disk(index, q));
+    qv.live = queue.queue().live();
+    qv.in_flight = queue.in_flight();
+    auto requests = [&](blk::RequestKind kind) {
+      return s.requests[static_cast<size_t>(kind)].get();
+    };
+    qv.reads = requests(blk::RequestKind::in);
+    qv.writes = requests(blk::RequestKind::out);
+    qv.flushes = requests(blk::RequestKind::flush);
+    qv.get_ids = requests(blk::RequestKind::get_id);
+    qv.discards = requests(blk::RequestKind::discard);
+    qv.write_zeroes = requests(blk::RequestKind::write_zeroes);
+    qv.others = requests(blk::RequestKind::other);
+    qv.completed = s.completed.get();
+    qv.bytes_read = s.bytes_read.get();
+    qv.bytes_written = s.bytes_written.get();
+    qv.errors = s.total_errors();
+    qv.ring_errors = s.ring_errors.get();
+    v.queues.push_back(qv);
+  }
+  return v;
+}
+
+std::vector<control::DiskView> EngineControl::disks() const {
+  std::vector<control::DiskView> out;
+  for (size_t i = 0; i < engine_.disks().size(); ++i) {
+    if (engine_.disks()[i] != nullptr) out.push_back(disk_view_of(static_cast<uint16_t>(i)));
+  }
+  return out;
+}
+
+std::optional<control::DiskView> EngineControl::disk(std::string_view name) const {
+  auto index = engine_.find_disk(name);
+  if (!index) return std::nullopt;
+  return disk_view_of(*index);
 }
 
 std::vector<control::WorkerView> EngineControl::workers() const {

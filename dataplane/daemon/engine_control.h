@@ -17,9 +17,9 @@ namespace ringlane::dataplane {
 
 class EngineControl final : public control::ControlTarget {
  public:
-  // `config` is the configuration the daemon started with; the ports added and removed through
-  // the API are kept in it, so later checks see them. `disk_names` and `disk_paths` are taken
-  // for good (disks are not added at runtime).
+  // `config` is the configuration the daemon started with; its ports and disks join as
+  // add_configured_port() and add_configured_disk() add them, and those added and removed
+  // through the API are kept in it too, so later checks see them.
   EngineControl(Engine& engine, PortContext context, control::DaemonConfig config,
                 std::string idle_text);
 
@@ -28,6 +28,10 @@ class EngineControl final : public control::ControlTarget {
   std::optional<control::PortView> port(std::string_view name) const override;
   Status add_port(const control::PortConfig& config, std::string_view peer) override;
   Status remove_port(std::string_view name) override;
+  std::vector<control::DiskView> disks() const override;
+  std::optional<control::DiskView> disk(std::string_view name) const override;
+  Status add_disk(const control::DiskConfig& config) override;
+  Status remove_disk(std::string_view name) override;
   std::vector<control::WorkerView> workers() const override;
   Status move_queue(std::string_view port, uint16_t queue_pair, unsigned worker) override;
   Result<unsigned> rebalance() override;
@@ -37,11 +41,16 @@ class EngineControl final : public control::ControlTarget {
 
   // Adds a port of the start-up configuration (already validated as a whole).
   Result<uint16_t> add_configured_port(const control::PortConfig& config);
+  // Adds a disk of the start-up configuration, its image already opened and checked.
+  Result<uint16_t> add_configured_disk(const control::DiskConfig& config, blk::DiskImage image);
   // Every tick: rebalances when the interval (seconds, 0 = never) has passed.
   void tick(std::chrono::steady_clock::time_point now, double rebalance_interval);
 
  private:
   control::PortView view_of(uint16_t index) const;
+  control::DiskView disk_view_of(uint16_t index) const;
+  // A name no port or disk has, a socket no port or disk uses, an image no disk serves.
+  Status check_new_disk(const control::DiskConfig& config) const;
   // The checks that need the running configuration: mode, unique names, paths and interfaces.
   Status check_new_port(const control::PortConfig& config, std::string_view peer) const;
   const control::PortConfig* config_of(std::string_view name) const;

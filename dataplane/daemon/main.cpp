@@ -39,10 +39,6 @@ int fail(const std::string& message, int status = kExitUsage) {
   return report_failure(kProgram, message, status);
 }
 
-vhost_user::SocketMode socket_mode_of(bool client) {
-  return client ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
-}
-
 Result<LogLevel> parse_log_level(const std::string& s) {
   if (s == "debug") return LogLevel::debug;
   if (s == "info") return LogLevel::info;
@@ -323,6 +319,7 @@ int run_daemon(int argc, char** argv) {
                                         : dataplane::ForwardingMode::cross_connect;
   engine_config.mac_aging_seconds = cfg.mac_aging;
   engine_config.idle_sleep_us = cfg.idle_sleep_us;
+  engine_config.disks_at_runtime = !cfg.api_sock.empty();
   engine_config.worker_init = dataplane::dpdk_worker_init(cfg.ports);  // DPDK lcores
   dataplane::Engine engine(engine_config);
 
@@ -373,27 +370,9 @@ int run_daemon(int argc, char** argv) {
     if (!index) return fail(index.error().message(), kExitUsage);
     index_of[p.name] = *index;
   }
-  std::vector<dataplane::VhostBlkDisk*> disks;
   for (size_t i = 0; i < cfg.disks.size(); ++i) {
-    const control::DiskConfig& d = cfg.disks[i];
-    dataplane::VhostBlkDiskConfig dc;
-    dc.name = d.name;
-    dc.socket_path = d.socket_path;
-    dc.socket_mode = socket_mode_of(d.client_mode);
-    dc.queues = d.queues;
-    dc.discard = d.discard;
-    std::string image_text = d.image_path + " (" + std::to_string(images[i].size_bytes() >> 20) +
-                             " MiB, " + (images[i].readonly() ? "read-only" : "read-write") + ", " +
-                             (images[i].direct() ? "O_DIRECT" : "buffered") + ")";
-    auto disk = std::make_unique<dataplane::VhostBlkDisk>(
-        dc, std::move(images[i]), engine.next_fixed_file(), &engine.grace(), **loop);
-    if (Status s = disk->start(); !s.ok())
-      return fail("disk '" + d.name + "': " + s.error().to_string(), kExitUsage);
-    disks.push_back(disk.get());
-    engine.add_disk(std::move(disk));
-    log_line(LogLevel::info, "disk " + d.name + ": vhost-user-blk on " + d.socket_path + " (" +
-                                 (d.client_mode ? "client" : "server") + ", " +
-                                 std::to_string(d.queues) + " queues), image " + image_text);
+    auto index = control.add_configured_disk(cfg.disks[i], std::move(images[i]));
+    if (!index) return fail(index.error().message(), kExitUsage);
   }
   for (const auto& [a, b] : cfg.cross_connects) {
     if (Status s = engine.connect(index_of[a], index_of[b]); !s.ok())
@@ -410,7 +389,8 @@ int run_daemon(int argc, char** argv) {
     signalfd_siginfo info{};
     while (read(sigfd.get(), &info, sizeof(info)) == sizeof(info)) {
       if (info.ssi_signo == SIGUSR1) {
-        for (auto* d : disks) {
+        for (const auto& d : engine.disks()) {
+          if (d == nullptr) continue;
           if (auto changed = d->refresh_capacity(); !changed.ok()) {
             log_line(LogLevel::warn, d->name() + ": " + changed.error().message());
           }
@@ -431,9 +411,8 @@ int run_daemon(int argc, char** argv) {
   auto started = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
   dataplane::EngineTotals last = dataplane::totals(engine, 0);
-  std::vector<dataplane::DiskTotals> last_disks;
-  last_disks.reserve(disks.size());
-  for (auto* d : disks) last_disks.push_back(dataplane::disk_totals(*d, 0));
+  // By name: disks come and go through the API.
+  std::map<std::string, dataplane::DiskTotals> last_disks;
   double next_stats = cfg.stats_interval;
   while (!stopping) {
     if (auto r = (*loop)->run_once(20); !r.ok()) {
@@ -448,18 +427,26 @@ int run_daemon(int argc, char** argv) {
     control.tick(now, cfg.rebalance_interval);
     if (api_server) api_server->tick(now);
     if (metrics_server) metrics_server->tick(now);
-    for (auto* d : disks) d->tick(now);
+    for (const auto& d : engine.disks()) {
+      if (d != nullptr) d->tick(now);
+    }
     double t = elapsed();
     if (cfg.stats_interval > 0 && t >= next_stats) {
       auto current = dataplane::totals(engine, t);
       std::fprintf(stderr, "%s\n", dataplane::rate_line(current, last).c_str());
       last = current;
-      for (size_t i = 0; i < disks.size(); ++i) {
-        auto now_disk = dataplane::disk_totals(*disks[i], t);
-        std::fprintf(stderr, "%s\n",
-                     dataplane::disk_rate_line(disks[i]->name(), now_disk, last_disks[i]).c_str());
-        last_disks[i] = now_disk;
+      std::map<std::string, dataplane::DiskTotals> disk_now;
+      for (const auto& d : engine.disks()) {
+        if (d == nullptr) continue;
+        auto now_disk = dataplane::disk_totals(*d, t);
+        auto before = last_disks.find(d->name());
+        // A disk added since the last line: its counters started at zero within the interval.
+        dataplane::DiskTotals since{.seconds = t - cfg.stats_interval};
+        if (before != last_disks.end()) since = before->second;
+        std::fprintf(stderr, "%s\n", dataplane::disk_rate_line(d->name(), now_disk, since).c_str());
+        disk_now[d->name()] = now_disk;
       }
+      last_disks = std::move(disk_now);
       next_stats += cfg.stats_interval;
     }
     if (cfg.duration > 0 && t >= cfg.duration) stopping = true;

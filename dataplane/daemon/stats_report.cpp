@@ -201,7 +201,9 @@ nlohmann::json summary_json(const Engine& engine, double seconds) {
   }
   doc["ports"] = ports;
   json disks = json::array();
-  for (const auto& d : engine.disks()) disks.push_back(disk_json(*d));
+  for (const auto& d : engine.disks()) {
+    if (d != nullptr) disks.push_back(disk_json(*d));
+  }
   doc["disks"] = disks;
   return doc;
 }

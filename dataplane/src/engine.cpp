@@ -5,6 +5,7 @@
 #include <ctime>
 #include <numeric>
 
+#include "ringlane/base/log.h"
 #include "ringlane/base/tsc_clock.h"
 
 namespace ringlane::dataplane {
@@ -79,17 +80,76 @@ Status Engine::remove_port(uint16_t index) {
   return {};
 }
 
-uint16_t Engine::add_disk(std::unique_ptr<VhostBlkDisk> disk) {
+Result<uint16_t> Engine::add_disk(std::unique_ptr<VhostBlkDisk> disk) {
+  uint16_t index = next_disk_index();
+  if (index >= kMaxDisks) {
+    return Error(EINVAL, "ringlane serves " + std::to_string(kMaxDisks) + " disks already");
+  }
+  if (!workers_.empty()) {
+    if (rings_.empty()) return Error(EINVAL, "disks cannot be added now: " + no_rings_);
+    // Every ring knows the image before any worker is given a queue that names it.
+    const int files[2] = {disk->image().fd(), disk->image().buffered_fd()};
+    for (size_t i = 0; i < rings_.size(); ++i) {
+      if (Status s = rings_[i]->update_files(2 * index, files); !s.ok()) {
+        const int none[2] = {-1, -1};
+        for (size_t j = 0; j < i; ++j) (void)rings_[j]->update_files(2 * index, none);
+        return s.error();
+      }
+    }
+  }
   std::vector<unsigned> placed;
   for (uint16_t q = 0; q < disk->device().queue_count(); ++q) {
     unsigned w = least_loaded_worker();
     placed.push_back(w);
     ++placement_count_[w];
   }
-  disks_.push_back(std::move(disk));
-  disk_placement_.push_back(std::move(placed));
+  if (index == disks_.size()) {
+    disks_.emplace_back();
+    disk_placement_.emplace_back();
+  }
+  disks_[index] = std::move(disk);
+  disk_placement_[index] = std::move(placed);
   publish();
-  return static_cast<uint16_t>(disks_.size() - 1);
+  return index;
+}
+
+Status Engine::remove_disk(uint16_t index) {
+  if (index >= disks_.size() || disks_[index] == nullptr) {
+    return Error(ENOENT, "no disk with index " + std::to_string(index));
+  }
+  // The frontend first, while the workers still serve the queues: stopping them waits for the
+  // requests in flight, whose completions only the serving worker reaps.
+  disks_[index]->close("disk removed");
+  std::unique_ptr<VhostBlkDisk> going = std::move(disks_[index]);
+  for (unsigned w : disk_placement_[index]) --placement_count_[w];
+  disk_placement_[index].clear();
+  publish();
+  // No worker holds the queues now, and nothing is in flight on the image: its slots may go.
+  const int none[2] = {-1, -1};
+  for (blk::IoRing* ring : rings_) {
+    if (Status s = ring->update_files(2 * index, none); !s.ok()) {
+      log_line(LogLevel::warn,
+               going->name() + ": fixed files not released: " + s.error().message());
+    }
+  }
+  going.reset();
+  return {};
+}
+
+uint16_t Engine::next_disk_index() const {
+  return static_cast<uint16_t>(std::find(disks_.begin(), disks_.end(), nullptr) - disks_.begin());
+}
+
+std::optional<uint16_t> Engine::find_disk(std::string_view name) const {
+  for (size_t i = 0; i < disks_.size(); ++i) {
+    if (disks_[i] != nullptr && disks_[i]->name() == name) return static_cast<uint16_t>(i);
+  }
+  return std::nullopt;
+}
+
+size_t Engine::disk_count() const {
+  return static_cast<size_t>(
+      std::count_if(disks_.begin(), disks_.end(), [](const auto& d) { return d != nullptr; }));
 }
 
 size_t Engine::disk_queues_of(unsigned worker) const {
@@ -160,6 +220,7 @@ void Engine::publish(const std::vector<Move>& moving) {
   }
   view->disk_polls.resize(nworkers);
   for (size_t d = 0; d < disks_.size(); ++d) {
+    if (disks_[d] == nullptr) continue;
     auto queues = static_cast<uint16_t>(disk_placement_[d].size());
     for (uint16_t q = 0; q < queues; ++q) {
       view->disk_polls[disk_placement_[d][q]].push_back(&disks_[d]->device().disk_queue(q));
@@ -282,29 +343,51 @@ void Engine::reset_gaps() {
   publish();
 }
 
+Result<std::unique_ptr<blk::IoRing>> Engine::make_ring() const {
+  RINGLANE_ASSIGN_OR_RETURN(auto ring, blk::IoRing::create(kRingEntries));
+  RINGLANE_TRY(ring->register_file_slots(2 * kMaxDisks));
+  // The disks added before start, at the slots they were given.
+  for (size_t d = 0; d < disks_.size(); ++d) {
+    if (disks_[d] == nullptr) continue;
+    const int files[2] = {disks_[d]->image().fd(), disks_[d]->image().buffered_fd()};
+    RINGLANE_TRY(ring->update_files(static_cast<unsigned>(2 * d), files));
+  }
+  return ring;
+}
+
 Status Engine::start() {
   if (!workers_.empty()) return {};
-  // Every worker's ring knows every image, at the indices the disks were given.
-  std::vector<int> files;
-  for (const auto& disk : disks_) {
-    files.push_back(disk->image().fd());
-    files.push_back(disk->image().buffered_fd());
-  }
   auto idle_cycles =
       static_cast<uint64_t>(config_.idle_sleep_us * 1e-6 * static_cast<double>(tsc_hz()));
+  std::vector<std::unique_ptr<blk::IoRing>> rings;
+  if (!disks_.empty() || config_.disks_at_runtime) {
+    for (size_t i = 0; i < config_.cores.size(); ++i) {
+      Result<std::unique_ptr<blk::IoRing>> ring = make_ring();
+      if (!ring.ok()) {
+        if (!disks_.empty()) return ring.error();
+        // No disk needs one yet: the switch runs, and a disk added later is refused with why.
+        log_line(LogLevel::warn,
+                 "no io_uring for the workers, so no disk can be added: " + ring.error().message());
+        no_rings_ = ring.error().message();
+        rings.clear();
+        break;
+      }
+      rings.push_back(std::move(*ring));
+    }
+  } else {
+    no_rings_ = "the daemon started with no disk and no API socket";
+  }
+  std::vector<blk::IoRing*> ring_of;
+  for (const auto& ring : rings) ring_of.push_back(ring.get());
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t i = 0; i < config_.cores.size(); ++i) {
-    std::unique_ptr<blk::IoRing> ring;
-    if (!disks_.empty()) {
-      RINGLANE_ASSIGN_OR_RETURN(ring, blk::IoRing::create(kRingEntries));
-      RINGLANE_TRY(ring->register_files(files));
-    }
     RINGLANE_ASSIGN_OR_RETURN(
         auto worker, Worker::create(static_cast<unsigned>(i), config_.cores[i], view_, grace_,
-                                    std::move(ring), idle_cycles));
+                                    rings.empty() ? nullptr : std::move(rings[i]), idle_cycles));
     workers.push_back(std::move(worker));
   }
   workers_ = std::move(workers);
+  rings_ = std::move(ring_of);
   for (auto& w : workers_) w->start(config_.worker_init);
   return {};
 }

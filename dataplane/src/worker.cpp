@@ -85,7 +85,10 @@ void Worker::run() {
       poll.load->record(start, cycles, n, view->gap_epoch);
       worked = true;
     }
-    if (ring_ && serve_disks(view->disk_polls[index_])) worked = true;
+    // A ring without disks costs nothing: a disk leaves the view only once nothing of it is in
+    // flight.
+    if (ring_ && !view->disk_polls[index_].empty() && serve_disks(view->disk_polls[index_]))
+      worked = true;
     stats_.loops.inc();
     grace_.quiescent(slot);
     if (idle_sleep_cycles_ == 0) continue;

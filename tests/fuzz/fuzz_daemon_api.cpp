@@ -39,6 +39,16 @@ class YesTarget : public ControlTarget {
     return result();
   }
   Status remove_port(std::string_view /*name*/) override { return result(); }
+  std::vector<DiskView> disks() const override { return {disk_view("d0"), disk_view("d\"\\\n")}; }
+  std::optional<DiskView> disk(std::string_view name) const override {
+    if (name.substr(0, 1) != "d") return std::nullopt;
+    return disk_view(name);
+  }
+  Status add_disk(const DiskConfig& config) override {
+    if (!validate_disk(config).ok()) __builtin_trap();  // the API checks before it asks
+    return result();
+  }
+  Status remove_disk(std::string_view /*name*/) override { return result(); }
   std::vector<WorkerView> workers() const override {
     WorkerView w;
     w.queues = {WorkerQueue{"vm0", 0, 1, 1}};
@@ -71,6 +81,15 @@ class YesTarget : public ControlTarget {
     p.queues[1].queue_pair = 1;
     p.counters = {{std::string(name), 1}};
     return p;
+  }
+  static DiskView disk_view(std::string_view name) {
+    DiskView d;
+    d.name = std::string(name);
+    d.image = std::string(name);
+    d.features = {std::string(name)};
+    d.queues.resize(2);
+    d.queues[1].queue = 1;
+    return d;
   }
   Status result() const {
     if (error_ != 0) return Error(error_, "refused");

@@ -54,6 +54,32 @@ class FakeTarget : public ControlTarget {
     up.vlans = "trunk 10+20";
     up.peer = "vm0";
     ports_ = {vm0, up};
+    DiskView d0;
+    d0.name = "d0";
+    d0.socket = "/run/d0.sock";
+    d0.image = "/var/d0.img";
+    d0.mode = "server";
+    d0.connected = true;
+    d0.writeback = true;
+    d0.size_bytes = 1 << 20;
+    d0.features = {"flush", "mq"};
+    DiskQueueView dq0;
+    dq0.worker = 0;
+    dq0.live = true;
+    dq0.reads = 3;
+    dq0.writes = 4;
+    dq0.flushes = 1;
+    dq0.bytes_read = 12288;
+    dq0.bytes_written = 16384;
+    dq0.errors = 1;
+    DiskQueueView dq1;
+    dq1.queue = 1;
+    dq1.worker = 1;
+    dq1.in_flight = 2;
+    dq1.writes = 2;
+    dq1.bytes_written = 8192;
+    d0.queues = {dq0, dq1};
+    disks_ = {d0};
   }
 
   DaemonInfo info() const override {
@@ -79,6 +105,29 @@ class FakeTarget : public ControlTarget {
   }
   Status remove_port(std::string_view name) override {
     calls.push_back("remove " + std::string(name));
+    return remove_status;
+  }
+  std::vector<DiskView> disks() const override { return disks_; }
+  std::optional<DiskView> disk(std::string_view name) const override {
+    for (const DiskView& d : disks_) {
+      if (d.name == name) return d;
+    }
+    return std::nullopt;
+  }
+  Status add_disk(const DiskConfig& config) override {
+    calls.push_back("add disk " + config.name);
+    added_disk = config;
+    if (!add_status.ok()) return add_status;
+    DiskView view;
+    view.name = config.name;
+    view.socket = config.socket_path;
+    view.image = config.image_path;
+    view.queues.resize(config.queues);
+    disks_.push_back(view);
+    return {};
+  }
+  Status remove_disk(std::string_view name) override {
+    calls.push_back("remove disk " + std::string(name));
     return remove_status;
   }
   std::vector<WorkerView> workers() const override {
@@ -113,6 +162,7 @@ class FakeTarget : public ControlTarget {
 
   std::vector<std::string> calls;  // the mutating methods called, in order
   PortConfig added;
+  DiskConfig added_disk;
   Status add_status;
   Status remove_status;
   Status move_status;
@@ -121,6 +171,7 @@ class FakeTarget : public ControlTarget {
 
  private:
   std::vector<PortView> ports_;
+  std::vector<DiskView> disks_;
 };
 
 class DaemonApiTest : public ::testing::Test {
@@ -161,6 +212,7 @@ TEST_F(DaemonApiTest, Status) {
   EXPECT_EQ(json["uptime_seconds"], 12.25);
   EXPECT_EQ(json["start_time_seconds"], 1700000000.5);
   EXPECT_EQ(json["ports"], 2);
+  EXPECT_EQ(json["disks"], 1);
   EXPECT_EQ(json["workers"], 1);
   EXPECT_EQ(json["api_requests"], 1);
   EXPECT_EQ(json["api_errors"], 0);
@@ -478,6 +530,118 @@ TEST_F(DaemonApiTest, InvalidUtf8InAMessageIsReplacedNotThrown) {
   EXPECT_THAT(message, HasSubstr("no port"));
   std::string body = "{\"name\":\"a\",\"path\":\"/p\",\"x\xff\":1}";
   refused(400, "POST", "/ports", body);  // the parser refuses invalid UTF-8 itself
+}
+
+TEST_F(DaemonApiTest, DisksSummarySumsTheQueues) {
+  Json json = call("GET", "/disks");
+  ASSERT_EQ(reply_.status, 200);
+  ASSERT_EQ(json["disks"].size(), 1u);
+  const Json& d0 = json["disks"][0];
+  EXPECT_EQ(d0["name"], "d0");
+  EXPECT_EQ(d0["socket"], "/run/d0.sock");
+  EXPECT_EQ(d0["image"], "/var/d0.img");
+  EXPECT_EQ(d0["mode"], "server");
+  EXPECT_EQ(d0["connected"], true);
+  EXPECT_EQ(d0["queues"], 2);
+  EXPECT_EQ(d0["size_bytes"], 1 << 20);
+  EXPECT_EQ(d0["requests"], 10);
+  EXPECT_EQ(d0["bytes_read"], 12288);
+  EXPECT_EQ(d0["bytes_written"], 24576);
+  EXPECT_EQ(d0["errors"], 1);
+  EXPECT_FALSE(d0.contains("queue_stats"));
+}
+
+TEST_F(DaemonApiTest, OneDisk) {
+  Json json = call("GET", "/disks/d0");
+  ASSERT_EQ(reply_.status, 200);
+  EXPECT_EQ(json["writeback"], true);
+  EXPECT_EQ(json["features"], Json({"flush", "mq"}));
+  ASSERT_EQ(json["queue_stats"].size(), 2u);
+  const Json& q0 = json["queue_stats"][0];
+  EXPECT_EQ(q0["queue"], 0);
+  EXPECT_EQ(q0["worker"], 0);
+  EXPECT_EQ(q0["live"], true);
+  EXPECT_EQ(q0["requests"], 8);
+  EXPECT_EQ(q0["reads"], 3);
+  EXPECT_EQ(q0["writes"], 4);
+  EXPECT_EQ(q0["flushes"], 1);
+  EXPECT_EQ(json["queue_stats"][1]["in_flight"], 2);
+  EXPECT_EQ(json["queue_stats"][1]["worker"], 1);
+  EXPECT_THAT(refused(404, "GET", "/disks/nope"), HasSubstr("no disk named 'nope'"));
+}
+
+TEST_F(DaemonApiTest, AddDisk) {
+  Json json = call("POST", "/disks",
+                   R"({"name": "d1", "path": "/run/d1.sock", "file": "/var/d1.img",
+                       "queues": 2, "readonly": true, "mode": "client", "direct": false})");
+  ASSERT_EQ(reply_.status, 201) << reply_.body;
+  EXPECT_EQ(json["name"], "d1");
+  EXPECT_EQ(json["queue_stats"].size(), 2u);
+  EXPECT_THAT(target_.calls, ElementsAre("add disk d1"));
+  EXPECT_EQ(target_.added_disk.socket_path, "/run/d1.sock");
+  EXPECT_EQ(target_.added_disk.image_path, "/var/d1.img");
+  EXPECT_EQ(target_.added_disk.queues, 2);
+  EXPECT_TRUE(target_.added_disk.readonly);
+  EXPECT_TRUE(target_.added_disk.client_mode);
+  EXPECT_EQ(target_.added_disk.direct, std::optional<bool>(false));
+}
+
+TEST_F(DaemonApiTest, AddDiskRefusals) {
+  EXPECT_THAT(refused(400, "POST", "/disks", "nope"), HasSubstr("not valid JSON"));
+  EXPECT_THAT(refused(400, "POST", "/disks", R"({"name": "d1", "path": "/s"})"),
+              HasSubstr("missing file="));
+  EXPECT_THAT(refused(400, "POST", "/disks", R"({"name": "d1", "file": "/i"})"),
+              HasSubstr("missing path="));
+  EXPECT_THAT(refused(400, "POST", "/disks", R"({"path": "/s", "file": "/i"})"),
+              HasSubstr("missing name="));
+  EXPECT_THAT(refused(400, "POST", "/disks", R"({"name": "d1", "path": "/s", "file": "/i",
+                                                 "peer": "vm0"})"),
+              HasSubstr("unknown key 'peer'"));
+  EXPECT_THAT(
+      refused(400, "POST", "/disks", R"({"name": "d1", "path": "/s", "file": "/i", "queues": 0})"),
+      HasSubstr("queues"));
+  EXPECT_THAT(refused(400, "POST", "/disks",
+                      R"({"name": "d1", "path": "/s", "file": "/i", "queues": [1]})"),
+              HasSubstr("'queues' must be"));
+  EXPECT_THAT(refused(400, "POST", "/disks",
+                      R"({"name": "d1", "path": "/s", "file": "/i", "mode": "both"})"),
+              HasSubstr("mode"));
+  EXPECT_THAT(refused(405, "PUT", "/disks", "{}"), HasSubstr("allowed: GET, POST"));
+  EXPECT_THAT(refused(405, "POST", "/disks/d0", "{}"), HasSubstr("allowed: GET, DELETE"));
+  EXPECT_THAT(refused(400, "DELETE", "/disks/d0", "{}"), HasSubstr("takes no body"));
+}
+
+TEST_F(DaemonApiTest, AddDiskTargetErrorsMapToStatuses) {
+  const char* body = R"({"name": "d1", "path": "/run/d1.sock", "file": "/var/d1.img"})";
+  for (auto [code, status] :
+       {std::pair{EEXIST, 409}, {EADDRINUSE, 409}, {EBUSY, 409}, {EINVAL, 400}, {EIO, 500}}) {
+    target_.add_status = Error(code, "no");
+    Json json = call("POST", "/disks", body);
+    EXPECT_EQ(reply_.status, status) << code;
+    EXPECT_EQ(json["error"], "no");
+  }
+}
+
+TEST_F(DaemonApiTest, RemoveDisk) {
+  Json json = call("DELETE", "/disks/d0");
+  ASSERT_EQ(reply_.status, 200);
+  EXPECT_EQ(json["removed"], "d0");
+  EXPECT_THAT(target_.calls, ElementsAre("remove disk d0"));
+  target_.remove_status = Error(ENOENT, "no disk named 'x'");
+  json = call("DELETE", "/disks/x");
+  EXPECT_EQ(reply_.status, 404);
+  EXPECT_EQ(json["error"], "no disk named 'x'");
+}
+
+TEST_F(DaemonApiTest, MetricsShowDisks) {
+  call("GET", "/metrics");
+  ASSERT_EQ(reply_.status, 200);
+  EXPECT_THAT(reply_.body,
+              HasSubstr("ringlane_disk_requests_total{disk=\"d0\",queue=\"0\",type=\"in\"} 3\n"));
+  EXPECT_THAT(reply_.body, HasSubstr("ringlane_disk_bytes_total{disk=\"d0\",queue=\"1\","
+                                     "direction=\"write\"} 8192\n"));
+  EXPECT_THAT(reply_.body, HasSubstr("ringlane_disk_in_flight{disk=\"d0\",queue=\"1\"} 2\n"));
+  EXPECT_THAT(reply_.body, HasSubstr("ringlane_disk_connected{disk=\"d0\"} 1\n"));
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ using ::testing::HasSubstr;
 struct Fixture {
   DaemonInfo info{"0.1.0", "l2", "busy", 1700000000.25, 5, 2400000000};
   std::vector<PortView> ports;
+  std::vector<DiskView> disks;
   std::vector<WorkerView> workers;
 
   Fixture() {
@@ -43,6 +44,17 @@ struct Fixture {
     b.kind = "tap";
     b.queues.push_back(QueueView{});
     ports = {a, b};
+    DiskView d;
+    d.name = "d0";
+    d.connected = true;
+    DiskQueueView dq;
+    dq.reads = 5;
+    dq.discards = 1;
+    dq.bytes_read = 20480;
+    dq.in_flight = 3;
+    d.queues = {dq, dq};
+    d.queues[1].queue = 1;
+    disks = {d};
     WorkerView w;
     w.index = 0;
     w.core = 2;
@@ -55,7 +67,7 @@ struct Fixture {
     workers[1].cycles_per_packet = std::numeric_limits<double>::infinity();
   }
 
-  std::string text() const { return metrics_text(info, ports, workers, 4, 10, 3); }
+  std::string text() const { return metrics_text(info, ports, disks, workers, 4, 10, 3); }
 };
 
 // A sample line's metric name and its series (name with labels).
@@ -120,6 +132,11 @@ TEST(MetricsText, StructureAsPrometheusReadsIt) {
                              "ringlane_port_calls_total",
                              "ringlane_port_ring_occupancy",
                              "ringlane_port_connected",
+                             "ringlane_disk_requests_total",
+                             "ringlane_disk_bytes_total",
+                             "ringlane_disk_errors_total",
+                             "ringlane_disk_in_flight",
+                             "ringlane_disk_connected",
                              "ringlane_worker_busy_cycles_total",
                              "ringlane_worker_packets_total",
                              "ringlane_worker_loops_total",
@@ -136,8 +153,9 @@ TEST(MetricsText, StructureAsPrometheusReadsIt) {
     EXPECT_TRUE(types.count(family)) << family;
   }
   // 3 queues x (2 packets + 2 bytes + 5 drops + 2 ring errors + kicks + calls + 2 occupancy),
-  // 2 ports connected, 2 workers x 7, and 6 without labels.
-  EXPECT_EQ(samples, 3u * 15 + 2 + 2 * 7 + 6);
+  // 2 ports connected, 2 disk queues x (7 request types + 2 bytes + errors + in flight), 1 disk
+  // connected, 2 workers x 7, and 6 without labels.
+  EXPECT_EQ(samples, 3u * 15 + 2 + 2 * 11 + 1 + 2 * 7 + 6);
 }
 
 TEST(MetricsText, Values) {
@@ -158,6 +176,14 @@ TEST(MetricsText, Values) {
       text,
       HasSubstr("ringlane_port_ring_occupancy{port=\"vm0\",queue=\"0\",direction=\"rx\"} 17\n"));
   EXPECT_THAT(text, HasSubstr("ringlane_port_connected{port=\"vm0\",kind=\"vhost\"} 1\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("ringlane_disk_requests_total{disk=\"d0\",queue=\"1\",type=\"discard\"} 1\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("ringlane_disk_bytes_total{disk=\"d0\",queue=\"0\",direction=\"read\"} 20480\n"));
+  EXPECT_THAT(text, HasSubstr("ringlane_disk_in_flight{disk=\"d0\",queue=\"0\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("ringlane_disk_connected{disk=\"d0\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("ringlane_worker_busy_cycles_total{worker=\"1\",core=\"4\"} 123\n"));
   EXPECT_THAT(text, HasSubstr("ringlane_worker_cycles_per_packet{worker=\"0\"} NaN\n"));
   EXPECT_THAT(text, HasSubstr("ringlane_worker_cycles_per_packet{worker=\"1\"} +Inf\n"));
@@ -179,7 +205,7 @@ TEST(MetricsText, LabelValuesEscaped) {
 }
 
 TEST(MetricsText, NoPortsNoWorkers) {
-  std::string text = metrics_text(DaemonInfo{}, {}, {}, 0, 0, 0);
+  std::string text = metrics_text(DaemonInfo{}, {}, {}, {}, 0, 0, 0);
   EXPECT_THAT(text, HasSubstr("# TYPE ringlane_port_packets_total counter\n# HELP"));
   EXPECT_THAT(text, HasSubstr("\nringlane_fdb_entries 0\n"));
   EXPECT_THAT(text, HasSubstr("\nringlane_build_info{version=\"\"} 1\n"));

@@ -23,6 +23,16 @@ VhostUserEndpoint::~VhostUserEndpoint() {
   }
 }
 
+void VhostUserEndpoint::close(const std::string& why) {
+  closed_ = true;
+  drop_connection(why);
+  if (listen_fd_) {
+    loop_.unwatch(listen_fd_.get());
+    listen_fd_.reset();
+    ::unlink(path_.c_str());
+  }
+}
+
 Status VhostUserEndpoint::start() {
   if (mode_ == SocketMode::client) {
     try_connect();
@@ -109,7 +119,7 @@ void VhostUserEndpoint::try_connect() {
 }
 
 void VhostUserEndpoint::tick(Clock::time_point now) {
-  if (mode_ == SocketMode::client && !channel_ && now >= next_attempt_) try_connect();
+  if (mode_ == SocketMode::client && !closed_ && !channel_ && now >= next_attempt_) try_connect();
 }
 
 }  // namespace ringlane::vhost_user

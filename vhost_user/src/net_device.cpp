@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ringlane/base/log.h"
+#include "ringlane/virtio/feature_names.h"
 
 namespace ringlane::vhost_user {
 
@@ -16,27 +17,20 @@ uint64_t offered_net_features() {
 
 std::string net_feature_names(uint64_t bits) {
   using namespace virtio;
-  static constexpr struct {
-    int bit;
-    const char* name;
-  } kNames[] = {{kFVersion1, "version_1"},
-                {kFRingIndirectDesc, "indirect"},
-                {kFRingEventIdx, "event_idx"},
-                {kFInOrder, "in_order"},
-                {kNetFMrgRxbuf, "mrg_rxbuf"},
-                {kNetFMq, "mq"},
-                {kNetFMtu, "mtu"},
-                {kNetFCsum, "csum"},
-                {kNetFGuestCsum, "guest_csum"},
-                {kNetFHostTso4, "host_tso4"},
-                {kNetFHostTso6, "host_tso6"},
-                {kNetFGuestTso4, "guest_tso4"},
-                {kNetFGuestTso6, "guest_tso6"}};
-  std::string out;
-  for (const auto& n : kNames) {
-    if (bits & bit(n.bit)) out += (out.empty() ? "" : " ") + std::string(n.name);
-  }
-  return out.empty() ? "none" : out;
+  static constexpr FeatureName kNames[] = {{kFVersion1, "version_1"},
+                                           {kFRingIndirectDesc, "indirect"},
+                                           {kFRingEventIdx, "event_idx"},
+                                           {kFInOrder, "in_order"},
+                                           {kNetFMrgRxbuf, "mrg_rxbuf"},
+                                           {kNetFMq, "mq"},
+                                           {kNetFMtu, "mtu"},
+                                           {kNetFCsum, "csum"},
+                                           {kNetFGuestCsum, "guest_csum"},
+                                           {kNetFHostTso4, "host_tso4"},
+                                           {kNetFHostTso6, "host_tso6"},
+                                           {kNetFGuestTso4, "guest_tso4"},
+                                           {kNetFGuestTso6, "guest_tso6"}};
+  return feature_names(bits, kNames);
 }
 
 namespace {

@@ -24,6 +24,8 @@ struct BlkDeviceConfig {
 // The virtio-blk features ringlane offers for a disk (RO for a read-only one, DISCARD and
 // WRITE_ZEROES when enabled).
 uint64_t offered_blk_features(bool readonly, bool discard);
+// The virtio-blk feature bits of `bits` by name ("version_1 flush mq ..."), or "none".
+std::string blk_feature_names(uint64_t bits);
 
 class BlkDevice : public vhost_user::VhostUserBackend {
  public:

@@ -47,6 +47,7 @@ class DiskQueue {
   uint32_t in_flight() const { return in_flight_.load(std::memory_order_acquire); }
   const DiskQueueStats& stats() const { return stats_; }
   virtio::SplitQueue& queue() { return queue_; }
+  const virtio::SplitQueue& queue() const { return queue_; }
 
   // --- the serving worker ------------------------------------------------------------------
   // Takes up to a burst of requests off the ring and queues their I/O on `ring` (submitted by

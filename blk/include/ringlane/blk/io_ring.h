@@ -22,9 +22,14 @@ class IoRing {
   IoRing(const IoRing&) = delete;
   IoRing& operator=(const IoRing&) = delete;
 
-  // Registers `fds` as the ring's fixed files: a request names file i with IOSQE_FIXED_FILE,
-  // and the kernel skips looking the descriptor up for every I/O. Before the worker starts.
-  Status register_files(std::span<const int> fds);
+  // Gives the ring a table of `count` empty fixed-file slots: a request names slot i with
+  // IOSQE_FIXED_FILE, and the kernel skips looking the descriptor up for every I/O. Once, before
+  // the worker starts.
+  Status register_file_slots(unsigned count);
+  // Puts `fds` into the slots from `first` on (-1 empties a slot). Any thread may call it while
+  // the worker submits: the kernel serialises it with submissions, and requests in flight keep
+  // the file they were submitted with.
+  Status update_files(unsigned first, std::span<const int> fds);
 
   // A free submission entry, or null when the ring is full until the next submit().
   io_uring_sqe* next_sqe() { return io_uring_get_sqe(&ring_); }

@@ -61,6 +61,44 @@ struct PortView {
   std::vector<std::pair<std::string, uint64_t>> counters;
 };
 
+// One virtqueue of a disk. Requests count by type as the guest sent them; errors are the
+// requests that did not end OK, whoever's fault.
+struct DiskQueueView {
+  uint16_t queue = 0;
+  int worker = -1;  // the worker serving it
+  bool live = false;
+  uint32_t in_flight = 0;
+  uint64_t reads = 0;  // VIRTIO_BLK_T_IN
+  uint64_t writes = 0;
+  uint64_t flushes = 0;
+  uint64_t get_ids = 0;
+  uint64_t discards = 0;
+  uint64_t write_zeroes = 0;
+  uint64_t others = 0;  // unknown types
+  uint64_t completed = 0;
+  uint64_t bytes_read = 0;  // from the image into the guest
+  uint64_t bytes_written = 0;
+  uint64_t errors = 0;
+  uint64_t ring_errors = 0;  // chains that broke the queue
+  uint64_t requests() const {
+    return reads + writes + flushes + get_ids + discards + write_zeroes + others;
+  }
+};
+
+struct DiskView {
+  std::string name;
+  std::string socket;
+  std::string image;
+  std::string mode;  // "server" or "client"
+  bool connected = false;
+  bool readonly = false;
+  bool direct = false;
+  bool writeback = false;
+  uint64_t size_bytes = 0;
+  std::vector<std::string> features;  // negotiated; empty before a frontend acked any
+  std::vector<DiskQueueView> queues;
+};
+
 // A queue pair as one worker sees it.
 struct WorkerQueue {
   std::string port;
@@ -112,6 +150,12 @@ class ControlTarget {
   // unique names and paths) are the target's to check.
   virtual Status add_port(const PortConfig& config, std::string_view peer) = 0;
   virtual Status remove_port(std::string_view name) = 0;
+  virtual std::vector<DiskView> disks() const = 0;
+  virtual std::optional<DiskView> disk(std::string_view name) const = 0;
+  // The config has passed validate_disk(); the image is opened and checked by the target.
+  virtual Status add_disk(const DiskConfig& config) = 0;
+  // Disconnects the disk's frontend after its requests in flight complete, and closes it.
+  virtual Status remove_disk(std::string_view name) = 0;
   virtual std::vector<WorkerView> workers() const = 0;
   virtual Status move_queue(std::string_view port, uint16_t queue_pair, unsigned worker) = 0;
   // Balances queues over workers by measured cycles; returns how many queues moved.

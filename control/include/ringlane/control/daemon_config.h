@@ -122,6 +122,9 @@ Result<PortConfig> parse_port_options(const OptionList& options, std::string_vie
 // readonly=on|off. name, path and file are required; unknown and repeated keys are refused. The
 // image is not looked at here (it is opened with the disk).
 Result<DiskConfig> parse_disk_spec(std::string_view spec);
+// The disk spec's meaning from options parsed by other means (the daemon API's JSON): the same
+// keys and values, name, path and file required, errors starting with `where`.
+Result<DiskConfig> parse_disk_options(const OptionList& options, std::string_view where);
 // Parses TOML text into `config` (keys present override what is there).
 Status apply_toml(std::string_view text, std::string_view origin, DaemonConfig& config);
 // Checks cross-field rules: each port has its kind's required key (path, ifname or devargs) and
@@ -134,6 +137,9 @@ Status validate(const DaemonConfig& config);
 // trunk, not both), disabled features known. What depends on the rest of the configuration
 // (unique names, paths and interfaces, VLANs only on the L2 switch) is validate()'s.
 Status validate_port(const PortConfig& port);
+// The rules of validate() that hold for one disk on its own: name, socket path and image set,
+// queues 1-16. Unique names and paths are validate()'s (or the running daemon's) to check.
+Status validate_disk(const DiskConfig& disk);
 // Maps feature names to virtio bits; unknown names are an error.
 Result<uint64_t> feature_mask(const std::vector<std::string>& names);
 

@@ -30,6 +30,8 @@ struct EngineConfig {
   // --idle: 0 = busy-poll for ever; otherwise a worker whose queues have been empty this long
   // sleeps on their kicks (see Worker).
   double idle_sleep_us = 0;
+  // Workers get an io_uring even with no disk at start, so that disks can be added later.
+  bool disks_at_runtime = false;
   // Runs on each worker's thread before it polls: uplinks whose library keeps per-thread state
   // (DPDK's lcore, for its mempool caches) register the thread here.
   std::function<void()> worker_init;
@@ -52,12 +54,24 @@ class Engine {
   // destroys it (a VM's frontend is disconnected, its memory unmapped). Its cross-connect peer is
   // left without one.
   Status remove_port(uint16_t index);
-  // Adds a disk before start(); its queues go to the workers after the ports' and stay there
-  // for the disk's life. The disk's image is registered with every worker's ring at
-  // next_fixed_file().
-  uint16_t add_disk(std::unique_ptr<VhostBlkDisk> disk);
+  // Disks served at once, at most (each takes two fixed-file slots of every worker's ring).
+  static constexpr size_t kMaxDisks = 256;
+  // Adds a disk built for next_fixed_file(), before or after start(); returns its index (the
+  // lowest a removed disk left free). Its image's descriptors go into every worker's ring at
+  // those slots; its queues go to the least loaded workers and stay there for the disk's life.
+  Result<uint16_t> add_disk(std::unique_ptr<VhostBlkDisk> disk);
+  // Disconnects the disk's frontend (its requests in flight complete first), stops serving it,
+  // empties its fixed-file slots and destroys it (its socket file removed, its image closed).
+  Status remove_disk(uint16_t index);
   // The first fixed-file index of the next disk added.
-  int next_fixed_file() const { return static_cast<int>(2 * disks_.size()); }
+  int next_fixed_file() const { return 2 * static_cast<int>(next_disk_index()); }
+  uint16_t next_disk_index() const;
+  std::optional<uint16_t> find_disk(std::string_view name) const;
+  size_t disk_count() const;
+  // The worker serving a disk's queue.
+  unsigned worker_of_disk(uint16_t disk, uint16_t queue) const {
+    return disk_placement_[disk][queue];
+  }
   // Cross-connects two ports both ways.
   Status connect(uint16_t a, uint16_t b);
   Status start();
@@ -81,6 +95,7 @@ class Engine {
   // The index the next add_port will give.
   uint16_t next_port_index() const;
   size_t port_count() const;
+  // Disks by index; null where a disk was removed.
   const std::vector<std::unique_ptr<VhostBlkDisk>>& disks() const { return disks_; }
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
   size_t worker_count() const { return placement_count_.size(); }
@@ -109,6 +124,9 @@ class Engine {
   // worker's list too, and waits for the grace period.
   void publish(const std::vector<Move>& moving = {});
   unsigned least_loaded_worker() const;
+  // A worker's io_uring with a fixed-file slot pair for every disk there may be, those of the
+  // disks added so far filled in.
+  Result<std::unique_ptr<blk::IoRing>> make_ring() const;
   // Moves the queue pairs to the workers given (port, queue pair, worker).
   void move_queues(const std::vector<std::tuple<uint16_t, uint16_t, unsigned>>& moves);
   // Each worker's io_uring submission entries (twice as many completion entries).
@@ -132,6 +150,10 @@ class Engine {
   uint64_t gap_epoch_ = 1;
   AddressFeed addresses_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  // Each worker's ring (the workers own them), for disks added at runtime; empty when the
+  // workers have none, and then why.
+  std::vector<blk::IoRing*> rings_;
+  std::string no_rings_;
   std::atomic<const SwitchView*> view_{nullptr};
   std::unique_ptr<const SwitchView> current_;
 };

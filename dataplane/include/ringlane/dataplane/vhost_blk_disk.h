@@ -32,6 +32,11 @@ class VhostBlkDisk {
   const blk::BlkDevice& device() const { return device_; }
   const blk::DiskImage& image() const { return image_; }
   bool connected() const { return endpoint_.connected(); }
+  const std::string& socket_path() const { return endpoint_.path(); }
+  vhost_user::SocketMode socket_mode() const { return endpoint_.mode(); }
+  // Disconnects the frontend (its requests in flight complete first) and stops listening (the
+  // socket file is removed) or reconnecting: the disk is on its way out.
+  void close(const std::string& why) { endpoint_.close(why); }
   // Reads the image's size again; when it changed, the disk takes the new capacity and the
   // guest is told (through the frontend). Returns whether it changed.
   Result<bool> refresh_capacity();

@@ -31,6 +31,10 @@ class VhostUserEndpoint {
   Status start();
   // Called by the control loop regularly: makes due reconnection attempts.
   void tick(Clock::time_point now);
+  // Ends the endpoint for good: the frontend is disconnected (its rings stopped and drained
+  // first), the socket is no longer listened on and its file is removed, and a client stops
+  // reconnecting. `why` goes into the log line.
+  void close(const std::string& why);
 
   bool connected() const { return channel_.has_value(); }
   const std::string& path() const { return path_; }
@@ -52,6 +56,7 @@ class VhostUserEndpoint {
   std::chrono::milliseconds backoff_ = kMinBackoff;
   Clock::time_point next_attempt_{};
   bool connect_error_logged_ = false;
+  bool closed_ = false;
 };
 
 }  // namespace ringlane::vhost_user
