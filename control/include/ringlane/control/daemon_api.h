@@ -10,6 +10,10 @@
 //   GET    /ports/NAME                  one port with its queues and counters
 //   DELETE /ports/NAME                  remove a port
 //   PUT    /ports/NAME/queues/QP        {"worker": N}: move a queue pair to a worker
+//   GET    /disks                       every disk, summed over its queues
+//   POST   /disks                       add a disk: an object of --disk keys; 201
+//   GET    /disks/NAME                  one disk with its queues
+//   DELETE /disks/NAME                  remove a disk (its requests in flight complete first)
 //   GET    /workers                     the workers with their queues
 //   POST   /workers/rebalance           balance queues over workers by measured cycles
 //   POST   /workers/reset-gaps          start measuring each queue's longest gap between bursts
@@ -18,7 +22,7 @@
 //   DELETE /fdb[?port=NAME]             forget them (all, or one port's)
 //   GET    /metrics                     Prometheus text format 0.0.4
 // Status codes: 400 bad input (malformed JSON, wrong types, unknown keys, a spec error), 404
-// unknown path or port, 405 known path with another method, 409 the target's EEXIST, EADDRINUSE
+// unknown path, port or disk, 405 known path with another method, 409 the target's EEXIST, EADDRINUSE
 // or EBUSY, 500 any other error of the target. A refused request calls no mutating method of the
 // target, so it changes nothing. Path segments and the query's value may be percent-encoded.
 #pragma once
