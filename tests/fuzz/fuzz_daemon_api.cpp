@@ -1,9 +1,9 @@
 // Fuzzes the daemon API's request handling (DaemonApi) over a fake ControlTarget: routing,
-// percent-decoding, queries, JSON bodies and their mapping onto --port keys. The input is one
-// request: a control byte (bits 0-2 the method, bits 3-4 which error the target's mutating
+// percent-decoding, queries, JSON bodies and their mapping onto --port and --disk keys. The input
+// is one request: a control byte (bits 0-2 the method, bits 3-4 which error the target's mutating
 // methods give), the target up to the first '\n', the body after it. Any input must give an
 // answer with a known status and a well-formed body, never a crash, a throw or a hang; a port
-// the API hands to the target has passed validate_port().
+// or disk the API hands to the target has passed validate_port() or validate_disk().
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
