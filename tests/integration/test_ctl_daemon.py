@@ -1,11 +1,13 @@
 """ringlane-ctl against a running ringlane daemon (issue 15, acceptance point 1 for the client):
-every daemon command (status; port list|show|add|del; worker list|rebalance; queue move; fdb
-show|flush; top) against `ringlane --api-sock --cores 0-1 --mode l2`, human output and --json,
-and each error with its exit status: refused by the daemon (1, its message and the HTTP status),
-a bad command line (2), no daemon (3). Ports added with `port add` really serve a frontend:
-testpmd (net_virtio_user, mac forwarding between two added ports) moves frames through them,
-which `port show`, `top` and `fdb show` see; `fdb flush` empties the table; `port del` really
-removes them. A second daemon in xconnect mode takes `port add --peer`."""
+every daemon command (status; port list|show|add|del; disk list|show|add|del; worker
+list|rebalance; queue move; fdb show|flush; top) against `ringlane --api-sock --cores 0-1 --mode
+l2`, human output and --json, and each error with its exit status: refused by the daemon (1, its
+message and the HTTP status), a bad command line (2), no daemon (3). Ports added with `port add`
+really serve a frontend: testpmd (net_virtio_user, mac forwarding between two added ports) moves
+frames through them, which `port show`, `top` and `fdb show` see; `fdb flush` empties the table;
+`port del` really removes them. Disks are added on sparse image files the test makes and served
+without a frontend; `disk del` removes the socket file. A second daemon in xconnect mode takes
+`port add --peer`."""
 import json
 import os
 import re
@@ -22,6 +24,11 @@ import report  # noqa: E402
 
 CTL = os.environ.get("RINGLANE_CTL_BIN", "")
 MACS = ["02:00:00:00:00:a0", "02:00:00:00:00:a1"]
+MIB = 1 << 20
+DISK_LIST_HEADER = ["NAME", "CONNECTED", "MODE", "QUEUES", "RO", "SIZE", "REQUESTS", "READ",
+                    "WRITTEN", "ERRORS"]
+DISK_QUEUE_HEADER = ["QUEUE", "WORKER", "LIVE", "IN_FLIGHT", "REQUESTS", "READS", "WRITES",
+                     "FLUSHES", "DISCARDS", "BYTES_READ", "BYTES_WRITTEN", "ERRORS", "RING_ERRORS"]
 
 
 def ctl(*args, timeout=30):
@@ -85,6 +92,24 @@ class Daemon:
         self.addCleanup(self.run_ctl, "port", "del", name)
         return out
 
+    def disk_names(self):
+        return [d["name"] for d in self.ok_json("disk", "list")["disks"]]
+
+    def image(self, name, size=8 * MIB):
+        """A sparse image file of `size` bytes in the work directory, removed after the test."""
+        path = os.path.join(self.dir, f"{name}.img")
+        with open(path, "wb") as f:
+            f.truncate(size)
+        self.addCleanup(lambda: os.path.exists(path) and os.unlink(path))
+        return path
+
+    def add_disk(self, name, extra="", json_out=False):
+        """`disk add name=NAME,path=DIR/NAME.sock,file=DIR/NAME.img` + `extra`; deleted after."""
+        spec = f"name={name},path={self.path(name)},file={self.image(name)}{extra}"
+        out = self.ok_json("disk", "add", spec) if json_out else self.ok("disk", "add", spec)
+        self.addCleanup(self.run_ctl, "disk", "del", name)
+        return out
+
 
 class L2Daemon(Daemon, unittest.TestCase):
     """ringlane --mode l2 --cores 0-1 with one port from its command line (st0, no frontend)."""
@@ -99,7 +124,8 @@ class L2Daemon(Daemon, unittest.TestCase):
         r = ctl("--help")
         self.assertEqual(r.returncode, 0, r.stderr)
         for text in ("--sock", "/run/ringlane/api.sock", "port list", "port show NAME",
-                     "port add SPEC [--peer NAME]", "port del NAME", "worker list",
+                     "port add SPEC [--peer NAME]", "port del NAME", "disk list",
+                     "disk show NAME", "disk add SPEC", "disk del NAME", "worker list",
                      "worker rebalance", "queue move PORT QP WORKER", "fdb show",
                      "fdb flush [--port NAME]", "top [--interval S] [--count N]",
                      "3 no answer"):
@@ -107,6 +133,10 @@ class L2Daemon(Daemon, unittest.TestCase):
         for args, needle in ((["status"], "GET /status"), (["port", "list"], "GET /ports"),
                              (["port", "show"], "GET /ports/NAME"), (["port", "add"], "--peer"),
                              (["port", "del"], "DELETE /ports/NAME"),
+                             (["disk"], "list, show, add, del"), (["disk", "list"], "GET /disks"),
+                             (["disk", "show"], "GET /disks/NAME"),
+                             (["disk", "add"], "POST /disks"), (["disk", "add"], "--disk"),
+                             (["disk", "del"], "DELETE /disks/NAME"),
                              (["worker", "list"], "GET /workers"),
                              (["worker", "rebalance"], "POST /workers/rebalance"),
                              (["queue", "move"], "WORKER"), (["fdb", "show"], "GET /fdb"),
@@ -124,9 +154,11 @@ class L2Daemon(Daemon, unittest.TestCase):
         self.assertEqual(lines["workers"].strip(), "2")
         self.assertRegex(lines["uptime"], r"^\s+\d+\.\d s$")
         self.assertRegex(lines["api requests"], r"^\s+\d+ \(\d+ refused\)$")
+        self.assertRegex(lines["disks"], r"^\s+\d+$")
         status = self.ok_json("status")
         self.assertEqual(status["mode"], "l2")
         self.assertEqual(status["workers"], 2)
+        self.assertIsInstance(status["disks"], int)
         self.assertGreater(status["tsc_hz"], 0)
 
     def test_port_list_and_show(self):
@@ -257,6 +289,162 @@ class L2Daemon(Daemon, unittest.TestCase):
         self.assertEqual(list(moved), ["moved"])
         self.assertIsInstance(moved["moved"], int)
 
+    # --- disks --------------------------------------------------------------------------------
+
+    def test_disk_add_list_show_del(self):
+        disks_before = self.ok_json("status")["disks"]
+        sock = self.path("dk0")
+        self.assertFalse(os.path.exists(sock))
+        out = self.add_disk("dk0", ",queues=2")
+        img = os.path.join(self.dir, "dk0.img")
+        self.assertEqual(out, f"added disk dk0 (socket {sock}, image {img})\n")
+        self.assertTrue(os.path.exists(sock), "ringlane listens on the disk's socket")
+        self.assertEqual(self.ok_json("status")["disks"], disks_before + 1)
+        self.assertIn(f"disks:         {disks_before + 1}\n", self.ok("status"))
+
+        # disk list: the table, and the answer as it is.
+        header, *rows = self.ok("disk", "list").splitlines()
+        self.assertEqual(header.split(), DISK_LIST_HEADER)
+        row = [r.split() for r in rows if r.split()[0] == "dk0"]
+        self.assertEqual(row, [["dk0", "no", "server", "2", "no", "8.0", "MiB", "0", "0.0", "MiB",
+                                "0.0", "MiB", "0"]])
+        listed = {d["name"]: d for d in self.ok_json("disk", "list")["disks"]}
+        self.assertEqual({k: listed["dk0"][k] for k in ("socket", "image", "mode", "connected",
+                                                          "queues", "readonly", "size_bytes",
+                                                          "requests", "errors")},
+                         {"socket": sock, "image": img, "mode": "server", "connected": False,
+                          "queues": 2, "readonly": False, "size_bytes": 8 * MIB, "requests": 0,
+                          "errors": 0})
+
+        # disk show: key: value lines and a row per queue, each on a worker, not live (no
+        # frontend), nothing in flight.
+        out = self.ok("disk", "show", "dk0")
+        for line in ("name:           dk0", f"socket:         {sock}", f"image:          {img}",
+                     "mode:           server", "connected:      no", "queues:         2",
+                     "readonly:       no", f"size:           8.0 MiB ({8 * MIB} bytes)",
+                     "features:       -", "requests:       0", "errors:         0"):
+            self.assertIn(line + "\n", out)
+        table = out.split("\n\n")[1]
+        header, *rows = table.splitlines()
+        self.assertEqual(header.split(), DISK_QUEUE_HEADER)
+        self.assertEqual(len(rows), 2, out)
+        for q, r in enumerate(rows):
+            cells = r.split()
+            self.assertEqual(cells[0], str(q))
+            self.assertIn(cells[1], ("0", "1"))
+            self.assertEqual(cells[2:], ["no"] + ["0"] * 10, out)
+        disk = self.ok_json("disk", "show", "dk0")
+        self.assertEqual(disk["name"], "dk0")
+        self.assertEqual(disk["features"], [])
+        self.assertEqual([q["queue"] for q in disk["queue_stats"]], [0, 1])
+        self.assertTrue(all(q["worker"] in (0, 1) for q in disk["queue_stats"]), disk)
+
+        # disk del: gone from the list, the socket file removed.
+        self.assertEqual(self.ok("disk", "del", "dk0"), "removed disk dk0\n")
+        self.assertNotIn("dk0", self.disk_names())
+        peers.wait_for(lambda: not os.path.exists(sock), 5, "the disk's socket to go")
+        self.assertEqual(self.ok_json("status")["disks"], disks_before)
+        self.assertTrue(os.path.exists(img), "the image stays, only closed")
+
+        # --json: 201's body is the new disk as disk show gives it; a read-only disk shows so.
+        added = self.add_disk("dk1", ",readonly=on,direct=off", json_out=True)
+        self.assertEqual(added["name"], "dk1")
+        self.assertEqual(added["readonly"], True)
+        self.assertEqual(added["direct"], False)
+        self.assertEqual(len(added["queue_stats"]), 1)
+        row = [r.split() for r in self.ok("disk", "list").splitlines()[1:]
+               if r.split()[0] == "dk1"]
+        self.assertEqual(row[0][4], "yes", row)
+        self.assertIn("readonly:       yes\n", self.ok("disk", "show", "dk1"))
+        self.assertEqual(self.ok_json("disk", "del", "dk1"), {"removed": "dk1"})
+        self.assertNotIn("dk1", self.disk_names())
+        peers.wait_for(lambda: not os.path.exists(self.path("dk1")), 5, "the socket to go")
+
+    def test_disk_add_with_quoted_value(self):
+        # The image's name holds a comma: in quotes it stays one value.
+        img = os.path.join(self.dir, "q,d.img")
+        with open(img, "wb") as f:
+            f.truncate(MIB)
+        self.addCleanup(os.unlink, img)
+        out = self.ok("disk", "add", f'name=qd,path={self.path("qd")},file="{img}"')
+        self.addCleanup(self.run_ctl, "disk", "del", "qd")
+        self.assertEqual(out, f"added disk qd (socket {self.path('qd')}, image {img})\n")
+        self.assertEqual(self.ok_json("disk", "show", "qd")["image"], img)
+        self.assertEqual(self.ok("disk", "del", "qd"), "removed disk qd\n")
+
+    def test_disk_add_refused(self):
+        ports_before = self.port_names()
+        before = self.disk_names()
+        self.add_disk("dup")
+        other = self.image("other")
+
+        def refused_409(spec):
+            err = self.refused(1, "disk", "add", spec)
+            self.assertTrue(err.startswith("ringlane-ctl: ") and err.endswith(" (HTTP 409)\n"),
+                            f"{spec}: {err}")
+            return err
+
+        # Names: a disk's or a port's.
+        err = refused_409(f"name=dup,path={self.path('dup2')},file={other}")
+        self.assertEqual(err, "ringlane-ctl: disk 'dup' already exists (HTTP 409)\n")
+        err = refused_409(f"name=st0,path={self.path('dup2')},file={other}")
+        self.assertIn("'st0'", err)
+        # Sockets: a disk's or a port's.
+        err = refused_409(f"name=dup2,path={self.path('dup')},file={other}")
+        self.assertIn("already used by disk 'dup'", err)
+        err = refused_409(f"name=dup2,path={self.path('st0')},file={other}")
+        self.assertIn("already used by port 'st0'", err)
+
+        def refused_400(spec, needle):
+            err = self.refused(1, "disk", "add", spec)
+            self.assertTrue(err.startswith("ringlane-ctl: ") and err.endswith(" (HTTP 400)\n"),
+                            f"{spec}: {err}")
+            self.assertIn(needle, err, spec)
+
+        sock = self.path("bad")
+        missing = os.path.join(self.dir, "no-such.img")
+        ragged = self.image("ragged", size=1000)  # not whole 512-byte sectors
+        refused_400(f"name=bad,path={sock}", "file")                       # no file=
+        refused_400(f"name=bad,file={other}", "path")                      # no path=
+        refused_400(f"path={sock},file={other}", "name")                   # no name=
+        refused_400(f"name=bad,path={sock},file={missing}", missing)       # no such image
+        refused_400(f"name=bad,path={sock},file={ragged}", ragged)         # not whole sectors
+        refused_400(f"name=bad,path={sock},file={other},colour=blue", "colour")
+        refused_400(f"name=bad,path={sock},file={other},queues=17", "queues")
+        refused_400(f"name=bad,path={sock},file={other},readonly=maybe", "readonly")
+        refused_400(f"name=bad,path={self.dir}/no-dir/bad.sock,file={other}", "no-dir")
+        # "peer" is no --disk key either, but it is the daemon's to say so.
+        refused_400(f"name=bad,path={sock},file={other},peer=st0", "peer")
+        self.assertFalse(os.path.exists(sock), "a refused disk leaves no socket")
+
+        # What is no spec at all never reaches the daemon.
+        for spec, needle in ((f"name=bad,path={sock},file", "expected key=value, got 'file'"),
+                             ("name=a,name=b", "'name' given twice"),
+                             ('name=a,file="x,y', "unterminated quote"),
+                             ("", "expected key=value")):
+            err = self.refused(2, "disk", "add", spec)
+            self.assertTrue(err.startswith("ringlane-ctl: SPEC: "), err)
+            self.assertIn(needle, err)
+        self.assertEqual(sorted(self.disk_names()), sorted(before + ["dup"]), "nothing changed")
+        self.assertEqual(sorted(self.port_names()), sorted(ports_before))
+
+    def test_unknown_disk(self):
+        for args in (["disk", "show", "nope"], ["disk", "del", "nope"]):
+            err = self.refused(1, *args)
+            self.assertEqual(err, "ringlane-ctl: no disk named 'nope' (HTTP 404)\n", args)
+        # A port is no disk: neither shown nor removed as one.
+        for args in (["disk", "show", "st0"], ["disk", "del", "st0"]):
+            err = self.refused(1, *args)
+            self.assertEqual(err, "ringlane-ctl: no disk named 'st0' (HTTP 404)\n", args)
+        self.assertIn("st0", self.port_names())
+        err = self.refused(1, "disk", "del", "a/b c")
+        self.assertEqual(err, "ringlane-ctl: no disk named 'a/b c' (HTTP 404)\n")
+        # ... and a disk is no port.
+        self.add_disk("dk9")
+        err = self.refused(1, "port", "show", "dk9")
+        self.assertEqual(err, "ringlane-ctl: no port named 'dk9' (HTTP 404)\n")
+        self.assertIn("dk9", self.disk_names())
+
     # --- traffic through added ports ----------------------------------------------------------
 
     def test_traffic_through_added_ports(self):
@@ -354,7 +542,9 @@ class L2Daemon(Daemon, unittest.TestCase):
     def test_no_daemon(self):
         path = os.path.join(self.dir, "nothing-here.sock")
         for args in (["status"], ["port", "list"], ["top", "--count", "1"],
-                     ["port", "add", "name=x,path=/tmp/x"], ["fdb", "flush"]):
+                     ["port", "add", "name=x,path=/tmp/x"], ["fdb", "flush"], ["disk", "list"],
+                     ["disk", "add", "name=x,path=/tmp/x,file=/tmp/x.img"],
+                     ["disk", "del", "x"]):
             err = self.refused(3, *args, sock=path)
             self.assertEqual(err, f"ringlane-ctl: cannot connect to API at {path}: "
                                   "No such file or directory\n", args)
@@ -384,7 +574,10 @@ class L2Daemon(Daemon, unittest.TestCase):
                      ["queue", "move", "", "0", "1"], ["fdb"], ["fdb", "flush", "--port", ""],
                      ["fdb", "flush", "--port"], ["top", "--count", "0"],
                      ["top", "--interval", "0"], ["top", "--interval", "x"],
-                     ["port", "list", "extra"], ["port", "add", "name=a", "--peer", ""]):
+                     ["port", "list", "extra"], ["port", "add", "name=a", "--peer", ""],
+                     ["disk"], ["disk", "frob"], ["disk", "show"], ["disk", "add"], ["disk", "del"],
+                     ["disk", "show", ""], ["disk", "del", ""], ["disk", "list", "extra"],
+                     ["disk", "show", "a", "b"], ["disk", "add", "name=a", "--peer", "b"]):
             r = self.run_ctl(*args)
             self.assertEqual(r.returncode, 2, f"{args}: {r.stdout} {r.stderr}")
             self.assertEqual(r.stdout, "", args)
@@ -392,7 +585,8 @@ class L2Daemon(Daemon, unittest.TestCase):
 
     def test_json_output_parses(self):
         for args in (["status"], ["port", "list"], ["port", "show", "st0"], ["worker", "list"],
-                     ["worker", "rebalance"], ["fdb", "show"], ["fdb", "flush"]):
+                     ["worker", "rebalance"], ["fdb", "show"], ["fdb", "flush"],
+                     ["disk", "list"]):
             self.assertIsInstance(self.ok_json(*args), dict, args)
             # --json after the command too.
             self.assertIsInstance(json.loads(self.ok(*args, "--json")), dict, args)
