@@ -378,6 +378,7 @@ Status Engine::start() {
     no_rings_ = "the daemon started with no disk and no API socket";
   }
   std::vector<blk::IoRing*> ring_of;
+  ring_of.reserve(rings.size());
   for (const auto& ring : rings) ring_of.push_back(ring.get());
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t i = 0; i < config_.cores.size(); ++i) {

@@ -11,7 +11,8 @@
 //   DELETE /ports/NAME                  remove a port
 //   PUT    /ports/NAME/queues/QP        {"worker": N}: move a queue pair to a worker
 //   GET    /disks                       every disk, summed over its queues
-//   POST   /disks                       add a disk: an object of --disk keys; 201
+//   POST   /disks                       add a disk: an object of --disk keys; 201 (409 when
+//                                       its name, socket or image is another's)
 //   GET    /disks/NAME                  one disk with its queues
 //   DELETE /disks/NAME                  remove a disk (its requests in flight complete first)
 //   GET    /workers                     the workers with their queues
