@@ -85,6 +85,12 @@ class Client:
     def workers(self):
         return self.get("/workers")["workers"]
 
+    def disks(self):
+        return self.get("/disks")["disks"]
+
+    def disk(self, name):
+        return self.get(f"/disks/{name}")
+
     def fdb(self):
         return self.get("/fdb")["entries"]
 
