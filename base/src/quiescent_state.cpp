@@ -4,10 +4,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace ringlane {
 
 namespace {
 constexpr unsigned kYieldSpins = 64;
+constexpr long kFirstPauseNs = 20'000;
+constexpr long kLongestPauseNs = 1'000'000;
 }  // namespace
 
 int QuiescentState::register_reader() {
@@ -45,6 +49,7 @@ void QuiescentState::synchronize() const {
   for (int i = 0; i < kMaxReaders; ++i) {
     if ((snapshot[i] & 1) == 0) continue;
     bool woken = false;
+    long pause_ns = kFirstPauseNs;
     for (unsigned spins = 0; slots_[i].counter.load(std::memory_order_acquire) == snapshot[i];
          ++spins) {
       // A sleeper passes its quiescent point only once woken; once is enough, since the eventfd
@@ -55,12 +60,16 @@ void QuiescentState::synchronize() const {
       }
       // A worker on another core answers within a loop iteration. One that shares our core (no
       // core was left for the control thread) needs the CPU we would spin on: after a short
-      // while, wait by sleeping rather than yielding, which the scheduler may ignore.
+      // while, wait by sleeping rather than yielding, which the scheduler may ignore. A worker
+      // that is off its cpu stays off for a scheduler slice: sleeps that double (to 1 ms) wake
+      // this thread a few times in that slice instead of hundreds, each wake-up a chance to
+      // preempt a worker that is running.
       if (spins < kYieldSpins) {
         sched_yield();
       } else {
-        timespec pause{0, 20'000};
+        timespec pause{0, pause_ns};
         nanosleep(&pause, nullptr);
+        pause_ns = std::min(2 * pause_ns, kLongestPauseNs);
       }
     }
   }

@@ -210,10 +210,17 @@ void Engine::publish(const std::vector<Move>& moving) {
       auto port = static_cast<uint16_t>(p);
       auto move = std::find_if(moving.begin(), moving.end(),
                                [&](const Move& m) { return m.port == port && m.queue_pair == qp; });
-      QueueHandoff* handoff = move == moving.end() ? nullptr : move->handoff.get();
-      view->polls[placement_[p][qp]].push_back({port, qp, &loads_[p][qp], handoff});
-      if (handoff != nullptr)
+      if (move == moving.end()) {
+        view->polls[placement_[p][qp]].push_back({port, qp, &loads_[p][qp], nullptr});
+        continue;
+      }
+      QueueHandoff* handoff = move->handoff.get();
+      if (move->stage != Move::Stage::new_locked) {
+        view->polls[handoff->from].push_back({port, qp, &loads_[p][qp], handoff});
+      }
+      if (move->stage != Move::Stage::old_locked) {
         view->polls[handoff->to].push_back({port, qp, &loads_[p][qp], handoff});
+      }
     }
     // With more workers than queue pairs, a queue pair can receive from several workers.
     ports_[p]->set_shared_transmit(nworkers > 1);
@@ -253,24 +260,15 @@ void Engine::move_queues(const std::vector<std::tuple<uint16_t, uint16_t, unsign
   std::vector<Move> moving;
   moving.reserve(moves.size());
   for (const auto& [port, qp, worker] : moves) {
-    moving.push_back({port, qp, std::make_unique<QueueHandoff>(placement_[port][qp], worker)});
+    moving.push_back({port, qp, std::make_unique<QueueHandoff>(placement_[port][qp], worker),
+                      Move::Stage::old_locked});
   }
-  // Each queue pair in both workers' lists: the old worker hands it over when it next comes to
-  // it, after its last burst, and the new one takes it up at once (QueueHandoff).
-  publish(moving);
-  if (!workers_.empty()) {
-    // Workers that run hand over within a loop iteration; a stopped one never will.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    for (Move& m : moving) {
-      while (!m.handoff->done() && !workers_[m.handoff->from]->stopped() &&
-             std::chrono::steady_clock::now() < deadline) {
-        timespec pause{0, 20'000};
-        nanosleep(&pause, nullptr);
-      }
-      // Not handed over in time (a stopped worker): the queue is taken from it all the same,
-      // across the grace period the next publish waits for.
-      m.handoff->owner.store(m.handoff->to, std::memory_order_release);
-    }
+  // QueueHandoff's four views; each publish waits for the grace period, after which no worker
+  // uses the view before it.
+  for (Move::Stage stage :
+       {Move::Stage::old_locked, Move::Stage::both_locked, Move::Stage::new_locked}) {
+    for (Move& m : moving) m.stage = stage;
+    publish(moving);
   }
   for (const auto& [port, qp, worker] : moves) {
     --placement_count_[placement_[port][qp]];

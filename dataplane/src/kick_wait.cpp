@@ -29,10 +29,9 @@ bool KickWait::arm(const SwitchView& view, unsigned worker) {
     return static_cast<int>(fds_.size() - 1);
   };
   for (const SwitchView::Poll& poll : view.polls[worker]) {
-    // A queue pair on the move: the control thread publishes the next view (which wakes the
-    // sleeper) once it is handed over.
-    if (poll.handoff != nullptr && poll.handoff->owner.load() != worker) continue;
-    if (poll.handoff != nullptr) return false;  // ours to hand over: do it first
+    // A queue pair on the move: the move lasts a few grace periods, and the other worker may be
+    // the one off its cpu; stay awake to serve it.
+    if (poll.handoff != nullptr) return false;
     Port* port = view.ports[poll.port];
     Port::Wakeup w = port->arm_wakeup(poll.queue_pair);
     armed_.push_back({port, poll.queue_pair, nullptr, add_fd(w.fd)});

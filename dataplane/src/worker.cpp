@@ -67,23 +67,12 @@ void Worker::run() {
     const SwitchView* view = view_.load(std::memory_order_acquire);
     bool worked = false;
     for (const SwitchView::Poll& poll : view->polls[index_]) {
-      if (poll.handoff != nullptr && !poll.handoff->may_poll(index_)) [[unlikely]]
-        continue;
-      Port* port = view->ports[poll.port];
-      uint64_t start = read_tsc();
-      uint16_t n = port->receive(poll.queue_pair, *batch);
-      if (n == 0) {
-        stats_.idle_polls.inc();
-        continue;
+      if (poll.handoff == nullptr) [[likely]] {
+        worked |= poll_queue(*view, poll, *batch);
+      } else if (poll.handoff->try_begin()) {
+        worked |= poll_queue(*view, poll, *batch);
+        poll.handoff->end();
       }
-      forward_batch(*view, index_, poll.port, *batch, scratch_, stats_);
-      port->release(poll.queue_pair, *batch);
-      uint64_t cycles = read_tsc() - start;
-      stats_.busy_cycles.add(cycles);
-      stats_.packets.add(n);
-      stats_.bursts.inc();
-      poll.load->record(start, cycles, n, view->gap_epoch);
-      worked = true;
     }
     // A ring without disks costs nothing: a disk leaves the view only once nothing of it is in
     // flight.
@@ -102,6 +91,25 @@ void Worker::run() {
   }
   if (ring_) finish_disk_io(view_.load(std::memory_order_acquire)->disk_polls[index_]);
   grace_.unregister_reader(slot);
+}
+
+bool Worker::poll_queue(const SwitchView& view, const SwitchView::Poll& poll,
+                        net::PacketBatch& batch) {
+  Port* port = view.ports[poll.port];
+  uint64_t start = read_tsc();
+  uint16_t n = port->receive(poll.queue_pair, batch);
+  if (n == 0) {
+    stats_.idle_polls.inc();
+    return false;
+  }
+  forward_batch(view, index_, poll.port, batch, scratch_, stats_);
+  port->release(poll.queue_pair, batch);
+  uint64_t cycles = read_tsc() - start;
+  stats_.busy_cycles.add(cycles);
+  stats_.packets.add(n);
+  stats_.bursts.inc();
+  poll.load->record(start, cycles, n, view.gap_epoch);
+  return true;
 }
 
 void Worker::sleep(int slot) {

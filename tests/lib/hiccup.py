@@ -61,10 +61,13 @@ class Scenario:
         try:
             self.rl = peers.Ringlane(self.ports, cores=cores, workdir=self.work,
                                      extra=["--api-sock", self.sock])
-            # The loop: testpmd forwards on core 0, its main lcore (1) only reads commands.
+            # The loop: testpmd forwards each direction on its own lcore, one on each cpu (its
+            # main lcore only reads commands), so that both of ringlane's workers share their cpu
+            # with one busy forwarder: a queue moved to the other worker finds the same
+            # contention it left, and its gaps measure the move, not the cpu it moved to.
             vdevs = [peers.virtio_user(i, p["path"]) for i, p in enumerate(self.ports)]
-            self.loop = peers.Testpmd(vdevs, "rlhiccup0", main_lcore=1, lcores="0,1",
-                                      interactive=True, workdir=self.work)
+            self.loop = peers.Testpmd(vdevs, "rlhiccup0", main_lcore=0, lcore_map="0@1,1@0,2@1",
+                                      nb_cores=2, interactive=True, workdir=self.work)
             self.loop.wait_output("testpmd>", timeout=30)
             self.loop.command("start tx_first")
             peers.wait_for(lambda: self._rx("vm0") > 10_000 and self._rx("vm1") > 10_000, 20,

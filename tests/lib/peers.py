@@ -221,17 +221,21 @@ class Testpmd:
     runs it inside that network namespace (`ip netns exec` keeps the PID)."""
 
     def __init__(self, vdevs, prefix, main_lcore=0, lcores="0,1", fwd="io", extra_eal=(), extra=(),
-                 interactive=False, tx_first=True, stats_period=None, memory_mb=512, workdir=None, netns=None):
+                 interactive=False, tx_first=True, stats_period=None, memory_mb=512, workdir=None, netns=None,
+                 lcore_map=None, nb_cores=1):
+        """lcore_map: EAL's --lcores (lcore@cpu,...) instead of -l lcores, for more lcores than
+        cpus; nb_cores: forwarding lcores."""
         self.prefix = prefix
         remove_hugepage_files(prefix)
         # Line-buffered: the harness reads testpmd's output while it runs.
         argv = ["ip", "netns", "exec", netns] if netns else []
-        argv += ["stdbuf", "-oL", TESTPMD, "-l", lcores, "--main-lcore", str(main_lcore), "--no-pci",
+        cores = ["--lcores", lcore_map] if lcore_map else ["-l", lcores]
+        argv += ["stdbuf", "-oL", TESTPMD] + cores + ["--main-lcore", str(main_lcore), "--no-pci",
                  "--single-file-segments", "--file-prefix", prefix, "-m", str(memory_mb), "--log-level", "*:notice"]
         for v in vdevs:
             argv += ["--vdev", v]
         argv += list(extra_eal)
-        argv += ["--", f"--forward-mode={fwd}", "--nb-cores=1", "--record-core-cycles"]
+        argv += ["--", f"--forward-mode={fwd}", f"--nb-cores={nb_cores}", "--record-core-cycles"]
         if interactive:
             argv += ["-i"]
         else:

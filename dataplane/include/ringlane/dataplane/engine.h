@@ -79,8 +79,8 @@ class Engine {
   // Control thread, every tick: tells the ports that want them the addresses learned and aged.
   void tick();
 
-  // Moves a queue pair's polling to another worker: the old worker hands it over between two
-  // bursts and the new one takes it up at once (QueueHandoff); never do two poll it at once.
+  // Moves a queue pair's polling to another worker: for a few grace periods both poll it under a
+  // try-lock, so whichever is on its cpu serves it (QueueHandoff); never do two poll it at once.
   Status move_queue(uint16_t port, uint16_t queue_pair, unsigned worker);
   // Spreads the queue pairs over the workers by the cycles each cost since the last rebalance
   // (heaviest first, each to the least loaded worker), when that lowers the busiest worker's load
@@ -114,14 +114,16 @@ class Engine {
   size_t disk_queues_of(unsigned worker) const;
 
  private:
-  // A queue pair on its way to another worker.
+  // A queue pair on its way to another worker, and which of the two lists it (QueueHandoff).
   struct Move {
+    enum class Stage { old_locked, both_locked, new_locked };
     uint16_t port;
     uint16_t queue_pair;
     std::unique_ptr<QueueHandoff> handoff;
+    Stage stage;
   };
-  // Publishes the view the tables describe, with the queue pairs in `moving` in their new
-  // worker's list too, and waits for the grace period.
+  // Publishes the view the tables describe, with the queue pairs in `moving` in the lists of
+  // their stage, and waits for the grace period.
   void publish(const std::vector<Move>& moving = {});
   unsigned least_loaded_worker() const;
   // A worker's io_uring with a fixed-file slot pair for every disk there may be, those of the

@@ -33,8 +33,8 @@ struct SwitchView {
     uint16_t port;
     uint16_t queue_pair;
     QueueLoad* load;  // the engine's, for this queue pair
-    // Non-null only while the queue pair moves between workers (QueueHandoff): it is then in
-    // both workers' lists, and only its owner polls it.
+    // Non-null only while the queue pair moves between workers (QueueHandoff): every worker
+    // listing it then polls it under this lock.
     QueueHandoff* handoff = nullptr;
   };
   ForwardingMode mode = ForwardingMode::cross_connect;

@@ -1,9 +1,14 @@
-// QueueHandoff: how a queue pair moves from one worker to another without a pause. For the move
-// the queue is in both workers' poll lists; the old worker polls it until it next comes to it,
-// then hands it over (after its last burst is complete) and the new worker takes it up at once.
-// Taking it off the old worker and waiting a grace period before the new one may start would
-// leave it unpolled until every worker, and the control thread, had run again: on cores the
-// workers share with other threads, a scheduler slice or two.
+// QueueHandoff: how a queue pair moves from one worker to another without a pause. While it
+// moves, every worker that lists it polls it under this lock (a try-lock: a worker that finds it
+// taken goes on to its next queue), so whichever of the two is on its cpu serves it: neither
+// waits for the other to be scheduled. Outside a move the pointer is null and costs nothing.
+//
+// The engine moves a queue pair in four views, each published after the previous one's grace
+// period, so that no two workers ever poll it at once: (1) the old worker alone, under the lock;
+// (2) both workers, under the lock; (3) the new worker alone, under the lock; (4) the new worker
+// alone, without it. Handing it over at one instant instead (the old worker stops, the new one
+// starts) leaves it unpolled whenever the new worker is off its cpu at that instant: on cpus the
+// workers share with other threads, a scheduler slice (measured: the longest gap doubled).
 #pragma once
 
 #include <atomic>
@@ -11,27 +16,22 @@
 namespace ringlane::dataplane {
 
 struct QueueHandoff {
-  QueueHandoff(unsigned from_worker, unsigned to_worker)
-      : owner(from_worker), from(from_worker), to(to_worker) {}
+  QueueHandoff(unsigned from_worker, unsigned to_worker) : from(from_worker), to(to_worker) {}
 
-  // The worker allowed to poll the queue now. Release on hand-over, acquire before polling: the
-  // new worker sees every ring and counter write the old one made.
-  std::atomic<unsigned> owner;
   const unsigned from;
   const unsigned to;
 
-  // The polling worker `worker`, before it polls: whether it may. The old owner hands the queue
-  // over here instead of polling it again.
-  bool may_poll(unsigned worker) {
-    unsigned now = owner.load(std::memory_order_acquire);
-    if (now != worker) return false;
-    if (worker == from && from != to) {
-      owner.store(to, std::memory_order_release);
-      return false;
-    }
-    return true;
+  // Before polling: whether this worker may poll now (no other is). Acquire: it sees every ring
+  // and counter write of the previous holder's burst.
+  bool try_begin() {
+    return !busy_.load(std::memory_order_relaxed) &&
+           !busy_.exchange(true, std::memory_order_acquire);
   }
-  bool done() const { return owner.load(std::memory_order_acquire) == to; }
+  // After the burst is forwarded and its buffers released.
+  void end() { busy_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> busy_{false};
 };
 
 }  // namespace ringlane::dataplane

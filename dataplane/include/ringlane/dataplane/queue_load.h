@@ -1,9 +1,10 @@
 // QueueLoad: what polling one queue pair costs, measured by the worker that polls it: the cycles
 // of its non-empty polls, the packets they took, and the longest gap between two bursts (how a
-// stall of its worker, or a move to another, shows). Written by one worker at a time: a queue
-// moves by hand-over (QueueHandoff), whose release and acquire order the old worker's writes
-// before the new one's. The cycles are TSC time around a burst: time the worker spent preempted
-// in the middle of one counts too, so on an oversubscribed host rebalancing acts on that noise.
+// stall of its worker, or a move to another, shows). Written by one worker at a time: while a
+// queue moves, the workers poll it under QueueHandoff's lock, whose release and acquire order
+// one holder's writes before the next one's. The cycles are TSC time around a burst: time the
+// worker spent preempted in the middle of one counts too, so on an oversubscribed host rebalancing
+// acts on that noise.
 #pragma once
 
 #include <atomic>

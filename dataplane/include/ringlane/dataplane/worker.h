@@ -50,6 +50,9 @@ class Worker {
          QuiescentState& grace, std::unique_ptr<blk::IoRing> ring, uint64_t idle_sleep_cycles,
          KickWait kicks);
   void run();
+  // One burst from a queue pair: received, forwarded, released, counted. Returns whether it
+  // found any.
+  bool poll_queue(const SwitchView& view, const SwitchView::Poll& poll, net::PacketBatch& batch);
   // Nothing to do for a while: sleeps until a queue is kicked or the control thread needs it.
   void sleep(int slot);
   // Returns whether it took a request or completed one.
