@@ -1,4 +1,4 @@
-// Virtio 1.2 constants and split-ring layouts (little-endian x86 hosts only).
+// Virtio 1.2 constants and the split and packed ring layouts (little-endian x86 hosts only).
 #pragma once
 
 #include <cstdint>
@@ -91,6 +91,40 @@ inline constexpr uint64_t used_ring_bytes(uint32_t size) {
 // True when the other side asked to be notified for an index move from old_idx to new_idx.
 inline bool vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx) {
   return static_cast<uint16_t>(new_idx - event_idx - 1) < static_cast<uint16_t>(new_idx - old_idx);
+}
+
+// Packed ring (virtio 1.2 section 2.8). NEXT, WRITE and INDIRECT keep their split-ring values;
+// AVAIL and USED say whose a descriptor is, compared against a wrap counter that starts at 1
+// and flips each time a side passes the end of the ring.
+inline constexpr uint16_t kPackedDescFAvail = 1 << 7;
+inline constexpr uint16_t kPackedDescFUsed = 1 << 15;
+// The event suppression areas' flags: the reader of the area notifies always, never, or once
+// the descriptor at `off_wrap` is passed (DESC, only with EVENT_IDX). 3 is reserved.
+inline constexpr uint16_t kRingEventFlagsEnable = 0;
+inline constexpr uint16_t kRingEventFlagsDisable = 1;
+inline constexpr uint16_t kRingEventFlagsDesc = 2;
+inline constexpr uint16_t kRingEventFlagsMask = 3;
+// off_wrap: the descriptor offset in bits 0-14, its wrap counter in bit 15.
+inline constexpr uint16_t kRingEventWrapBit = 1 << 15;
+// A packed ring's size need not be a power of two; it is at most this.
+inline constexpr uint32_t kMaxPackedQueueSize = 32768;
+
+struct PackedDesc {
+  uint64_t addr;
+  uint32_t len;
+  uint16_t id;  // the buffer id: in the last descriptor of a chain, and in a used descriptor
+  uint16_t flags;
+};
+static_assert(sizeof(PackedDesc) == 16);
+
+struct PackedEventSuppress {
+  uint16_t off_wrap;
+  uint16_t flags;
+};
+static_assert(sizeof(PackedEventSuppress) == 4);
+
+inline constexpr uint64_t packed_ring_bytes(uint32_t size) {
+  return 16ull * size;
 }
 
 // virtio-net header (virtio_net_hdr_mrg_rxbuf layout; 12 bytes with VERSION_1 or MRG_RXBUF).
