@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ring_kinds.h"
 #include "ringlane/net/checksum.h"
 #include "ringlane/net/segmentation.h"
 #include "ringlane/virtio/span_cursor.h"
@@ -38,8 +39,8 @@ struct WalkedHeads {
 
   // Walks the next `n` heads; head i will most likely take frame i, whose size (header
   // included) frame_bytes(i) gives: only the lines it will write are prefetched.
-  template <typename FrameBytes>
-  void walk_ahead(const virtio::SplitQueue& queue, uint16_t n, FrameBytes frame_bytes) {
+  template <typename Queue, typename FrameBytes>
+  void walk_ahead(const Queue& queue, uint16_t n, FrameBytes frame_bytes) {
     count = n;
     for (uint16_t i = 0; i < n; ++i) queue.prefetch_desc(queue.head_at(i));
     for (uint16_t i = 0; i < n; ++i) {
@@ -62,15 +63,19 @@ struct WalkedHeads {
 };
 
 // Takes heads from `offset` on until `need` bytes fit (one head only without mergeable buffers).
-Gather gather(virtio::SplitQueue& queue, const WalkedHeads& ahead, uint16_t available,
-              uint16_t& offset, uint64_t need, bool mergeable, RxBuffers& rx) {
+// `available` grows when a packed ring is scanned further.
+template <typename Queue>
+Gather gather(Queue& queue, const WalkedHeads& ahead, uint16_t& available, uint16_t& offset,
+              uint64_t need, bool mergeable, RxBuffers& rx) {
   while (rx.bytes < need) {
     // Checked before running out of heads: a frame no buffer can hold is too large, not short
     // of buffers (which would also drop every frame after it).
     if (rx.head_count == RxBuffers::kMaxHeads || (!mergeable && rx.head_count == 1)) {
       return Gather::too_large;
     }
-    if (offset == available) return Gather::no_buffers;
+    if (offset == available && !detail::find_more_chains(queue, available)) {
+      return Gather::no_buffers;
+    }
     uint16_t head = queue.head_at(offset);
     std::span<virtio::HostSpan> room(rx.spans + rx.span_count, kMaxPacketSpans - rx.span_count);
     virtio::ChainWalk walk;
@@ -99,9 +104,12 @@ Gather gather(virtio::SplitQueue& queue, const WalkedHeads& ahead, uint16_t avai
   return Gather::ok;
 }
 
-// The header the receiver sees: offloads pass through when it negotiated them.
-virtio::NetHeader receive_header(const virtio::NetHeader& src, const NetFeatures& dst,
-                                 bool& finish_csum) {
+// The header the receiver sees: offloads pass through when it negotiated them. (always_inline
+// here and below: these were inlined into their one caller before both ring kinds shared them,
+// and the split path is to compile as it did.)
+[[gnu::always_inline]] inline virtio::NetHeader receive_header(const virtio::NetHeader& src,
+                                                               const NetFeatures& dst,
+                                                               bool& finish_csum) {
   virtio::NetHeader h{};
   finish_csum = false;
   if (src.flags & virtio::kNetHdrFNeedsCsum) {
@@ -123,8 +131,8 @@ virtio::NetHeader receive_header(const virtio::NetHeader& src, const NetFeatures
   return h;
 }
 
-void write_at(const virtio::HostSpan* spans, uint32_t count, uint64_t offset, const void* data,
-              uint64_t len) {
+[[gnu::always_inline]] inline void write_at(const virtio::HostSpan* spans, uint32_t count,
+                                            uint64_t offset, const void* data, uint64_t len) {
   virtio::SpanCursor cursor(spans, count);
   cursor.skip(offset);
   cursor.write(data, len);
@@ -139,13 +147,14 @@ struct Frame {
 };
 
 // The receive side of one burst: which heads are still free for the frames that follow.
+template <typename Queue>
 struct Receiver {
   // A constructor rather than aggregate initialisation: `ahead` is filled by walk_ahead(), and
   // zeroing its tables on every burst would be wasted work.
-  Receiver(virtio::SplitQueue& q, const NetFeatures& f, uint16_t avail)
+  Receiver(Queue& q, const NetFeatures& f, uint16_t avail)
       : queue(q), features(f), available(avail) {}
 
-  virtio::SplitQueue& queue;
+  Queue& queue;
   const NetFeatures& features;
   uint16_t available;
   uint16_t offset = 0;
@@ -153,7 +162,8 @@ struct Receiver {
 };
 
 // Copies one frame into the guest's buffers and queues its used elements.
-Gather deliver(Receiver& r, const Frame& f) {
+template <typename Queue>
+Gather deliver(Receiver<Queue>& r, const Frame& f) {
   uint64_t need = r.features.hdr_len + uint64_t{f.len};
   RxBuffers rx;
   uint16_t start = r.offset;
@@ -186,7 +196,8 @@ Gather deliver(Receiver& r, const Frame& f) {
 // The common case, without the general machinery: a frame in one span, no offload request, and
 // a receive head walked ahead whose first buffer holds header and frame. False when any of that
 // does not hold; then nothing was written.
-bool deliver_simple(Receiver& r, const PacketView& p, const virtio::HostSpan* src) {
+template <typename Queue>
+bool deliver_simple(Receiver<Queue>& r, const PacketView& p, const virtio::HostSpan* src) {
   const WalkedHeads::Head* h = r.ahead.find(r.offset);
   uint32_t hdr_len = r.features.hdr_len;
   if (h == nullptr || h->walk.status != virtio::ChainStatus::ok || h->walk.spans == 0 ||
@@ -223,7 +234,8 @@ struct Delivered {
 };
 
 // Software TSO: one GSO frame becomes several ordinary ones, each copied once.
-Delivered deliver_segments(Receiver& r, const Frame& f) {
+template <typename Queue>
+Delivered deliver_segments(Receiver<Queue>& r, const Frame& f) {
   TcpSegmenter segmenter;
   if (!segmenter.start(f.spans, f.span_count, f.len, f.hdr)) {
     r.queue.stats().drop_malformed.inc();
@@ -244,10 +256,11 @@ Delivered deliver_segments(Receiver& r, const Frame& f) {
   return d;
 }
 
-}  // namespace
-
-uint16_t enqueue_burst(virtio::SplitQueue& queue, const NetFeatures& features,
-                       const PacketBatch& batch, std::span<const uint16_t> which) {
+// The burst for either ring kind; see enqueue_burst().
+template <typename Queue>
+[[gnu::always_inline]] inline uint16_t enqueue(Queue& queue, const NetFeatures& features,
+                                               const PacketBatch& batch,
+                                               std::span<const uint16_t> which) {
   virtio::QueueStats& stats = queue.stats();
   // The ring lines this burst will most likely use, loaded together with the avail index
   // rather than after it (one head per frame is the common case).
@@ -255,7 +268,7 @@ uint16_t enqueue_burst(virtio::SplitQueue& queue, const NetFeatures& features,
   queue.prefetch_avail_slots(expected);
   queue.prefetch_used_slots(expected);
   queue.prefetch_next_descs(expected);
-  Receiver r{queue, features, queue.avail_count()};
+  Receiver<Queue> r{queue, features, detail::chains_available(queue, expected)};
   r.ahead.walk_ahead(
       queue, static_cast<uint16_t>(std::min<size_t>({r.available, which.size(), kBurstSize})),
       [&](uint16_t i) { return uint64_t{features.hdr_len} + batch.packets[which[i]].len; });
@@ -306,6 +319,18 @@ uint16_t enqueue_burst(virtio::SplitQueue& queue, const NetFeatures& features,
   stats.bytes.add(bytes);
   if (frames) stats.bursts.inc();
   return delivered;
+}
+
+}  // namespace
+
+uint16_t enqueue_burst(virtio::SplitQueue& queue, const NetFeatures& features,
+                       const PacketBatch& batch, std::span<const uint16_t> which) {
+  return enqueue(queue, features, batch, which);
+}
+
+uint16_t enqueue_burst(virtio::PackedQueue& queue, const NetFeatures& features,
+                       const PacketBatch& batch, std::span<const uint16_t> which) {
+  return enqueue(queue, features, batch, which);
 }
 
 }  // namespace ringlane::net

@@ -4,13 +4,16 @@
 #include <cstring>
 #include <span>
 
+#include "ring_kinds.h"
 #include "ringlane/virtio/span_cursor.h"
 
 namespace ringlane::net {
 
 namespace {
 
-bool header_is_valid(const virtio::NetHeader& h, uint32_t frame_len) {
+// always_inline here and below: these were inlined into their one caller before both ring kinds
+// shared them, and the split path is to compile as it did.
+[[gnu::always_inline]] inline bool header_is_valid(const virtio::NetHeader& h, uint32_t frame_len) {
   if (h.flags & virtio::kNetHdrFNeedsCsum) {
     if (uint32_t{h.csum_start} + h.csum_offset + 2 > frame_len) return false;
   }
@@ -29,7 +32,8 @@ bool header_is_valid(const virtio::NetHeader& h, uint32_t frame_len) {
 }
 
 // Drops `hdr_len` bytes from the front of the spans; returns the index of the first data span.
-uint32_t strip_header(virtio::HostSpan* spans, uint32_t count, uint32_t hdr_len) {
+[[gnu::always_inline]] inline uint32_t strip_header(virtio::HostSpan* spans, uint32_t count,
+                                                    uint32_t hdr_len) {
   uint32_t i = 0;
   while (i < count && hdr_len >= spans[i].len) {
     hdr_len -= static_cast<uint32_t>(spans[i].len);
@@ -42,17 +46,26 @@ uint32_t strip_header(virtio::HostSpan* spans, uint32_t count, uint32_t hdr_len)
   return i;
 }
 
-}  // namespace
+// Returns every buffer of the burst in one used-ring update; see complete_burst().
+template <typename Queue>
+[[gnu::always_inline]] inline void complete(Queue& queue, const PacketBatch& batch) {
+  for (uint16_t i = 0; i < batch.source_head_count; ++i) queue.put_used(batch.source_heads[i], 0);
+  queue.publish_used();
+}
 
-// Three passes over the burst so that its cache misses overlap instead of queueing one behind
-// the other: the driver wrote the ring and the frames on another core, so each first touch is a
-// cross-core transfer. Pass 1 reads the heads and prefetches their descriptors (already on their
-// way if they follow the last burst's), pass 2 walks the chains and prefetches each frame's
-// first lines, pass 3 reads and checks the headers. Without checksum offload (and so without
-// TSO) a driver must send a header with no request in it: then it is not read at all, which
-// saves a cache line per frame when the header sits on a line of its own.
-uint16_t dequeue_burst(virtio::SplitQueue& queue, const NetFeatures& features, PacketBatch& batch) {
-  uint16_t available = queue.avail_count();
+// The burst for either ring kind; see dequeue_burst(). Three passes over the burst so that its
+// cache misses overlap instead of queueing one behind the other: the driver wrote the ring and
+// the frames on another core, so each first touch is a cross-core transfer. Pass 1 reads the heads
+// and prefetches their descriptors (already on their way if they follow the last burst's), pass 2
+// walks the chains and prefetches each frame's first lines, pass 3 reads and checks the headers.
+// Without checksum offload (and so without TSO) a driver must send a header with no request in it:
+// then it is not read at all, which saves a cache line per frame when the header sits on a line of
+// its own.
+template <typename Queue>
+[[gnu::always_inline]] inline uint16_t dequeue(Queue& queue, const NetFeatures& features,
+                                               PacketBatch& batch) {
+  uint16_t available =
+      detail::chains_available(queue, static_cast<uint16_t>(kBurstSize - batch.source_head_count));
   if (available == 0) return 0;
   auto limit =
       static_cast<uint16_t>(std::min<uint32_t>(available, kBurstSize - batch.source_head_count));
@@ -142,9 +155,23 @@ uint16_t dequeue_burst(virtio::SplitQueue& queue, const NetFeatures& features, P
   return added;
 }
 
+}  // namespace
+
+uint16_t dequeue_burst(virtio::SplitQueue& queue, const NetFeatures& features, PacketBatch& batch) {
+  return dequeue(queue, features, batch);
+}
+
+uint16_t dequeue_burst(virtio::PackedQueue& queue, const NetFeatures& features,
+                       PacketBatch& batch) {
+  return dequeue(queue, features, batch);
+}
+
 void complete_burst(virtio::SplitQueue& queue, const PacketBatch& batch) {
-  for (uint16_t i = 0; i < batch.source_head_count; ++i) queue.put_used(batch.source_heads[i], 0);
-  queue.publish_used();
+  complete(queue, batch);
+}
+
+void complete_burst(virtio::PackedQueue& queue, const PacketBatch& batch) {
+  complete(queue, batch);
 }
 
 }  // namespace ringlane::net
