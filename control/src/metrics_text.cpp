@@ -77,19 +77,11 @@ class Exposition {
   std::string_view name_;
 };
 
-// A family with one sample per queue of every port.
-template <typename Value>
-void per_queue(const std::vector<PortView>& ports, Value value) {
-  for (const PortView& port : ports) {
-    for (const QueueView& queue : port.queues) value(port, queue);
-  }
-}
-
-// A family with one sample per queue of every disk.
-template <typename Value>
-void per_disk_queue(const std::vector<DiskView>& disks, Value value) {
-  for (const DiskView& disk : disks) {
-    for (const DiskQueueView& queue : disk.queues) value(disk, queue);
+// A family with one sample per queue of every port (or disk): `value(owner, queue)` for each.
+template <typename Owner, typename Queue, typename Value>
+void per_queue(const std::vector<Owner>& owners, std::vector<Queue> Owner::*queues, Value value) {
+  for (const Owner& owner : owners) {
+    for (const Queue& queue : owner.*queues) value(owner, queue);
   }
 }
 
@@ -97,7 +89,7 @@ void disk_families(Exposition& out, const std::vector<DiskView>& disks) {
   auto q = [](const DiskQueueView& v) { return std::to_string(v.queue); };
   out.begin("ringlane_disk_requests_total", "counter",
             "Requests a disk's driver sent, by disk, queue and type.");
-  per_disk_queue(disks, [&](const DiskView& d, const DiskQueueView& v) {
+  per_queue(disks, &DiskView::queues, [&](const DiskView& d, const DiskQueueView& v) {
     for (const auto& [type, count] : {std::pair<const char*, uint64_t>{"in", v.reads},
                                       {"out", v.writes},
                                       {"flush", v.flushes},
@@ -111,17 +103,17 @@ void disk_families(Exposition& out, const std::vector<DiskView>& disks) {
   out.begin("ringlane_disk_bytes_total", "counter",
             "Bytes moved, by disk, queue and direction (read: into the guest, write: into the "
             "image).");
-  per_disk_queue(disks, [&](const DiskView& d, const DiskQueueView& v) {
+  per_queue(disks, &DiskView::queues, [&](const DiskView& d, const DiskQueueView& v) {
     out.sample({{"disk", d.name}, {"queue", q(v)}, {"direction", "read"}}, v.bytes_read);
     out.sample({{"disk", d.name}, {"queue", q(v)}, {"direction", "write"}}, v.bytes_written);
   });
   out.begin("ringlane_disk_errors_total", "counter",
             "Requests that did not end OK, by disk and queue.");
-  per_disk_queue(disks, [&](const DiskView& d, const DiskQueueView& v) {
+  per_queue(disks, &DiskView::queues, [&](const DiskView& d, const DiskQueueView& v) {
     out.sample({{"disk", d.name}, {"queue", q(v)}}, v.errors);
   });
   out.begin("ringlane_disk_in_flight", "gauge", "Requests submitted and not yet completed.");
-  per_disk_queue(disks, [&](const DiskView& d, const DiskQueueView& v) {
+  per_queue(disks, &DiskView::queues, [&](const DiskView& d, const DiskQueueView& v) {
     out.sample({{"disk", d.name}, {"queue", q(v)}}, static_cast<uint64_t>(v.in_flight));
   });
   out.begin("ringlane_disk_connected", "gauge", "1 if the disk's frontend is connected, else 0.");
@@ -157,19 +149,19 @@ std::string metrics_text(const DaemonInfo& info, const std::vector<PortView>& po
 
   out.begin("ringlane_port_packets_total", "counter",
             "Packets by port, queue pair and direction (rx: from the port, tx: into it).");
-  per_queue(ports, [&](const PortView& p, const QueueView& q) {
+  per_queue(ports, &PortView::queues, [&](const PortView& p, const QueueView& q) {
     out.sample({{"port", p.name}, {"queue", qp(q)}, {"direction", "rx"}}, q.rx_packets);
     out.sample({{"port", p.name}, {"queue", qp(q)}, {"direction", "tx"}}, q.tx_packets);
   });
   out.begin("ringlane_port_bytes_total", "counter",
             "Bytes by port, queue pair and direction (rx: from the port, tx: into it).");
-  per_queue(ports, [&](const PortView& p, const QueueView& q) {
+  per_queue(ports, &PortView::queues, [&](const PortView& p, const QueueView& q) {
     out.sample({{"port", p.name}, {"queue", qp(q)}, {"direction", "rx"}}, q.rx_bytes);
     out.sample({{"port", p.name}, {"queue", qp(q)}, {"direction", "tx"}}, q.tx_bytes);
   });
   out.begin("ringlane_port_drops_total", "counter",
             "Packets dropped, by port, queue pair and reason.");
-  per_queue(ports, [&](const PortView& p, const QueueView& q) {
+  per_queue(ports, &PortView::queues, [&](const PortView& p, const QueueView& q) {
     for (const auto& [reason, count] :
          {std::pair<const char*, uint64_t>{"no_buffers", q.drop_no_buffers},
           {"too_large", q.drop_too_large},
@@ -181,21 +173,21 @@ std::string metrics_text(const DaemonInfo& info, const std::vector<PortView>& po
   });
   out.begin("ringlane_port_ring_errors_total", "counter",
             "Broken virtqueue rings met, by port, queue pair and direction.");
-  per_queue(ports, [&](const PortView& p, const QueueView& q) {
+  per_queue(ports, &PortView::queues, [&](const PortView& p, const QueueView& q) {
     out.sample({{"port", p.name}, {"queue", qp(q)}, {"direction", "rx"}}, q.rx_ring_errors);
     out.sample({{"port", p.name}, {"queue", qp(q)}, {"direction", "tx"}}, q.tx_ring_errors);
   });
   out.begin("ringlane_port_kicks_total", "counter",
             "Notifications received from the port's driver.");
-  per_queue(ports, [&](const PortView& p, const QueueView& q) {
+  per_queue(ports, &PortView::queues, [&](const PortView& p, const QueueView& q) {
     out.sample({{"port", p.name}, {"queue", qp(q)}}, q.kicks);
   });
   out.begin("ringlane_port_calls_total", "counter", "Interrupts sent to the port's driver.");
-  per_queue(ports, [&](const PortView& p, const QueueView& q) {
+  per_queue(ports, &PortView::queues, [&](const PortView& p, const QueueView& q) {
     out.sample({{"port", p.name}, {"queue", qp(q)}}, q.calls);
   });
   out.begin("ringlane_port_ring_occupancy", "gauge", "Ring entries waiting, by direction.");
-  per_queue(ports, [&](const PortView& p, const QueueView& q) {
+  per_queue(ports, &PortView::queues, [&](const PortView& p, const QueueView& q) {
     out.sample({{"port", p.name}, {"queue", qp(q)}, {"direction", "rx"}},
                static_cast<uint64_t>(q.rx_occupancy));
     out.sample({{"port", p.name}, {"queue", qp(q)}, {"direction", "tx"}},

@@ -217,8 +217,7 @@ Result<uint16_t> EngineControl::add_configured_disk(const control::DiskConfig& c
   VhostBlkDiskConfig dc;
   dc.name = config.name;
   dc.socket_path = config.socket_path;
-  dc.socket_mode =
-      config.client_mode ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
+  dc.socket_mode = vhost_user::socket_mode_of(config.client_mode);
   dc.queues = config.queues;
   dc.discard = config.discard;
   std::string image_text = config.image_path + " (" + std::to_string(image.size_bytes() >> 20) +

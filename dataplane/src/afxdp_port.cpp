@@ -352,7 +352,6 @@ uint16_t AfXdpPort::transmit_locked(Queue& q, const net::PacketBatch& batch,
   reclaim_completions(q);
   uint16_t sent = 0;
   uint32_t frames = 0;
-  uint32_t too_large = 0;
   uint64_t bytes = 0;
   for (uint16_t i : which) {
     const net::PacketView& p = batch.packets[i];

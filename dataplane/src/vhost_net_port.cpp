@@ -26,8 +26,7 @@ Result<std::unique_ptr<Port>> make_vhost_port(const control::PortConfig& config,
   VhostNetPortConfig pc;
   pc.name = config.name;
   pc.socket_path = config.socket_path;
-  pc.socket_mode =
-      config.client_mode ? vhost_user::SocketMode::client : vhost_user::SocketMode::server;
+  pc.socket_mode = vhost_user::socket_mode_of(config.client_mode);
   pc.queue_pairs = config.queue_pairs;
   RINGLANE_ASSIGN_OR_RETURN(pc.disabled_features, control::feature_mask(config.disabled_features));
   auto port = std::make_unique<VhostNetPort>(pc, context.grace, *context.loop);

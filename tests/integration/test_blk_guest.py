@@ -23,7 +23,6 @@ ringlane's JSON summary and log:
   guest, SIGUSR1 to ringlane, the guest sees the new size and writes into the new sectors.
 
 Environment: RINGLANE_BIN (meson sets it; build/dataplane/ringlane by default)."""
-import hashlib
 import os
 import re
 import shutil
@@ -42,24 +41,8 @@ MIB = 1 << 20
 GUEST_TIMEOUT = 300   # one guest run, boot included, on a busy machine under TCG
 
 
-def sha256_file(path, offset=0, length=None):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        f.seek(offset)
-        left = os.fstat(f.fileno()).st_size - offset if length is None else length
-        while left > 0:
-            chunk = f.read(min(left, MIB))
-            if not chunk:
-                break
-            h.update(chunk)
-            left -= len(chunk)
-    return h.hexdigest()
-
-
-def value(output, key):
-    """The value of the last `KEY=value` line the guest printed; None when there is none."""
-    found = re.findall(rf"^{re.escape(key)}=(.*)$", output, re.M)
-    return found[-1].strip() if found else None
+sha256_file = linux_guest.sha256_file
+value = linux_guest.output_value
 
 
 def disk_summary(summary, name):

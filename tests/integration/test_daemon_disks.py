@@ -109,24 +109,8 @@ wait
 METRIC_LINE = re.compile(r"^(\w+)\{([^}]*)\} (\S+)$", re.M)
 
 
-def sha256_file(path, offset=0, length=None):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        f.seek(offset)
-        left = os.fstat(f.fileno()).st_size - offset if length is None else length
-        while left > 0:
-            chunk = f.read(min(left, MIB))
-            if not chunk:
-                break
-            h.update(chunk)
-            left -= len(chunk)
-    return h.hexdigest()
-
-
-def value(output, key):
-    """The value of the last `KEY=value` line the guest printed; None when there is none."""
-    found = re.findall(rf"^{re.escape(key)}=(.*)$", output, re.M)
-    return found[-1].strip() if found else None
+sha256_file = linux_guest.sha256_file
+value = linux_guest.output_value
 
 
 def metric_samples(text, name, **labels):

@@ -209,6 +209,28 @@ class GuestError(Exception):
         self.result = result
 
 
+def sha256_file(path, offset=0, length=None):
+    """The SHA-256 (hex) of `length` bytes of a file from `offset` (to its end when None): what a
+    test compares with the sha256sum a guest printed of its disk."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(offset)
+        left = os.fstat(f.fileno()).st_size - offset if length is None else length
+        while left > 0:
+            chunk = f.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            h.update(chunk)
+            left -= len(chunk)
+    return h.hexdigest()
+
+
+def output_value(output, key):
+    """The value of the last `KEY=value` line a guest printed; None when there is none."""
+    found = re.findall(rf"^{re.escape(key)}=(.*)$", output, re.M)
+    return found[-1].strip() if found else None
+
+
 def unavailable():
     """Why a Linux guest cannot boot here (a reason for skipTest), or None when it can."""
     if not os.path.exists(os.path.join(KERNEL_DIR, "ready")):

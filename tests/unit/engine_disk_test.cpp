@@ -33,7 +33,7 @@ class EngineDisks : public ::testing::Test {
   // A disk named `name` on a 1 MiB image, built for the engine's next slots.
   std::unique_ptr<VhostBlkDisk> disk(Engine& engine, const std::string& name, uint16_t queues) {
     std::string image = (dir_ / (name + ".img")).string();
-    std::ofstream{image};  // created empty, then sized
+    { std::ofstream created(image); }  // created empty, then sized
     fs::resize_file(image, 1 << 20);
     auto opened = blk::DiskImage::open({image, false, false});
     EXPECT_TRUE(opened.ok()) << opened.error().to_string();

@@ -15,6 +15,10 @@
 namespace ringlane::vhost_user {
 
 enum class SocketMode { server, client };
+// The mode a configuration's `client_mode` flag (mode=client) names.
+inline SocketMode socket_mode_of(bool client) {
+  return client ? SocketMode::client : SocketMode::server;
+}
 
 class VhostUserEndpoint {
  public:
