@@ -114,6 +114,7 @@ void rewrite(PackedRingLayout& ring, const PackedQueue& q, uint16_t record, uint
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): libFuzzer's name
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   // Broken queues log a line each, and every input makes new queues: keep the output readable
   // and the runs fast.
@@ -121,6 +122,7 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   return 0;
 }
 
+// NOLINTNEXTLINE(readability-identifier-naming): libFuzzer's name
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Reader in(data, size);
   uint8_t shape = in.u8();
@@ -139,7 +141,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Up to three regions; region 0 holds the rings and is at least four pages.
   std::vector<RegionDescriptor> layout;
-  uint64_t gpa = 0x10000 * (1 + (shape >> 4));
+  uint64_t gpa = uint64_t{0x10000} * (1 + (shape >> 4));
   for (int i = 0; i < 1 + shape % 3; ++i) {
     uint64_t pages = (i == 0 ? 4 : 1) + ((sizes >> (2 * i)) & 3);
     layout.push_back(RegionDescriptor{gpa, pages * kPage, 0x7f0000000000 + gpa, 0});
