@@ -192,6 +192,7 @@ class PackedQueue {
     auto end = reinterpret_cast<uintptr_t>(p + count);
     for (uintptr_t a = reinterpret_cast<uintptr_t>(p) & ~(kCacheLine - 1); a < end;
          a += kCacheLine) {
+      // NOLINTNEXTLINE(performance-no-int-to-ptr): a line address, only prefetched
       __builtin_prefetch(reinterpret_cast<const void*>(a), kForWrite ? 1 : 0);
     }
   }
