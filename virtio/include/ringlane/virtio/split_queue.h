@@ -86,20 +86,22 @@ class SplitQueue {
   }
   // Start loading ring lines the next `n` heads will touch, so that their misses overlap: the
   // avail slots after the last consumed one (read) and the next used slots (written).
-  void prefetch_avail_slots(uint16_t n) const {
+  [[gnu::always_inline]] void prefetch_avail_slots(uint16_t n) const {
     prefetch_slots<false>(layout_.avail->ring, last_avail_, n);
   }
-  void prefetch_used_slots(uint16_t n) const {
+  [[gnu::always_inline]] void prefetch_used_slots(uint16_t n) const {
     prefetch_slots<true>(layout_.used->ring, used_shadow_, n);
   }
   // Starts loading the descriptor `head` names (masked: a bad head is refused by walk()).
-  void prefetch_desc(uint16_t head) const {
+  [[gnu::always_inline]] void prefetch_desc(uint16_t head) const {
     prefetch_read(&layout_.desc[head & mask_], sizeof(virtio::VringDesc));
   }
   // Where the next heads' descriptors probably are: drivers that take descriptors in ring
   // order (all with VIRTIO_F_IN_ORDER, and DPDK's when buffers come back in order) put them
   // after the last one. Lets a burst load its descriptors before the avail ring says which.
-  void prefetch_next_descs(uint16_t n) const { prefetch_slots<false>(layout_.desc, desc_hint_, n); }
+  [[gnu::always_inline]] void prefetch_next_descs(uint16_t n) const {
+    prefetch_slots<false>(layout_.desc, desc_hint_, n);
+  }
   void consume(uint16_t n) {
     if (n == 0) return;
     desc_hint_ = static_cast<uint16_t>(head_at(static_cast<uint16_t>(n - 1)) + 1);
@@ -158,8 +160,9 @@ class SplitQueue {
     return virtio::vring_need_event(event, used_published_, old);
   }
   // Prefetches the cache lines holding slots [first, first + n) of a ring of `T`, wrapping.
+  // The prefetch helpers are always inlined (see base/prefetch.h: GCC deletes them otherwise).
   template <bool kForWrite, typename T>
-  void prefetch_slots(const T* ring, uint16_t first, uint16_t n) const {
+  [[gnu::always_inline]] void prefetch_slots(const T* ring, uint16_t first, uint16_t n) const {
     uint32_t start = first & mask_;
     uint32_t stop = std::min<uint32_t>(start + n, layout_.size);
     prefetch_lines<kForWrite>(ring + start, (stop - start) * sizeof(T));
