@@ -23,8 +23,8 @@
 #include "ringlane/virtio/desc_chain.h"
 #include "ringlane/virtio/guest_memory.h"
 #include "ringlane/virtio/packed_chain.h"
+#include "ringlane/virtio/queue_stats.h"
 #include "ringlane/virtio/spec.h"
-#include "ringlane/virtio/split_queue.h"  // QueueStats, shared by both ring kinds
 
 namespace ringlane::virtio {
 

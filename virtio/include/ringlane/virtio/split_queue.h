@@ -7,29 +7,15 @@
 #include <cstdint>
 #include <string>
 
-#include "ringlane/base/counter.h"
 #include "ringlane/base/log_limit.h"
 #include "ringlane/base/prefetch.h"
 #include "ringlane/virtio/desc_chain.h"
 #include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/queue_stats.h"
 #include "ringlane/virtio/request_chain.h"
 #include "ringlane/virtio/spec.h"
 
 namespace ringlane::virtio {
-
-struct QueueStats {
-  Counter packets;
-  Counter bytes;
-  Counter drop_no_buffers;  // the guest offered no (or too few) receive buffers
-  Counter drop_too_large;   // the packet did not fit a non-mergeable receive buffer
-  Counter drop_malformed;   // bad virtio-net header or checksum offsets from the guest
-  Counter drop_queue_down;  // destination queue not running
-  Counter drop_chain;       // chain dropped for a limit of ours (too many segments)
-  Counter ring_errors;      // protocol violations that broke the queue
-  Counter notifications;    // call eventfd signals sent
-  Counter kicks;            // kick eventfd signals read (by a worker woken from its sleep)
-  Counter bursts;           // non-empty bursts
-};
 
 struct RingLayout {
   virtio::VringDesc* desc = nullptr;
