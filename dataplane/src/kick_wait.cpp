@@ -2,16 +2,40 @@
 
 namespace ringlane::dataplane {
 
-Port::Wakeup arm_ring_wakeup(virtio::SplitQueue& ring) {
+namespace {
+
+// Both ring kinds: split rings turn kicks on through the used ring's flags or avail event,
+// packed ones through the device event suppression area; the rest is the same.
+template <typename Ring>
+Port::Wakeup arm(Ring& ring) {
   if (!ring.serving()) return {};
   if (ring.kick_fd() < 0) return {-1, true};
   return {ring.kick_fd(), ring.enable_kicks()};
 }
 
-void disarm_ring_wakeup(virtio::SplitQueue& ring, bool signalled) {
+template <typename Ring>
+void disarm(Ring& ring, bool signalled) {
   if (signalled) ring.stats().kicks.add(drain_event_fd(ring.kick_fd()));
   // A ring stopped meanwhile is configured afresh when it starts again.
   if (ring.live()) ring.disable_kicks();
+}
+
+}  // namespace
+
+Port::Wakeup arm_ring_wakeup(virtio::SplitQueue& ring) {
+  return arm(ring);
+}
+
+Port::Wakeup arm_ring_wakeup(virtio::PackedQueue& ring) {
+  return arm(ring);
+}
+
+void disarm_ring_wakeup(virtio::SplitQueue& ring, bool signalled) {
+  disarm(ring, signalled);
+}
+
+void disarm_ring_wakeup(virtio::PackedQueue& ring, bool signalled) {
+  disarm(ring, signalled);
 }
 
 Result<KickWait> KickWait::create() {

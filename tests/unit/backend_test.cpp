@@ -3,6 +3,7 @@
 // backend brings up are driven through the data path to prove they are the right ones.
 #include "ringlane/vhost_user/backend.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -13,11 +14,14 @@
 #include <vector>
 
 #include "fake_guest.h"
+#include "fake_packed_ring.h"
+#include "log_capture.h"
 #include "open_fds.h"
 #include "ringlane/base/event_fd.h"
 #include "ringlane/net/rx.h"
 #include "ringlane/net/tx.h"
 #include "ringlane/vhost_user/net_device.h"
+#include "ringlane/virtio/packed_ring_placement.h"
 
 namespace ringlane::vhost_user {
 namespace {
@@ -36,6 +40,9 @@ struct SingleRegion {
 };
 
 constexpr uint64_t kAckedFeatures = bit(virtio::kFVersion1) | bit(kFProtocolFeatures);
+constexpr uint64_t kPackedFeatures = kAckedFeatures | bit(virtio::kFRingPacked);
+// What DPDK's virtio_user and QEMU send for a fresh packed ring: index 0, wrap counter 1.
+constexpr uint32_t kFreshPackedBase = 1u << 15;
 
 class BackendTest : public ::testing::Test {
  protected:
@@ -102,6 +109,46 @@ class BackendTest : public ::testing::Test {
                 guest_.user_addr(ring.avail_gpa()),
                 0};
     return request(Request::set_vring_addr, &a, sizeof(a));
+  }
+
+  // A packed ring's addresses: desc the ring, avail the driver event area, used the device's.
+  Status set_packed_addr(uint32_t index, const virtio::FakePackedRing& ring) {
+    VringAddr a{index,
+                0,
+                guest_.user_addr(ring.desc_gpa()),
+                guest_.user_addr(ring.device_event_gpa()),
+                guest_.user_addr(ring.driver_event_gpa()),
+                0};
+    return request(Request::set_vring_addr, &a, sizeof(a));
+  }
+  // The bring-up of a packed ring as DPDK's virtio_user does it, enabled.
+  void set_up_packed_ring(uint32_t index, const virtio::FakePackedRing& ring,
+                          uint32_t base = kFreshPackedBase) {
+    ASSERT_TRUE(request_state(Request::set_vring_num, index, ring.size()).ok());
+    ASSERT_TRUE(request_state(Request::set_vring_base, index, base).ok());
+    ASSERT_TRUE(set_packed_addr(index, ring).ok());
+    ASSERT_TRUE(request_u64(Request::set_vring_kick, index, 0, {kick_.fd()}).ok());
+    ASSERT_TRUE(request_u64(Request::set_vring_call, index, 0, {call_.fd()}).ok());
+    ASSERT_TRUE(request_state(Request::set_vring_enable, index, 1).ok());
+  }
+  // GET_VRING_BASE's answer.
+  std::optional<uint32_t> get_vring_base(uint32_t index) {
+    if (!request_state(Request::get_vring_base, index, 0).ok()) return std::nullopt;
+    auto m = reply();
+    if (!m || m->header.size != sizeof(VringState)) return std::nullopt;
+    return m->read<VringState>().num;
+  }
+  // The guest sends `n` packets of 60 bytes on pair 0; the device forwards them to nowhere and
+  // gives the buffers back. Returns the packets the device took.
+  uint16_t send_packed(virtio::FakePackedRing& tx, int n) {
+    std::vector<uint8_t> bytes(12 + 60, 0x22);
+    for (int i = 0; i < n; ++i)
+      tx.offer({{guest_.put(bytes), static_cast<uint32_t>(bytes.size())}});
+    net::PacketBatch batch;
+    uint16_t got = net::dequeue_burst(device_.tx_packed(0), device_.features(), batch);
+    net::complete_burst(device_.tx_packed(0), batch);
+    for (uint16_t i = 0; i < got; ++i) EXPECT_TRUE(tx.take_used().has_value());
+    return got;
   }
 
   // The whole bring-up of one ring, as QEMU does it; the ring is left disabled.
@@ -514,6 +561,206 @@ TEST_F(BackendTest, DisconnectStopsEverything) {
   EXPECT_EQ(device_.memory_regions(), 0u);
   EXPECT_EQ(device_.acked_features(), 0u);
   EXPECT_EQ(device_.stats().disconnects.get(), 1u);
+}
+
+TEST_F(BackendTest, RingPackedIsOfferedAndChoosesThePackedQueues) {
+  EXPECT_NE(get(Request::get_features) & bit(virtio::kFRingPacked), 0u);
+  EXPECT_FALSE(device_.ring_packed());
+  negotiate(kPackedFeatures);
+  EXPECT_TRUE(device_.ring_packed());
+  // A driver that negotiates again without it gets split rings back.
+  negotiate(kAckedFeatures);
+  EXPECT_FALSE(device_.ring_packed());
+  negotiate(kPackedFeatures);
+  device_.disconnect();
+  EXPECT_FALSE(device_.ring_packed());
+}
+
+TEST_F(BackendTest, PackedRingSetupServesTrafficAndGetVringBaseReturnsThePosition) {
+  // 12: not a power of two, which a packed ring may be.
+  virtio::FakePackedRing tx(guest_, 12);
+  negotiate(kPackedFeatures);
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_packed_ring(1, tx);
+  ASSERT_TRUE(device_.tx_packed(0).live());
+  EXPECT_FALSE(device_.tx_queue(0).live());
+  EXPECT_FALSE(device_.rx_packed(0).live());
+
+  // Five bursts of five packets: the ring of 12 wraps twice.
+  for (int round = 0; round < 5; ++round) ASSERT_EQ(send_packed(tx, 5), 5);
+  EXPECT_GE(call_.drain(), 1u);
+  virtio::PackedPosition expected{1, true, 1, true};  // 25 = 2 laps + 1
+  EXPECT_EQ(device_.tx_packed(0).position(), expected);
+
+  auto base = get_vring_base(1);
+  ASSERT_TRUE(base.has_value());
+  EXPECT_EQ(*base, expected.to_vring_base());
+  EXPECT_EQ(*base, 1u | 1u << 15 | 1u << 16 | 1u << 31);
+  EXPECT_FALSE(device_.tx_packed(0).live());
+
+  // A resume at that position (a new process, or the same one) goes on where the ring stands.
+  set_up_packed_ring(1, tx, *base);
+  ASSERT_TRUE(device_.tx_packed(0).live());
+  EXPECT_EQ(device_.tx_packed(0).position(), expected);
+  ASSERT_EQ(send_packed(tx, 7), 7);
+  EXPECT_FALSE(device_.tx_packed(0).broken());
+  // 32 in all: two laps and 8, wrap counter 1 again.
+  EXPECT_EQ(get_vring_base(1), (virtio::PackedPosition{8, true, 8, true}.to_vring_base()));
+}
+
+TEST_F(BackendTest, PackedRingTakesTheAvailHalfOfTheBaseAlone) {
+  // Frontends that send only bits 0-15 (DPDK's virtio_user): the used position is the same.
+  virtio::FakePackedRing tx(guest_, 8);
+  negotiate(kPackedFeatures);
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  tx.skip(5);  // an earlier device took and completed five
+  set_up_packed_ring(1, tx, 5u | 1u << 15);
+  ASSERT_TRUE(device_.tx_packed(0).live());
+  EXPECT_EQ(device_.tx_packed(0).position(), (virtio::PackedPosition{5, true, 5, true}));
+  EXPECT_EQ(get_vring_base(1), (virtio::PackedPosition{5, true, 5, true}.to_vring_base()));
+}
+
+TEST_F(BackendTest, PackedSetVringNumTakesAnySizeUpTo32768) {
+  negotiate(kPackedFeatures);
+  for (uint32_t good : {1u, 3u, 100u, 257u, 32768u}) {
+    EXPECT_TRUE(request_state(Request::set_vring_num, 0, good).ok()) << good;
+  }
+  for (uint32_t bad : {0u, 32769u, 65536u, 0x80000000u}) {
+    SCOPED_TRACE(bad);
+    LogCapture log;
+    Status s = request_state(Request::set_vring_num, 0, bad);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code(), EINVAL);
+    EXPECT_THAT(s.error().message(), ::testing::HasSubstr("packed ring is outside 1-32768"));
+  }
+}
+
+TEST_F(BackendTest, PackedSetVringBaseTakesAll32BitsSplitOnly16) {
+  negotiate(kAckedFeatures);
+  Status split = request_state(Request::set_vring_base, 0, 0x10000);
+  ASSERT_FALSE(split.ok());
+  EXPECT_EQ(split.error().code(), EINVAL);
+  negotiate(kPackedFeatures);
+  EXPECT_TRUE(request_state(Request::set_vring_base, 0, 0x80058005).ok());
+  EXPECT_EQ(get_vring_base(0), 0x80058005u);
+}
+
+TEST_F(BackendTest, PackedBaseOutsideTheRingOrStaleIsRefused) {
+  virtio::FakePackedRing tx(guest_, 8);
+  negotiate(kPackedFeatures);
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  ASSERT_TRUE(request_state(Request::set_vring_num, 1, 8).ok());
+  ASSERT_TRUE(set_packed_addr(1, tx).ok());
+  ASSERT_TRUE(request_u64(Request::set_vring_kick, 1, 0, {kick_.fd()}).ok());
+  struct Case {
+    uint32_t base;
+    const char* says;
+  };
+  for (Case c : {Case{8u | 1u << 15, "an index outside the ring"},
+                 Case{3u | 1u << 15 | (5u | 1u << 15) << 16, "stale"},
+                 Case{3u | 1u << 15 | 3u << 16, "stale"}}) {  // same index, other lap
+    SCOPED_TRACE(c.base);
+    ASSERT_TRUE(request_state(Request::set_vring_base, 1, c.base).ok());
+    Status s = request_state(Request::set_vring_enable, 1, 1);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code(), EPROTO);
+    EXPECT_THAT(s.error().message(), ::testing::StartsWith("vring 1: refusing to start a packed"));
+    EXPECT_THAT(s.error().message(), ::testing::HasSubstr(c.says));
+    EXPECT_FALSE(device_.tx_packed(0).live());
+    // Enabled but not started: each change would try (and fail) again.
+    ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 0).ok());
+  }
+  // A good one starts it.
+  ASSERT_TRUE(request_state(Request::set_vring_base, 1, 3u | 1u << 15).ok());
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 1).ok());
+  EXPECT_TRUE(device_.tx_packed(0).live());
+}
+
+TEST_F(BackendTest, PackedRingAddressesMisalignedOrOutsideMemoryAreRefused) {
+  virtio::FakePackedRing tx(guest_, 8);
+  negotiate(kPackedFeatures);
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  ASSERT_TRUE(request_state(Request::set_vring_num, 1, 8).ok());
+  ASSERT_TRUE(request_u64(Request::set_vring_kick, 1, 0, {kick_.fd()}).ok());
+  uint64_t desc = guest_.user_addr(tx.desc_gpa());
+  uint64_t driver = guest_.user_addr(tx.driver_event_gpa());
+  uint64_t device = guest_.user_addr(tx.device_event_gpa());
+  uint64_t end =
+      guest_.user_addr(virtio::FakeGuest::kDefaultBase + virtio::FakeGuest::kDefaultSize);
+  struct Case {
+    VringAddr addr;
+    const char* says;
+  };
+  for (const Case& c : {Case{{1, 0, desc + 8, device, driver, 0}, "misaligned"},
+                        Case{{1, 0, desc, device + 2, driver, 0}, "misaligned"},
+                        Case{{1, 0, desc, device, driver + 1, 0}, "misaligned"},
+                        Case{{1, 0, end - 64, device, driver, 0}, "outside guest memory"},
+                        Case{{1, 0, desc, device, end, 0}, "outside guest memory"},
+                        Case{{1, 0, desc, 0x10, driver, 0}, "outside guest memory"}}) {
+    SCOPED_TRACE(c.says);
+    ASSERT_TRUE(request(Request::set_vring_addr, &c.addr, sizeof(c.addr)).ok());
+    Status s = request_state(Request::set_vring_enable, 1, 1);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code(), EFAULT);
+    EXPECT_THAT(s.error().message(),
+                ::testing::HasSubstr(std::string("packed ring addresses ") + c.says));
+    EXPECT_FALSE(device_.tx_packed(0).live());
+    ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 0).ok());
+  }
+}
+
+TEST_F(BackendTest, BrokenPackedQueueShowsAsNeedsResetUntilTheBaseIsSetAgain) {
+  virtio::FakePackedRing tx(guest_, 8);
+  negotiate(kPackedFeatures);
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_packed_ring(1, tx);
+  ASSERT_TRUE(request_u64(Request::set_status, virtio::kStatusDriverOk).ok());
+  // A buffer id beyond the ring.
+  tx.write_desc(0, guest_.put(std::vector<uint8_t>(72, 0)), 72, 200, tx.avail_flags());
+  net::PacketBatch batch;
+  EXPECT_EQ(net::dequeue_burst(device_.tx_packed(0), device_.features(), batch), 0);
+  ASSERT_TRUE(device_.tx_packed(0).broken());
+  EXPECT_EQ(device_.tx_packed(0).stats().ring_errors.get(), 1u);
+  EXPECT_EQ(get(Request::get_status), virtio::kStatusDriverOk | virtio::kStatusNeedsReset);
+  tx.write_desc(0, 0, 0, 0, 0);
+  ASSERT_TRUE(request_state(Request::set_vring_base, 1, kFreshPackedBase).ok());
+  EXPECT_FALSE(device_.tx_packed(0).broken());
+  EXPECT_TRUE(device_.tx_packed(0).live());
+  EXPECT_EQ(get(Request::get_status), virtio::kStatusDriverOk);
+}
+
+TEST_F(BackendTest, PackedRxQueueDeliversIntoTheGuestsBuffers) {
+  virtio::FakePackedRing rx(guest_, 16);
+  virtio::FakePackedRing tx(guest_, 16);
+  negotiate(kPackedFeatures | bit(virtio::kNetFMrgRxbuf) | bit(virtio::kFRingEventIdx));
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_packed_ring(0, rx);
+  set_up_packed_ring(1, tx);
+  // The guest's transmissions come back into its receive buffers.
+  std::vector<uint64_t> buffers;
+  for (int i = 0; i < 4; ++i) {
+    buffers.push_back(guest_.alloc(2048));
+    rx.offer({{buffers.back(), 2048, true}});
+  }
+  std::vector<uint8_t> frame(12 + 100);
+  for (size_t i = 12; i < frame.size(); ++i) frame[i] = static_cast<uint8_t>(i);
+  for (int i = 0; i < 3; ++i) tx.offer({{guest_.put(frame), static_cast<uint32_t>(frame.size())}});
+  net::PacketBatch batch;
+  ASSERT_EQ(net::dequeue_burst(device_.tx_packed(0), device_.features(), batch), 3);
+  std::vector<uint16_t> which{0, 1, 2};
+  EXPECT_EQ(net::enqueue_burst(device_.rx_packed(0), device_.features(), batch, which), 3);
+  net::complete_burst(device_.tx_packed(0), batch);
+  for (int i = 0; i < 3; ++i) {
+    auto used = rx.take_used();
+    ASSERT_TRUE(used.has_value());
+    EXPECT_EQ(used->len, frame.size());
+    EXPECT_EQ(guest_.read(buffers[used->id] + 12, 100),
+              std::vector<uint8_t>(frame.begin() + 12, frame.end()));
+  }
+  EXPECT_FALSE(rx.take_used().has_value());
+  EXPECT_EQ(device_.rx_packed(0).stats().packets.get(), 3u);
+  EXPECT_EQ(device_.rx_packed(0).occupancy(), 1);
+  EXPECT_EQ(device_.tx_packed(0).stats().packets.get(), 3u);
 }
 
 }  // namespace

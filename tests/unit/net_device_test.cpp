@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fake_guest.h"
+#include "fake_packed_ring.h"
 #include "log_capture.h"
 #include "ringlane/net/tx.h"
 
@@ -48,6 +49,37 @@ TEST(NetDeviceQueues, BrokenQueueLogLinesNameThePortAndTheQueue) {
   EXPECT_THAT(log.lines()[0], ::testing::HasSubstr("virtqueue broken: avail index jumped"));
   EXPECT_THAT(log.lines()[1], ::testing::StartsWith("vm7 queue 1 (tx of pair 0): "));
   EXPECT_THAT(log.lines()[1], ::testing::HasSubstr("virtqueue broken: descriptor loop"));
+}
+
+TEST(NetDeviceQueues, BrokenPackedQueueLogLinesNameThePortAndTheQueue) {
+  NetDeviceConfig config;
+  config.name = "vm8";
+  config.max_queue_pairs = 2;
+  NetDevice device(config, nullptr);
+  virtio::FakeGuest guest;
+  virtio::FakePackedRing ring(guest, 8);
+  virtio::PackedQueue& pair1_tx = device.tx_packed(1);  // virtqueue 3
+  pair1_tx.configure(&guest.memory(), ring.layout(), false, false, virtio::PackedPosition{});
+  pair1_tx.set_live(true);
+  ring.write_desc(0, guest.put(std::vector<uint8_t>(64, 0)), 64, 9, ring.avail_flags());
+
+  LogCapture log;
+  net::NetFeatures features = net::NetFeatures::from_bits(virtio::bit(virtio::kFVersion1));
+  net::PacketBatch batch;
+  EXPECT_EQ(net::dequeue_burst(pair1_tx, features, batch), 0);
+  ASSERT_TRUE(pair1_tx.broken());
+  EXPECT_EQ(pair1_tx.stats().ring_errors.get(), 1u);
+  EXPECT_EQ(device.tx_queue(1).stats().ring_errors.get(), 0u);
+  ASSERT_EQ(log.lines().size(), 1u);
+  EXPECT_THAT(log.lines()[0], ::testing::StartsWith("vm8 queue 3 (tx of pair 1): "));
+  EXPECT_THAT(log.lines()[0], ::testing::HasSubstr("virtqueue broken: buffer id 9 out of range"));
+}
+
+// Packed rings for net ports; disks keep split rings (no packed in-flight region).
+TEST(NetDeviceFeatures, RingPackedIsOfferedAndNamed) {
+  EXPECT_NE(offered_net_features() & virtio::bit(virtio::kFRingPacked), 0u);
+  EXPECT_EQ(net_feature_names(virtio::bit(virtio::kFVersion1) | virtio::bit(virtio::kFRingPacked)),
+            "version_1 ring_packed");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "ringlane/base/log.h"
+#include "ringlane/virtio/packed_ring_placement.h"
 #include "ringlane/virtio/ring_placement.h"
 #include "ringlane/virtio/ring_resume.h"
 
@@ -26,9 +27,14 @@ VhostUserBackend::~VhostUserBackend() {
 uint8_t VhostUserBackend::status() const {
   uint8_t s = status_;
   for (uint16_t i = 0; i < config_.vring_count; ++i) {
-    if (queues_[i].broken()) s |= virtio::kStatusNeedsReset;
+    if (queues_[i].broken() || packed_queues_[i].broken()) s |= virtio::kStatusNeedsReset;
   }
   return s;
+}
+
+void VhostUserBackend::set_vring_label(uint16_t index, const std::string& label) {
+  queues_[index].set_label(label);
+  packed_queues_[index].set_label(label);
 }
 
 Status VhostUserBackend::handle(Message& message, MessageChannel& channel) {
@@ -107,6 +113,9 @@ Result<uint64_t> VhostUserBackend::set_features(Message& m) {
   }
   stop_queues(0, config_.vring_count);
   acked_features_ = f;
+  // Every queue is stopped (and a grace period passed if one was live): no worker is inside a
+  // burst that read the old kind.
+  ring_packed_.store((f & virtio::bit(virtio::kFRingPacked)) != 0, std::memory_order_relaxed);
   on_features(f);
   start_all_ready();
   return kNoAnswer;
@@ -121,6 +130,7 @@ Result<uint64_t> VhostUserBackend::reset_device(Message& /*m*/) {
   // A reset device starts afresh: the frontend asks for a new region (GET_INFLIGHT_FD).
   inflight_.reset();
   acked_features_ = 0;
+  ring_packed_.store(false, std::memory_order_relaxed);
   status_ = 0;
   return kNoAnswer;
 }
@@ -148,7 +158,14 @@ Result<uint64_t> VhostUserBackend::get_max_mem_slots(Message& /*m*/) {
 
 Result<uint64_t> VhostUserBackend::set_vring_num(Message& m) {
   auto state = m.read<VringState>();
-  if (state.num == 0 || state.num > virtio::kMaxQueueSize || !std::has_single_bit(state.num)) {
+  // A packed ring may have any size (virtio 1.2 section 2.8.10.1); a split one a power of two.
+  if (ring_packed()) {
+    if (state.num == 0 || state.num > virtio::kMaxPackedQueueSize) {
+      return Error(EINVAL, "SET_VRING_NUM: size " + std::to_string(state.num) +
+                               " of a packed ring is outside 1-32768");
+    }
+  } else if (state.num == 0 || state.num > virtio::kMaxQueueSize ||
+             !std::has_single_bit(state.num)) {
     return Error(EINVAL, "SET_VRING_NUM: size " + std::to_string(state.num) +
                              " is not a power of two in 1-32768");
   }
@@ -165,10 +182,16 @@ Result<uint64_t> VhostUserBackend::set_vring_addr(Message& m) {
 
 Result<uint64_t> VhostUserBackend::set_vring_base(Message& m) {
   auto state = m.read<VringState>();
-  if (state.num > 0xffff) return Error(EINVAL, "SET_VRING_BASE: index beyond 16 bits");
+  // A packed ring's position takes all 32 bits (avail index and wrap, used index and wrap);
+  // whether its indices fit the ring is checked when it starts, when the size is known.
+  if (!ring_packed() && state.num > 0xffff) {
+    return Error(EINVAL, "SET_VRING_BASE: index " + std::to_string(state.num) +
+                             " beyond 16 bits (a split ring's)");
+  }
   return acked(change_vring(state.index, [&](Vring& v) {
-    v.base = static_cast<uint16_t>(state.num);
+    v.base = state.num;
     queues_[state.index].clear_broken();
+    packed_queues_[state.index].clear_broken();
   }));
 }
 
@@ -373,10 +396,16 @@ Status VhostUserBackend::replace_memory(
 
 void VhostUserBackend::stop_queues(uint32_t first, uint32_t count) {
   uint64_t stopped = 0;
+  uint64_t packed = 0;
   for (uint32_t i = first; i < first + count; ++i) {
     if (queues_[i].live()) {
       queues_[i].set_live(false);
       stopped |= uint64_t{1} << i;
+    }
+    if (packed_queues_[i].live()) {
+      packed_queues_[i].set_live(false);
+      stopped |= uint64_t{1} << i;
+      packed |= uint64_t{1} << i;
     }
   }
   if (stopped == 0) return;
@@ -384,14 +413,29 @@ void VhostUserBackend::stop_queues(uint32_t first, uint32_t count) {
   drain_queues(stopped);
   // Every buffer a worker took was completed within its burst: resume after the last one.
   for (uint32_t i = first; i < first + count; ++i) {
-    if (stopped & (uint64_t{1} << i)) vrings_[i].base = queues_[i].last_avail_idx();
+    if (!(stopped & (uint64_t{1} << i))) continue;
+    vrings_[i].base = (packed & (uint64_t{1} << i)) ? packed_queues_[i].position().to_vring_base()
+                                                    : queues_[i].last_avail_idx();
   }
 }
 
 Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
   Vring& v = vrings_[index];
+  if (queue_live(index) || !memory_ || v.num == 0 || !v.addr_set || !v.started || !v.enabled) {
+    return {};
+  }
+  return ring_packed() ? start_packed_queue(index) : start_split_queue(index);
+}
+
+Status VhostUserBackend::start_split_queue(uint32_t index) {
+  Vring& v = vrings_[index];
   virtio::SplitQueue& q = queues_[index];
-  if (q.live() || !memory_ || v.num == 0 || !v.addr_set || !v.started || !v.enabled) return {};
+  // Set while a packed ring was negotiated, then the features changed: not a split ring's.
+  if (v.num > virtio::kMaxQueueSize || !std::has_single_bit(v.num) || v.base > 0xffff) {
+    return Error(EINVAL, "vring " + std::to_string(index) + ": size " + std::to_string(v.num) +
+                             " and base " + std::to_string(v.base) +
+                             " do not fit a split ring (a power of two, a 16-bit index)");
+  }
   bool event_idx = (acked_features_ & virtio::bit(virtio::kFRingEventIdx)) != 0;
   virtio::RingPlacement placed = virtio::place_split_rings(
       *memory_, virtio::RingAddressSpace::frontend_virtual,
@@ -403,7 +447,8 @@ Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
                  "vring " + std::to_string(index) + ": ring addresses outside guest memory");
   }
   const virtio::RingLayout& layout = placed.layout;
-  QueueResume resume = prepare_queue(static_cast<uint16_t>(index), layout, v.base);
+  QueueResume resume =
+      prepare_queue(static_cast<uint16_t>(index), layout, static_cast<uint16_t>(v.base));
   uint16_t base = resume.next_avail;
   if (Status s = virtio::check_resume_position(layout, base, resume.taken_back); !s.ok()) {
     return Error(s.error().code(), "vring " + std::to_string(index) + ": " + s.error().message());
@@ -416,6 +461,38 @@ Status VhostUserBackend::start_queue_if_ready(uint32_t index) {
   q.set_kick_fd(v.kick.get());
   q.set_live(true);
   // A worker asleep on its queues' kicks does not wait on this one's yet.
+  if (grace_ != nullptr) grace_->wake_sleepers();
+  return {};
+}
+
+Status VhostUserBackend::start_packed_queue(uint32_t index) {
+  Vring& v = vrings_[index];
+  virtio::PackedQueue& q = packed_queues_[index];
+  auto size = static_cast<uint16_t>(v.num);  // SET_VRING_NUM kept it in 1-32768
+  // vhost-user's three addresses name the packed ring's parts: desc the descriptor ring, avail
+  // the driver's event suppression area, used the device's.
+  virtio::PackedRingPlacement placed = virtio::place_packed_rings(
+      *memory_, virtio::RingAddressSpace::frontend_virtual,
+      {v.addr.desc_user_addr, v.addr.avail_user_addr, v.addr.used_user_addr}, size);
+  if (placed.fault != virtio::RingFault::none) {
+    return Error(EFAULT, "vring " + std::to_string(index) + ": packed ring addresses " +
+                             (placed.fault == virtio::RingFault::misaligned
+                                  ? "misaligned (16 bytes for the ring, 4 for each event area)"
+                                  : "outside guest memory"));
+  }
+  virtio::PackedPosition start = virtio::PackedPosition::from_vring_base(v.base);
+  if (Status s = virtio::check_packed_resume_position(start, size); !s.ok()) {
+    return Error(s.error().code(), "vring " + std::to_string(index) + ": " + s.error().message());
+  }
+  // Kept in the form GET_VRING_BASE answers with (both halves, whichever the frontend sent).
+  v.base = start.to_vring_base();
+  q.configure(memory_.get(), placed.layout,
+              (acked_features_ & virtio::bit(virtio::kFRingEventIdx)) != 0,
+              (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, start);
+  q.set_call_fd(v.call.get());
+  q.set_err_fd(v.err.get());
+  q.set_kick_fd(v.kick.get());
+  q.set_live(true);
   if (grace_ != nullptr) grace_->wake_sleepers();
   return {};
 }
@@ -433,6 +510,7 @@ void VhostUserBackend::reset_vrings() {
   for (uint32_t i = 0; i < config_.vring_count; ++i) {
     vrings_[i] = Vring{};
     queues_[i].clear_broken();
+    packed_queues_[i].clear_broken();
   }
 }
 
@@ -442,6 +520,7 @@ void VhostUserBackend::disconnect() {
   inflight_.reset();
   backend_channel_.reset();
   acked_features_ = 0;
+  ring_packed_.store(false, std::memory_order_relaxed);
   acked_protocol_ = 0;
   status_ = 0;
   stats_.disconnects.inc();

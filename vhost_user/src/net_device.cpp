@@ -12,7 +12,7 @@ uint64_t offered_net_features() {
   return bit(kFVersion1) | bit(kFRingIndirectDesc) | bit(kFRingEventIdx) | bit(kNetFMrgRxbuf) |
          bit(kNetFMq) | bit(kNetFMtu) | bit(kNetFStatus) | bit(kNetFCsum) | bit(kNetFGuestCsum) |
          bit(kNetFHostTso4) | bit(kNetFHostTso6) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6) |
-         bit(kFInOrder);
+         bit(kFInOrder) | bit(kFRingPacked);
 }
 
 std::string net_feature_names(uint64_t bits) {
@@ -21,6 +21,7 @@ std::string net_feature_names(uint64_t bits) {
                                            {kFRingIndirectDesc, "indirect"},
                                            {kFRingEventIdx, "event_idx"},
                                            {kFInOrder, "in_order"},
+                                           {kFRingPacked, "ring_packed"},
                                            {kNetFMrgRxbuf, "mrg_rxbuf"},
                                            {kNetFMq, "mq"},
                                            {kNetFMtu, "mtu"},
@@ -51,8 +52,8 @@ NetDevice::NetDevice(const NetDeviceConfig& config, QuiescentState* grace)
     : VhostUserBackend(backend_config(config), grace) {
   // In the guest's terms, as the frontend numbers them: virtqueue 2n is pair n's RX.
   for (uint16_t i = 0; i < vring_count(); ++i) {
-    vring(i).set_label(name() + " queue " + std::to_string(i) + " (" + (i % 2 ? "tx" : "rx") +
-                       " of pair " + std::to_string(i / 2) + ")");
+    set_vring_label(i, name() + " queue " + std::to_string(i) + " (" + (i % 2 ? "tx" : "rx") +
+                           " of pair " + std::to_string(i / 2) + ")");
   }
 }
 

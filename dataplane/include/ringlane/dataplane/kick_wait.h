@@ -13,15 +13,20 @@
 #include "ringlane/base/event_fd.h"
 #include "ringlane/base/result.h"
 #include "ringlane/dataplane/forwarding.h"
+#include "ringlane/virtio/packed_queue.h"
+#include "ringlane/virtio/split_queue.h"
 
 namespace ringlane::dataplane {
 
 // A guest ring as a sleeper's wake-up source: notifications back on and its kick eventfd (none
 // needed while it is not serving: starting it wakes sleepers; "ready" when the driver gave no
-// kick fd, since it expects polling). Vhost ports' queue pairs and disk rings alike.
+// kick fd, since it expects polling). Vhost ports' queue pairs and disk rings alike, split or
+// packed.
 Port::Wakeup arm_ring_wakeup(virtio::SplitQueue& ring);
+Port::Wakeup arm_ring_wakeup(virtio::PackedQueue& ring);
 // Back to polling: the kicks that came are read and counted, notifications off again.
 void disarm_ring_wakeup(virtio::SplitQueue& ring, bool signalled);
+void disarm_ring_wakeup(virtio::PackedQueue& ring, bool signalled);
 
 class KickWait {
  public:

@@ -1,4 +1,5 @@
-// VhostNetPort: a VM port, served over vhost-user as a virtio-net device.
+// VhostNetPort: a VM port, served over vhost-user as a virtio-net device, on split or packed
+// virtqueues as the driver negotiated.
 #pragma once
 
 #include <atomic>
@@ -42,6 +43,11 @@ class VhostNetPort final : public Port {
   void disarm_wakeup(uint16_t qp, bool signalled) override;
 
  private:
+  // transmit() on the RX queue of either kind.
+  template <typename Queue>
+  uint16_t transmit_to(Queue& q, uint16_t qp, const net::PacketBatch& batch,
+                       std::span<const uint16_t> which);
+
   std::string name_;
   vhost_user::NetDevice device_;
   vhost_user::VhostUserEndpoint endpoint_;

@@ -1,9 +1,12 @@
 // VhostUserBackend: the device side of one vhost-user connection. It owns the mapped guest
-// memory, the per-vring state the frontend sets, and the SplitQueues workers serve. It changes a
-// live queue only after stopping it and waiting out a grace period, so workers need no locks.
+// memory, the per-vring state the frontend sets, and the queues workers serve: a SplitQueue for
+// each vring, and a PackedQueue beside it that serves instead when the driver acked
+// VIRTIO_F_RING_PACKED (ring_packed()). It changes a live queue only after stopping it and
+// waiting out a grace period, so workers need no locks.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +22,7 @@
 #include "ringlane/vhost_user/message_channel.h"
 #include "ringlane/vhost_user/request_table.h"
 #include "ringlane/virtio/guest_memory.h"
+#include "ringlane/virtio/packed_queue.h"
 #include "ringlane/virtio/split_queue.h"
 
 namespace ringlane::vhost_user {
@@ -63,8 +67,18 @@ class VhostUserBackend {
 
   const std::string& name() const { return config_.name; }
   uint16_t vring_count() const { return config_.vring_count; }
+  // Which kind of queue serves the vrings: packed when the driver acked VIRTIO_F_RING_PACKED.
+  // Workers read it before each burst (one predictable branch); it changes only while every
+  // queue is stopped, so a worker that saw a queue live saw the kind it was started as.
+  bool ring_packed() const { return ring_packed_.load(std::memory_order_relaxed); }
+  // The split queue of vring `index` (what serves it unless ring_packed()).
   virtio::SplitQueue& vring(uint16_t index) { return queues_[index]; }
   const virtio::SplitQueue& vring(uint16_t index) const { return queues_[index]; }
+  // The packed queue of vring `index` (what serves it when ring_packed()).
+  virtio::PackedQueue& packed_vring(uint16_t index) { return packed_queues_[index]; }
+  const virtio::PackedQueue& packed_vring(uint16_t index) const { return packed_queues_[index]; }
+  // Names both queues of vring `index` in their log lines.
+  void set_vring_label(uint16_t index, const std::string& label);
   uint64_t acked_features() const { return acked_features_; }
   uint64_t acked_protocol_features() const { return acked_protocol_; }
   uint8_t status() const;
@@ -127,7 +141,9 @@ class VhostUserBackend {
     uint32_t num = 0;
     VringAddr addr{};
     bool addr_set = false;
-    uint16_t base = 0;
+    // SET/GET_VRING_BASE's value: a split ring's next avail index (16 bits), or a packed ring's
+    // position (PackedPosition::to_vring_base: avail index and wrap in bits 0-15, used in 16-31).
+    uint32_t base = 0;
     bool started = false;  // a kick fd (or "no fd") was set
     bool enabled = false;
     UniqueFd kick;
@@ -193,6 +209,13 @@ class VhostUserBackend {
   void stop_queue(uint32_t index) { stop_queues(index, 1); }
   // Starts a queue once everything it needs is set; fails if its rings are not in memory.
   Status start_queue_if_ready(uint32_t index);
+  // start_queue_if_ready's two halves, once the vring is ready: each kind's placement and
+  // position checks, then configure and go live.
+  Status start_split_queue(uint32_t index);
+  Status start_packed_queue(uint32_t index);
+  bool queue_live(uint32_t index) const {
+    return queues_[index].live() || packed_queues_[index].live();
+  }
   void start_all_ready();
   void reset_vrings();
 
@@ -207,6 +230,8 @@ class VhostUserBackend {
   int reply_fd_ = -1;  // an fd the current request's answer carries (GET_INFLIGHT_FD)
   std::array<Vring, kMaxVrings> vrings_;
   std::array<virtio::SplitQueue, kMaxVrings> queues_;
+  std::array<virtio::PackedQueue, kMaxVrings> packed_queues_;
+  std::atomic<bool> ring_packed_{false};
   BackendStats stats_;
   LogLimit log_limit_;
 };

@@ -1,5 +1,6 @@
 // NetDevice: a virtio-net device served over vhost-user. Virtqueue 2n receives into the guest
-// (the guest's RX), virtqueue 2n+1 is the guest's transmit queue, for queue pair n.
+// (the guest's RX), virtqueue 2n+1 is the guest's transmit queue, for queue pair n. It offers
+// VIRTIO_F_RING_PACKED: when the driver acks it, the packed queues serve (rx_packed, tx_packed).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,19 @@ class NetDevice : public VhostUserBackend {
   }
   const virtio::SplitQueue& tx_queue(uint16_t pair) const {
     return vring(static_cast<uint16_t>(2 * pair + 1));
+  }
+  // The same queues' packed form, which serves instead when ring_packed().
+  virtio::PackedQueue& rx_packed(uint16_t pair) {
+    return packed_vring(static_cast<uint16_t>(2 * pair));
+  }
+  virtio::PackedQueue& tx_packed(uint16_t pair) {
+    return packed_vring(static_cast<uint16_t>(2 * pair + 1));
+  }
+  const virtio::PackedQueue& rx_packed(uint16_t pair) const {
+    return packed_vring(static_cast<uint16_t>(2 * pair));
+  }
+  const virtio::PackedQueue& tx_packed(uint16_t pair) const {
+    return packed_vring(static_cast<uint16_t>(2 * pair + 1));
   }
   // Stable while any queue is live: features change only with every queue stopped.
   const net::NetFeatures& features() const { return features_; }
