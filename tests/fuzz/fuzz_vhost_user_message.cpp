@@ -2,7 +2,8 @@
 // sequence of records that send messages (with fds) or raw bytes over a real socketpair to a
 // NetDevice or a BlkDevice, or write into the guest memory both sides share. Every message is
 // also checked with validate() directly. After each handled message the data path runs on
-// whatever queues are live: a NetDevice forwards the guest's TX queue into its own RX queue; a
+// whatever queues are live: a NetDevice forwards the guest's TX queue into its own RX queue
+// (split or packed rings, as the features say: a NetDevice offers VIRTIO_F_RING_PACKED); a
 // BlkDevice serves its queues through an io_uring on a 1 MiB memfd image, and every request it
 // started has completed before the next message is handled (the stop path waits for in-flight
 // I/O, which nobody but this loop would ever complete).
@@ -53,7 +54,7 @@ using namespace ringlane::vhost_user;
 using namespace ringlane::virtio;
 using namespace ringlane::net;
 
-constexpr size_t kMemorySize = 512 * 1024;
+constexpr size_t kMemorySize = size_t{512} * 1024;
 constexpr off_t kImageSize = 1 << 20;
 constexpr uint16_t kDiskQueues = 2;
 // Small enough to fill: a poll stops taking requests once fewer than kMaxOpsPerRequest entries
@@ -227,21 +228,35 @@ class Session {
     drain_replies(backend_near_.get());
   }
 
-  // The guest's transmissions come back to it.
+  // The guest's transmissions come back to it, on the queues of the ring kind negotiated (as
+  // VhostNetPort chooses them); the other kind's queues must all be stopped.
   void forward_packets() {
+    bool packed = net_->ring_packed();
     for (uint16_t pair = 0; pair < net_->max_queue_pairs(); ++pair) {
-      SplitQueue& tx = net_->tx_queue(pair);
-      SplitQueue& rx = net_->rx_queue(pair);
-      if (!tx.serving()) continue;
-      batch_->clear();
-      dequeue_burst(tx, net_->features(), *batch_);
-      if (rx.serving() && batch_->count > 0) {
-        std::vector<uint16_t> which(batch_->count);
-        for (uint16_t i = 0; i < batch_->count; ++i) which[i] = i;
-        enqueue_burst(rx, net_->features(), *batch_, which);
+      if (packed) {
+        if (net_->tx_queue(pair).live() || net_->rx_queue(pair).live()) __builtin_trap();
+        forward_pair(net_->tx_packed(pair), net_->rx_packed(pair));
+        const PackedQueue& tx = net_->tx_packed(pair);
+        PackedPosition p = tx.position();
+        if (tx.live() && (p.avail_idx >= tx.size() || p.used_idx >= tx.size())) __builtin_trap();
+      } else {
+        if (net_->tx_packed(pair).live() || net_->rx_packed(pair).live()) __builtin_trap();
+        forward_pair(net_->tx_queue(pair), net_->rx_queue(pair));
       }
-      complete_burst(tx, *batch_);
     }
+  }
+
+  template <typename Queue>
+  void forward_pair(Queue& tx, Queue& rx) {
+    if (!tx.serving()) return;
+    batch_->clear();
+    dequeue_burst(tx, net_->features(), *batch_);
+    if (rx.serving() && batch_->count > 0) {
+      std::vector<uint16_t> which(batch_->count);
+      for (uint16_t i = 0; i < batch_->count; ++i) which[i] = i;
+      enqueue_burst(rx, net_->features(), *batch_, which);
+    }
+    complete_burst(tx, *batch_);
   }
 
   // Takes the requests the guest made available and carries them out, until a round takes none.
@@ -301,6 +316,7 @@ class Session {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): libFuzzer's name
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   Reader in(data, size);

@@ -132,7 +132,79 @@ def message_seeds():
     bad = (msg(5, struct.pack("<II", 9, 0) + bytes(8 * 32), fds=8)
            + msg(5, table, fds=2) + msg(12, u64(0x100), fds=1) + msg(99) + msg(1, flags=2))
     write("fuzz_vhost_user_message", "bad_messages", bytes([NET]) + bad)
+    packed_message_seeds()
     blk_message_seeds()
+
+
+# Packed rings (VIRTIO_F_RING_PACKED): descriptors of 16 bytes with the buffer id in the last one
+# of a chain, made available by AVAIL (bit 7) equal to the driver's wrap counter and USED (bit 15)
+# not; vhost-user's addresses are the ring (desc), the driver event area (avail) and the device's
+# (used); SET_VRING_BASE carries avail index | wrap << 15 (| used index << 16 | wrap << 31).
+F_RING_PACKED, F_IN_ORDER = 34, 35
+P_AVAIL, P_USED = 1 << 7, 1 << 15
+
+
+def pdesc(addr, length, id_, flags, wrap=True):
+    return struct.pack("<QIHH", addr, length, id_, flags | (P_AVAIL if wrap else P_USED))
+
+
+def packed_setup(index, ring, size, base=1 << 15, enable=False, kick_fd=False):
+    # The event areas sit 0xf00 and 0xf10 past the ring.
+    out = (msg(8, state(index, size)) + msg(10, state(index, base))
+           + msg(9, addr(index, ring, ring + 0xF10, ring + 0xF00))
+           + msg(13, u64(index), fds=1, eventfd=True)
+           + (msg(12, u64(index), fds=1, eventfd=True) if kick_fd else msg(12, u64(index | 0x100))))
+    return out + msg(18, state(index, 1)) if enable else out
+
+
+def packed_guest_rings(tx_id=0):
+    # TX ring (vring 1, 12 descriptors) at 0x1000 with a packet in two descriptors (header, then
+    # 60 bytes) and one through an indirect table at 0x7000; RX ring (vring 0, 16) at 0x4000 with
+    # three 2048-byte buffers at 0x9000.
+    tx = mem(0x1000, pdesc(0x8000, 12, 0, DESC_NEXT) + pdesc(0x8010, 60, tx_id, 0)
+             + pdesc(0x7000, 32, 1, DESC_INDIRECT))
+    tx += mem(0x7000, desc(0x8000, 12, DESC_NEXT, 1) + desc(0x8010, 60))
+    tx += mem(0x8010, bytes(range(60)))
+    rx = mem(0x4000, b"".join(pdesc(0x9000 + 0x800 * i, 2048, i, DESC_WRITE) for i in range(3)))
+    return tx + rx
+
+
+def packed_message_seeds():
+    table = struct.pack("<II", 1, 0) + region(0, 0x40000, UVA, 0)
+    features = (bit(F_VERSION_1) | bit(NET_MRG_RXBUF) | bit(F_INDIRECT) | bit(NET_CSUM)
+                | bit(F_RING_PACKED))
+    # Without protocol features: rings start on their kick; traffic forwarded, then the position
+    # read back (GET_VRING_BASE) and the ring started again there.
+    legacy = (msg(1) + msg(2, u64(features)) + packed_guest_rings() + msg(5, table, fds=1)
+              + packed_setup(0, 0x4000, 16) + packed_setup(1, 0x1000, 12) + msg(11, state(1, 0))
+              + packed_setup(1, 0x1000, 12, base=2 | 1 << 15))
+    write("fuzz_vhost_user_message", "packed_bring_up_and_forward", bytes([NET]) + legacy)
+
+    # With protocol features, EVENT_IDX and IN_ORDER: sizes, bases and addresses refused (with
+    # acks), a stale base then a good one, and a renegotiation back to split rings.
+    features |= bit(F_PROTOCOL) | bit(F_EVENT_IDX) | bit(F_IN_ORDER)
+    protocol = bit(P_REPLY_ACK) | bit(P_MEM_SLOTS) | bit(P_STATUS)
+    acked = (msg(2, u64(features)) + msg(15) + msg(16, u64(protocol)) + packed_guest_rings()
+             + msg(5, table, fds=1)
+             + msg(8, state(0, 0), flags=NEED_REPLY) + msg(8, state(0, 40000), flags=NEED_REPLY)
+             + packed_setup(0, 0x4000, 16, enable=True, kick_fd=True)
+             + packed_setup(1, 0x1000, 12, base=3 | 1 << 15 | 5 << 16, kick_fd=True)
+             + msg(18, state(1, 1), flags=NEED_REPLY)  # stale: refused
+             + msg(9, addr(1, 0x1008, 0x1F10, 0x1F00), flags=NEED_REPLY)  # misaligned
+             + msg(9, addr(1, 0x1000, 0x1F10, 0x1F00))
+             + msg(10, state(1, 1 << 15), flags=NEED_REPLY) + msg(18, state(1, 1))
+             + msg(11, state(1, 0)) + msg(11, state(0, 0))
+             + msg(2, u64(features & ~bit(F_RING_PACKED))) + msg(8, state(0, 12), flags=NEED_REPLY)
+             + msg(40))
+    write("fuzz_vhost_user_message", "packed_protocol_bases_and_refusals", bytes([NET]) + acked)
+
+    # A hostile driver: a buffer id beyond the ring breaks the TX queue (NEEDS_RESET in
+    # GET_STATUS); a new base clears it.
+    hostile = (msg(2, u64(features)) + msg(16, u64(protocol)) + packed_guest_rings(tx_id=200)
+               + msg(5, table, fds=1) + packed_setup(0, 0x4000, 16, enable=True)
+               + packed_setup(1, 0x1000, 12, enable=True) + msg(40)
+               + msg(10, state(1, 1 << 15)) + msg(40))
+    write("fuzz_vhost_user_message", "packed_hostile_id", bytes([NET]) + hostile)
 
 
 # virtio-blk (virtio/include/ringlane/virtio/blk_spec.h) and the protocol features BlkDevice adds.
@@ -328,6 +400,43 @@ def chain_seeds():
 
 
 # --- fuzz_daemon_config ------------------------------------------------------------------------
+
+
+# --- fuzz_packed_ring ----------------------------------------------------------------------------
+# A 16-byte control block (shape, gaps, sizes, ring size - 1, tx bits, rx bits, u16 start avail,
+# u16 start used, rounds, misc, u16 event off_wrap, descriptor flag xor, rewrites), the descriptor
+# ring (16 bytes an entry), the rewrites (u16 index, bit 15: the flags the next lap expects; u16
+# flags), then the buffer area's bytes, from 3 pages into region 0 (tests/fuzz/fuzz_packed_ring.cpp).
+PR_BASE = 0x10000  # region 0's guest address with shape's high nibble 0
+PR_DATA = PR_BASE + 3 * 4096
+
+
+def packed_ring_control(ring_size, tx_bits=0b10011, rx_bits=0b0100011, start_avail=1 << 15,
+                        start_used=1 << 15, rounds=3, misc=0, off_wrap=0, xor=0, rewrites=0,
+                        shape=0, gaps=0, sizes=0):
+    return (bytes([shape, gaps, sizes, ring_size - 1, tx_bits, rx_bits])
+            + struct.pack("<HH", start_avail, start_used)
+            + bytes([rounds - 1, misc]) + struct.pack("<H", off_wrap) + bytes([xor & 0xFF, rewrites]))
+
+
+def packed_ring_seeds():
+    frame = bytes(12) + bytes(range(60))
+    # Eight one-descriptor packets and a two-descriptor one, in a ring of 12 (two slots empty); the
+    # receiving copy gets WRITE flipped on (xor 2) so its descriptors are buffers.
+    ring = b"".join(pdesc(PR_DATA + 0x100 * i, len(frame), i, 0) for i in range(8))
+    ring += pdesc(PR_DATA + 0x900, 12, 9, DESC_NEXT) + pdesc(PR_DATA + 0x90C, 60, 8, 0)
+    ring += bytes(16 * 2)
+    data = b"".join(frame.ljust(0x100, b"\0") for _ in range(8)) + frame
+    write("fuzz_packed_ring", "generated_chains",
+          packed_ring_control(12, xor=DESC_WRITE) + ring + data)
+    # Rewrites for the next lap: three rounds, each making two descriptors available again in the
+    # lap the device expects (bit 15 of the index), with EVENT_IDX and an event descriptor.
+    ring = b"".join(pdesc(PR_DATA + 0x100 * i, len(frame), i, 0) for i in range(4))
+    rewrites = b"".join(struct.pack("<HH", 0x8000 | i, 0) for i in range(6))
+    write("fuzz_packed_ring", "generated_rewrites_next_lap",
+          packed_ring_control(4, tx_bits=0b10011 | 16, rx_bits=0b100011 | 32, misc=2 << 1 | 2 << 3,
+                              off_wrap=0x8002, xor=DESC_WRITE, rewrites=2)
+          + ring + rewrites + b"".join(frame.ljust(0x100, b"\0") for _ in range(4)))
 
 
 def config_seeds():
@@ -568,6 +677,7 @@ def vf_link_seeds():
 if __name__ == "__main__":
     message_seeds()
     chain_seeds()
+    packed_ring_seeds()
     config_seeds()
     option_seeds()
     wire_frame_seeds()
