@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "fuzz_guest.h"
 #include "ringlane/base/log.h"
 #include "ringlane/net/rx.h"
 #include "ringlane/net/tx.h"
@@ -34,50 +35,9 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kEventOffset = 1 * kPage;  // the ring at 0: up to 256 entries, one page
 constexpr uint64_t kDataOffset = 3 * kPage;
 
-class Reader {
- public:
-  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  uint8_t u8() { return pos_ < size_ ? data_[pos_++] : 0; }
-  uint16_t u16() { return static_cast<uint16_t>(u8() | u8() << 8); }
-  size_t take(uint8_t* out, size_t len) {
-    size_t n = std::min(len, size_ - pos_);
-    std::memcpy(out, data_ + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
-
-struct Guest {
-  std::vector<std::vector<uint8_t>> blocks;  // one heap block per region
-  GuestMemory memory;
-
-  bool owns(const HostSpan& s) const {
-    for (const auto& b : blocks) {
-      if (s.data >= b.data() && s.len <= b.size() && s.data + s.len <= b.data() + b.size()) {
-        return true;
-      }
-    }
-    return false;
-  }
-  uint8_t* base() { return blocks[0].data(); }
-};
-
-bool build_guest(Guest& g, const std::vector<RegionDescriptor>& layout) {
-  std::vector<std::shared_ptr<const MappedRegion>> regions;
-  for (const auto& d : layout) {
-    g.blocks.emplace_back(d.size, 0);
-    regions.push_back(MappedRegion::wrap(d, g.blocks.back().data()));
-  }
-  auto mem = GuestMemory::create(std::move(regions));
-  if (!mem.ok()) return false;
-  g.memory = std::move(*mem);
-  return true;
-}
+using ringlane::fuzz::build_guest;
+using ringlane::fuzz::Guest;
+using ringlane::fuzz::Reader;
 
 PackedRingLayout ring_at(Guest& g, uint64_t desc, uint64_t events, uint16_t size) {
   PackedRingLayout l;

@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -48,24 +47,10 @@ class PackedTraffic(unittest.TestCase):
                   "queues": queues} for i in range(2)]
         rl = peers.Ringlane(ports, workdir=work)
         self.addCleanup(rl.kill)
-        vdevs = packed_vdevs(ports, queues, server=socket_mode == "client", mrg_rxbuf=mrg_rxbuf,
-                             in_order=in_order)
-        # ringlane polls on core 1; testpmd forwards on core 0 (its main lcore 1 reads stdin).
-        tp = peers.Testpmd(vdevs, "rlpacked", main_lcore=1, lcores="0,1", interactive=True,
-                           extra=[f"--rxq={queues}", f"--txq={queues}"], workdir=work)
+        stats, tp = peers.run_io_loop(ports, SECONDS, queues=queues, mrg_rxbuf=mrg_rxbuf,
+                                      server=socket_mode == "server", workdir=work,
+                                      prefix="rlpacked", packed=True, in_order=in_order)
         self.addCleanup(tp.kill)
-        tp.wait_output("testpmd>", timeout=30)
-        mark = len(tp.output())
-        tp.command("start tx_first")
-        time.sleep(SECONDS)
-        tp.command("stop")
-        tp.wait_output("Done.", timeout=20, start=mark)
-        time.sleep(0.5)  # ringlane drains what the rings still hold
-        mark = len(tp.output())
-        tp.command("show port stats all")
-        tp.wait_output("NIC statistics for port 1", timeout=10, start=mark)
-        time.sleep(0.2)
-        stats = peers.parse_port_stats(tp.output()[mark:])
         tp.quit()
         summary = rl.stop()
 

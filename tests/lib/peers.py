@@ -313,12 +313,15 @@ def virtio_user(index, path, queues=1, server=False, mrg_rxbuf=None, packed=Fals
 
 
 def run_io_loop(ringlane_ports, seconds, queues=1, mrg_rxbuf=True, server=True, workdir=None,
-                prefix="rltest"):
-    """testpmd (io-forwarding, tx_first) with two virtio_user ports looped through ringlane.
+                prefix="rltest", packed=False, in_order=None):
+    """testpmd (io-forwarding, tx_first) with two virtio_user ports looped through ringlane
+    (packed rings with packed=True; in_order=True/False asks virtio_user for it or not).
 
     Returns (testpmd port stats after stop, testpmd text). Ports are stopped but testpmd quits
     only after the caller's ringlane has drained: the caller stops ringlane after this."""
-    vdevs = [virtio_user(i, p["path"], queues=queues, server=not server, mrg_rxbuf=mrg_rxbuf)
+    extra_dev = "" if in_order is None else f",in_order={1 if in_order else 0}"
+    vdevs = [virtio_user(i, p["path"], queues=queues, server=not server, mrg_rxbuf=mrg_rxbuf,
+                         packed=packed, extra=extra_dev)
              for i, p in enumerate(ringlane_ports)]
     extra = [f"--rxq={queues}", f"--txq={queues}"]
     # ringlane polls on core 1; testpmd forwards on core 0 (its main lcore 1 only reads stdin).
