@@ -74,7 +74,14 @@ void check_nic_spec(const std::string& text) {
   if (spec->name != "net0") __builtin_trap();
   if (spec->mode == NicMode::passthrough && spec->pci.empty()) __builtin_trap();
   if (spec->mode != NicMode::passthrough && !spec->pci.empty()) __builtin_trap();
-  if (spec->mode == NicMode::vhost && spec->socket.empty()) __builtin_trap();
+  // A vhost NIC attaches to a socket, or has a ringlane daemon make its port (daemon=), which
+  // alone may name the port and its peer; an e1000 is never a daemon's.
+  if (spec->mode == NicMode::vhost && spec->socket.empty() && spec->daemon.empty()) {
+    __builtin_trap();
+  }
+  if (spec->daemon.empty() && (!spec->port.empty() || !spec->peer.empty())) __builtin_trap();
+  if (spec->mode == NicMode::emulated && !spec->daemon.empty()) __builtin_trap();
+  if (spec->mode == NicMode::passthrough && !spec->daemon.empty()) __builtin_trap();
   if ((spec->mode == NicMode::virtio || spec->mode == NicMode::emulated) && spec->tap.empty()) {
     __builtin_trap();
   }
