@@ -20,32 +20,16 @@ std::string describe(uint16_t idx, bool wrap) {
 PackedRingPlacement place_packed_rings(const GuestMemory& memory, RingAddressSpace space,
                                        const RingAddresses& addresses, uint16_t size) {
   PackedRingPlacement out;
-  if (addresses.desc % kRingAlign != 0 || addresses.avail % kEventAlign != 0 ||
-      addresses.used % kEventAlign != 0) {
-    out.fault = RingFault::misaligned;
-    return out;
-  }
-  auto translate = [&](uint64_t addr, uint64_t bytes) {
-    return space == RingAddressSpace::guest_physical ? memory.translate(addr, bytes)
-                                                     : memory.translate_user_addr(addr, bytes);
-  };
-  uint8_t* desc = translate(addresses.desc, packed_ring_bytes(size));
-  uint8_t* driver = translate(addresses.avail, sizeof(PackedEventSuppress));
-  uint8_t* device = translate(addresses.used, sizeof(PackedEventSuppress));
-  if (desc == nullptr || driver == nullptr || device == nullptr) {
-    out.fault = RingFault::outside_memory;
-    return out;
-  }
-  // A region's address need not be aligned like its mapping: check where the rings land.
-  if (reinterpret_cast<uintptr_t>(desc) % kRingAlign != 0 ||
-      reinterpret_cast<uintptr_t>(driver) % kEventAlign != 0 ||
-      reinterpret_cast<uintptr_t>(device) % kEventAlign != 0) {
-    out.fault = RingFault::misaligned;
-    return out;
-  }
-  out.layout.desc = reinterpret_cast<PackedDesc*>(desc);
-  out.layout.driver_event = reinterpret_cast<PackedEventSuppress*>(driver);
-  out.layout.device_event = reinterpret_cast<PackedEventSuppress*>(device);
+  uint8_t* at[3] = {};
+  out.fault = place_ring_areas(memory, space, addresses,
+                               {{packed_ring_bytes(size), kRingAlign},
+                                {sizeof(PackedEventSuppress), kEventAlign},
+                                {sizeof(PackedEventSuppress), kEventAlign}},
+                               at);
+  if (out.fault != RingFault::none) return out;
+  out.layout.desc = reinterpret_cast<PackedDesc*>(at[0]);
+  out.layout.driver_event = reinterpret_cast<PackedEventSuppress*>(at[1]);
+  out.layout.device_event = reinterpret_cast<PackedEventSuppress*>(at[2]);
   out.layout.size = size;
   return out;
 }

@@ -32,6 +32,19 @@ struct RingPlacement {
   RingFault fault = RingFault::none;
 };
 
+// One of a ring's three areas, as found in memory: how long it is and how it must be aligned.
+struct RingArea {
+  uint64_t bytes;
+  uint64_t align;
+};
+
+// Translates `addresses` (desc, avail, used) to our mapping, each area wholly inside one region
+// and aligned as `areas` says, both as an address and where it lands. Fills `out` on success;
+// the fault otherwise. Both ring kinds place their areas through it.
+RingFault place_ring_areas(const GuestMemory& memory, RingAddressSpace space,
+                           const RingAddresses& addresses, const RingArea (&areas)[3],
+                           uint8_t* (&out)[3]);
+
 // `size` must already be checked (a power of two, at most kMaxQueueSize) by the caller, which
 // knows how to word that error for its transport.
 RingPlacement place_split_rings(const GuestMemory& memory, RingAddressSpace space,
