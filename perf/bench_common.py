@@ -558,7 +558,7 @@ def preflight(args):
     if not os.path.ismount("/dev/hugepages"):
         raise Failure("hugetlbfs is not mounted on /dev/hugepages (see scripts/setup.sh)")
     needs = [shutil.which(peers.TESTPMD)]
-    if "ringlane" in args.only:
+    if any(d.startswith("ringlane") for d in args.only):
         needs.append(peers.RINGLANE if os.access(peers.RINGLANE, os.X_OK) else None)
     if "ovs" in args.only:
         needs += [OVS_VSWITCHD if os.access(OVS_VSWITCHD, os.X_OK) else None, shutil.which("ovsdb-server")]
@@ -579,7 +579,7 @@ def run_comparison(args, sizes, name, measure, report, hugepage_prefixes, settin
     provenance = {}
     try:
         preflight(args)
-        if "ringlane" in args.only:
+        if any(d.startswith("ringlane") for d in args.only):
             # A private copy: a rebuild of the tree during the run must not mix two binaries.
             provenance = {"ringlane_binary": peers.RINGLANE, "ringlane_sha256": sha256(peers.RINGLANE),
                           "git_head": git_head()}

@@ -28,8 +28,13 @@ during it. --repeat N interleaves N runs of all DUTs; ratios are reported per ru
 median over the runs whose core-to-core round trip stayed steady. --bursts N starts the loop with N bursts of 32 frames per
 port instead of one (more frames in flight: throughput- rather than round-trip-bound).
 
+Packed rings: the DUTs ringlane_packed and dpdk_packed are ringlane and testpmd/net_vhost again,
+with the generator's virtio_user ports on packed virtqueues (packed_vq=1); their lines compare
+packed with split cycles per packet for each, and ringlane's packed path with DPDK's, in one run:
+--only ringlane,ringlane_packed,dpdk,dpdk_packed.
+
 Run as root: sudo python3 perf/vhost_compare.py [--seconds 8] [--sizes 64,1518]
-[--only ringlane,dpdk,ovs] [--repeat N] [--bursts N] [--json OUT]. Everything started is stopped
+[--only ringlane,dpdk,ovs,ringlane_packed,dpdk_packed] [--repeat N] [--bursts N] [--json OUT]. Everything started is stopped
 by PID, also on failure or Ctrl-C."""
 import argparse
 import os
@@ -49,8 +54,11 @@ GEN_PREFIX = "pf-gen"
 DUT_PREFIX = "pf-dut"
 OVS_PREFIX = "ovs-pf"
 DUT_CORE = 1
-DUTS = ("ringlane", "dpdk", "ovs")
-DUT_LABELS = {"ringlane": "ringlane", "dpdk": "DPDK testpmd/vhost", "ovs": "OVS-DPDK 3.1"}
+DUTS = ("ringlane", "dpdk", "ovs", "ringlane_packed", "dpdk_packed")
+DEFAULT_DUTS = "ringlane,dpdk,ovs"
+DUT_LABELS = {"ringlane": "ringlane", "dpdk": "DPDK testpmd/vhost", "ovs": "OVS-DPDK 3.1",
+              "ringlane_packed": "ringlane packed", "dpdk_packed": "DPDK vhost packed"}
+PACKED_SUFFIX = "_packed"
 
 
 # --- traffic ------------------------------------------------------------------------------------
@@ -135,7 +143,8 @@ class OvsDut(OvsMeasurement):
         self.ovs.wait_rxqs(2)
 
 
-DUT_CLASSES = {"ringlane": RinglaneDut, "dpdk": TestpmdDut, "ovs": OvsDut}
+DUT_CLASSES = {"ringlane": RinglaneDut, "dpdk": TestpmdDut, "ovs": OvsDut,
+               "ringlane_packed": RinglaneDut, "dpdk_packed": TestpmdDut}
 
 
 # --- one measurement ----------------------------------------------------------------------------
@@ -147,7 +156,9 @@ def measure(dut_name, size, args, work_root):
         log(f"{DUT_LABELS[dut_name]}, {size} B: starting the DUT on core {DUT_CORE}")
         dut = DUT_CLASSES[dut_name](work)
         log(f"{DUT_LABELS[dut_name]}, {size} B: starting the generator on core 0")
-        gen = Generator(dut.sockets, dut.generator_server, size, work, args.bursts, args.vdev_extra)
+        # The same DUT, driven over packed virtqueues.
+        extra = args.vdev_extra + (",packed_vq=1" if dut_name.endswith(PACKED_SUFFIX) else "")
+        gen = Generator(dut.sockets, dut.generator_server, size, work, args.bursts, extra)
         dut.ready()
         gen.start()
         m = measure_interval(dut, gen, args, DUT_LABELS[dut_name], size, (0, 1))
@@ -172,7 +183,7 @@ def measure(dut_name, size, args, work_root):
         "gen_busy": m["gen_busy"],
         "foreign_cores": m["foreign_cores"],
     }
-    if dut_name == "ringlane":
+    if dut_name.startswith("ringlane"):
         result["dut_run_cycles_per_packet"] = d.get("run_cycles_per_packet")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
@@ -188,8 +199,17 @@ def measure(dut_name, size, args, work_root):
 # --- report -------------------------------------------------------------------------------------
 
 def ratios(by):
-    """ringlane against the others, from {dut: {"mpps": .., "dut_cycles_per_packet": ..}}."""
-    return ratios_for(by, "ringlane", ("dpdk", "ovs"), (("mpps", "mpps"), ("cycles", "dut_cycles_per_packet")))
+    """ringlane against the others, from {dut: {"mpps": .., "dut_cycles_per_packet": ..}}; and
+    packed rings against split ones, for ringlane and for DPDK, and ringlane's packed path
+    against DPDK's."""
+    fields = (("mpps", "mpps"), ("cycles", "dut_cycles_per_packet"))
+    entry = ratios_for(by, "ringlane", ("dpdk", "ovs"), fields)
+    for base, other, key in (("ringlane_packed", "ringlane", "packed_split_ringlane"),
+                             ("dpdk_packed", "dpdk", "packed_split_dpdk"),
+                             ("ringlane_packed", "dpdk_packed", "packed_ringlane_dpdk")):
+        for name, value in ratios_for(by, base, (other,), fields).items():
+            entry[f"{key}_{name.split('_vs_')[0]}"] = value
+    return entry
 
 
 def ratio_text(size, entry):
@@ -202,6 +222,12 @@ def ratio_text(size, entry):
         parts.append(f"cyc/pkt ringlane/DPDK {entry['cycles_vs_dpdk']:.2f}x (target <= 0.75)")
     if "cycles_vs_ovs" in entry:
         parts.append(f"cyc/pkt ringlane/OVS {entry['cycles_vs_ovs']:.2f}x")
+    if "packed_split_ringlane_cycles" in entry:
+        parts.append(f"cyc/pkt ringlane packed/split {entry['packed_split_ringlane_cycles']:.2f}x (target <= 1)")
+    if "packed_split_dpdk_cycles" in entry:
+        parts.append(f"cyc/pkt DPDK packed/split {entry['packed_split_dpdk_cycles']:.2f}x")
+    if "packed_ringlane_dpdk_cycles" in entry:
+        parts.append(f"cyc/pkt packed ringlane/DPDK {entry['packed_ringlane_dpdk_cycles']:.2f}x")
     return "; ".join(parts)
 
 
@@ -238,6 +264,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(ap, DUTS, seconds=8.0)
+    ap.set_defaults(only=DEFAULT_DUTS)
     ap.add_argument("--bursts", type=int, default=1,
                     help="bursts of 32 frames per port the generator sends to start (tx_first N, default 1)")
     ap.add_argument("--vdev-extra", default="", help="extra net_virtio_user devargs, e.g. ',in_order=0'")

@@ -387,10 +387,16 @@ Result<uint64_t> feature_mask(const std::vector<std::string>& names) {
       mask |= bit(kNetFHostTso4) | bit(kNetFHostTso6) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6);
     else if (n == "mtu")
       mask |= bit(kNetFMtu);
+    else if (n == "ring_packed")
+      mask |= bit(kFRingPacked);
+    else if (n == "guest_announce")
+      mask |= bit(kNetFGuestAnnounce);
+    else if (n == "log_all")
+      mask |= bit(kVhostFLogAll);
     else {
       return Error(EINVAL, "unknown feature '" + n +
                                "' (known: event_idx, indirect, in_order, mrg_rxbuf, mq, csum, "
-                               "guest_csum, tso, mtu)");
+                               "guest_csum, tso, mtu, ring_packed, guest_announce, log_all)");
     }
   }
   return mask;

@@ -143,6 +143,15 @@ struct Direction {
 
 }  // namespace
 
+std::vector<std::pair<std::string, uint64_t>> VhostNetPort::counters() const {
+  uint64_t pages = 0;
+  for (uint16_t i = 0; i < device_.vring_count(); ++i) {
+    pages += device_.vring(i).stats().dirty_pages.get() +
+             device_.packed_vring(i).stats().dirty_pages.get();
+  }
+  return {{"dirty_log_on", device_.logging() ? 1 : 0}, {"dirty_pages_logged", pages}};
+}
+
 std::vector<PortQueueStats> VhostNetPort::queue_stats() const {
   std::vector<PortQueueStats> out;
   const auto& dev = device_;

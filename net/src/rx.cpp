@@ -184,6 +184,7 @@ Gather deliver(Receiver<Queue>& r, const Frame& f) {
     write_at(rx.spans, rx.span_count, r.features.hdr_len + f.hdr.csum_start + f.hdr.csum_offset,
              &csum, sizeof(csum));
   }
+  r.queue.log_written(rx.spans, rx.span_count, need);
   uint64_t left = need;
   for (uint16_t h = 0; h < rx.head_count; ++h) {
     auto len = static_cast<uint32_t>(left < rx.head_bytes[h] ? left : rx.head_bytes[h]);
@@ -215,6 +216,7 @@ bool deliver_simple(Receiver<Queue>& r, const PacketView& p, const virtio::HostS
   }
   // memmove: one VM behind two ports can make source and destination overlap.
   std::memmove(dst + hdr_len, src[0].data, p.len);
+  r.queue.log_written(h->spans, 1, hdr_len + p.len);
   r.queue.put_used(r.queue.head_at(r.offset), hdr_len + p.len);
   ++r.offset;
   return true;

@@ -10,6 +10,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 F_INDIRECT, F_EVENT_IDX, F_VERSION_1, F_PROTOCOL = 28, 29, 32, 30
 NET_CSUM, NET_GUEST_CSUM, NET_MRG_RXBUF = 0, 1, 15
 P_REPLY_ACK, P_MEM_SLOTS, P_STATUS = 3, 15, 16
+P_LOG_SHMFD, F_LOG_ALL = 1, 26
 DESC_NEXT, DESC_WRITE, DESC_INDIRECT = 1, 2, 4
 NEED_REPLY = 0x8
 UVA = 0x7F0000000000
@@ -133,6 +134,7 @@ def message_seeds():
            + msg(5, table, fds=2) + msg(12, u64(0x100), fds=1) + msg(99) + msg(1, flags=2))
     write("fuzz_vhost_user_message", "bad_messages", bytes([NET]) + bad)
     packed_message_seeds()
+    dirty_log_seeds()
     blk_message_seeds()
 
 
@@ -672,6 +674,27 @@ def vf_link_seeds():
           nlmsg(NLMSG_ERROR, NLM_F_ACK_TLVS, struct.pack("<i", -22) + whole
                 + nla(NLMSGERR_ATTR_MSG, b"Invalid VF\0")))
     write("fuzz_vf_link_messages", "ack", nlmsg(NLMSG_ERROR, NLM_F_CAPPED, struct.pack("<i", 0) + request))
+
+
+def dirty_log_seeds():
+    """A migration as QEMU drives it: the dirty log shared (SET_LOG_BASE with LOG_SHMFD, a fresh
+    memfd), LOG_ALL acked with the rings running and traffic forwarded, a log the file cannot
+    hold, one without its fd, and LOG_ALL off again."""
+    table = struct.pack("<II", 1, 0) + region(0, 0x40000, UVA, 0)
+    features = (bit(F_VERSION_1) | bit(NET_MRG_RXBUF) | bit(F_INDIRECT) | bit(F_PROTOCOL)
+                | bit(F_EVENT_IDX))
+    protocol = bit(P_REPLY_ACK) | bit(P_LOG_SHMFD)
+    log = struct.pack("<QQ", 0x40000 // 4096 // 8, 64)
+    seed = (msg(2, u64(features)) + msg(15) + msg(16, u64(protocol)) + guest_rings()
+            + msg(5, table, fds=1) + ring_setup(0, 0x4000, enable=True)
+            + msg(6, log, fds=1, kind=FD_FRESH, fresh=128)
+            + msg(2, u64(features | bit(F_LOG_ALL))) + ring_setup(1, 0x1000, enable=True)
+            + msg(6, struct.pack("<QQ", 4096, 64), fds=1, kind=FD_FRESH, fresh=128,
+                  flags=NEED_REPLY)
+            + msg(6, log, flags=NEED_REPLY) + msg(6, log[:8], fds=1, kind=FD_FRESH, fresh=128)
+            + msg(2, u64(features)) + msg(11, state(1, 0)))
+    write("fuzz_vhost_user_message", "dirty_log_migration", bytes([NET]) + seed)
+
 
 
 if __name__ == "__main__":

@@ -516,7 +516,7 @@ TEST_F(BackendTest, FdsOfRejectedMessagesAreClosed) {
 }
 
 TEST_F(BackendTest, UnsupportedRequestIsENOSYS) {
-  Status s = request_u64(Request::set_log_base, 0);
+  Status s = request_u64(Request::set_log_fd, 0);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code(), ENOSYS);
 }
@@ -761,6 +761,199 @@ TEST_F(BackendTest, PackedRxQueueDeliversIntoTheGuestsBuffers) {
   EXPECT_EQ(device_.rx_packed(0).stats().packets.get(), 3u);
   EXPECT_EQ(device_.rx_packed(0).occupancy(), 1);
   EXPECT_EQ(device_.tx_packed(0).stats().packets.get(), 3u);
+}
+
+// A dirty log as QEMU shares it for a migration: a memfd, the bitmap at an offset into it.
+class DirtyLogTest : public BackendTest {
+ protected:
+  static constexpr uint64_t kLogOffset = 256;
+  // One bit per page of the fake guest (it ends at 2 MiB): 64 bytes.
+  static constexpr uint64_t kLogSize =
+      (virtio::FakeGuest::kDefaultBase + virtio::FakeGuest::kDefaultSize) / 4096 / 8;
+  static constexpr uint64_t kLogging = kAckedFeatures | bit(virtio::kVhostFLogAll);
+
+  void SetUp() override {
+    BackendTest::SetUp();
+    log_fd_.reset(::memfd_create("dirty-log", MFD_CLOEXEC));
+    ASSERT_TRUE(log_fd_.valid());
+    ASSERT_EQ(::ftruncate(log_fd_.get(), kLogOffset + kLogSize), 0);
+  }
+  Status set_log_base(uint64_t size = kLogSize, uint64_t offset = kLogOffset) {
+    LogDescription d{size, offset};
+    return request(Request::set_log_base, &d, sizeof(d), 0, {log_fd_.get()});
+  }
+  std::vector<uint8_t> bits() const {
+    std::vector<uint8_t> b(kLogSize);
+    EXPECT_EQ(::pread(log_fd_.get(), b.data(), b.size(), kLogOffset),
+              static_cast<ssize_t>(b.size()));
+    return b;
+  }
+  void clear_bits() const {
+    std::vector<uint8_t> zero(kLogSize);
+    EXPECT_EQ(::pwrite(log_fd_.get(), zero.data(), zero.size(), kLogOffset),
+              static_cast<ssize_t>(zero.size()));
+  }
+  static bool marked(const std::vector<uint8_t>& b, uint64_t gpa) {
+    uint64_t page = gpa >> 12;
+    return (b[page / 8] >> (page % 8)) & 1;
+  }
+  static uint64_t count(const std::vector<uint8_t>& b) {
+    uint64_t n = 0;
+    for (uint8_t x : b) n += static_cast<uint64_t>(__builtin_popcount(x));
+    return n;
+  }
+  // The guest sends `n` frames on pair 0 into its own receive buffers; returns the buffers'
+  // and the sent frames' guest addresses (each in a page of its own).
+  std::pair<std::vector<uint64_t>, std::vector<uint64_t>> loop_frames(virtio::FakeRing& rx,
+                                                                      virtio::FakeRing& tx, int n) {
+    std::vector<uint64_t> rx_bufs, tx_bufs;
+    std::vector<uint8_t> frame(12 + 200, 0x5a);
+    for (int i = 0; i < n; ++i) {
+      rx_bufs.push_back(guest_.alloc(4096, 4096));
+      rx.publish(rx.add_chain({{rx_bufs.back(), 4096, true}}));
+      tx_bufs.push_back(guest_.alloc(4096, 4096));
+      guest_.write(tx_bufs.back(), frame.data(), frame.size());
+      tx.publish(tx.add_chain({{tx_bufs.back(), static_cast<uint32_t>(frame.size())}}));
+    }
+    net::PacketBatch batch;
+    EXPECT_EQ(net::dequeue_burst(device_.tx_queue(0), device_.features(), batch), n);
+    std::vector<uint16_t> which(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) which[static_cast<size_t>(i)] = static_cast<uint16_t>(i);
+    EXPECT_EQ(net::enqueue_burst(device_.rx_queue(0), device_.features(), batch, which), n);
+    net::complete_burst(device_.tx_queue(0), batch);
+    return {rx_bufs, tx_bufs};
+  }
+
+  UniqueFd log_fd_;
+};
+
+TEST_F(DirtyLogTest, LogAllAndLogShmfdAreOffered) {
+  EXPECT_NE(get(Request::get_features) & bit(virtio::kVhostFLogAll), 0u);
+  EXPECT_NE(get(Request::get_protocol_features) & bit(protocol::kLogShmfd), 0u);
+  EXPECT_NE(offered_net_features() & bit(virtio::kNetFGuestAnnounce), 0u);
+}
+
+TEST_F(DirtyLogTest, SetLogBaseRepliesWithoutPayloadAsQemuWaitsFor) {
+  negotiate(kAckedFeatures, bit(protocol::kLogShmfd));
+  ASSERT_TRUE(set_log_base().ok());
+  auto m = reply();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->request(), Request::set_log_base);
+  EXPECT_EQ(m->header.flags, kVersion | kFlagReply);
+  EXPECT_EQ(m->header.size, 0u);
+  EXPECT_FALSE(reply().has_value());
+  // Shared but not acked: nothing logs yet.
+  EXPECT_FALSE(device_.logging());
+  negotiate(kLogging, bit(protocol::kLogShmfd));
+  EXPECT_TRUE(device_.logging());
+}
+
+TEST_F(DirtyLogTest, BadLogsAreRefusedAndCounted) {
+  negotiate(kLogging, 0);
+  Status s = set_log_base();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), EPROTO);  // LOG_SHMFD not negotiated
+  negotiate(kLogging, bit(protocol::kLogShmfd));
+  EXPECT_FALSE(set_log_base(0).ok());
+  EXPECT_FALSE(set_log_base(kLogSize + 1).ok());  // past the end of the file
+  LogDescription d{kLogSize, kLogOffset};
+  EXPECT_FALSE(request(Request::set_log_base, &d, sizeof(d)).ok());              // no fd
+  EXPECT_FALSE(request(Request::set_log_base, &d, 8, 0, {log_fd_.get()}).ok());  // short payload
+  EXPECT_FALSE(device_.logging());
+  EXPECT_EQ(device_.stats().bad_messages.get(), 5u);
+}
+
+TEST_F(DirtyLogTest, ReceiveBuffersAndUsedRingsAreMarkedWhileLogging) {
+  virtio::FakeRing rx(guest_, 16);
+  virtio::FakeRing tx(guest_, 16);
+  negotiate(kAckedFeatures, bit(protocol::kLogShmfd));
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_ring(0, rx);
+  set_up_ring(1, tx);
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 0, 1).ok());
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 1).ok());
+
+  // Not logging yet: traffic leaves the bitmap alone.
+  loop_frames(rx, tx, 2);
+  EXPECT_EQ(count(bits()), 0u);
+
+  // Migration starts as QEMU does it: the log, then LOG_ALL with the queues running.
+  ASSERT_TRUE(set_log_base().ok());
+  ASSERT_TRUE(reply().has_value());
+  negotiate(kLogging, bit(protocol::kLogShmfd));
+  ASSERT_TRUE(device_.rx_queue(0).live());
+  ASSERT_TRUE(device_.tx_queue(0).live());
+  clear_bits();  // as QEMU's first sync does
+  auto [rx_bufs, tx_bufs] = loop_frames(rx, tx, 3);
+  std::vector<uint8_t> b = bits();
+  for (uint64_t gpa : rx_bufs) EXPECT_TRUE(marked(b, gpa)) << std::hex << gpa;
+  // The device only read the sent frames.
+  for (uint64_t gpa : tx_bufs) EXPECT_FALSE(marked(b, gpa)) << std::hex << gpa;
+  EXPECT_TRUE(marked(b, rx.used_gpa()));
+  EXPECT_TRUE(marked(b, tx.used_gpa()));
+  // Nothing else: the rings' pages and the three buffers (the rings share the first pages).
+  uint64_t ring_pages = 0;
+  std::vector<uint8_t> rings(kLogSize);
+  for (const virtio::FakeRing* r : {&rx, &tx}) {
+    for (uint64_t gpa = r->used_gpa() & ~uint64_t{4095}; gpa < r->used_gpa() + 4 + 8 * 16 + 2;
+         gpa += 4096) {
+      uint64_t page = gpa >> 12;
+      rings[page / 8] = static_cast<uint8_t>(rings[page / 8] | (1u << (page % 8)));
+    }
+  }
+  ring_pages = count(rings);
+  EXPECT_EQ(count(b), 3 + ring_pages);
+  EXPECT_EQ(
+      device_.rx_queue(0).stats().dirty_pages.get() + device_.tx_queue(0).stats().dirty_pages.get(),
+      count(b) + ring_pages);  // the ring pages were counted before clear_bits() too
+
+  // Migration over (or cancelled): LOG_ALL off, nothing is marked any more.
+  negotiate(kAckedFeatures, bit(protocol::kLogShmfd));
+  EXPECT_FALSE(device_.logging());
+  clear_bits();
+  loop_frames(rx, tx, 2);
+  EXPECT_EQ(count(bits()), 0u);
+}
+
+TEST_F(DirtyLogTest, PackedReceiveBuffersAndTheDescriptorRingAreMarked) {
+  virtio::FakePackedRing rx(guest_, 16);
+  virtio::FakePackedRing tx(guest_, 16);
+  negotiate(kPackedFeatures | bit(virtio::kVhostFLogAll), bit(protocol::kLogShmfd));
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  ASSERT_TRUE(set_log_base().ok());
+  ASSERT_TRUE(reply().has_value());
+  set_up_packed_ring(0, rx);
+  set_up_packed_ring(1, tx);
+  clear_bits();
+  std::vector<uint64_t> rx_bufs, tx_bufs;
+  std::vector<uint8_t> frame(12 + 100, 0x33);
+  for (int i = 0; i < 2; ++i) {
+    rx_bufs.push_back(guest_.alloc(4096, 4096));
+    rx.offer({{rx_bufs.back(), 4096, true}});
+    tx_bufs.push_back(guest_.alloc(4096, 4096));
+    guest_.write(tx_bufs.back(), frame.data(), frame.size());
+    tx.offer({{tx_bufs.back(), static_cast<uint32_t>(frame.size())}});
+  }
+  net::PacketBatch batch;
+  ASSERT_EQ(net::dequeue_burst(device_.tx_packed(0), device_.features(), batch), 2);
+  std::vector<uint16_t> which{0, 1};
+  ASSERT_EQ(net::enqueue_burst(device_.rx_packed(0), device_.features(), batch, which), 2);
+  net::complete_burst(device_.tx_packed(0), batch);
+  std::vector<uint8_t> b = bits();
+  for (uint64_t gpa : rx_bufs) EXPECT_TRUE(marked(b, gpa)) << std::hex << gpa;
+  for (uint64_t gpa : tx_bufs) EXPECT_FALSE(marked(b, gpa)) << std::hex << gpa;
+  EXPECT_TRUE(marked(b, rx.desc_gpa()));
+  EXPECT_TRUE(marked(b, tx.desc_gpa()));
+  EXPECT_TRUE(marked(b, rx.device_event_gpa()));
+  EXPECT_GT(device_.rx_packed(0).stats().dirty_pages.get(), 2u);
+}
+
+TEST_F(DirtyLogTest, DisconnectDropsTheLog) {
+  negotiate(kLogging, bit(protocol::kLogShmfd));
+  ASSERT_TRUE(set_log_base().ok());
+  EXPECT_TRUE(device_.logging());
+  device_.disconnect();
+  EXPECT_FALSE(device_.logging());
 }
 
 }  // namespace

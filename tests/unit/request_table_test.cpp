@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -100,6 +102,17 @@ std::unique_ptr<Message> well_formed(const RequestInfo& row, size_t fds, uint32_
     std::memcpy(m->payload, &one_queue, sizeof(one_queue));
   }
   m->header = MessageHeader{code_of(row), kVersion | flags, size};
+  if (row.payload == Payload::log) {
+    // A dirty log of 64 bytes at the start of a file that holds it.
+    LogDescription log{64, 0};
+    std::memcpy(m->payload, &log, sizeof(log));
+    for (size_t i = 0; i < fds; ++i) {
+      UniqueFd fd(::memfd_create("request-table-test-log", MFD_CLOEXEC));
+      if (::ftruncate(fd.get(), 64) != 0) fd.reset();
+      m->fds.push_back(std::move(fd));
+    }
+    return m;
+  }
   for (size_t i = 0; i < fds; ++i) m->fds.emplace_back(::eventfd(0, EFD_CLOEXEC));
   return m;
 }
@@ -268,8 +281,9 @@ TEST(RequestTable, CodesWithoutARowAreUnknown) {
 // in-flight tracking.
 class ConfigSpaceDevice : public VhostUserBackend {
  public:
-  static constexpr uint64_t kProtocol =
-      virtio::bit(protocol::kConfig) | virtio::bit(protocol::kInflightShmfd);
+  static constexpr uint64_t kProtocol = virtio::bit(protocol::kConfig) |
+                                        virtio::bit(protocol::kInflightShmfd) |
+                                        virtio::bit(protocol::kLogShmfd);
   ConfigSpaceDevice() : VhostUserBackend(config(), nullptr) {}
 
  private:
@@ -359,6 +373,12 @@ TEST(RequestTable, TheBackendAnswersARequestOfItsOwnExactlyWhenTheRowSaysSo) {
       ASSERT_EQ(replies[0].header.size, sizeof(InflightDescription));
       EXPECT_EQ(replies[0].read<InflightDescription>().mmap_size, InflightRegion::queue_bytes(8));
       EXPECT_EQ(replies[0].fds.size(), 1u);
+      continue;
+    }
+    if (row.request == Request::set_log_base) {
+      // QEMU waits for a reply without payload.
+      EXPECT_EQ(replies[0].header.size, 0u);
+      EXPECT_TRUE(replies[0].fds.empty());
       continue;
     }
     // The request's own window, filled in.

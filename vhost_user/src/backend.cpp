@@ -129,6 +129,7 @@ Result<uint64_t> VhostUserBackend::reset_device(Message& /*m*/) {
   reset_vrings();
   // A reset device starts afresh: the frontend asks for a new region (GET_INFLIGHT_FD).
   inflight_.reset();
+  dirty_log_.reset();
   acked_features_ = 0;
   ring_packed_.store(false, std::memory_order_relaxed);
   status_ = 0;
@@ -300,6 +301,26 @@ void VhostUserBackend::replace_inflight(std::unique_ptr<InflightRegion> region) 
   start_all_ready();
 }
 
+bool VhostUserBackend::logging() const {
+  return dirty_log_ != nullptr && (acked_features_ & virtio::bit(virtio::kVhostFLogAll)) != 0;
+}
+
+Result<uint64_t> VhostUserBackend::set_log_base(Message& m) {
+  // Without LOG_SHMFD the u64 would be an address in the frontend's memory (the kernel's way).
+  RINGLANE_TRY(require_protocol(protocol::kLogShmfd, m));
+  auto where = m.read<LogDescription>();
+  auto log = virtio::DirtyLog::map(m.fds[0].get(), where.mmap_size, where.mmap_offset);
+  if (!log) return Error(log.error().code(), "SET_LOG_BASE: " + log.error().to_string());
+  // Queues point into the old log until a grace period has passed.
+  stop_queues(0, config_.vring_count);
+  dirty_log_ = std::move(*log);
+  start_all_ready();
+  log_limit_.log(LogLevel::info, config_.name + ": dirty log of " +
+                                     std::to_string(dirty_log_->size()) + " bytes shared");
+  // The answer: a reply without payload.
+  return uint64_t{0};
+}
+
 Result<uint64_t> VhostUserBackend::device_request(Message& m) {
   if (auto handled = handle_device_request(m)) return acked(*handled);
   return Error(ENOSYS, std::string("unsupported request ") + to_string(m.request()));
@@ -456,6 +477,7 @@ Status VhostUserBackend::start_split_queue(uint32_t index) {
   v.base = base;
   q.configure(memory_.get(), layout, event_idx,
               (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, base);
+  q.set_dirty_log(logging() ? dirty_log_.get() : nullptr);
   q.set_call_fd(v.call.get());
   q.set_err_fd(v.err.get());
   q.set_kick_fd(v.kick.get());
@@ -489,6 +511,7 @@ Status VhostUserBackend::start_packed_queue(uint32_t index) {
   q.configure(memory_.get(), placed.layout,
               (acked_features_ & virtio::bit(virtio::kFRingEventIdx)) != 0,
               (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, start);
+  q.set_dirty_log(logging() ? dirty_log_.get() : nullptr);
   q.set_call_fd(v.call.get());
   q.set_err_fd(v.err.get());
   q.set_kick_fd(v.kick.get());
@@ -518,6 +541,7 @@ void VhostUserBackend::disconnect() {
   reset_vrings();
   memory_.reset();
   inflight_.reset();
+  dirty_log_.reset();
   backend_channel_.reset();
   acked_features_ = 0;
   ring_packed_.store(false, std::memory_order_relaxed);

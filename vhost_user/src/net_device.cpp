@@ -12,7 +12,7 @@ uint64_t offered_net_features() {
   return bit(kFVersion1) | bit(kFRingIndirectDesc) | bit(kFRingEventIdx) | bit(kNetFMrgRxbuf) |
          bit(kNetFMq) | bit(kNetFMtu) | bit(kNetFStatus) | bit(kNetFCsum) | bit(kNetFGuestCsum) |
          bit(kNetFHostTso4) | bit(kNetFHostTso6) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6) |
-         bit(kFInOrder) | bit(kFRingPacked);
+         bit(kFInOrder) | bit(kFRingPacked) | bit(kNetFGuestAnnounce) | bit(kVhostFLogAll);
 }
 
 std::string net_feature_names(uint64_t bits) {
@@ -30,7 +30,9 @@ std::string net_feature_names(uint64_t bits) {
                                            {kNetFHostTso4, "host_tso4"},
                                            {kNetFHostTso6, "host_tso6"},
                                            {kNetFGuestTso4, "guest_tso4"},
-                                           {kNetFGuestTso6, "guest_tso6"}};
+                                           {kNetFGuestTso6, "guest_tso6"},
+                                           {kNetFGuestAnnounce, "guest_announce"},
+                                           {kVhostFLogAll, "log_all"}};
   return feature_names(bits, kNames);
 }
 
@@ -40,7 +42,9 @@ BackendConfig backend_config(const NetDeviceConfig& c) {
   BackendConfig b;
   b.name = c.name;
   b.features = offered_net_features() & ~c.disabled_features;
-  b.protocol_features = kCommonProtocolFeatures | virtio::bit(protocol::kMtu);
+  // LOG_SHMFD: QEMU migrates a guest only when the backend logs through a shared fd.
+  b.protocol_features =
+      kCommonProtocolFeatures | virtio::bit(protocol::kMtu) | virtio::bit(protocol::kLogShmfd);
   uint16_t pairs = std::clamp<uint16_t>(c.max_queue_pairs, 1, NetDevice::kMaxQueuePairs);
   b.vring_count = static_cast<uint16_t>(2 * pairs);
   return b;

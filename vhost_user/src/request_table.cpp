@@ -21,7 +21,9 @@ std::span<const RequestInfo> request_table() {
       {reset_owner, "RESET_OWNER", P::none, 0, 0, A::ack, &B::reset_device},
       {set_mem_table, "SET_MEM_TABLE", P::mem_table, 1, kMemTableRegions, A::ack,
        &B::set_mem_table},
-      {set_log_base, "SET_LOG_BASE", P::unsupported, 0, 0, A::ack, nullptr},
+      // Offered by devices that log for migration (NetDevice, LOG_SHMFD). QEMU waits for a reply
+      // without payload whether or not it asked for one: the answer is an empty payload.
+      {set_log_base, "SET_LOG_BASE", P::log, 1, 1, A::payload, &B::set_log_base},
       {set_log_fd, "SET_LOG_FD", P::unsupported, 0, 0, A::ack, nullptr},
       {set_vring_num, "SET_VRING_NUM", P::vring_state, 0, 0, A::ack, &B::set_vring_num},
       {set_vring_addr, "SET_VRING_ADDR", P::vring_addr, 0, 0, A::ack, &B::set_vring_addr},

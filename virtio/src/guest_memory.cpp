@@ -118,4 +118,15 @@ uint8_t* GuestMemory::translate_user_addr(uint64_t uva, uint64_t len) const {
   return (*it)->host() + offset;
 }
 
+std::optional<GuestMemory::GuestRun> GuestMemory::guest_address(const uint8_t* host) const {
+  // Only while a migration logs: a scan of the few regions is enough.
+  for (const Entry& e : entries_) {
+    if (host >= e.host && static_cast<uint64_t>(host - e.host) < e.size) {
+      auto offset = static_cast<uint64_t>(host - e.host);
+      return GuestRun{e.start + offset, e.size - offset};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace ringlane::virtio

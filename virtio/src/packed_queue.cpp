@@ -191,6 +191,8 @@ void PackedQueue::publish_used() {
   __atomic_store_n(&layout_.desc[pending_[0].slot].flags, pending_[0].flags, __ATOMIC_RELEASE);
   used_idx_ = idx;
   used_wrap_ = wrap;
+  if (dirty_log_ != nullptr) [[unlikely]]
+    log_rings();
   if (call_fd_ >= 0 && guest_wants_interrupt()) notify_guest();
 }
 
@@ -216,8 +218,26 @@ bool PackedQueue::guest_wants_interrupt() {
   return (event + laps - before) % laps < (now + laps - before) % laps;
 }
 
+void PackedQueue::set_dirty_log(const DirtyLog* log) {
+  dirty_log_ = log;
+  if (log != nullptr) log_rings();
+}
+
+void PackedQueue::log_rings() {
+  stats_.dirty_pages.add(dirty_log_->mark_host(*mem_,
+                                               reinterpret_cast<const uint8_t*>(layout_.desc),
+                                               sizeof(PackedDesc) * uint64_t{layout_.size}));
+  if (layout_.device_event != nullptr) {
+    stats_.dirty_pages.add(
+        dirty_log_->mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.device_event),
+                              sizeof(PackedEventSuppress)));
+  }
+}
+
 bool PackedQueue::enable_kicks() {
   __atomic_store_n(&layout_.device_event->flags, kRingEventFlagsEnable, __ATOMIC_RELAXED);
+  if (dirty_log_ != nullptr) [[unlikely]]
+    log_rings();
   // Our store before the look at the ring: the driver makes a descriptor available and then
   // reads our flags, so one of the two sides sees the other's write.
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -227,6 +247,8 @@ bool PackedQueue::enable_kicks() {
 
 void PackedQueue::disable_kicks() {
   __atomic_store_n(&layout_.device_event->flags, kRingEventFlagsDisable, __ATOMIC_RELAXED);
+  if (dirty_log_ != nullptr) [[unlikely]]
+    log_rings();
 }
 
 uint16_t PackedQueue::occupancy() const {

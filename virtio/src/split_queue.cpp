@@ -28,6 +28,18 @@ void SplitQueue::configure(const GuestMemory* mem, RingLayout layout, bool event
   }
 }
 
+void SplitQueue::set_dirty_log(const DirtyLog* log) {
+  dirty_log_ = log;
+  if (log != nullptr) log_used_ring();
+}
+
+void SplitQueue::log_used_ring() {
+  // flags, idx, the elements, then avail_event.
+  uint64_t bytes = 4 + sizeof(VringUsedElem) * uint64_t{layout_.size} + 2;
+  stats_.dirty_pages.add(
+      dirty_log_->mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.used), bytes));
+}
+
 bool SplitQueue::enable_kicks() {
   if (event_idx_) {
     auto* avail_event = reinterpret_cast<uint16_t*>(&layout_.used->ring[layout_.size]);
@@ -35,6 +47,8 @@ bool SplitQueue::enable_kicks() {
   } else {
     __atomic_store_n(&layout_.used->flags, uint16_t{0}, __ATOMIC_RELAXED);
   }
+  if (dirty_log_ != nullptr) [[unlikely]]
+    log_used_ring();
   // Our store before the re-check of the avail index: the driver publishes its index and then
   // reads ours, so one of the two sides sees the other's write.
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -56,6 +70,8 @@ void SplitQueue::disable_kicks() {
   } else {
     __atomic_store_n(&layout_.used->flags, virtio::kUsedFNoNotify, __ATOMIC_RELAXED);
   }
+  if (dirty_log_ != nullptr) [[unlikely]]
+    log_used_ring();
 }
 
 void SplitQueue::notify_guest() {

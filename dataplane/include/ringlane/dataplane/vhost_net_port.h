@@ -36,6 +36,8 @@ class VhostNetPort final : public Port {
                     std::span<const uint16_t> which) override;
   int transmit_queue_for(unsigned worker) const override;
   std::vector<PortQueueStats> queue_stats() const override;
+  // Live migration: whether the queues log what they write, and the pages they marked.
+  std::vector<std::pair<std::string, uint64_t>> counters() const override;
   bool connected() const override { return endpoint_.connected(); }
   const char* kind() const override { return "vhost"; }
   void set_shared_transmit(bool shared) override { shared_transmit_ = shared; }

@@ -21,6 +21,7 @@
 #include "ringlane/vhost_user/message.h"
 #include "ringlane/vhost_user/message_channel.h"
 #include "ringlane/vhost_user/request_table.h"
+#include "ringlane/virtio/dirty_log.h"
 #include "ringlane/virtio/guest_memory.h"
 #include "ringlane/virtio/packed_queue.h"
 #include "ringlane/virtio/split_queue.h"
@@ -88,6 +89,9 @@ class VhostUserBackend {
   // The in-flight tracking region the frontend shares (INFLIGHT_SHMFD), or null.
   InflightRegion* inflight() const { return inflight_.get(); }
   size_t memory_regions() const { return memory_ ? memory_->region_count() : 0; }
+  // Whether the queues mark what they write in a migration's dirty log: VHOST_F_LOG_ALL acked
+  // and a log shared (SET_LOG_BASE).
+  bool logging() const;
   const BackendStats& stats() const { return stats_; }
   BackendStats& stats() { return stats_; }
   // This port's limit for lines its frontend can provoke (bad messages, connects).
@@ -194,6 +198,7 @@ class VhostUserBackend {
   Result<uint64_t> get_inflight_fd(Message& message);
   Result<uint64_t> set_backend_req_fd(Message& message);
   Result<uint64_t> set_inflight_fd(Message& message);
+  Result<uint64_t> set_log_base(Message& message);
   Result<uint64_t> set_config(Message& message);
   // Device-specific requests: handle_device_request()'s, else unsupported.
   Result<uint64_t> device_request(Message& message);
@@ -226,6 +231,7 @@ class VhostUserBackend {
   uint8_t status_ = 0;
   std::unique_ptr<virtio::GuestMemory> memory_;
   std::unique_ptr<InflightRegion> inflight_;
+  std::unique_ptr<virtio::DirtyLog> dirty_log_;    // SET_LOG_BASE's
   std::optional<MessageChannel> backend_channel_;  // SET_BACKEND_REQ_FD's
   int reply_fd_ = -1;  // an fd the current request's answer carries (GET_INFLIGHT_FD)
   std::array<Vring, kMaxVrings> vrings_;

@@ -62,6 +62,7 @@ const char* to_string(Request request);
 // Protocol feature bits (VHOST_USER_PROTOCOL_F_*).
 namespace protocol {
 inline constexpr int kMq = 0;
+inline constexpr int kLogShmfd = 1;
 inline constexpr int kReplyAck = 3;
 inline constexpr int kMtu = 4;
 inline constexpr int kBackendReq = 5;
@@ -125,6 +126,13 @@ struct InflightDescription {
   uint32_t padding;
 };
 static_assert(sizeof(InflightDescription) == 24);
+
+// SET_LOG_BASE (with LOG_SHMFD): where the dirty log lies in the fd that comes with it.
+struct LogDescription {
+  uint64_t mmap_size;
+  uint64_t mmap_offset;
+};
+static_assert(sizeof(LogDescription) == 16);
 static_assert(sizeof(virtio::RegionDescriptor) == 32);
 
 struct Message {

@@ -27,6 +27,7 @@ enum class Payload : uint8_t {
   mem_region,   // u64 padding, then one RegionDescriptor
   config,       // a ConfigHeader, then exactly its `size` bytes (at most kMaxConfigSize)
   inflight,     // an InflightDescription
+  log,          // a LogDescription
 };
 
 // The payload size a rule fixes; none for mem_table and config (their payloads say) or
@@ -46,6 +47,8 @@ constexpr std::optional<uint32_t> payload_size(Payload payload) {
       return sizeof(uint64_t) + sizeof(virtio::RegionDescriptor);
     case Payload::inflight:
       return sizeof(InflightDescription);
+    case Payload::log:
+      return sizeof(LogDescription);
     case Payload::config:
     case Payload::mem_table:
     case Payload::unsupported:

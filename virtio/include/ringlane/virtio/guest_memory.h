@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -79,6 +80,13 @@ class GuestMemory {
 
   // Translates a frontend virtual address (ring addresses in SET_VRING_ADDR).
   uint8_t* translate_user_addr(uint64_t uva, uint64_t len) const;
+  // The way back, for the dirty log: the guest physical address of the mapped byte at `host`,
+  // and how many bytes from there on the same region maps. None when no region maps it.
+  struct GuestRun {
+    uint64_t gpa;
+    uint64_t len;
+  };
+  std::optional<GuestRun> guest_address(const uint8_t* host) const;
 
  private:
   struct Entry {

@@ -21,6 +21,7 @@
 #include "ringlane/base/log_limit.h"
 #include "ringlane/base/prefetch.h"
 #include "ringlane/virtio/desc_chain.h"
+#include "ringlane/virtio/dirty_log.h"
 #include "ringlane/virtio/guest_memory.h"
 #include "ringlane/virtio/packed_chain.h"
 #include "ringlane/virtio/queue_stats.h"
@@ -70,6 +71,8 @@ class PackedQueue {
   void set_label(std::string label) { label_ = std::move(label); }
   void set_live(bool live) { live_.store(live, std::memory_order_release); }
   void clear_broken() { broken_.store(false, std::memory_order_relaxed); }
+  // After configure(): the dirty log of a migration (see SplitQueue::set_dirty_log), or null.
+  void set_dirty_log(const DirtyLog* log);
   // Where a restart must resume (configure's `start`): after a stop, the next descriptor not
   // taken and the next used slot. Chains found but not consumed are not counted as taken.
   PackedPosition position() const {
@@ -128,6 +131,13 @@ class PackedQueue {
 
   // Queues a used descriptor for buffer `id`, which must be consumed by the time of
   // publish_used(); nothing is visible to the guest until then.
+  // Buffers the device wrote, marked in the dirty log while one is set.
+  void log_written(const HostSpan* spans, uint32_t count, uint64_t bytes) {
+    if (dirty_log_ != nullptr) [[unlikely]] {
+      stats_.dirty_pages.add(dirty_log_->mark_spans(*mem_, spans, count, bytes));
+    }
+  }
+
   void put_used(uint16_t id, uint32_t len) {
     if (pending_count_ == pending_.size()) [[unlikely]]
       return;  // more than we can hold: a bug
@@ -197,11 +207,15 @@ class PackedQueue {
     }
   }
   void notify_guest();
+  // Marks the areas the device writes: the whole descriptor ring (used descriptors go back into
+  // it) and the device's event suppression area.
+  void log_rings();
   void break_ring(const std::string& reason);
   void log_broken(const std::string& reason) const;
 
   const GuestMemory* mem_ = nullptr;
   PackedRingLayout layout_;
+  const DirtyLog* dirty_log_ = nullptr;
   bool event_idx_ = false;
   bool indirect_ = false;
   // The next descriptor not taken, and the next used slot.

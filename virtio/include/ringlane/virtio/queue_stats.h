@@ -19,6 +19,7 @@ struct QueueStats {
   Counter notifications;    // call eventfd signals sent
   Counter kicks;            // kick eventfd signals read (by a worker woken from its sleep)
   Counter bursts;           // non-empty bursts
+  Counter dirty_pages;      // pages newly marked in a migration's dirty log (VHOST_F_LOG_ALL)
 };
 
 }  // namespace ringlane::virtio

@@ -14,6 +14,9 @@ inline constexpr int kFRingPacked = 34;
 inline constexpr int kFInOrder = 35;
 inline constexpr int kFNotifyOnEmpty = 24;
 inline constexpr int kFAnyLayout = 27;
+// VHOST_F_LOG_ALL, vhost's bit in the same word: while acked, the device marks every page it
+// writes in the frontend's dirty log (live migration).
+inline constexpr int kVhostFLogAll = 26;
 
 // virtio-net feature bits.
 inline constexpr int kNetFCsum = 0;
@@ -31,6 +34,7 @@ inline constexpr int kNetFHostUfo = 14;
 inline constexpr int kNetFMrgRxbuf = 15;
 inline constexpr int kNetFStatus = 16;
 inline constexpr int kNetFCtrlVq = 17;
+inline constexpr int kNetFGuestAnnounce = 21;
 inline constexpr int kNetFMq = 22;
 
 inline constexpr uint64_t bit(int n) {
