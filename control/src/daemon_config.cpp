@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "ringlane/base/option_parser.h"
 #include "ringlane/virtio/spec.h"
@@ -367,37 +368,35 @@ Status parse_dpdk_table(const toml::node* node, const std::string& where, DpdkSe
 
 Result<uint64_t> feature_mask(const std::vector<std::string>& names) {
   using namespace virtio;
+  // What each name of disable= withholds: a feature, or a group that only works together.
+  struct Withheld {
+    std::string_view name;
+    uint64_t bits;
+  };
+  static constexpr Withheld kNames[] = {
+      {"event_idx", bit(kFRingEventIdx)},
+      {"indirect", bit(kFRingIndirectDesc)},
+      {"in_order", bit(kFInOrder)},
+      {"mrg_rxbuf", bit(kNetFMrgRxbuf)},
+      {"mq", bit(kNetFMq)},
+      {"csum", bit(kNetFCsum) | bit(kNetFHostTso4) | bit(kNetFHostTso6)},
+      {"guest_csum", bit(kNetFGuestCsum) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6)},
+      {"tso", bit(kNetFHostTso4) | bit(kNetFHostTso6) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6)},
+      {"mtu", bit(kNetFMtu)},
+      {"ring_packed", bit(kFRingPacked)},
+      {"guest_announce", bit(kNetFGuestAnnounce)},
+      {"log_all", bit(kVhostFLogAll)},
+  };
   uint64_t mask = 0;
   for (const auto& n : names) {
-    if (n == "event_idx")
-      mask |= bit(kFRingEventIdx);
-    else if (n == "indirect")
-      mask |= bit(kFRingIndirectDesc);
-    else if (n == "in_order")
-      mask |= bit(kFInOrder);
-    else if (n == "mrg_rxbuf")
-      mask |= bit(kNetFMrgRxbuf);
-    else if (n == "mq")
-      mask |= bit(kNetFMq);
-    else if (n == "csum")
-      mask |= bit(kNetFCsum) | bit(kNetFHostTso4) | bit(kNetFHostTso6);
-    else if (n == "guest_csum")
-      mask |= bit(kNetFGuestCsum) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6);
-    else if (n == "tso")
-      mask |= bit(kNetFHostTso4) | bit(kNetFHostTso6) | bit(kNetFGuestTso4) | bit(kNetFGuestTso6);
-    else if (n == "mtu")
-      mask |= bit(kNetFMtu);
-    else if (n == "ring_packed")
-      mask |= bit(kFRingPacked);
-    else if (n == "guest_announce")
-      mask |= bit(kNetFGuestAnnounce);
-    else if (n == "log_all")
-      mask |= bit(kVhostFLogAll);
-    else {
-      return Error(EINVAL, "unknown feature '" + n +
-                               "' (known: event_idx, indirect, in_order, mrg_rxbuf, mq, csum, "
-                               "guest_csum, tso, mtu, ring_packed, guest_announce, log_all)");
+    const auto* it = std::find_if(std::begin(kNames), std::end(kNames),
+                                  [&](const Withheld& w) { return w.name == n; });
+    if (it == std::end(kNames)) {
+      std::string known;
+      for (const Withheld& w : kNames) known += (known.empty() ? "" : ", ") + std::string(w.name);
+      return Error(EINVAL, "unknown feature '" + n + "' (known: " + known + ")");
     }
+    mask |= it->bits;
   }
   return mask;
 }
