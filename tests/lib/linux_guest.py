@@ -56,8 +56,12 @@ start. `echo` (a prefix) also prints every line of the console and of QEMU as it
 QEMU is killed by PID (its process group) whatever happens: at finish(), on leaving the `with`
 block, and through tests/lib/peers.py's cleanup at interpreter exit, also on SIGTERM.
 `extra_binaries` (host paths, statically linked: the initramfs has no libraries) appear as
-/bin/<name>. Disk(reconnect=S) lets QEMU reconnect to a backend that died and came back, trying
-every S seconds, while the guest keeps running: its I/O stalls meanwhile and resumes after.
+/bin/<name>. `dynamic_binaries` (host paths of dynamically linked programs, /usr/sbin/ethtool say)
+appear as /bin/<name> too, with the shared libraries and the loader `ldd` names for them copied
+into the per-run archive under the same paths as on the host (/lib/x86_64-linux-gnu/...,
+/lib64/ld-linux-x86-64.so.2), where the guest's loader finds them. Disk(reconnect=S) lets QEMU
+reconnect to a backend that died and came back, trying every S seconds, while the guest keeps
+running: its I/O stalls meanwhile and resumes after.
 
 The busybox initramfs is built once per kernel, init script and module list and cached next to
 the kernel; the script and the extra binaries go into a second, per-run cpio archive appended to
@@ -173,11 +177,16 @@ class Net:
     """A vhost-user-net backend's socket. mac: None lets QEMU choose (52:54:00:12:34:56 + index).
     ip: an IPv4 or IPv6 address with its prefix ("10.0.0.2/24"): the guest's init brings the NIC
     up with it (IPv6 off on that NIC unless asked for) before the script starts; None leaves the
-    NIC down and unconfigured."""
+    NIC down and unconfigured. packed: packed virtqueues (`packed=on` on virtio-net-pci) instead
+    of split ones. mtu: the device's MTU (`host_mtu=`: the driver gets VIRTIO_NET_F_MTU, starts
+    with that MTU and allows no larger one; QEMU tells the backend by NET_SET_MTU); None leaves it
+    out (MTU 1500 at boot, up to 65535 with `ip link set`)."""
     socket: str
     queues: int = 1
     mac: str | None = None
     ip: str | None = None
+    packed: bool = False
+    mtu: int | None = None
 
 
 @dataclasses.dataclass
@@ -238,6 +247,20 @@ def unavailable():
     if shutil.which("qemu-system-x86_64") is None:
         return "no qemu-system-x86_64"
     return None
+
+
+def shared_libraries(path):
+    """The absolute paths of the shared libraries and the loader that the dynamically linked
+    program at `path` needs, as `ldd` names them (the vDSO left out)."""
+    out = subprocess.run(["ldd", path], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        m = re.match(r"\s*(?:\S+ => )?(/\S+) \(0x[0-9a-f]+\)$", line)
+        if m:
+            found.append(m.group(1))
+        elif "=> not found" in line:
+            raise RuntimeError(f"{path}: ldd finds no {line.split()[0]}")
+    return found
 
 
 def _cpio(root, out):
@@ -330,7 +353,7 @@ class LinuxGuest:
     """One guest run; see the module's docstring."""
 
     def __init__(self, script=None, disks=(), nets=(), memory_mib=512, cpus=2, extra_binaries=(),
-                 timeout=300, echo=None, modules=MODULES, commands=False):
+                 timeout=300, echo=None, modules=MODULES, commands=False, dynamic_binaries=()):
         if script is None and not commands:
             raise ValueError("a guest needs a script, the command channel, or both")
         self.script = script
@@ -340,6 +363,7 @@ class LinuxGuest:
         self.memory_mib = memory_mib
         self.cpus = cpus
         self.extra_binaries = list(extra_binaries)
+        self.dynamic_binaries = list(dynamic_binaries)
         self.timeout = timeout
         self.echo = echo
         self.modules = list(modules)
@@ -408,6 +432,10 @@ class LinuxGuest:
                 device += ",mq=on"
             if n.mac:
                 device += f",mac={n.mac}"
+            if n.packed:
+                device += ",packed=on"
+            if n.mtu is not None:
+                device += f",host_mtu={n.mtu}"
             argv += ["-chardev", f"socket,id=nic{i},path={n.socket}",
                      "-netdev", f"vhost-user,id=net{i},chardev=nic{i},queues={n.queues}",
                      "-device", device]
@@ -450,6 +478,12 @@ class LinuxGuest:
                 f.writelines(f"{n.mac.lower()} {n.ip}\n" for n in configured)
         for path in self.extra_binaries:
             shutil.copy(path, os.path.join(root, "bin", os.path.basename(path)))
+        for path in self.dynamic_binaries:
+            shutil.copy(path, os.path.join(root, "bin", os.path.basename(path)))
+            for library in shared_libraries(path):
+                target = os.path.join(root, library.lstrip("/"))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copy(library, target)   # the file itself where the host has a symlink
         initrd = os.path.join(self.workdir, "initrd.cpio")
         with open(base_initramfs(self.modules), "rb") as base, open(initrd, "wb") as out:
             shutil.copyfileobj(base, out)
