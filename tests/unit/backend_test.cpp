@@ -469,6 +469,35 @@ TEST_F(BackendTest, AddAndRemoveMemoryRegions) {
   EXPECT_EQ(device_.memory_regions(), 0u);
 }
 
+// QEMU 7.2 with 2 queue pairs: one vhost device per pair on the socket, each adding the same
+// regions and later removing them. The second add changes nothing (the queues keep running);
+// the region goes with its last removal.
+TEST_F(BackendTest, TheSameRegionAddedTwiceStaysUntilRemovedTwice) {
+  virtio::FakeRing tx(guest_, 16);
+  negotiate(kAckedFeatures, bit(protocol::kConfigureMemSlots));
+  SingleRegion whole{0, guest_.regions()[0]};
+  ASSERT_TRUE(request(Request::add_mem_reg, &whole, sizeof(whole), 0, {guest_.fd()}).ok());
+  set_up_ring(1, tx);
+  ASSERT_TRUE(request_state(Request::set_vring_enable, 1, 1).ok());
+  ASSERT_TRUE(device_.tx_queue(0).live());
+  uint64_t before = device_.stats().bad_messages.get();
+  ASSERT_TRUE(request(Request::add_mem_reg, &whole, sizeof(whole), 0, {guest_.fd()}).ok());
+  EXPECT_EQ(device_.memory_regions(), 1u);
+  EXPECT_EQ(device_.stats().bad_messages.get(), before);
+  EXPECT_TRUE(device_.tx_queue(0).live());
+  ASSERT_TRUE(request(Request::rem_mem_reg, &whole, sizeof(whole)).ok());
+  EXPECT_EQ(device_.memory_regions(), 1u);
+  EXPECT_TRUE(device_.tx_queue(0).live());
+  ASSERT_TRUE(request(Request::rem_mem_reg, &whole, sizeof(whole)).ok());
+  EXPECT_EQ(device_.memory_regions(), 0u);
+  EXPECT_FALSE(device_.tx_queue(0).live());  // its rings are in no memory now
+  EXPECT_FALSE(request(Request::rem_mem_reg, &whole, sizeof(whole)).ok());
+  // A table sent whole counts each region once.
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  ASSERT_TRUE(request(Request::rem_mem_reg, &whole, sizeof(whole)).ok());
+  EXPECT_EQ(device_.memory_regions(), 0u);
+}
+
 TEST_F(BackendTest, AddMemRegBeyondTheSlotLimitIsRefused) {
   BackendConfig config;
   config.max_mem_slots = 2;

@@ -373,13 +373,32 @@ Result<uint64_t> VhostUserBackend::set_mem_table(Message& m) {
     regions.push_back(std::move(*region));
   }
   // The mappings hold their own references to the memory; the fds are closed with the message.
-  return acked(replace_memory(std::move(regions)));
+  RINGLANE_TRY(replace_memory(regions));
+  region_adds_.clear();
+  for (const auto& r : regions) region_adds_[r->descriptor().guest_phys_addr] = 1;
+  return kNoAnswer;
 }
+
+namespace {
+
+bool same_region(const virtio::RegionDescriptor& a, const virtio::RegionDescriptor& b) {
+  return a.guest_phys_addr == b.guest_phys_addr && a.size == b.size && a.user_addr == b.user_addr;
+}
+
+}  // namespace
 
 Result<uint64_t> VhostUserBackend::add_mem_reg(Message& m) {
   auto desc = m.read<virtio::RegionDescriptor>(8);
   std::vector<std::shared_ptr<const virtio::MappedRegion>> regions;
   if (memory_) regions = memory_->regions();
+  // The same region again (another of QEMU's per-queue-pair devices): counted, nothing remapped,
+  // no queue stopped.
+  for (const auto& r : regions) {
+    if (same_region(r->descriptor(), desc)) {
+      ++region_adds_[desc.guest_phys_addr];
+      return kNoAnswer;
+    }
+  }
   if (regions.size() >= config_.max_mem_slots) {
     return Error(ENOSPC, "ADD_MEM_REG: all " + std::to_string(config_.max_mem_slots) +
                              " memory slots are in use");
@@ -387,21 +406,27 @@ Result<uint64_t> VhostUserBackend::add_mem_reg(Message& m) {
   auto region = virtio::MappedRegion::map(desc, m.fds[0].get());
   if (!region) return Error(region.error().code(), "ADD_MEM_REG: " + region.error().to_string());
   regions.push_back(std::move(*region));
-  return acked(replace_memory(std::move(regions)));
+  RINGLANE_TRY(replace_memory(std::move(regions)));
+  region_adds_[desc.guest_phys_addr] = 1;
+  return kNoAnswer;
 }
 
 Result<uint64_t> VhostUserBackend::rem_mem_reg(Message& m) {
   auto desc = m.read<virtio::RegionDescriptor>(8);
   if (!memory_) return Error(ENOENT, "REM_MEM_REG: no memory table");
   auto regions = memory_->regions();
-  auto it = std::find_if(regions.begin(), regions.end(), [&](const auto& r) {
-    const auto& d = r->descriptor();
-    return d.guest_phys_addr == desc.guest_phys_addr && d.size == desc.size &&
-           d.user_addr == desc.user_addr;
-  });
+  auto it = std::find_if(regions.begin(), regions.end(),
+                         [&](const auto& r) { return same_region(r->descriptor(), desc); });
   if (it == regions.end()) return Error(ENOENT, "REM_MEM_REG: no such region");
+  // Still added by another of the frontend's devices: it stays.
+  if (uint32_t& adds = region_adds_[desc.guest_phys_addr]; adds > 1) {
+    --adds;
+    return kNoAnswer;
+  }
   regions.erase(it);
-  return acked(replace_memory(std::move(regions)));
+  RINGLANE_TRY(replace_memory(std::move(regions)));
+  region_adds_.erase(desc.guest_phys_addr);
+  return kNoAnswer;
 }
 
 Status VhostUserBackend::replace_memory(
@@ -540,6 +565,7 @@ void VhostUserBackend::reset_vrings() {
 void VhostUserBackend::disconnect() {
   reset_vrings();
   memory_.reset();
+  region_adds_.clear();
   inflight_.reset();
   dirty_log_.reset();
   backend_channel_.reset();

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -230,6 +231,10 @@ class VhostUserBackend {
   uint64_t acked_protocol_ = 0;
   uint8_t status_ = 0;
   std::unique_ptr<virtio::GuestMemory> memory_;
+  // How many times each region was added (ADD_MEM_REG) and not removed, by guest address: QEMU
+  // before 8.1 keeps one vhost device per queue pair on the same socket, and each adds (and
+  // later removes) the same regions. Regions from SET_MEM_TABLE count once.
+  std::map<uint64_t, uint32_t> region_adds_;
   std::unique_ptr<InflightRegion> inflight_;
   std::unique_ptr<virtio::DirtyLog> dirty_log_;    // SET_LOG_BASE's
   std::optional<MessageChannel> backend_channel_;  // SET_BACKEND_REQ_FD's
