@@ -129,9 +129,10 @@ def ringlane_interval(summary, text, window):
 class Ovs:
     """ovsdb-server and ovs-vswitchd (DPDK) with their own run/db/log directories under `work`,
     one netdev bridge br0 and one PMD thread on `pmd_core`. Not --detach: the daemons stay our
-    children, so cleanup has their PIDs."""
+    children, so cleanup has their PIDs. `other_config`: more "other_config:KEY=VALUE" settings,
+    made before ovs-vswitchd starts (some, userspace-tso-enable say, are read only then)."""
 
-    def __init__(self, work, pmd_core, file_prefix):
+    def __init__(self, work, pmd_core, file_prefix, other_config=()):
         self.dir = os.path.join(work, "ovs")
         self.pmd_core = pmd_core
         for sub in ("run", "db", "log", "etc"):
@@ -155,7 +156,7 @@ class Ovs:
         self.vsctl("--no-wait", "set", "Open_vSwitch", ".", "other_config:dpdk-init=true",
                    f"other_config:pmd-cpu-mask={1 << pmd_core:#x}",
                    f'other_config:dpdk-extra="--no-pci --file-prefix={file_prefix} --single-file-segments"',
-                   "other_config:dpdk-socket-mem=512", "other_config:dpdk-socket-limit=1024")
+                   "other_config:dpdk-socket-mem=512", "other_config:dpdk-socket-limit=1024", *other_config)
         self.procs.append(peers.Process(
             [OVS_VSWITCHD, f"unix:{self.db_sock}", f"--pidfile={run}/ovs-vswitchd.pid",
              f"--unixctl={self.vswitchd_ctl}", f"--log-file={self.dir}/log/ovs-vswitchd.log"],
@@ -472,11 +473,15 @@ def kill_quietly(*parts):
 
 # --- the run: DUTs interleaved over repeats, disturbed cases measured again ----------------------
 
-def add_run_arguments(ap, duts, seconds):
-    """The options every comparison takes."""
-    ap.add_argument("--seconds", type=float, default=seconds, help=f"measured interval per case (default {seconds:g})")
-    ap.add_argument("--warmup", type=float, default=2.0, help="warm-up before measuring (default 2)")
-    ap.add_argument("--sizes", default="64,1518", help="frame sizes in bytes, comma-separated (default 64,1518)")
+def add_run_arguments(ap, duts, seconds=None):
+    """The options every comparison takes; --seconds, --warmup and --sizes only for one whose cases
+    are timed frame loops (seconds: the default measured interval), not for one whose cases are
+    fixed-size transfers, say."""
+    if seconds is not None:
+        ap.add_argument("--seconds", type=float, default=seconds,
+                        help=f"measured interval per case (default {seconds:g})")
+        ap.add_argument("--warmup", type=float, default=2.0, help="warm-up before measuring (default 2)")
+        ap.add_argument("--sizes", default="64,1518", help="frame sizes in bytes, comma-separated (default 64,1518)")
     ap.add_argument("--only", default=",".join(duts), help=f"DUTs to run, comma-separated, of {', '.join(duts)}")
     ap.add_argument("--json", metavar="OUT", help="write all results as JSON here")
     ap.add_argument("--repeat", type=int, default=1,
@@ -488,20 +493,22 @@ def add_run_arguments(ap, duts, seconds):
                     help="before each case wait up to this many seconds for other processes to go idle")
     ap.add_argument("--retries", type=int, default=2,
                     help=f"measure a case again when others used over {DISTURBED} cores meanwhile or the "
-                         f"core-to-core round trip moved by over {C2C_STEADY}x (default 2)")
+                         f"core-to-core round trip moved by over {C2C_STEADY}x (default %(default)s)")
     ap.add_argument("--keep", action="store_true", help="keep per-case logs and sockets in the work directory")
 
 
 def parse_run_arguments(ap, args, duts):
-    """Checks --only and --sizes; returns the sizes."""
+    """Checks --only and --sizes (where the comparison has it); returns the sizes, or None."""
     args.only = [d.strip() for d in args.only.split(",") if d.strip()]
     unknown = [d for d in args.only if d not in duts]
     if unknown:
         ap.error(f"unknown DUT(s) {unknown}; choose from {duts}")
+    peers.RINGLANE = os.path.abspath(args.ringlane)
+    if not hasattr(args, "sizes"):
+        return None
     sizes = [int(s) for s in args.sizes.split(",")]
     if any(s < 60 or s > 1518 for s in sizes):
         ap.error("frame sizes must lie in 60..1518")
-    peers.RINGLANE = os.path.abspath(args.ringlane)
     return sizes
 
 
@@ -566,12 +573,14 @@ def preflight(args):
         raise Failure(f"missing programs (need {peers.TESTPMD}, {peers.RINGLANE}, {OVS_VSWITCHD}, ovsdb-server)")
 
 
-def run_comparison(args, sizes, name, measure, report, hugepage_prefixes, settings, cleanup=None):
+def run_comparison(args, sizes, name, measure, report, hugepage_prefixes, settings, cleanup=None, plan=None):
     """A comparison's whole run: checks, a work directory, the cases (run_cases), then the
     report and --json, also after a failure or Ctrl-C for the cases that finished. Everything
     started is killed by PID (peers), `cleanup` removes the rest (namespaces, say).
     measure(dut, size, args, work_root) -> result; report(results, skipped) -> ratios;
-    `settings` go into the JSON. Returns the exit status."""
+    `settings` go into the JSON. `sizes` are the cases' keys (frame sizes, or whatever else a
+    comparison varies besides the DUT); `plan` says what each case does, for the log, where it is
+    not a timed frame loop of --warmup and --seconds. Returns the exit status."""
     trap_signals()
     work_root = tempfile.mkdtemp(prefix=f"{name}-")
     results = []
@@ -584,8 +593,9 @@ def run_comparison(args, sizes, name, measure, report, hugepage_prefixes, settin
             provenance = {"ringlane_binary": peers.RINGLANE, "ringlane_sha256": sha256(peers.RINGLANE),
                           "git_head": git_head()}
             peers.RINGLANE = shutil.copy2(peers.RINGLANE, os.path.join(work_root, "ringlane"))
-        log(f"work directory {work_root}; DUTs {', '.join(args.only)}; sizes {sizes}; "
-            f"{args.warmup:g} s warm-up + {args.seconds:g} s measured each")
+        if plan is None:
+            plan = f"sizes {sizes}; {args.warmup:g} s warm-up + {args.seconds:g} s measured each"
+        log(f"work directory {work_root}; DUTs {', '.join(args.only)}; {plan}")
         run_cases(args, sizes, lambda dut, size: measure(dut, size, args, work_root), results, skipped)
     except KeyboardInterrupt:
         log("interrupted; stopping everything")
@@ -605,8 +615,9 @@ def run_comparison(args, sizes, name, measure, report, hugepage_prefixes, settin
             print()
             ratios = report(results, skipped)
             if args.json:
-                doc = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": args.seconds, "repeat": args.repeat,
-                       "warmup": args.warmup, **settings, **provenance, "skipped": skipped, "results": results,
+                timing = {k: getattr(args, k) for k in ("seconds", "warmup") if hasattr(args, k)}
+                doc = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **timing, "repeat": args.repeat,
+                       **settings, **provenance, "skipped": skipped, "results": results,
                        "ratios": {str(k): v for k, v in ratios.items()}}
                 with open(args.json, "w") as f:
                     json.dump(doc, f, indent=2)
@@ -691,12 +702,14 @@ def state_groups(cases):
     return groups
 
 
-def ratio_report(results, duts, ratios, ratio_text, median_text, fields):
+def ratio_report(results, duts, ratios, ratio_text, median_text, fields, case_label=None):
     """The ratio lines under a comparison's table: per run (the DUTs of one run met one machine
     state), the median over the runs whose core-to-core round trip held steady, and medians per
     core-to-core level. ratios({dut: result}) -> entry; ratio_text(size, entry) -> str;
     median_text(dut, medians) -> str; `fields` the result fields whose medians the levels
-    compare. Returns (lines, {size: ratios})."""
+    compare; case_label(size) -> str names a case key (default: a frame size, "  64 B").
+    Returns (lines, {size: ratios})."""
+    case_label = case_label or (lambda size: f"{size:>4} B")
     repeats = max(r["repeat"] for r in results) + 1
     lines = []
     out = {}
@@ -709,7 +722,7 @@ def ratio_report(results, duts, ratios, ratio_text, median_text, fields):
                 c2c = c2c_range(cases)
                 entry["core_to_core_ns"] = c2c
                 per_run.append(entry)
-                lines.append(f"run {rep + 1}, {size:>4} B: " + ratio_text(size, entry)
+                lines.append(f"run {rep + 1}, {case_label(size)}: " + ratio_text(size, entry)
                              + (f"  [c2c {c2c[0]:.0f}-{c2c[1]:.0f} ns]" if c2c else ""))
         out[size] = {"runs": per_run}
         # Each run pairs the DUTs under one machine state, so the median of per-run ratios is
@@ -721,7 +734,7 @@ def ratio_report(results, duts, ratios, ratio_text, median_text, fields):
             med = {k: statistics.median(e[k] for e in steady if k in e) for k in keys}
             out[size]["median"] = med
             out[size]["median_of_runs"] = len(steady)
-            lines.append(f"median of {len(steady)} steady run(s), {size:>4} B: " + ratio_text(size, med))
+            lines.append(f"median of {len(steady)} steady run(s), {case_label(size)}: " + ratio_text(size, med))
     lines.append("")
     for size in sorted({r["size"] for r in results}):
         for group in state_groups([r for r in results if r["size"] == size]):
@@ -736,20 +749,23 @@ def ratio_report(results, duts, ratios, ratio_text, median_text, fields):
             entry = ratios(med)
             out[size].setdefault("by_core_to_core", []).append(
                 {"core_to_core_ns": [group["low"], group["high"]], "medians": med, "ratios": entry})
-            lines.append(f"c2c {group['low']:.0f}-{group['high']:.0f} ns, {size:>4} B, medians: " + ", ".join(
+            lines.append(f"c2c {group['low']:.0f}-{group['high']:.0f} ns, {case_label(size)}, medians: " + ", ".join(
                 median_text(d, m) for d, m in med.items()))
             if entry:
                 lines.append("    ratios: " + ratio_text(size, entry))
     return lines, out
 
 
-def disturbance_notes(results, label):
-    """Notes on cases others disturbed and on the core-to-core round trip moving."""
+def disturbance_notes(results, label, case_label=None):
+    """Notes on cases others disturbed and on the core-to-core round trip moving. label(result)
+    names the DUT, case_label(size) the case key (default: a frame size, "64 B")."""
+    case_label = case_label or (lambda size: f"{size} B")
     notes = []
     disturbed = [r for r in results if r["foreign_cores"] > DISTURBED]
     if disturbed:
         notes.append("note: other processes used CPU during: " +
-                     ", ".join(f"{label(r)} {r['size']} B ({r['foreign_cores']:.2f} cores)" for r in disturbed) +
+                     ", ".join(f"{label(r)} {case_label(r['size'])} ({r['foreign_cores']:.2f} cores)"
+                               for r in disturbed) +
                      "; rerun for clean numbers")
     ranges = [c2c_range([r]) for r in results]
     ranges = [x for x in ranges if x]
