@@ -792,6 +792,26 @@ TEST_F(BackendTest, PackedRxQueueDeliversIntoTheGuestsBuffers) {
   EXPECT_EQ(device_.tx_packed(0).stats().packets.get(), 3u);
 }
 
+// ringlane died and came back: QEMU could not ask where the rings stood (GET_VRING_BASE) and
+// hands over the last position it knew, the ring's start. The packed ring resumes where its own
+// flags show the device stopped, and traffic flows; a split ring needs nothing of the sort (its
+// used index is in guest memory).
+TEST_F(BackendTest, APackedRingResumesWhereItsFlagsSayWhenTheFrontendSendsTheStart) {
+  virtio::FakePackedRing tx(guest_, 8);
+  negotiate(kPackedFeatures);
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_packed_ring(1, tx);
+  ASSERT_EQ(send_packed(tx, 3), 3);
+  device_.disconnect();  // the backend is gone; the driver's ring stays as it was
+  negotiate(kPackedFeatures);
+  ASSERT_TRUE(set_mem_table(guest_).ok());
+  set_up_packed_ring(1, tx, kFreshPackedBase | kFreshPackedBase << 16);  // QEMU's 0x80008000
+  ASSERT_TRUE(device_.tx_packed(0).live());
+  EXPECT_EQ(device_.tx_packed(0).position(), (virtio::PackedPosition{3, true, 3, true}));
+  ASSERT_EQ(send_packed(tx, 7), 7);  // across the end of the ring
+  EXPECT_EQ(get_vring_base(1), virtio::PackedPosition({2, false, 2, false}).to_vring_base());
+}
+
 // A dirty log as QEMU shares it for a migration: a memfd, the bitmap at an offset into it.
 class DirtyLogTest : public BackendTest {
  protected:

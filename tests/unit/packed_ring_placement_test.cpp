@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_guest.h"
+#include "fake_packed_ring.h"
 
 namespace ringlane::virtio {
 namespace {
@@ -75,6 +76,66 @@ TEST(CheckPackedResumePosition, OnlyAPositionInsideTheRingWithNothingInFlight) {
             "position handed over is stale, and starting there would complete buffers twice or "
             "never");
   EXPECT_FALSE(check_packed_resume_position(PackedPosition{5, true, 5, false}, kSize).ok());
+}
+
+// The device side of `n` one-descriptor chains the driver offered: taken, used, published.
+void serve(PackedQueue& queue, FakePackedRing& ring, FakeGuest& guest, int n) {
+  for (int i = 0; i < n; ++i) ring.offer({{guest.alloc(64), 64}});
+  uint16_t found = queue.avail_count(static_cast<uint16_t>(n));
+  ASSERT_EQ(found, n);
+  for (uint16_t i = 0; i < found; ++i) queue.put_used(queue.head_at(i), 0);
+  queue.consume(found);
+  queue.publish_used();
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(ring.take_used().has_value());
+}
+
+TEST(PackedPositionFromRing, TheUsedBitsShowWhereTheDeviceStopped) {
+  FakeGuest guest({{0, 1 << 20}});
+  FakePackedRing ring(guest, 8);
+  PackedQueue queue;
+  queue.configure(&guest.memory(), ring.layout(), false, true, PackedPosition{});
+  // A fresh ring: the start.
+  EXPECT_EQ(packed_position_from_ring(ring.layout()), (PackedPosition{0, true, 0, true}));
+  serve(queue, ring, guest, 3);
+  EXPECT_EQ(queue.position(), (PackedPosition{3, true, 3, true}));
+  EXPECT_EQ(packed_position_from_ring(ring.layout()), queue.position());
+  // Buffers offered and not taken yet do not move it; neither do slots offered again.
+  for (int i = 0; i < 4; ++i) ring.offer({{guest.alloc(64), 64}});
+  EXPECT_EQ(packed_position_from_ring(ring.layout()), queue.position());
+  // Past the end of the ring: the second lap's wrap counter, 0.
+  uint16_t found = queue.avail_count(4);
+  ASSERT_EQ(found, 4);
+  for (uint16_t i = 0; i < found; ++i) queue.put_used(queue.head_at(i), 0);
+  queue.consume(found);
+  queue.publish_used();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(ring.take_used().has_value());
+  serve(queue, ring, guest, 3);
+  EXPECT_EQ(queue.position(), (PackedPosition{2, false, 2, false}));
+  EXPECT_EQ(packed_position_from_ring(ring.layout()), queue.position());
+  // A whole lap used and nothing offered again: the start of the next lap.
+  serve(queue, ring, guest, 6);
+  EXPECT_EQ(queue.position(), (PackedPosition{0, true, 0, true}));
+  EXPECT_EQ(packed_position_from_ring(ring.layout()), queue.position());
+}
+
+TEST(PackedPositionFromRing, AChainOfSeveralDescriptorsLeavesNoSinglePicture) {
+  FakeGuest guest({{0, 1 << 20}});
+  FakePackedRing ring(guest, 8);
+  PackedQueue queue;
+  queue.configure(&guest.memory(), ring.layout(), false, true, PackedPosition{});
+  ring.offer({{guest.alloc(64), 64}});
+  ring.offer({{guest.alloc(64), 64}, {guest.alloc(64), 64}});  // slots 1 and 2
+  ring.offer({{guest.alloc(64), 64}});
+  uint16_t found = queue.avail_count(3);
+  ASSERT_EQ(found, 3);
+  for (uint16_t i = 0; i < found; ++i) queue.put_used(queue.head_at(i), 0);
+  queue.consume(found);
+  queue.publish_used();
+  // Used: slot 0, slot 1 (the chain's used descriptor), slot 3; slot 2 keeps the driver's flags.
+  EXPECT_EQ(queue.position(), (PackedPosition{4, true, 4, true}));
+  EXPECT_EQ(packed_position_from_ring(ring.layout()), std::nullopt);
+  PackedRingLayout none;
+  EXPECT_EQ(packed_position_from_ring(none), std::nullopt);
 }
 
 }  // namespace

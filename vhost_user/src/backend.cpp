@@ -528,6 +528,20 @@ Status VhostUserBackend::start_packed_queue(uint32_t index) {
                                   : "outside guest memory"));
   }
   virtio::PackedPosition start = virtio::PackedPosition::from_vring_base(v.base);
+  // The ring's start, from a frontend that may not know better: QEMU sends the last position it
+  // knew when it could not ask a backend that died. The ring's own flags tell (for one-slot
+  // chains); a fresh ring's say the start, and then nothing changes.
+  if (start == virtio::PackedPosition{}) {
+    if (auto found = virtio::packed_position_from_ring(placed.layout); found && *found != start) {
+      log_limit_.log(LogLevel::info,
+                     config_.name + ": vring " + std::to_string(index) + " resumes at " +
+                         std::to_string(found->avail_idx) + " (wrap " +
+                         std::to_string(found->avail_wrap ? 1 : 0) +
+                         "), where the ring's flags show the device stopped: the frontend "
+                         "handed over the ring's start");
+      start = *found;
+    }
+  }
   if (Status s = virtio::check_packed_resume_position(start, size); !s.ok()) {
     return Error(s.error().code(), "vring " + std::to_string(index) + ": " + s.error().message());
   }

@@ -52,4 +52,23 @@ Status check_packed_resume_position(const PackedPosition& position, uint16_t siz
   return {};
 }
 
+std::optional<PackedPosition> packed_position_from_ring(const PackedRingLayout& layout) {
+  if (layout.desc == nullptr || layout.size == 0) return std::nullopt;
+  auto used_bit = [&](uint16_t i) {
+    return (__atomic_load_n(&layout.desc[i].flags, __ATOMIC_ACQUIRE) & kPackedDescFUsed) != 0;
+  };
+  bool first = used_bit(0);
+  uint16_t boundary = 0;  // the first slot whose bit differs from slot 0's
+  for (uint16_t i = 1; i < layout.size; ++i) {
+    if (used_bit(i) == first) {
+      if (boundary != 0) return std::nullopt;  // a second change: not one used run
+      continue;
+    }
+    if (boundary == 0) boundary = i;
+  }
+  // Every bit alike: the device is at the start of a lap, whose wrap counter no slot has yet.
+  if (boundary == 0) return PackedPosition{0, !first, 0, !first};
+  return PackedPosition{boundary, first, boundary, first};
+}
+
 }  // namespace ringlane::virtio

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "ringlane/base/result.h"
 #include "ringlane/virtio/guest_memory.h"
@@ -29,5 +30,15 @@ PackedRingPlacement place_packed_rings(const GuestMemory& memory, RingAddressSpa
 // against itself: both indices inside the ring, and (ringlane's devices complete every buffer
 // they take before they stop) the used position equal to the avail one.
 Status check_packed_resume_position(const PackedPosition& position, uint16_t size);
+
+// The position a packed ring's own flags show, for when the frontend's is stale. QEMU, unable to
+// ask a backend that died (GET_VRING_BASE), hands the restarted one the last position it knew,
+// which for a packed ring is the one from the ring's start: it has no index in guest memory to
+// read, as it has for a split ring. ringlane completes chains in order and completes all it
+// takes, so while every chain is one descriptor (a driver with indirect descriptors: Linux's
+// virtio_net, DPDK's), the slots before the device's position have the USED bit of its wrap
+// counter and the slots from it on the other value. None when the bits do not make exactly that
+// picture (chains of several descriptors leave their other slots with the driver's flags).
+std::optional<PackedPosition> packed_position_from_ring(const PackedRingLayout& layout);
 
 }  // namespace ringlane::virtio
