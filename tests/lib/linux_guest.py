@@ -8,9 +8,9 @@ mounts proc/sys/devtmpfs, loads the virtio modules (virtio_pci, virtio_blk, virt
 what they depend on), runs the script with /bin/busybox's applets on PATH (mke2fs, blkdiscard,
 blockdev, dd, sha256sum, cmp, ip...) and powers off. Disks are vhost-user-blk-pci devices (/dev/vda,
 /dev/vdb... in the order given), NICs virtio-net-pci on vhost-user netdevs (eth0, eth1...); QEMU is
-the vhost-user client of every socket, so the backend must already listen (or, for a Disk with
-reconnect, QEMU waits for it before the guest starts). Guest memory is a shared memfd, as
-vhost-user needs.
+the vhost-user client of every socket, so the backend must already listen (or, for a Disk or Net
+with reconnect, QEMU waits for it before the guest starts; a Net with server=True is the other
+way round). Guest memory is a shared memfd, as vhost-user needs.
 
 Library:
 
@@ -62,6 +62,21 @@ into the per-run archive under the same paths as on the host (/lib/x86_64-linux-
 /lib64/ld-linux-x86-64.so.2), where the guest's loader finds them. Disk(reconnect=S) lets QEMU
 reconnect to a backend that died and came back, trying every S seconds, while the guest keeps
 running: its I/O stalls meanwhile and resumes after.
+Net(reconnect=S) does the same for a NIC (the guest sees its link go down and up again), and
+Net(server=True) turns the socket round: QEMU listens on it (`server=on,wait=off`) and the backend
+connects (ringlane's `mode=client`), again and again if it goes away; QEMU still waits for that
+first connection before the guest starts.
+
+Live migration: `qmp=True` gives QEMU a QMP socket in the run's directory (qmp_path();
+qmp_client() is a tests/lib/qmp.py client of it). guest.destination(nets=[...]) is a guest, not
+started yet, with the same QEMU command line (machine, memory, kernel, this run's archive and
+token, command channel) and the NICs given (the same MACs on other sockets, say), and
+`incoming=True`: its QEMU waits for a migration stream on a Unix socket in its own run directory
+(incoming_uri(); start() returns once QEMU listens there, its vhost-user NICs set up). Once QMP
+`migrate` to that URI completed, dest.take_over(guest) lets the destination carry on the run
+(execute(), wait_for_line() and finish() use its console and command channel) and stops the
+source's QEMU (QMP `quit`; killed by PID if it lingers). `incoming` also takes a URI of its own
+("tcp:127.0.0.1:4444").
 
 The busybox initramfs is built once per kernel, init script and module list and cached next to
 the kernel; the script and the extra binaries go into a second, per-run cpio archive appended to
@@ -187,6 +202,12 @@ class Net:
     ip: str | None = None
     packed: bool = False
     mtu: int | None = None
+    # reconnect: seconds between QEMU's attempts to reach a backend that is not there (at start,
+    # or gone: the guest's link goes down until it is back); None: QEMU gives up at once.
+    # server: QEMU listens on the socket and the backend connects (both see the module's
+    # docstring). The defaults keep QEMU the client of a backend that must already listen.
+    reconnect: int | None = None
+    server: bool = False
 
 
 @dataclasses.dataclass
@@ -353,7 +374,8 @@ class LinuxGuest:
     """One guest run; see the module's docstring."""
 
     def __init__(self, script=None, disks=(), nets=(), memory_mib=512, cpus=2, extra_binaries=(),
-                 timeout=300, echo=None, modules=MODULES, commands=False, dynamic_binaries=()):
+                 timeout=300, echo=None, modules=MODULES, commands=False, dynamic_binaries=(),
+                 qmp=False, incoming=None):
         if script is None and not commands:
             raise ValueError("a guest needs a script, the command channel, or both")
         self.script = script
@@ -385,6 +407,12 @@ class LinuxGuest:
         self._channel_buffer = b""
         self._channel_ready = False
         self._command_id = 0
+        # Live migration (see the module's docstring): QEMU's QMP socket in the run's directory,
+        # and `-incoming` (None: boot; True: a Unix socket in the run's directory; or a URI).
+        self.qmp = qmp
+        self.incoming = incoming
+        self._qmp_client = None
+        self._initrd_source = None   # a destination's: the source's archive, copied at start
         # QEMU's default MACs where a configured NIC has none, so init can find it by address.
         for i, n in enumerate(self.nets):
             if n.ip is not None and n.mac is None:
@@ -436,10 +464,74 @@ class LinuxGuest:
                 device += ",packed=on"
             if n.mtu is not None:
                 device += f",host_mtu={n.mtu}"
-            argv += ["-chardev", f"socket,id=nic{i},path={n.socket}",
+            chardev = f"socket,id=nic{i},path={n.socket}"
+            if n.server:
+                chardev += ",server=on,wait=off"
+            if n.reconnect is not None:
+                chardev += f",reconnect={n.reconnect}"
+            argv += ["-chardev", chardev,
                      "-netdev", f"vhost-user,id=net{i},chardev=nic{i},queues={n.queues}",
                      "-device", device]
+        if self.qmp:
+            argv += ["-qmp", f"unix:{self.qmp_path()},server=on,wait=off"]
+        if self.incoming is not None:
+            argv += ["-incoming", self.incoming_uri()]
         return argv
+
+    def qmp_path(self):
+        """The QMP socket (qmp=True), in the run's directory."""
+        return os.path.join(self.workdir, "qmp.sock")
+
+    def qmp_client(self):
+        """A tests/lib/qmp.py client of this QEMU (qmp=True), connected at the first call."""
+        if self._qmp_client is None:
+            from qmp import Qmp
+            self._qmp_client = Qmp(self.qmp_path())
+        return self._qmp_client
+
+    def incoming_uri(self):
+        """Where a destination (incoming=...) takes the migration stream: the URI given, or
+        `unix:` a socket in the run's directory for incoming=True."""
+        if self.incoming is True:
+            return f"unix:{os.path.join(self.workdir, 'migrate.sock')}"
+        return self.incoming
+
+    def destination(self, nets=None, echo=None, timeout=None):
+        """A guest (not started) to migrate this one to: the same QEMU command line (machine,
+        memory, kernel, this run's archive, token, command channel) with `nets` (by default this
+        guest's: give the same MACs in the same order, on other sockets), QMP, and
+        incoming=True. Start it while this guest runs, migrate (QMP `migrate` to its
+        incoming_uri()), then call its take_over(this guest)."""
+        if self.workdir is None:
+            raise RuntimeError("destination() needs the source started")
+        dest = LinuxGuest(script=self.script, disks=self.disks,
+                          nets=self.nets if nets is None else nets, memory_mib=self.memory_mib,
+                          cpus=self.cpus, extra_binaries=self.extra_binaries,
+                          timeout=self.timeout if timeout is None else timeout, echo=echo,
+                          modules=self.modules, commands=self.commands,
+                          dynamic_binaries=self.dynamic_binaries, qmp=True, incoming=True)
+        dest.token = self.token
+        dest._initrd_source = os.path.join(self.workdir, "initrd.cpio")
+        return dest
+
+    def take_over(self, source, reason="migrated away"):
+        """After a completed migration from `source` to this guest (its destination()): this
+        guest carries on the run (execute(), wait_for_line() and finish() now talk to the
+        destination's console and command channel, connected at its start) and the source's
+        QEMU, paused since the migration, is stopped (QMP `quit`, killed by PID if it does
+        not end within 10 s) and its run ended with `reason`; returns the source's
+        GuestResult."""
+        self._start_line = 0 if source._start_line is not None else None
+        self._boot_seconds = source._boot_seconds
+        self._command_id = source._command_id
+        self._channel_ready = source._channel_ready
+        if source._qmp_client is not None and source.process.alive():
+            try:
+                source._qmp_client.command("quit")
+            except Exception:   # QEMU may close the socket before it answers
+                pass
+            source.process.wait(10)
+        return source._end(reason)
 
     def _channel_path(self):
         return os.path.join(self.workdir, "commands.sock")
@@ -463,6 +555,10 @@ class LinuxGuest:
     def _initrd(self):
         """The cached base archive followed by this run's: token, script, network
         configuration, command channel, extra binaries."""
+        if self._initrd_source is not None:   # a migration's destination: the source's archive
+            initrd = os.path.join(self.workdir, "initrd.cpio")
+            shutil.copy(self._initrd_source, initrd)
+            return initrd
         root = os.path.join(self.workdir, "run-root")
         os.makedirs(os.path.join(root, "bin"))
         with open(os.path.join(root, "token"), "w") as f:
@@ -520,6 +616,12 @@ class LinuxGuest:
                 if not self.process.alive():
                     break
                 time.sleep(0.005)
+        # A migration's destination listens for the stream once its devices are up (its
+        # vhost-user backends answered): a `migrate` sent before would find no socket.
+        deadline = time.monotonic() + 30
+        while (self.incoming is True and not os.path.exists(self.incoming_uri()[len("unix:"):])
+               and self.process.alive() and time.monotonic() < deadline):
+            time.sleep(0.005)
         return self
 
     def _pump(self, final=False):
@@ -720,6 +822,8 @@ class LinuxGuest:
         self.process.kill()
         if self._channel is not None:
             self._channel.close()
+        if self._qmp_client is not None:
+            self._qmp_client.close()
         self._pump(final=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
         begin = self._start_line if self._start_line is not None else len(self._lines)
