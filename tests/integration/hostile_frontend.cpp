@@ -1,7 +1,8 @@
 // A deliberately hostile vhost-user frontend on one of ringlane's sockets.
 //
-// hostile_frontend SOCKET CASE: sets up a virtio-net device like a driver would, then does one
-// hostile thing.
+// hostile_frontend SOCKET CASE [CASE...]: sets up a virtio-net device like a driver would, then
+// does one hostile thing; each case on a connection of its own, closed before the next. Exit 0
+// when every case went as expected (below), 1 otherwise.
 //   Ring cases (loop oob avail_jump nested_indirect len_overflow bad_head bad_csum_start) write
 //   one kind of malformed ring into the transmit queue. Exit 0 when ringlane reports NEEDS_RESET
 //   (for bad_csum_start, a malformed header: when it keeps the queue in service), 1 otherwise.
@@ -10,6 +11,26 @@
 //   serves the transmit queue, 1 otherwise.
 //   oversized: a message announcing a 64 KiB payload. Exit 0 when ringlane drops the connection
 //   (and served the transmit queue before), 1 otherwise.
+//   Packed-ring cases (packed_*) negotiate VIRTIO_F_RING_PACKED. Their ring cases write one kind
+//   of malformed chain into the transmit queue: a buffer id out of range (packed_id_range), an
+//   id made available again before the device gave it back (packed_id_reused), a chain longer
+//   than the ring (packed_chain_too_long: packed chains cannot loop, they run on), NEXT on the
+//   last available descriptor (packed_partial_chain), a chain whose head carries the AVAIL/USED
+//   bits of the device's lap and its tail those of the lap before, after a lap of well-formed
+//   frames (packed_wrap_mismatch), a length past the end of memory (packed_len_overflow), an
+//   address outside it (packed_oob), an address and length wrapping past 2^64
+//   (packed_addr_wrap), an indirect table inside an indirect table (packed_nested_indirect), of
+//   a length not a multiple of 16 (packed_indirect_len), outside memory (packed_indirect_oob),
+//   longer than the ring (packed_indirect_too_long), not the last of its chain
+//   (packed_indirect_not_last), a writable buffer to transmit (packed_write_on_tx). Exit 0 when
+//   ringlane reports NEEDS_RESET, 1 otherwise. Their set-up cases, with REPLY_ACK, give the
+//   receive queue a ring ringlane must not start: the driver's event suppression area past the
+//   end of memory (packed_driver_event_oob), the device's outside it (packed_device_event_oob),
+//   the descriptor ring straddling the end (packed_ring_oob), a SET_VRING_BASE whose avail and
+//   used wrap counters contradict each other (packed_base_wraps), one with indices outside the
+//   ring (packed_base_range). Exit 0 when ringlane refuses with an error reply, accepts the
+//   well-formed value after it, still serves the transmit queue, keeps the connection and does
+//   not report NEEDS_RESET, 1 otherwise.
 //   Exit 2 on set-up failure.
 //
 // hostile_frontend SOCKET --loop SECONDS [--flood-ms N] [--pause-ms N]: plays every attack in a
@@ -21,8 +42,10 @@
 // of each kind after which ringlane must drop the connection (payload over 4096 bytes, more
 // than 8 fds, a bad version, an unsupported request or ring addresses outside the table without
 // REPLY_ACK, a memory region past its file, a truncated message, a second frontend); then
-// sleeps --pause-ms (default 0). --rate N starts at most N cycles a second (default 0: as fast
-// as it can). --attacks plays only the named ones (ring, kicks, invalid, dropping; default all).
+// sleeps --pause-ms (default 0). The packed-ring cases come after the split ring cases, each on
+// a connection of its own. --rate N starts at most N cycles a second (default 0: as fast as it
+// can). --attacks plays only the named ones (ring, packed, kicks, invalid, dropping; default
+// all).
 // Prints one summary line of key=value counts. Exit 0 when ringlane answered every attack as
 // expected, 1 otherwise, 2 when it could not be reached.
 //
@@ -76,6 +99,27 @@ constexpr int kStatusWaitMs = 300;
 
 constexpr const char* kRingCases[] = {
     "loop", "oob", "avail_jump", "nested_indirect", "len_overflow", "bad_head", "bad_csum_start"};
+// Malformed chains in a packed transmit queue: each must break it.
+constexpr const char* kPackedRingCases[] = {"packed_id_range",
+                                            "packed_id_reused",
+                                            "packed_chain_too_long",
+                                            "packed_partial_chain",
+                                            "packed_wrap_mismatch",
+                                            "packed_len_overflow",
+                                            "packed_oob",
+                                            "packed_addr_wrap",
+                                            "packed_nested_indirect",
+                                            "packed_indirect_len",
+                                            "packed_indirect_oob",
+                                            "packed_indirect_too_long",
+                                            "packed_indirect_not_last",
+                                            "packed_write_on_tx"};
+// A packed receive queue ringlane must refuse to start.
+constexpr const char* kPackedSetupCases[] = {"packed_driver_event_oob", "packed_device_event_oob",
+                                             "packed_ring_oob", "packed_base_wraps",
+                                             "packed_base_range"};
+// SET_VRING_BASE of a fresh packed ring: avail and used at 0, both wrap counters 1.
+constexpr uint32_t kPackedStart = 0x80008000u;
 
 volatile std::sig_atomic_t g_stop = 0;
 
@@ -103,7 +147,7 @@ class HostileMemory {
   int fd() const { return fd_.get(); }
   uint64_t uaddr(uint64_t offset) const { return reinterpret_cast<uint64_t>(base_) + offset; }
   static uint64_t desc(uint32_t q) { return 0x1000 + q * 0x10000ull; }
-  static uint64_t avail(uint32_t q) { return desc(q) + 16 * kQueueSize; }
+  static uint64_t avail(uint32_t q) { return desc(q) + uint64_t{16} * kQueueSize; }
   static uint64_t used(uint32_t q) { return desc(q) + 0x8000; }
   VringAddr ring_addr(uint32_t q) const {
     return {q, 0, uaddr(desc(q)), uaddr(used(q)), uaddr(avail(q)), 0};
@@ -119,6 +163,33 @@ class HostileMemory {
                            __ATOMIC_ACQUIRE);
   }
   uint8_t* at(uint64_t offset) const { return base_ + offset; }
+  virtio::PackedDesc* packed_ring(uint32_t q) const {
+    return reinterpret_cast<virtio::PackedDesc*>(base_ + desc(q));
+  }
+  // A driver's AVAIL/USED bits for a descriptor it makes available in the lap of `wrap`.
+  static uint16_t avail_flags(bool wrap) {
+    return wrap ? virtio::kPackedDescFAvail : virtio::kPackedDescFUsed;
+  }
+  // Makes descs available from `first` on as a driver does: all but the first in full, then the
+  // first's flags (release), so that the device finds all of them or none.
+  void publish_packed(uint32_t q, uint16_t first,
+                      const std::vector<virtio::PackedDesc>& descs) const {
+    virtio::PackedDesc* ring = packed_ring(q);
+    for (size_t i = 1; i < descs.size(); ++i) {
+      std::memcpy(static_cast<void*>(&ring[(first + i) % kQueueSize]), &descs[i], sizeof(descs[i]));
+    }
+    virtio::PackedDesc& head = ring[first];
+    head.addr = descs[0].addr;
+    head.len = descs[0].len;
+    head.id = descs[0].id;
+    __atomic_store_n(&head.flags, descs[0].flags, __ATOMIC_RELEASE);
+  }
+  // Whether the device has written a used descriptor at `slot` in the lap of `wrap`.
+  bool packed_used(uint32_t q, uint16_t slot, bool wrap) const {
+    uint16_t f = __atomic_load_n(&packed_ring(q)[slot].flags, __ATOMIC_ACQUIRE);
+    return ((f & virtio::kPackedDescFAvail) != 0) == wrap &&
+           ((f & virtio::kPackedDescFUsed) != 0) == wrap;
+  }
   void publish_avail(uint32_t q, uint16_t head, uint16_t idx) const {
     avail_ring(q)->ring[0] = head;
     __atomic_store_n(&avail_ring(q)->idx, idx, __ATOMIC_RELEASE);
@@ -157,15 +228,20 @@ class Session {
   int fd() const { return channel_->fd(); }
   int kick(uint32_t q) const { return kick_[q].get(); }
 
-  // Negotiates and sets up both virtqueues like a driver, REPLY_ACK too when asked for; ends
-  // with a round trip, so true means ringlane took every message.
-  bool set_up(const HostileMemory& mem, bool reply_ack) {
+  // Negotiates and sets up both virtqueues like a driver, REPLY_ACK too when asked for, packed
+  // rings when asked for; ends with a round trip, so true means ringlane took every message.
+  bool set_up(const HostileMemory& mem, bool reply_ack, bool packed = false) {
     auto offered = get_u64(Request::get_features);
     if (!offered) return false;
     // CSUM: a checksum request is only read (its offsets only checked) when it was negotiated.
     uint64_t features =
         *offered & (virtio::bit(virtio::kFVersion1) | virtio::bit(kFProtocolFeatures) |
-                    virtio::bit(virtio::kFRingIndirectDesc) | virtio::bit(virtio::kNetFCsum));
+                    virtio::bit(virtio::kFRingIndirectDesc) | virtio::bit(virtio::kNetFCsum) |
+                    (packed ? virtio::bit(virtio::kFRingPacked) : 0));
+    if (packed && !(features & virtio::bit(virtio::kFRingPacked))) {
+      error_ = "ringlane does not offer VIRTIO_F_RING_PACKED";
+      return false;
+    }
     auto offered_protocol = get_u64(Request::get_protocol_features);
     if (!offered_protocol) return false;
     uint64_t protocol = *offered_protocol & (virtio::bit(protocol::kStatus) |
@@ -186,7 +262,9 @@ class Session {
       return false;
     }
     for (uint32_t q = 0; q < 2; ++q) {
-      VringState num{q, kQueueSize}, base{q, 0}, enable{q, 1};
+      // A packed ring's addresses are its descriptor ring and the driver's and the device's
+      // event suppression areas, in the places of desc, avail and used.
+      VringState num{q, kQueueSize}, base{q, packed ? kPackedStart : 0}, enable{q, 1};
       VringAddr addr = mem.ring_addr(q);
       kick_[q] = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
       call_[q] = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -408,19 +486,201 @@ VringAddr outside_table(const HostileMemory& mem, uint32_t q, int variant) {
   return addr;
 }
 
-int run_case(const std::string& path, const std::string& which) {
-  HostileMemory mem;
-  mem.reset();
-  std::string error;
-  auto s = Session::open(path, error);
-  if (!s) die(error);
-  bool ack = which == "ring_outside_table";
-  if (!s->set_up(mem, ack)) die("set-up: " + s->error());
+// --- packed rings -------------------------------------------------------------------------
+
+bool is_packed_ring_case(const std::string& which) {
+  for (const char* c : kPackedRingCases) {
+    if (which == c) return true;
+  }
+  return false;
+}
+
+bool is_packed_setup_case(const std::string& which) {
+  for (const char* c : kPackedSetupCases) {
+    if (which == c) return true;
+  }
+  return false;
+}
+
+void kick(const Session& s, uint32_t q) {
+  uint64_t one = 1;
+  (void)!::write(s.kick(q), &one, sizeof(one));
+}
+
+// Waits until the device has written used descriptors at `count` slots from `first` on, in the
+// lap of `wrap` (one-descriptor chains: a used descriptor per slot).
+bool await_packed_used(const HostileMemory& mem, uint32_t q, uint16_t first, uint32_t count,
+                       bool wrap) {
+  auto deadline = Clock::now() + milliseconds(kReplyTimeoutMs);
+  for (uint32_t i = 0; i < count; ++i) {
+    while (!mem.packed_used(q, static_cast<uint16_t>(first + i), wrap)) {
+      if (Clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+  }
+  return true;
+}
+
+// Writes one kind of malformed chain into the packed transmit queue (1), from a fresh ring, and
+// makes it available. False (with `error`) when the well-formed lap packed_wrap_mismatch plays
+// first was not served.
+bool write_packed_attack(const HostileMemory& mem, const Session& s, const std::string& which,
+                         std::string& error) {
+  using virtio::kDescFIndirect;
+  using virtio::kDescFNext;
+  using virtio::PackedDesc;
+  const uint16_t avail = HostileMemory::avail_flags(true);
+  const auto next = static_cast<uint16_t>(avail | kDescFNext);
+  const auto indirect = static_cast<uint16_t>(avail | kDescFIndirect);
+  auto* inner = reinterpret_cast<PackedDesc*>(mem.at(kInnerTable));
+  std::vector<PackedDesc> d;
+  if (which == "packed_id_range") {
+    d = {{kFrame, 100, 300, avail}};
+  } else if (which == "packed_id_reused") {
+    // Two chains with one id in a single publication: the second reuses it before the device
+    // gave it back.
+    d = {{kFrame, 100, 7, avail}, {kFrame, 100, 7, avail}};
+  } else if (which == "packed_chain_too_long") {
+    d.assign(kQueueSize, PackedDesc{kFrame, 16, 0, next});
+  } else if (which == "packed_partial_chain") {
+    d = {{kFrame, 100, 0, next}};  // descriptor 1 keeps the fresh ring's zeroes: not available
+  } else if (which == "packed_wrap_mismatch") {
+    // A whole lap of well-formed frames: the device's wrap counter goes to 0.
+    std::vector<PackedDesc> lap(kQueueSize);
+    for (uint16_t i = 0; i < kQueueSize; ++i) lap[i] = {kFrame, 100, i, avail};
+    mem.publish_packed(1, 0, lap);
+    kick(s, 1);
+    if (!await_packed_used(mem, 1, 0, kQueueSize, true)) {
+      error = "the lap of well-formed frames was not served";
+      return false;
+    }
+    // Then a chain whose head is available in lap 0 and whose tail has lap 1's bits.
+    d = {{kFrame, 100, 0, static_cast<uint16_t>(HostileMemory::avail_flags(false) | kDescFNext)},
+         {kFrame, 100, 0, avail}};
+  } else if (which == "packed_len_overflow") {
+    d = {{kFrame, 0xffffffffu, 0, avail}};
+  } else if (which == "packed_oob") {
+    d = {{uint64_t{1} << 40, 64, 0, avail}};
+  } else if (which == "packed_addr_wrap") {
+    d = {{~uint64_t{0} - 0xff, 0x200, 0, avail}};
+  } else if (which == "packed_nested_indirect") {
+    inner[0] = {kInnerTable, 32, 0, kDescFIndirect};
+    inner[1] = {kFrame, 100, 0, 0};
+    d = {{kInnerTable, 32, 0, indirect}};
+  } else if (which == "packed_indirect_len") {
+    inner[0] = {kFrame, 100, 0, 0};
+    inner[1] = {kFrame, 100, 0, 0};
+    d = {{kInnerTable, 24, 0, indirect}};
+  } else if (which == "packed_indirect_oob") {
+    d = {{uint64_t{1} << 40, 32, 0, indirect}};
+  } else if (which == "packed_indirect_too_long") {
+    for (uint32_t i = 0; i <= kQueueSize; ++i) {
+      inner[i] = {kFrame, 16, 0, static_cast<uint16_t>(i < kQueueSize ? kDescFNext : 0)};
+    }
+    d = {{kInnerTable, (kQueueSize + 1) * 16, 0, indirect}};
+  } else if (which == "packed_indirect_not_last") {
+    inner[0] = {kFrame, 100, 0, 0};
+    d = {{kInnerTable, 16, 0, static_cast<uint16_t>(indirect | kDescFNext)},
+         {kFrame, 100, 0, avail}};
+  } else if (which == "packed_write_on_tx") {
+    d = {{kFrame, 100, 0, static_cast<uint16_t>(avail | virtio::kDescFWrite)}};
+  } else {
+    die("unknown case " + which);
+  }
+  mem.publish_packed(1, 0, d);
+  kick(s, 1);
+  return true;
+}
+
+// Makes one well-formed frame available in a fresh packed transmit queue and waits until
+// ringlane has used it.
+bool packed_transmit_served(const HostileMemory& mem, const Session& s) {
+  mem.publish_packed(1, 0, {{kFrame, 100, 0, HostileMemory::avail_flags(true)}});
+  kick(s, 1);
+  return await_packed_used(mem, 1, 0, 1, true);
+}
+
+// What a packed set-up case got: the replies to the bad value and to the good one after it,
+// whether the transmit queue was served, and the device status after all (nullopt: no answer).
+struct PackedSetupOutcome {
+  std::optional<uint64_t> refused;
+  std::optional<uint64_t> restored;
+  bool served = false;
+  std::optional<uint64_t> status;
+
+  bool expected() const {
+    return refused && *refused != 0 && restored && *restored == 0 && served && status &&
+           !(*status & virtio::kStatusNeedsReset);
+  }
+  std::string describe() const {
+    auto reply = [](const std::optional<uint64_t>& r) {
+      return !r ? std::string("none") : *r != 0 ? std::string("refused") : std::string("accepted");
+    };
+    return "bad value " + reply(refused) + ", good value " + reply(restored) + ", transmit queue " +
+           (served ? "served" : "NOT served") + ", connection " + (status ? "kept" : "dropped") +
+           (status && (*status & virtio::kStatusNeedsReset) ? ", NEEDS_RESET" : "");
+  }
+};
+
+// On a connection set up with REPLY_ACK and packed rings: a value for the receive queue (0)
+// ringlane must refuse to start a ring with, then the well-formed one.
+PackedSetupOutcome packed_setup_attack(Session& s, const HostileMemory& mem,
+                                       const std::string& which) {
+  PackedSetupOutcome out;
+  if (which == "packed_base_wraps" || which == "packed_base_range") {
+    // Wraps: avail 5 in lap 1, used 5 in lap 0 (the used side a lap ahead). Range: both at
+    // 300 of a 256-descriptor ring.
+    uint32_t bad =
+        which == "packed_base_wraps" ? 5u | 1u << 15 | 5u << 16 : (300u | 1u << 15) * 0x10001u;
+    VringState state{0, bad}, good{0, kPackedStart};
+    out.refused = s.acked(Request::set_vring_base, &state, sizeof(state));
+    if (out.refused) out.restored = s.acked(Request::set_vring_base, &good, sizeof(good));
+  } else {
+    VringAddr addr = mem.ring_addr(0);
+    if (which == "packed_driver_event_oob") {
+      addr.avail_user_addr = mem.uaddr(kMemSize);
+    } else if (which == "packed_device_event_oob") {
+      addr.used_user_addr = 0xdead0000;
+    } else {
+      // A ring of 256 descriptors from 100 descriptors before the end.
+      addr.desc_user_addr = mem.uaddr(kMemSize - uint64_t{16} * 100);
+    }
+    VringAddr good = mem.ring_addr(0);
+    out.refused = s.acked(Request::set_vring_addr, &addr, sizeof(addr));
+    if (out.refused) out.restored = s.acked(Request::set_vring_addr, &good, sizeof(good));
+  }
+  out.served = out.restored && packed_transmit_served(mem, s);
+  out.status = s.status();
+  return out;
+}
+
+bool is_known_case(const std::string& which) {
+  return is_ring_case(which) || is_packed_ring_case(which) || is_packed_setup_case(which) ||
+         which == "ring_outside_table" || which == "oversized";
+}
+
+// Plays one case on a connection set up for it: 0 as expected, 1 not.
+int play_case(Session& s, const HostileMemory& mem, const std::string& which) {
+  if (is_packed_ring_case(which)) {
+    std::string error;
+    if (!write_packed_attack(mem, s, which, error)) die(error);
+    auto status = status_after_attack(s, mem, which);
+    if (!status) die(s.error());
+    bool needs_reset = (*status & virtio::kStatusNeedsReset) != 0;
+    std::printf("case %s: status 0x%llx%s\n", which.c_str(),
+                static_cast<unsigned long long>(*status), needs_reset ? " NEEDS_RESET" : "");
+    return needs_reset ? 0 : 1;
+  }
+  if (is_packed_setup_case(which)) {
+    PackedSetupOutcome out = packed_setup_attack(s, mem, which);
+    std::printf("case %s: %s\n", which.c_str(), out.describe().c_str());
+    return out.expected() ? 0 : 1;
+  }
 
   if (is_ring_case(which)) {
     write_ring_attack(mem, which);
-    auto status = status_after_attack(*s, mem, which);
-    if (!status) die(s->error());
+    auto status = status_after_attack(s, mem, which);
+    if (!status) die(s.error());
     bool needs_reset = (*status & virtio::kStatusNeedsReset) != 0;
     std::printf("case %s: status 0x%llx%s\n", which.c_str(),
                 static_cast<unsigned long long>(*status), needs_reset ? " NEEDS_RESET" : "");
@@ -428,10 +688,10 @@ int run_case(const std::string& path, const std::string& which) {
   }
   if (which == "ring_outside_table") {
     VringAddr addr = outside_table(mem, 0, 0);
-    auto refused = s->acked(Request::set_vring_addr, &addr, sizeof(addr));
-    if (!refused) die(s->error());
+    auto refused = s.acked(Request::set_vring_addr, &addr, sizeof(addr));
+    if (!refused) die(s.error());
     bool served = transmit_queue_served(mem, 1);
-    auto status = s->status();
+    auto status = s.status();
     bool alive = status.has_value();
     bool needs_reset = alive && (*status & virtio::kStatusNeedsReset);
     std::printf("case %s: reply %llu (%s), transmit queue %s, connection %s%s\n", which.c_str(),
@@ -445,13 +705,38 @@ int run_case(const std::string& path, const std::string& which) {
     std::vector<uint8_t> payload(64 << 10, 0x5a);
     MessageHeader header{static_cast<uint32_t>(Request::set_vring_num), kVersion,
                          static_cast<uint32_t>(payload.size())};
-    s->send_raw(header, payload.data(), payload.size());
-    bool dropped = s->await_close();
+    s.send_raw(header, payload.data(), payload.size());
+    bool dropped = s.await_close();
     std::printf("case %s: transmit queue %s before, connection %s\n", which.c_str(),
                 served ? "served" : "NOT served", dropped ? "dropped" : "kept");
     return served && dropped ? 0 : 1;
   }
   die("unknown case " + which);
+}
+
+// Each case on a fresh connection, closed (ringlane's end too) before the next one.
+int run_cases(const std::string& path, const std::vector<std::string>& cases) {
+  for (const std::string& which : cases) {
+    if (!is_known_case(which)) die("unknown case " + which);
+  }
+  int rc = 0;
+  for (const std::string& which : cases) {
+    HostileMemory mem;
+    mem.reset();
+    std::string error;
+    auto s = Session::open(path, error);
+    if (!s) die(error);
+    bool ack = which == "ring_outside_table" || is_packed_setup_case(which);
+    bool packed = is_packed_ring_case(which) || is_packed_setup_case(which);
+    if (!s->set_up(mem, ack, packed)) die(which + ": set-up: " + s->error());
+    if (play_case(*s, mem, which) != 0) rc = 1;
+    if (!s->close()) {
+      std::printf("case %s: %s\n", which.c_str(), s->error().c_str());
+      rc = 1;
+    }
+    std::fflush(stdout);
+  }
+  return rc;
 }
 
 // --- loop mode ----------------------------------------------------------------------------
@@ -462,6 +747,8 @@ struct LoopCounts {
   uint64_t setup_failures = 0;
   uint64_t ring_attacks = 0;
   uint64_t ring_expected = 0;
+  uint64_t packed_attacks = 0;
+  uint64_t packed_expected = 0;
   uint64_t kicks = 0;
   uint64_t invalid_sent = 0;
   uint64_t invalid_refused = 0;
@@ -473,8 +760,9 @@ struct LoopCounts {
 
 class Loop {
  public:
-  // Which attacks a cycle plays: bits of kRing, kKicks, kInvalid, kDropping.
-  static constexpr unsigned kRing = 1, kKicks = 2, kInvalid = 4, kDropping = 8, kAll = 15;
+  // Which attacks a cycle plays: bits of kRing, kPacked, kKicks, kInvalid, kDropping.
+  static constexpr unsigned kRing = 1, kKicks = 2, kInvalid = 4, kDropping = 8, kPacked = 16,
+                            kAll = 31;
 
   Loop(std::string path, int flood_ms, unsigned attacks)
       : path_(std::move(path)), flood_ms_(flood_ms), attacks_(attacks) {}
@@ -487,6 +775,16 @@ class Loop {
       for (const char* which : kRingCases) {
         if (g_stop) return;
         ring_attack(which);
+      }
+    }
+    if (attacks_ & kPacked) {
+      for (const char* which : kPackedRingCases) {
+        if (g_stop) return;
+        packed_ring_attack(which);
+      }
+      for (const char* which : kPackedSetupCases) {
+        if (g_stop) return;
+        packed_setup(which);
       }
     }
     if ((attacks_ & kKicks) && !g_stop) kick_flood();
@@ -506,7 +804,7 @@ class Loop {
   }
 
   // A fresh connection with the device set up; nullopt (counted) when that failed.
-  std::optional<Session> connect(bool reply_ack) {
+  std::optional<Session> connect(bool reply_ack, bool packed = false) {
     mem_.reset();
     std::string error;
     auto s = Session::open(path_, error);
@@ -517,7 +815,7 @@ class Loop {
     }
     reached_ = true;
     ++counts_.connections;
-    if (!s->set_up(mem_, reply_ack)) {
+    if (!s->set_up(mem_, reply_ack, packed)) {
       ++counts_.setup_failures;
       unexpected("set-up: " + s->error());
       s->close();
@@ -541,6 +839,38 @@ class Loop {
     } else {
       unexpected("ring case " + which + ": " +
                  (status ? "status " + std::to_string(*status) : s->error()));
+    }
+    finish(*s);
+  }
+
+  void packed_ring_attack(const std::string& which) {
+    auto s = connect(false, true);
+    if (!s) return;
+    ++counts_.packed_attacks;
+    std::string error;
+    if (!write_packed_attack(mem_, *s, which, error)) {
+      unexpected(which + ": " + error);
+      finish(*s);
+      return;
+    }
+    auto status = status_after_attack(*s, mem_, which);
+    if (status && (*status & virtio::kStatusNeedsReset)) {
+      ++counts_.packed_expected;
+    } else {
+      unexpected(which + ": " + (status ? "status " + std::to_string(*status) : s->error()));
+    }
+    finish(*s);
+  }
+
+  void packed_setup(const std::string& which) {
+    auto s = connect(true, true);
+    if (!s) return;
+    ++counts_.packed_attacks;
+    PackedSetupOutcome out = packed_setup_attack(*s, mem_, which);
+    if (out.expected()) {
+      ++counts_.packed_expected;
+    } else {
+      unexpected(which + ": " + out.describe());
     }
     finish(*s);
   }
@@ -781,13 +1111,16 @@ int run_loop(const std::string& path, double seconds, int flood_ms, int pause_ms
   const LoopCounts& c = loop.counts();
   std::printf(
       "hostile_frontend loop: seconds=%.2f cycles=%llu connections=%llu setup_failures=%llu "
-      "ring_attacks=%llu ring_expected=%llu kicks=%llu invalid_sent=%llu invalid_refused=%llu "
+      "ring_attacks=%llu ring_expected=%llu packed_attacks=%llu packed_expected=%llu kicks=%llu "
+      "invalid_sent=%llu invalid_refused=%llu "
       "valid_sent=%llu dropping_sent=%llu dropped=%llu unexpected=%llu cpu_seconds=%.3f\n",
       elapsed, static_cast<unsigned long long>(c.cycles),
       static_cast<unsigned long long>(c.connections),
       static_cast<unsigned long long>(c.setup_failures),
       static_cast<unsigned long long>(c.ring_attacks),
-      static_cast<unsigned long long>(c.ring_expected), static_cast<unsigned long long>(c.kicks),
+      static_cast<unsigned long long>(c.ring_expected),
+      static_cast<unsigned long long>(c.packed_attacks),
+      static_cast<unsigned long long>(c.packed_expected), static_cast<unsigned long long>(c.kicks),
       static_cast<unsigned long long>(c.invalid_sent),
       static_cast<unsigned long long>(c.invalid_refused),
       static_cast<unsigned long long>(c.valid_sent),
@@ -799,14 +1132,18 @@ int run_loop(const std::string& path, double seconds, int flood_ms, int pause_ms
 }
 
 [[noreturn]] void usage() {
-  std::fprintf(
-      stderr,
-      "usage: hostile_frontend SOCKET CASE\n"
-      "       hostile_frontend SOCKET --loop SECONDS [--flood-ms N] [--pause-ms N]\n"
-      "                        [--rate CYCLES_PER_SECOND] [--attacks ring,kicks,invalid,dropping]\n"
-      "       hostile_frontend SOCKET --pair OTHER_SOCKET FRAMES [IDLE_MS]\n"
-      "cases: loop oob avail_jump nested_indirect len_overflow bad_head "
-      "bad_csum_start ring_outside_table oversized\n");
+  std::fprintf(stderr,
+               "usage: hostile_frontend SOCKET CASE [CASE...]\n"
+               "       hostile_frontend SOCKET --loop SECONDS [--flood-ms N] [--pause-ms N]\n"
+               "                        [--rate CYCLES_PER_SECOND]\n"
+               "                        [--attacks ring,packed,kicks,invalid,dropping]\n"
+               "       hostile_frontend SOCKET --pair OTHER_SOCKET FRAMES [IDLE_MS]\n"
+               "cases: loop oob avail_jump nested_indirect len_overflow bad_head "
+               "bad_csum_start ring_outside_table oversized\n");
+  std::fprintf(stderr, "       ");
+  for (const char* c : kPackedRingCases) std::fprintf(stderr, " %s", c);
+  for (const char* c : kPackedSetupCases) std::fprintf(stderr, " %s", c);
+  std::fprintf(stderr, "\n");
   std::exit(2);
 }
 
@@ -890,8 +1227,7 @@ int main(int argc, char** argv) {
                     idle_ms);
   }
   if (std::string(argv[2]) != "--loop") {
-    if (argc != 3) usage();
-    return run_case(path, argv[2]);
+    return run_cases(path, std::vector<std::string>(argv + 2, argv + argc));
   }
   if (argc < 4) usage();
   char* end = nullptr;
@@ -911,6 +1247,8 @@ int main(int argc, char** argv) {
         std::string name = list.substr(at, comma - at);
         if (name == "ring") {
           attacks |= Loop::kRing;
+        } else if (name == "packed") {
+          attacks |= Loop::kPacked;
         } else if (name == "kicks") {
           attacks |= Loop::kKicks;
         } else if (name == "invalid") {
