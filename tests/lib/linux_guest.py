@@ -823,6 +823,10 @@ class LinuxGuest:
         if self._channel is not None:
             self._channel.close()
         if self._qmp_client is not None:
+            try:   # the events QEMU sent before it ended (SHUTDOWN says why) stay in .events
+                self._qmp_client.poll_events()
+            except Exception:
+                pass
             self._qmp_client.close()
         self._pump(final=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
