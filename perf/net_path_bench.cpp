@@ -2,8 +2,9 @@
 // TX queue and returning the buffers (dequeue_burst + complete_burst), and copying packets into
 // a guest's RX buffers (enqueue_burst), with and without mergeable buffers. The guest driver's
 // share of each iteration (recycling used heads into the avail ring) is included; it is a few
-// loads and stores per packet. The receive case also runs with a live migration's dirty log on
-// (every written buffer and the used ring marked, as while QEMU migrates the guest).
+// loads and stores per packet. Each runs on a split ring (GuestRing) and on a packed one
+// (GuestPackedRing), same sizes and buffers. The receive case also runs with a live migration's
+// dirty log on (every written buffer and the used ring marked, as while QEMU migrates the guest).
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -48,13 +49,14 @@ void report_packets(benchmark::State& state, uint32_t frame_len) {
 
 // dequeue_burst + complete_burst of 32 packets of 64 bytes, one descriptor each (header in
 // front of the frame).
+template <typename Ring>
 void BM_TxDequeueComplete(benchmark::State& state) {
   constexpr uint32_t kFrame = 64;
   net::NetFeatures f = features(true);
-  GuestRing ring;
+  Ring ring;
   ring.one_buffer_per_head(f.hdr_len + kFrame, /*device_writes=*/false);
-  for (uint16_t i = 0; i < GuestRing::kSize; ++i) {
-    fill_frame(ring.host(GuestRing::buffer_offset(i)) + f.hdr_len, kFrame);
+  for (uint16_t i = 0; i < Ring::kSize; ++i) {
+    fill_frame(ring.host(Ring::buffer_offset(i)) + f.hdr_len, kFrame);
   }
   ring.start();
   auto batch = std::make_unique<net::PacketBatch>();
@@ -71,10 +73,12 @@ void BM_TxDequeueComplete(benchmark::State& state) {
   }
   report_packets(state, kFrame);
 }
-BENCHMARK(BM_TxDequeueComplete);
+BENCHMARK_TEMPLATE(BM_TxDequeueComplete, GuestRing);
+BENCHMARK_TEMPLATE(BM_TxDequeueComplete, GuestPackedRing);
 
 // enqueue_burst of 32 packets into receive buffers of `buf` bytes (one descriptor per head).
 // Args: frame length, mergeable (0/1), receive buffer length, dirty log (0 off, 1 on).
+template <typename Ring>
 void BM_RxEnqueue(benchmark::State& state) {
   auto frame = static_cast<uint32_t>(state.range(0));
   bool mergeable = state.range(1) != 0;
@@ -83,12 +87,12 @@ void BM_RxEnqueue(benchmark::State& state) {
   net::NetFeatures f = features(mergeable);
   uint64_t need = f.hdr_len + uint64_t{frame};
   uint64_t heads_per_packet = (need + buf - 1) / buf;
-  GuestRing ring;
+  Ring ring;
   ring.one_buffer_per_head(buf, /*device_writes=*/true);
   ring.start();
   // One bit per page up to the arena's end. The frontend would clear bits as it copies; here
   // they stay set after the first burst, and every mark is the locked OR all the same.
-  std::vector<uint8_t> bits((GuestRing::kGuestBase + GuestRing::kArenaBytes) / 4096 / 8);
+  std::vector<uint8_t> bits((Ring::kGuestBase + Ring::kArenaBytes) / 4096 / 8);
   auto log = virtio::DirtyLog::wrap(bits.data(), bits.size());
   if (logging) ring.queue().set_dirty_log(log.get());
 
@@ -96,7 +100,7 @@ void BM_RxEnqueue(benchmark::State& state) {
   auto batch = std::make_unique<net::PacketBatch>();
   uint16_t which[net::kBurstSize];
   for (uint16_t i = 0; i < net::kBurstSize; ++i) {
-    uint8_t* src = ring.host(GuestRing::kSourceOffset + i * GuestRing::kBufferStride);
+    uint8_t* src = ring.host(Ring::kSourceOffset + i * Ring::kBufferStride);
     fill_frame(src, frame);
     batch->spans[i] = {src, frame};
     batch->packets[i] = {i, 1, i, frame, {}};
@@ -117,17 +121,21 @@ void BM_RxEnqueue(benchmark::State& state) {
   }
   report_packets(state, frame);
 }
-BENCHMARK(BM_RxEnqueue)
-    ->ArgNames({"frame", "mrg", "buf", "log"})
-    ->Args({64, 0, 2048, 0})
-    ->Args({64, 1, 2048, 0})
-    ->Args({1518, 0, 2048, 0})
-    ->Args({1518, 1, 2048, 0})
-    // Small mergeable buffers: a 1518-byte frame spans two heads.
-    ->Args({1518, 1, 1024, 0})
-    // While a migration logs.
-    ->Args({64, 1, 2048, 1})
-    ->Args({1518, 1, 2048, 1});
+// The receive cases, for either ring kind.
+void rx_cases(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"frame", "mrg", "buf", "log"})
+      ->Args({64, 0, 2048, 0})
+      ->Args({64, 1, 2048, 0})
+      ->Args({1518, 0, 2048, 0})
+      ->Args({1518, 1, 2048, 0})
+      // Small mergeable buffers: a 1518-byte frame spans two heads.
+      ->Args({1518, 1, 1024, 0})
+      // While a migration logs.
+      ->Args({64, 1, 2048, 1})
+      ->Args({1518, 1, 2048, 1});
+}
+BENCHMARK_TEMPLATE(BM_RxEnqueue, GuestRing)->Apply(rx_cases);
+BENCHMARK_TEMPLATE(BM_RxEnqueue, GuestPackedRing)->Apply(rx_cases);
 
 }  // namespace
 }  // namespace ringlane::perf
