@@ -111,6 +111,13 @@ Result<uint64_t> VhostUserBackend::set_features(Message& m) {
     return Error(EINVAL,
                  "SET_FEATURES: features not offered: " + std::to_string(f & ~config_.features));
   }
+  // A migration turning logging on or off changes nothing else: the queues run on, and frames
+  // keep flowing (stopping them for it dropped some at every start and end of a migration).
+  if ((f ^ acked_features_) == virtio::bit(virtio::kVhostFLogAll)) {
+    acked_features_ = f;
+    publish_dirty_log();
+    return kNoAnswer;
+  }
   stop_queues(0, config_.vring_count);
   acked_features_ = f;
   // Every queue is stopped (and a grace period passed if one was live): no worker is inside a
@@ -175,6 +182,17 @@ Result<uint64_t> VhostUserBackend::set_vring_num(Message& m) {
 
 Result<uint64_t> VhostUserBackend::set_vring_addr(Message& m) {
   auto addr = m.read<VringAddr>();
+  // The same rings with the log flag set or cleared (QEMU at a migration's start and end): the
+  // queue runs on; the dirty log follows LOG_ALL (logging()), whatever the flag.
+  if (addr.index < config_.vring_count && queue_live(addr.index)) {
+    Vring& v = vrings_[addr.index];
+    if (v.addr.desc_user_addr == addr.desc_user_addr &&
+        v.addr.avail_user_addr == addr.avail_user_addr &&
+        v.addr.used_user_addr == addr.used_user_addr) {
+      v.addr = addr;
+      return kNoAnswer;
+    }
+  }
   return acked(change_vring(addr.index, [&](Vring& v) {
     v.addr = addr;
     v.addr_set = true;
@@ -301,6 +319,22 @@ void VhostUserBackend::replace_inflight(std::unique_ptr<InflightRegion> region) 
   start_all_ready();
 }
 
+void VhostUserBackend::publish_dirty_log() {
+  const virtio::DirtyLog* log = logging() ? dirty_log_.get() : nullptr;
+  int running = 0;
+  for (uint16_t i = 0; i < config_.vring_count; ++i) {
+    if (queues_[i].live()) queues_[i].set_dirty_log(log);
+    if (packed_queues_[i].live()) packed_queues_[i].set_dirty_log(log);
+    running += queue_live(i) ? 1 : 0;
+  }
+  bool any = running > 0;
+  log_limit_.log(LogLevel::info, config_.name + ": dirty logging " + (log ? "on" : "off") + " (" +
+                                     std::to_string(running) + " running queues)");
+  // Once every worker has passed a quiescent point, each burst sees the new log: what the
+  // frontend is told next is true, and a replaced log is unused.
+  if (any && grace_ != nullptr) grace_->synchronize();
+}
+
 bool VhostUserBackend::logging() const {
   return dirty_log_ != nullptr && (acked_features_ & virtio::bit(virtio::kVhostFLogAll)) != 0;
 }
@@ -311,10 +345,10 @@ Result<uint64_t> VhostUserBackend::set_log_base(Message& m) {
   auto where = m.read<LogDescription>();
   auto log = virtio::DirtyLog::map(m.fds[0].get(), where.mmap_size, where.mmap_offset);
   if (!log) return Error(log.error().code(), "SET_LOG_BASE: " + log.error().to_string());
-  // Queues point into the old log until a grace period has passed.
-  stop_queues(0, config_.vring_count);
-  dirty_log_ = std::move(*log);
-  start_all_ready();
+  // Running queues move to the new log; the old one goes once no worker can be using it.
+  std::unique_ptr<virtio::DirtyLog> old = std::exchange(dirty_log_, std::move(*log));
+  publish_dirty_log();
+  old.reset();
   log_limit_.log(LogLevel::info, config_.name + ": dirty log of " +
                                      std::to_string(dirty_log_->size()) + " bytes shared");
   // The answer: a reply without payload.

@@ -191,8 +191,9 @@ void PackedQueue::publish_used() {
   __atomic_store_n(&layout_.desc[pending_[0].slot].flags, pending_[0].flags, __ATOMIC_RELEASE);
   used_idx_ = idx;
   used_wrap_ = wrap;
-  if (dirty_log_ != nullptr) [[unlikely]]
-    log_rings();
+  if (const DirtyLog* log = dirty_log_.load(std::memory_order_relaxed)) [[unlikely]] {
+    stats_.dirty_pages.add(log_rings(*log));
+  }
   if (call_fd_ >= 0 && guest_wants_interrupt()) notify_guest();
 }
 
@@ -219,25 +220,25 @@ bool PackedQueue::guest_wants_interrupt() {
 }
 
 void PackedQueue::set_dirty_log(const DirtyLog* log) {
-  dirty_log_ = log;
-  if (log != nullptr) log_rings();
+  dirty_log_.store(log, std::memory_order_release);
+  if (log != nullptr && mem_ != nullptr) log_rings(*log);
 }
 
-void PackedQueue::log_rings() {
-  stats_.dirty_pages.add(dirty_log_->mark_host(*mem_,
-                                               reinterpret_cast<const uint8_t*>(layout_.desc),
-                                               sizeof(PackedDesc) * uint64_t{layout_.size}));
+uint64_t PackedQueue::log_rings(const DirtyLog& log) const {
+  uint64_t added = log.mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.desc),
+                                 sizeof(PackedDesc) * uint64_t{layout_.size});
   if (layout_.device_event != nullptr) {
-    stats_.dirty_pages.add(
-        dirty_log_->mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.device_event),
-                              sizeof(PackedEventSuppress)));
+    added += log.mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.device_event),
+                           sizeof(PackedEventSuppress));
   }
+  return added;
 }
 
 bool PackedQueue::enable_kicks() {
   __atomic_store_n(&layout_.device_event->flags, kRingEventFlagsEnable, __ATOMIC_RELAXED);
-  if (dirty_log_ != nullptr) [[unlikely]]
-    log_rings();
+  if (const DirtyLog* log = dirty_log_.load(std::memory_order_relaxed)) [[unlikely]] {
+    stats_.dirty_pages.add(log_rings(*log));
+  }
   // Our store before the look at the ring: the driver makes a descriptor available and then
   // reads our flags, so one of the two sides sees the other's write.
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -247,8 +248,9 @@ bool PackedQueue::enable_kicks() {
 
 void PackedQueue::disable_kicks() {
   __atomic_store_n(&layout_.device_event->flags, kRingEventFlagsDisable, __ATOMIC_RELAXED);
-  if (dirty_log_ != nullptr) [[unlikely]]
-    log_rings();
+  if (const DirtyLog* log = dirty_log_.load(std::memory_order_relaxed)) [[unlikely]] {
+    stats_.dirty_pages.add(log_rings(*log));
+  }
 }
 
 uint16_t PackedQueue::occupancy() const {

@@ -29,15 +29,14 @@ void SplitQueue::configure(const GuestMemory* mem, RingLayout layout, bool event
 }
 
 void SplitQueue::set_dirty_log(const DirtyLog* log) {
-  dirty_log_ = log;
-  if (log != nullptr) log_used_ring();
+  dirty_log_.store(log, std::memory_order_release);
+  if (log != nullptr && mem_ != nullptr) log_used_ring(*log);
 }
 
-void SplitQueue::log_used_ring() {
+uint64_t SplitQueue::log_used_ring(const DirtyLog& log) const {
   // flags, idx, the elements, then avail_event.
   uint64_t bytes = 4 + sizeof(VringUsedElem) * uint64_t{layout_.size} + 2;
-  stats_.dirty_pages.add(
-      dirty_log_->mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.used), bytes));
+  return log.mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.used), bytes);
 }
 
 bool SplitQueue::enable_kicks() {
@@ -47,8 +46,9 @@ bool SplitQueue::enable_kicks() {
   } else {
     __atomic_store_n(&layout_.used->flags, uint16_t{0}, __ATOMIC_RELAXED);
   }
-  if (dirty_log_ != nullptr) [[unlikely]]
-    log_used_ring();
+  if (const DirtyLog* log = dirty_log_.load(std::memory_order_relaxed)) [[unlikely]] {
+    stats_.dirty_pages.add(log_used_ring(*log));
+  }
   // Our store before the re-check of the avail index: the driver publishes its index and then
   // reads ours, so one of the two sides sees the other's write.
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -70,8 +70,9 @@ void SplitQueue::disable_kicks() {
   } else {
     __atomic_store_n(&layout_.used->flags, virtio::kUsedFNoNotify, __ATOMIC_RELAXED);
   }
-  if (dirty_log_ != nullptr) [[unlikely]]
-    log_used_ring();
+  if (const DirtyLog* log = dirty_log_.load(std::memory_order_relaxed)) [[unlikely]] {
+    stats_.dirty_pages.add(log_used_ring(*log));
+  }
 }
 
 void SplitQueue::notify_guest() {

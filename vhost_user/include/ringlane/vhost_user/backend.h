@@ -170,6 +170,9 @@ class VhostUserBackend {
   Status check_inflight_shape(const Message& message, const InflightDescription& d) const;
   // Takes up a new in-flight region, with every queue stopped meanwhile.
   void replace_inflight(std::unique_ptr<InflightRegion> region);
+  // Gives the running queues the dirty log (or none, as logging() says) and waits until every
+  // worker sees it; stopped queues take it when they start.
+  void publish_dirty_log();
   // Refuses a request whose protocol feature the frontend did not negotiate.
   Status require_protocol(int feature, const Message& message) const;
 

@@ -71,7 +71,7 @@ class PackedQueue {
   void set_label(std::string label) { label_ = std::move(label); }
   void set_live(bool live) { live_.store(live, std::memory_order_release); }
   void clear_broken() { broken_.store(false, std::memory_order_relaxed); }
-  // After configure(): the dirty log of a migration (see SplitQueue::set_dirty_log), or null.
+  // The dirty log of a migration, or null (see SplitQueue::set_dirty_log: any thread).
   void set_dirty_log(const DirtyLog* log);
   // Where a restart must resume (configure's `start`): after a stop, the next descriptor not
   // taken and the next used slot. Chains found but not consumed are not counted as taken.
@@ -133,8 +133,8 @@ class PackedQueue {
   // publish_used(); nothing is visible to the guest until then.
   // Buffers the device wrote, marked in the dirty log while one is set.
   void log_written(const HostSpan* spans, uint32_t count, uint64_t bytes) {
-    if (dirty_log_ != nullptr) [[unlikely]] {
-      stats_.dirty_pages.add(dirty_log_->mark_spans(*mem_, spans, count, bytes));
+    if (const DirtyLog* log = dirty_log_.load(std::memory_order_relaxed)) [[unlikely]] {
+      stats_.dirty_pages.add(log->mark_spans(*mem_, spans, count, bytes));
     }
   }
 
@@ -209,13 +209,14 @@ class PackedQueue {
   void notify_guest();
   // Marks the areas the device writes: the whole descriptor ring (used descriptors go back into
   // it) and the device's event suppression area.
-  void log_rings();
+  // Returns the pages it newly marked.
+  uint64_t log_rings(const DirtyLog& log) const;
   void break_ring(const std::string& reason);
   void log_broken(const std::string& reason) const;
 
   const GuestMemory* mem_ = nullptr;
   PackedRingLayout layout_;
-  const DirtyLog* dirty_log_ = nullptr;
+  std::atomic<const DirtyLog*> dirty_log_{nullptr};
   bool event_idx_ = false;
   bool indirect_ = false;
   // The next descriptor not taken, and the next used slot.

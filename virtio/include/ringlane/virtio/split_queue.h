@@ -40,9 +40,11 @@ class SplitQueue {
   void set_live(bool live) { live_.store(live, std::memory_order_release); }
   void clear_broken() { broken_.store(false, std::memory_order_relaxed); }
   uint16_t last_avail_idx() const { return last_avail_; }
-  // After configure(): while a migration logs (VHOST_F_LOG_ALL), every write into guest memory
-  // is marked in `log` (the ring areas configure() wrote at once); null turns it off. Off, it
-  // costs one predictable branch per burst and per received frame.
+  // While a migration logs (VHOST_F_LOG_ALL), every write into guest memory is marked in `log`
+  // (the used ring at once: configure() and earlier bursts wrote it); null turns it off. Off, it
+  // costs one predictable branch per burst and per received frame. Any thread, live or not: a
+  // worker sees the change from its next burst, so the caller waits a grace period before it
+  // counts on it (or frees the old log).
   void set_dirty_log(const DirtyLog* log);
 
   // --- any thread --------------------------------------------------------------------------
@@ -110,8 +112,8 @@ class SplitQueue {
   // Buffers the device wrote, marked in the dirty log while one is set: the first `bytes` of
   // `spans` (a receive copy's chain).
   void log_written(const HostSpan* spans, uint32_t count, uint64_t bytes) {
-    if (dirty_log_ != nullptr) [[unlikely]] {
-      stats_.dirty_pages.add(dirty_log_->mark_spans(*mem_, spans, count, bytes));
+    if (const DirtyLog* log = dirty_log_.load(std::memory_order_relaxed)) [[unlikely]] {
+      stats_.dirty_pages.add(log->mark_spans(*mem_, spans, count, bytes));
     }
   }
 
@@ -127,8 +129,9 @@ class SplitQueue {
     if (used_shadow_ == used_published_) return;
     __atomic_store_n(&layout_.used->idx, used_shadow_, __ATOMIC_RELEASE);
     used_published_ = used_shadow_;
-    if (dirty_log_ != nullptr) [[unlikely]]
-      log_used_ring();
+    if (const DirtyLog* log = dirty_log_.load(std::memory_order_relaxed)) [[unlikely]] {
+      stats_.dirty_pages.add(log_used_ring(*log));
+    }
     if (call_fd_ >= 0 && guest_wants_interrupt()) notify_guest();
   }
 
@@ -174,13 +177,14 @@ class SplitQueue {
   void notify_guest();
   // Marks the whole used ring (its elements, index, flags and avail_event): it spans a page or
   // two, and the driver copies it again anyway.
-  void log_used_ring();
+  // Returns the pages it newly marked.
+  uint64_t log_used_ring(const DirtyLog& log) const;
   void mark_broken_avail(uint16_t idx);
   void log_broken(const std::string& reason) const;
 
   const GuestMemory* mem_ = nullptr;
   RingLayout layout_;
-  const DirtyLog* dirty_log_ = nullptr;
+  std::atomic<const DirtyLog*> dirty_log_{nullptr};
   uint16_t mask_ = 0;
   uint16_t last_avail_ = 0;
   uint16_t used_shadow_ = 0;
