@@ -90,7 +90,8 @@ from bench_common import (  # noqa: E402
     Failure, Ovs, OvsMeasurement, TestpmdMeasurement, add_run_arguments, console,
     cpu_snapshot, disturbance_notes, fmt, foreign_cores, kill_quietly, log, parse_run_arguments, pct,
     ratio_report, ratios_for, run_comparison)
-from test_guest_net import ETHTOOL, NETXFER, OFFLOAD_FEATURES, transfer_line  # noqa: E402
+from guest_case import transfer_line  # noqa: E402
+from test_guest_net import ETHTOOL, NETXFER, OFFLOAD_FEATURES  # noqa: E402
 
 DUT_CORE = 1
 DUT_PREFIX = "gtc-dut"

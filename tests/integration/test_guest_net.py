@@ -58,10 +58,10 @@ import shutil
 import sys
 import tempfile
 import time
-import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import daemon_api  # noqa: E402
+from guest_case import SharedBootCase, transfer_line  # noqa: E402
 import linux_guest  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
@@ -88,17 +88,7 @@ JUMBO_PING = 8972
 VIRTIO_F_RING_PACKED = 34
 REQUIRED_FEATURES = {"mq", "mtu", "csum", "guest_csum", "host_tso4", "guest_tso4"}
 OFFLOAD_FEATURES = ["tso", "gso", "tx", "sg"]   # `ethtool -K` names, switched together
-RESULT = re.compile(r"NETXFER (sent|received) bytes=(\d+) sha256=([0-9a-f]{64}) "
-                    r"seconds=([\d.]+) mbps=([\d.]+)")
 
-
-def transfer_line(text, what):
-    """(bytes, sha256, seconds, mbps) of netxfer's closing line `what` (sent/received), or
-    None."""
-    for m in RESULT.finditer(text):
-        if m.group(1) == what:
-            return int(m.group(2)), m.group(3), float(m.group(4)), float(m.group(5))
-    return None
 
 
 def snmp(text):
@@ -126,32 +116,12 @@ def average(total, direction):
     return total[f"{direction}_bytes"] / packets if packets else 0.0
 
 
-class GuestNet(unittest.TestCase):
+class GuestNet(SharedBootCase):
     """The cases share one boot of the guests and run in order (unittest sorts them by name)."""
-    set_up = None   # None before the first case; then True, or why the set-up failed
+    programs = ((NETXFER, f"{NETXFER} is not built"),
+                (ETHTOOL, f"no {ETHTOOL} (scripts/setup.sh installs ethtool)"))
     figures = []    # (case, direction, MiB, MB/s) of every transfer
     ended = {}      # guest -> why it ended before test_6 (the first line of a GuestError)
-
-    # Skips and the one-time set-up are done in setUp, not setUpClass: tests/lib/report.py
-    # records cases by method, and a class-level error has none.
-    def setUp(self):
-        if os.geteuid() != 0:
-            self.skipTest("needs root")
-        if not os.access(peers.RINGLANE, os.X_OK):
-            self.skipTest(f"{peers.RINGLANE} is not built")
-        if not os.access(NETXFER, os.X_OK):
-            self.skipTest(f"{NETXFER} is not built")
-        if not os.access(ETHTOOL, os.X_OK):
-            self.skipTest(f"no {ETHTOOL} (scripts/setup.sh installs ethtool)")
-        if reason := linux_guest.unavailable():
-            self.skipTest(reason)
-        cls = type(self)
-        if cls.set_up is None:
-            cls.set_up = "it failed"
-            cls.start_all()
-            cls.set_up = True
-        if cls.set_up is not True:
-            self.fail(f"the guests' set-up failed in an earlier case: {cls.set_up}")
 
     @classmethod
     def start_all(cls):

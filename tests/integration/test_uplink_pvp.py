@@ -25,7 +25,6 @@ Processes are ended by PID (tests/lib/peers.py), the namespace and the veth pair
 
 Environment: RINGLANE_BIN, RINGLANE_NETXFER (meson sets both)."""
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import guest_case  # noqa: E402
 import linux_guest  # noqa: E402
 import netns_wire  # noqa: E402
 import peers  # noqa: E402
@@ -48,27 +48,13 @@ PREFIX = 24
 GUEST_MAC = "52:54:00:77:00:02"
 BOOT_TIMEOUT = 120                # the guest's boot under TCG on a busy machine
 TRANSFER_TIMEOUT = 60             # 64 MiB through a TCG guest's TCP stack (4-8 s here), either way
-RESULT = re.compile(r"NETXFER (sent|received) bytes=(\d+) sha256=([0-9a-f]{64}) "
-                    r"seconds=([\d.]+) mbps=([\d.]+)")
 
-
-def transfer_line(text, what):
-    """(bytes, sha256, seconds) of netxfer's closing line `what` (sent/received), or None."""
-    for m in RESULT.finditer(text):
-        if m.group(1) == what:
-            return int(m.group(2)), m.group(3), float(m.group(4))
-    return None
 
 
 class UplinkPvp(unittest.TestCase):
     def setUp(self):
-        if os.geteuid() != 0:
-            self.skipTest("needs root: network namespaces and uplink interfaces")
-        if not os.access(peers.RINGLANE, os.X_OK):
-            self.skipTest(f"{peers.RINGLANE} is not built")
-        if not os.access(NETXFER, os.X_OK):
-            self.skipTest(f"{NETXFER} is not built")
-        if reason := linux_guest.unavailable():
+        if reason := guest_case.missing(((NETXFER, f"{NETXFER} is not built"),),
+                                        root_for="needs root: network namespaces and uplinks"):
             self.skipTest(reason)
         self.work = tempfile.mkdtemp(prefix="rl-uplink-pvp-")
         self.addCleanup(shutil.rmtree, self.work, ignore_errors=True)
@@ -122,8 +108,8 @@ class UplinkPvp(unittest.TestCase):
                           f"--timeout {TRANSFER_TIMEOUT}", timeout=TRANSFER_TIMEOUT + 30)
         self.assertEqual(r.status, 0, f"the guest's sender failed:\n{r.output}{self.log_tail()}")
         self.assertEqual(receiver.wait(30), 0, f"the receiver failed:\n{receiver.output()}")
-        sent = transfer_line(r.output, "sent")
-        received = transfer_line(receiver.output(), "received")
+        sent = guest_case.transfer_line(r.output, "sent")
+        received = guest_case.transfer_line(receiver.output(), "received")
         self.assertIsNotNone(sent, r.output)
         self.assertIsNotNone(received, receiver.output())
         self.assertEqual(sent[0], TRANSFER)
@@ -148,8 +134,8 @@ class UplinkPvp(unittest.TestCase):
             if "NETXFER received" in output or "netxfer:" in output:
                 break
             guest.execute("sleep 0.2")
-        sent = transfer_line(sender.output(), "sent")
-        received = transfer_line(output, "received")
+        sent = guest_case.transfer_line(sender.output(), "sent")
+        received = guest_case.transfer_line(output, "received")
         self.assertIsNotNone(sent, sender.output())
         self.assertIsNotNone(received, output)
         self.assertEqual(sent[0], TRANSFER)

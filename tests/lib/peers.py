@@ -144,6 +144,11 @@ class Ringlane:
         self.process.kill()
 
 
+# What ringlane logs when it gives up on a ring (the device then reports NEEDS_RESET) or refuses to
+# start one: a test that expects neither looks for these in its log.
+RING_TROUBLE = ("virtqueue broken", "refusing to start", "ring addresses", "do not fit a split ring")
+
+
 def port_totals(summary, name):
     for p in summary["ports"]:
         if p["name"] == name:
