@@ -320,7 +320,7 @@ void VhostUserBackend::replace_inflight(std::unique_ptr<InflightRegion> region) 
 }
 
 void VhostUserBackend::publish_dirty_log() {
-  const virtio::DirtyLog* log = logging() ? dirty_log_.get() : nullptr;
+  const virtio::DirtyLog* log = active_dirty_log();
   int running = 0;
   for (uint16_t i = 0; i < config_.vring_count; ++i) {
     if (queues_[i].live()) queues_[i].set_dirty_log(log);
@@ -337,6 +337,10 @@ void VhostUserBackend::publish_dirty_log() {
 
 bool VhostUserBackend::logging() const {
   return dirty_log_ != nullptr && (acked_features_ & virtio::bit(virtio::kVhostFLogAll)) != 0;
+}
+
+const virtio::DirtyLog* VhostUserBackend::active_dirty_log() const {
+  return logging() ? dirty_log_.get() : nullptr;
 }
 
 Result<uint64_t> VhostUserBackend::set_log_base(Message& m) {
@@ -536,7 +540,7 @@ Status VhostUserBackend::start_split_queue(uint32_t index) {
   v.base = base;
   q.configure(memory_.get(), layout, event_idx,
               (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, base);
-  q.set_dirty_log(logging() ? dirty_log_.get() : nullptr);
+  q.set_dirty_log(active_dirty_log());
   q.set_call_fd(v.call.get());
   q.set_err_fd(v.err.get());
   q.set_kick_fd(v.kick.get());
@@ -584,7 +588,7 @@ Status VhostUserBackend::start_packed_queue(uint32_t index) {
   q.configure(memory_.get(), placed.layout,
               (acked_features_ & virtio::bit(virtio::kFRingEventIdx)) != 0,
               (acked_features_ & virtio::bit(virtio::kFRingIndirectDesc)) != 0, start);
-  q.set_dirty_log(logging() ? dirty_log_.get() : nullptr);
+  q.set_dirty_log(active_dirty_log());
   q.set_call_fd(v.call.get());
   q.set_err_fd(v.err.get());
   q.set_kick_fd(v.kick.get());

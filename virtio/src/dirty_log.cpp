@@ -6,16 +6,9 @@
 #include <algorithm>
 #include <string>
 
+#include "add_overflows.h"
+
 namespace ringlane::virtio {
-
-namespace {
-
-bool add_overflows(uint64_t a, uint64_t b) {
-  uint64_t sum = 0;
-  return __builtin_add_overflow(a, b, &sum);
-}
-
-}  // namespace
 
 Result<std::unique_ptr<DirtyLog>> DirtyLog::map(int fd, uint64_t size, uint64_t offset) {
   if (size == 0 || size > kMaxSize) {

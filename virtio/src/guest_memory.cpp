@@ -5,15 +5,9 @@
 
 #include <algorithm>
 
+#include "add_overflows.h"
+
 namespace ringlane::virtio {
-
-namespace {
-
-bool add_overflows(uint64_t a, uint64_t b) {
-  return a + b < a;
-}
-
-}  // namespace
 
 Result<std::shared_ptr<const MappedRegion>> MappedRegion::map(const RegionDescriptor& desc,
                                                               int fd) {

@@ -226,7 +226,7 @@ void PackedQueue::set_dirty_log(const DirtyLog* log) {
 
 uint64_t PackedQueue::log_rings(const DirtyLog& log) const {
   uint64_t added = log.mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.desc),
-                                 sizeof(PackedDesc) * uint64_t{layout_.size});
+                                 packed_ring_bytes(layout_.size));
   if (layout_.device_event != nullptr) {
     added += log.mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.device_event),
                            sizeof(PackedEventSuppress));

@@ -34,9 +34,8 @@ void SplitQueue::set_dirty_log(const DirtyLog* log) {
 }
 
 uint64_t SplitQueue::log_used_ring(const DirtyLog& log) const {
-  // flags, idx, the elements, then avail_event.
-  uint64_t bytes = 4 + sizeof(VringUsedElem) * uint64_t{layout_.size} + 2;
-  return log.mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.used), bytes);
+  return log.mark_host(*mem_, reinterpret_cast<const uint8_t*>(layout_.used),
+                       used_ring_bytes(layout_.size));
 }
 
 bool SplitQueue::enable_kicks() {

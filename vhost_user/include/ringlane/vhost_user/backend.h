@@ -170,6 +170,8 @@ class VhostUserBackend {
   Status check_inflight_shape(const Message& message, const InflightDescription& d) const;
   // Takes up a new in-flight region, with every queue stopped meanwhile.
   void replace_inflight(std::unique_ptr<InflightRegion> region);
+  // The log the queues mark while logging(), else null.
+  const virtio::DirtyLog* active_dirty_log() const;
   // Gives the running queues the dirty log (or none, as logging() says) and waits until every
   // worker sees it; stopped queues take it when they start.
   void publish_dirty_log();
